@@ -1,0 +1,58 @@
+//! Command-line arguments, and their lowering into a validated run configuration.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::diag::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "poolwatch",
+    version,
+    about = "Typed connection-pool monitoring: Prometheus rules and Grafana dashboards from one spec",
+    after_help = "Exit codes: 0 success, 1 findings at error level or stale output, 2 unusable input or usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the rule file and dashboard (into generated/ unless --out is given).
+    Emit(EmitArgs),
+    /// Check the spec and everything it would generate, without writing.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SpecArg {
+    /// The spec to read (default: the built-in K2 spec, specs/k2.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmitArgs {
+    #[command(flatten)]
+    pub spec: SpecArg,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "generated")]
+    pub out: PathBuf,
+    /// Write nothing; print a unified diff of stale files and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub spec: SpecArg,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}

@@ -1,0 +1,203 @@
+//! Every generated name, path and printed number comes from here, so that they follow one
+//! convention and a rename is a one-line change.
+
+use crate::model::{Pool, Signal};
+
+/// Group holding the alerting rules.
+pub const ALERT_GROUP: &str = "connection_pool_alerts";
+/// Group holding the recording rules.
+pub const RECORDING_GROUP: &str = "connection_pool_recording";
+/// Stem of the rule, test and dashboard file names.
+pub const FILE_STEM: &str = "connection_pool";
+/// Name of the dashboard's data source variable.
+pub const DATASOURCE_VAR: &str = "datasource";
+
+/// Rule file path, relative to the output folder.
+pub fn rule_file_path() -> String {
+    format!("rules/{FILE_STEM}.yml")
+}
+
+/// Dashboard file path, relative to the output folder.
+pub fn dashboard_file_path() -> String {
+    format!("dashboards/{FILE_STEM}.json")
+}
+
+/// The alert each signal raises.
+pub fn alert_name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Utilization => "ConnectionPoolHighUtilization",
+        Signal::AcquisitionTimeouts => "ConnectionPoolAcquisitionTimeouts",
+        Signal::CreationErrors => "ConnectionPoolCreationErrors",
+        Signal::WaitTimeP99 => "ConnectionPoolSlowAcquisition",
+        Signal::QueryDurationP99 => "ConnectionPoolSlowQueries",
+        Signal::Exhausted => "ConnectionPoolExhausted",
+        Signal::Absent => "ConnectionPoolMetricsAbsent",
+    }
+}
+
+/// Anchor of the runbook section each alert links to.
+pub fn runbook_anchor(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Utilization | Signal::Exhausted | Signal::AcquisitionTimeouts => {
+            "issue-high-acquisition-timeouts"
+        }
+        Signal::CreationErrors | Signal::Absent => "issue-connection-creation-failures",
+        Signal::WaitTimeP99 | Signal::QueryDurationP99 => "option-b-investigate-slow-queries",
+    }
+}
+
+/// `runbook_url` of an alert: the spec's runbook URL and the section's anchor.
+pub fn runbook_url(base: &str, signal: Signal) -> String {
+    let base = base.split('#').next().unwrap_or(base);
+    format!("{base}#{}", runbook_anchor(signal))
+}
+
+/// The `level` part of a recording rule name (`level:metric:operations`): the labels the
+/// recorded series keeps, the pool label first.
+pub fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
+    let mut parts: Vec<&str> = vec![pool_label];
+    parts.extend(pool.keep_labels.iter().map(String::as_str));
+    parts.extend_from_slice(extra);
+    parts.join("_")
+}
+
+/// Prefix shared by a pool's gauge metric names, used to name derived series:
+/// `k2_connection_pool_size` and `k2_connection_pool_active_connections` give
+/// `k2_connection_pool`.
+pub fn pool_metric_prefix(pool: &Pool) -> String {
+    let names = [
+        pool.roles.size.as_str(),
+        pool.roles.active.as_str(),
+        pool.roles.available.as_str(),
+    ];
+    let first: Vec<&str> = names[0].split('_').collect();
+    let mut common = first.len();
+    for name in &names[1..] {
+        let parts: Vec<&str> = name.split('_').collect();
+        common = common.min(
+            first
+                .iter()
+                .zip(parts.iter())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    if common == 0 {
+        pool.roles.active.clone()
+    } else {
+        first[..common].join("_")
+    }
+}
+
+/// A window as it appears in a rule name: `5m` gives `5m`, `1h30m` gives `1h30m`.
+pub fn window_suffix(window: &str) -> String {
+    window.to_string()
+}
+
+/// Recording rule names for one pool.
+#[derive(Debug, Clone)]
+pub struct RecordNames {
+    pub utilization: String,
+    pub peak_utilization: String,
+    pub wait_mean: String,
+    pub wait_bucket_rate: String,
+    pub wait_quantiles: Vec<(f64, String)>,
+}
+
+/// The quantiles recorded and drawn for the wait time.
+pub const WAIT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+
+pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames {
+    let lvl = level(pool, pool_label, &[]);
+    let prefix = pool_metric_prefix(pool);
+    let wait = &pool.roles.wait_time;
+    let w = window_suffix(window);
+    RecordNames {
+        utilization: format!("{lvl}:{prefix}_utilization:ratio"),
+        peak_utilization: format!("{lvl}:{prefix}_utilization:max_over_time{w}"),
+        wait_mean: format!("{lvl}:{wait}:mean{w}"),
+        wait_bucket_rate: format!("{}:{wait}_bucket:rate{w}", level(pool, pool_label, &["le"])),
+        wait_quantiles: WAIT_QUANTILES
+            .iter()
+            .map(|q| (*q, format!("{lvl}:{wait}:p{}_rate{w}", quantile_label(*q))))
+            .collect(),
+    }
+}
+
+/// `0.99` gives `99`, `0.5` gives `50`, `0.999` gives `999`.
+pub fn quantile_label(q: f64) -> String {
+    let s = number(q * 100.0);
+    s.replace('.', "")
+}
+
+/// Dashboard uid derived from the spec name: stable across runs and machines, at most
+/// 40 characters as Grafana requires.
+pub fn dashboard_uid(spec_name: &str) -> String {
+    let uid = format!("poolwatch-{spec_name}");
+    if uid.len() <= 40 {
+        return uid;
+    }
+    // Keep it unique when truncating: FNV-1a of the full name.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in uid.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let hash = format!("{h:016x}");
+    format!("{}-{}", &uid[..23], &hash)
+}
+
+/// Prints a number the shortest way that reads back to the same value, with float noise
+/// from arithmetic rounded away: `0.9` stays `0.9`, `0.9 * 100` prints `90`, `0` prints `0`.
+pub fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "NaN".into()
+        } else if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let rounded = format!("{x:.9}");
+    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
+    let out = if trimmed == "-0" { "0" } else { trimmed };
+    if out == "0" && x != 0.0 {
+        // Smaller than the fixed precision: fall back to the exact shortest form.
+        return format!("{x}");
+    }
+    out.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_without_float_noise() {
+        assert_eq!(number(0.9), "0.9");
+        assert_eq!(number(0.9 * 100.0), "90");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.0), "0");
+        assert_eq!(number(10.0), "10");
+        assert_eq!(number(0.07 * 100.0), "7");
+        assert_eq!(number(1e-12), "0.000000000001");
+        assert_eq!(number(2.5), "2.5");
+    }
+
+    #[test]
+    fn quantile_labels() {
+        assert_eq!(quantile_label(0.99), "99");
+        assert_eq!(quantile_label(0.5), "50");
+        assert_eq!(quantile_label(0.999), "999");
+    }
+
+    #[test]
+    fn uids_are_bounded_and_stable() {
+        assert_eq!(dashboard_uid("k2"), "poolwatch-k2");
+        let long = dashboard_uid(&"x".repeat(100));
+        assert_eq!(long.len(), 40);
+        assert_eq!(long, dashboard_uid(&"x".repeat(100)));
+        assert_ne!(long, dashboard_uid(&"x".repeat(101)));
+    }
+}

@@ -1,0 +1,276 @@
+//! Diagnostics: what every stage reports, and how they are rendered (human, JSON, GitHub).
+//!
+//! A stage never stops at its first finding: it returns all of them as a `Vec<Diagnostic>`.
+
+use std::fmt::Write as _;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+use serde::Serialize;
+
+use crate::source::{Sources, Span};
+
+/// How bad a finding is. Errors stop `emit`; warnings are reported and allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A stable diagnostic code with its kebab-case name, e.g. `PW101 promql-syntax`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code {
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+/// One finding, located in a source file (spec or rule file) or in a generated object.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// Where in a source file; the caret points here.
+    pub span: Option<Span>,
+    /// Text shown under the caret.
+    pub label: Option<String>,
+    /// The generated object this is about: "alert ConnectionPoolHighUtilization", "panel 3".
+    pub object: Option<String>,
+    /// Extra lines: what to do about it.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            label: None,
+            object: None,
+            help: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+}
+
+/// True when any diagnostic is at error level.
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(|d| d.severity == Severity::Error)
+}
+
+/// Output format of a diagnostics report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-style: source line and caret.
+    #[default]
+    Human,
+    /// One JSON document with every finding.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=..,line=..::msg`).
+    Github,
+}
+
+/// Renders diagnostics in the chosen format. Sorting is the caller's business.
+pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format) -> String {
+    match format {
+        Format::Human => render_human(diags, sources),
+        Format::Json => render_json(diags, sources),
+        Format::Github => render_github(diags, sources),
+    }
+}
+
+fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
+    let mut files = SimpleFiles::new();
+    for (_, f) in sources.iter() {
+        files.add(f.name.clone(), f.text.clone());
+    }
+    let config = Config::default();
+    let mut out = String::new();
+    for d in diags {
+        let mut cs = match d.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+        }
+        .with_code(d.code.code.to_string())
+        .with_message(format!("{} [{}]", d.message, d.code.name));
+        if let Some(span) = &d.span {
+            let mut label = Label::primary(span.file.0, span.range.clone());
+            if let Some(text) = &d.label {
+                label = label.with_message(text.clone());
+            }
+            cs = cs.with_labels(vec![label]);
+        }
+        let mut notes = Vec::new();
+        if let Some(object) = &d.object {
+            notes.push(format!("in: {object}"));
+        }
+        notes.extend(d.help.iter().map(|h| format!("help: {h}")));
+        cs = cs.with_notes(notes);
+        let mut buf = String::new();
+        // Writing into a String cannot fail; a files lookup error degrades to the plain message.
+        if term::emit_to_string(&mut buf, &config, &files, &cs).is_err() {
+            buf = format!(
+                "{}[{}]: {}\n",
+                severity_word(d.severity),
+                d.code.code,
+                d.message
+            );
+        }
+        out.push_str(&buf);
+        out.push('\n');
+    }
+    out
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDiag<'a> {
+    code: &'a str,
+    name: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    object: Option<&'a str>,
+    help: &'a [String],
+}
+
+/// File, start (line, col) and end (line, col) of a span.
+type Place<'a> = (&'a str, (usize, usize), (usize, usize));
+
+fn place<'a>(span: &Span, sources: &'a Sources) -> Option<Place<'a>> {
+    let file = sources.get(span.file)?;
+    Some((
+        file.name.as_str(),
+        sources.line_col(span.file, span.range.start),
+        sources.line_col(span.file, span.range.end),
+    ))
+}
+
+fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
+    let items: Vec<JsonDiag> = diags
+        .iter()
+        .map(|d| {
+            let p = d.span.as_ref().and_then(|s| place(s, sources));
+            JsonDiag {
+                code: d.code.code,
+                name: d.code.name,
+                severity: d.severity,
+                message: &d.message,
+                file: p.map(|p| p.0),
+                line: p.map(|p| p.1.0),
+                column: p.map(|p| p.1.1),
+                end_line: p.map(|p| p.2.0),
+                end_column: p.map(|p| p.2.1),
+                object: d.object.as_deref(),
+                help: &d.help,
+            }
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "diagnostics": items,
+        "errors": diags.iter().filter(|d| d.severity == Severity::Error).count(),
+        "warnings": diags.iter().filter(|d| d.severity == Severity::Warning).count(),
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Escapes a workflow-command property or message as GitHub's toolkit does.
+fn gh_escape(s: &str, property: bool) -> String {
+    let mut out = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let mut props = Vec::new();
+        if let Some((file, (l, c), (el, ec))) = d.span.as_ref().and_then(|s| place(s, sources)) {
+            props.push(format!("file={}", gh_escape(file, true)));
+            props.push(format!("line={l}"));
+            props.push(format!("col={c}"));
+            props.push(format!("endLine={el}"));
+            props.push(format!("endColumn={ec}"));
+        }
+        props.push(format!(
+            "title={}",
+            gh_escape(&format!("{} {}", d.code.code, d.code.name), true)
+        ));
+        let mut msg = d.message.clone();
+        if let Some(object) = &d.object {
+            let _ = write!(msg, " (in {object})");
+        }
+        for h in &d.help {
+            let _ = write!(msg, "\nhelp: {h}");
+        }
+        let _ = writeln!(
+            out,
+            "::{} {}::{}",
+            severity_word(d.severity),
+            props.join(","),
+            gh_escape(&msg, false)
+        );
+    }
+    out
+}
+
+/// One line summing up a report: "2 errors, 1 warning".
+pub fn summary(diags: &[Diagnostic]) -> String {
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    format!(
+        "{errors} error{}, {warnings} warning{}",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    )
+}

@@ -1,0 +1,297 @@
+//! The resolved spec: names checked, metric roles bound to catalog entries, numbers and
+//! durations parsed. Every later stage works on this model and can rely on its invariants.
+//!
+//! Architecture Invariant: a `Model` only exists for a spec with no error-level finding;
+//! all names in it are valid Prometheus names and every threshold is a finite number.
+
+mod duration;
+mod resolve;
+
+use std::collections::BTreeMap;
+
+pub use duration::PromDuration;
+pub use resolve::resolve;
+
+use crate::source::Span;
+pub use crate::spec::{MetricKind, Unit};
+
+/// The whole resolved spec.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Name of the spec file, shown in the generated files' header.
+    pub source_name: String,
+    pub name: String,
+    pub title: String,
+    pub runbook_url: String,
+    pub severities: Vec<String>,
+    pub rate_window: PromDuration,
+    pub pool_label: String,
+    pub catalog: Catalog,
+    pub pools: Vec<Pool>,
+    pub dashboard: DashboardOptions,
+}
+
+/// The metric catalog, in spec order, indexed by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub metrics: Vec<Metric>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Catalog {
+    pub fn insert(&mut self, metric: Metric) -> bool {
+        if self.index.contains_key(&metric.name) {
+            return false;
+        }
+        self.index.insert(metric.name.clone(), self.metrics.len());
+        self.metrics.push(metric);
+        true
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Metric> {
+        self.index.get(name).map(|&i| &self.metrics[i])
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.metrics.iter().map(|m| m.name.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub name: String,
+    pub kind: MetricKind,
+    pub unit: Unit,
+    pub help: String,
+    pub span: Option<Span>,
+}
+
+/// What a pool's metrics mean. Each role requires a metric type and unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Size,
+    Active,
+    Available,
+    WaitTime,
+    AcquisitionTimeouts,
+    CreationErrors,
+    QueryDuration,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Size,
+        Role::Active,
+        Role::Available,
+        Role::WaitTime,
+        Role::AcquisitionTimeouts,
+        Role::CreationErrors,
+        Role::QueryDuration,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Size => "size",
+            Role::Active => "active",
+            Role::Available => "available",
+            Role::WaitTime => "wait_time",
+            Role::AcquisitionTimeouts => "acquisition_timeouts",
+            Role::CreationErrors => "creation_errors",
+            Role::QueryDuration => "query_duration",
+        }
+    }
+
+    pub fn kind(self) -> MetricKind {
+        match self {
+            Role::Size | Role::Active | Role::Available => MetricKind::Gauge,
+            Role::WaitTime | Role::QueryDuration => MetricKind::Histogram,
+            Role::AcquisitionTimeouts | Role::CreationErrors => MetricKind::Counter,
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Role::Size | Role::Active | Role::Available => Unit::Connections,
+            Role::WaitTime | Role::QueryDuration => Unit::Seconds,
+            Role::AcquisitionTimeouts | Role::CreationErrors => Unit::Events,
+        }
+    }
+}
+
+/// The catalog metric bound to each role, by name.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    pub size: String,
+    pub active: String,
+    pub available: String,
+    pub wait_time: String,
+    pub acquisition_timeouts: String,
+    pub creation_errors: String,
+    pub query_duration: String,
+}
+
+impl Roles {
+    pub fn get(&self, role: Role) -> &str {
+        match role {
+            Role::Size => &self.size,
+            Role::Active => &self.active,
+            Role::Available => &self.available,
+            Role::WaitTime => &self.wait_time,
+            Role::AcquisitionTimeouts => &self.acquisition_timeouts,
+            Role::CreationErrors => &self.creation_errors,
+            Role::QueryDuration => &self.query_duration,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: String,
+    pub title: String,
+    /// Equality matchers, sorted by label name.
+    pub selector: Vec<(String, String)>,
+    pub keep_labels: Vec<String>,
+    pub roles: Roles,
+    pub policies: Policies,
+    pub span: Option<Span>,
+}
+
+/// What an alert watches. Each signal has a fixed expression shape and comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signal {
+    Utilization,
+    AcquisitionTimeouts,
+    CreationErrors,
+    WaitTimeP99,
+    QueryDurationP99,
+    Exhausted,
+    Absent,
+}
+
+/// How a signal's value is compared with a level's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// Fires when the value is above the threshold.
+    Above,
+    /// Fires when the value is at or below the threshold.
+    AtOrBelow,
+}
+
+impl Comparison {
+    pub fn operator(self) -> &'static str {
+        match self {
+            Comparison::Above => ">",
+            Comparison::AtOrBelow => "<=",
+        }
+    }
+}
+
+impl Signal {
+    pub const THRESHOLDED: [Signal; 6] = [
+        Signal::Utilization,
+        Signal::AcquisitionTimeouts,
+        Signal::CreationErrors,
+        Signal::WaitTimeP99,
+        Signal::QueryDurationP99,
+        Signal::Exhausted,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Signal::Utilization => "utilization",
+            Signal::AcquisitionTimeouts => "acquisition_timeouts",
+            Signal::CreationErrors => "creation_errors",
+            Signal::WaitTimeP99 => "wait_time_p99",
+            Signal::QueryDurationP99 => "query_duration_p99",
+            Signal::Exhausted => "exhausted",
+            Signal::Absent => "absent",
+        }
+    }
+
+    pub fn comparison(self) -> Comparison {
+        match self {
+            Signal::Exhausted => Comparison::AtOrBelow,
+            _ => Comparison::Above,
+        }
+    }
+
+    /// The unit of the compared value.
+    pub fn unit(self) -> ValueUnit {
+        match self {
+            Signal::Utilization => ValueUnit::Ratio,
+            Signal::AcquisitionTimeouts | Signal::CreationErrors => ValueUnit::PerSecond,
+            Signal::WaitTimeP99 | Signal::QueryDurationP99 => ValueUnit::Seconds,
+            Signal::Exhausted => ValueUnit::Connections,
+            Signal::Absent => ValueUnit::None,
+        }
+    }
+}
+
+/// Unit of a signal's value, which decides how thresholds print and are bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueUnit {
+    Ratio,
+    PerSecond,
+    Seconds,
+    Connections,
+    None,
+}
+
+/// A threshold level: a dashboard step, and an alert when it has a severity.
+#[derive(Debug, Clone)]
+pub struct Level {
+    pub value: f64,
+    pub color: String,
+    pub alert: Option<AlertLevel>,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertLevel {
+    pub severity: String,
+    pub for_: PromDuration,
+}
+
+/// A thresholded signal's levels, least severe first.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub signal: Signal,
+    pub levels: Vec<Level>,
+    pub span: Option<Span>,
+}
+
+impl Policy {
+    /// The levels that raise an alert, least severe first.
+    pub fn alert_levels(&self) -> impl Iterator<Item = (&Level, &AlertLevel)> {
+        self.levels
+            .iter()
+            .filter_map(|l| l.alert.as_ref().map(|a| (l, a)))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AbsentPolicy {
+    pub severity: String,
+    pub for_: PromDuration,
+    pub span: Option<Span>,
+}
+
+/// A pool's effective policies (the spec's, with the pool's overrides applied).
+#[derive(Debug, Clone, Default)]
+pub struct Policies {
+    pub thresholds: Vec<Policy>,
+    pub absent: Option<AbsentPolicy>,
+}
+
+impl Policies {
+    pub fn get(&self, signal: Signal) -> Option<&Policy> {
+        self.thresholds.iter().find(|p| p.signal == signal)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DashboardOptions {
+    pub base_color: String,
+    pub refresh: String,
+    pub time_from: String,
+}

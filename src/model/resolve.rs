@@ -1,0 +1,667 @@
+//! Lowers a raw spec into a [`Model`], collecting every finding instead of stopping at the first.
+
+use std::collections::BTreeSet;
+
+use super::{
+    AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
+    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Sources, Span};
+use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, RawSpec, S, SPEC_VERSION};
+
+pub const VERSION: Code = Code {
+    code: "PW002",
+    name: "unsupported-version",
+};
+pub const INVALID_NAME: Code = Code {
+    code: "PW003",
+    name: "invalid-name",
+};
+pub const DUPLICATE: Code = Code {
+    code: "PW004",
+    name: "duplicate-definition",
+};
+pub const UNKNOWN_METRIC: Code = Code {
+    code: "PW005",
+    name: "unknown-catalog-metric",
+};
+pub const ROLE_MISMATCH: Code = Code {
+    code: "PW006",
+    name: "role-type-mismatch",
+};
+pub const THRESHOLD: Code = Code {
+    code: "PW007",
+    name: "invalid-threshold",
+};
+pub const DURATION: Code = Code {
+    code: "PW008",
+    name: "invalid-duration",
+};
+pub const SEVERITY: Code = Code {
+    code: "PW009",
+    name: "unknown-severity",
+};
+pub const INVALID_VALUE: Code = Code {
+    code: "PW010",
+    name: "invalid-value",
+};
+
+const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
+
+/// Resolves a raw spec. Returns the model, or every error-level finding.
+pub fn resolve(raw: &RawSpec, sources: &Sources, file: FileId) -> Result<Model, Vec<Diagnostic>> {
+    let mut cx = Cx {
+        sources,
+        file,
+        diags: Vec::new(),
+    };
+    let model = cx.spec(raw);
+    if cx.diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(cx.diags)
+    }
+}
+
+struct Cx<'a> {
+    sources: &'a Sources,
+    file: FileId,
+    diags: Vec<Diagnostic>,
+}
+
+/// Whether `s` is a valid Prometheus metric name.
+pub fn is_metric_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Whether `s` is a valid Prometheus label name (and not a reserved `__` name).
+pub fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with("__")
+}
+
+/// Whether `s` is a name poolwatch can use in uids and as a label value: lower-case
+/// letters, digits, `_` and `-`, starting with a letter.
+pub fn is_slug(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && s.len() <= 63
+}
+
+/// Grafana's named colours (with the `dark-`, `semi-dark-`, `light-`, `super-light-` shades)
+/// or a `#rrggbb` hex colour.
+pub fn is_color(s: &str) -> bool {
+    const BASE: [&str; 7] = ["green", "red", "yellow", "orange", "blue", "purple", "text"];
+    if let Some(hex) = s.strip_prefix('#') {
+        return (hex.len() == 6 || hex.len() == 3) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    if s == "transparent" {
+        return true;
+    }
+    let base = ["dark-", "semi-dark-", "light-", "super-light-"]
+        .iter()
+        .find_map(|p| s.strip_prefix(p))
+        .unwrap_or(s);
+    BASE.contains(&base)
+}
+
+/// The closest candidate by edit distance, for "did you mean".
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+impl Cx<'_> {
+    fn span<T>(&self, v: &S<T>) -> Option<Span> {
+        spec::span(self.sources, self.file, v)
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn spec(&mut self, raw: &RawSpec) -> Model {
+        if raw.version.value != SPEC_VERSION {
+            let d = Diagnostic::error(
+                VERSION,
+                format!(
+                    "spec version {} is not supported; this poolwatch reads version {SPEC_VERSION}",
+                    raw.version.value
+                ),
+            )
+            .at(self.span(&raw.version))
+            .label("unsupported version");
+            self.push(d);
+        }
+        if !is_slug(&raw.name.value) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("spec name `{}` is not a valid name", raw.name.value),
+            )
+            .at(self.span(&raw.name))
+            .label("expected lower-case letters, digits, `_` or `-`, starting with a letter")
+            .help(
+                "the name is used in the dashboard uid; use something like `k2` or `billing-api`",
+            );
+            self.push(d);
+        }
+        let runbook_url = raw.runbook_url.value.trim().to_string();
+        if runbook_url.is_empty() || runbook_url.chars().any(char::is_whitespace) {
+            let d = Diagnostic::error(INVALID_VALUE, "runbook_url must be a URL without spaces")
+                .at(self.span(&raw.runbook_url))
+                .label("not a URL");
+            self.push(d);
+        }
+
+        let severities = self.severities(raw);
+        let rate_window = match &raw.rate_window {
+            Some(w) => self.duration(w, false),
+            None => PromDuration::from_secs(300),
+        };
+        let pool_label = match &raw.pool_label {
+            Some(l) => {
+                self.label_name(l);
+                l.value.clone()
+            }
+            None => "pool".to_string(),
+        };
+        let catalog = self.catalog(raw);
+        let defaults = self.policies(&raw.policies, &severities, None);
+
+        let mut pools = Vec::new();
+        let mut pool_names = BTreeSet::new();
+        if raw.pools.is_empty() {
+            self.push(
+                Diagnostic::error(INVALID_VALUE, "the spec declares no pool")
+                    .help("add an entry under `pools:` naming the catalog metric of each role"),
+            );
+        }
+        for rp in &raw.pools {
+            if !pool_names.insert(rp.name.value.clone()) {
+                let d = Diagnostic::error(
+                    DUPLICATE,
+                    format!("pool `{}` is declared twice", rp.name.value),
+                )
+                .at(self.span(&rp.name))
+                .label("second declaration");
+                self.push(d);
+            }
+            pools.push(self.pool(rp, &catalog, &defaults, &severities, &pool_label));
+        }
+
+        let dash = raw.dashboard.as_ref();
+        let base_color = dash
+            .and_then(|d| d.base_color.as_ref())
+            .map_or_else(|| "green".to_string(), |c| self.color(c));
+        let refresh = dash.and_then(|d| d.refresh.as_ref()).map_or_else(
+            || "30s".to_string(),
+            |r| self.duration(r, false).to_string(),
+        );
+        let time_from = dash
+            .and_then(|d| d.time_from.as_ref())
+            .map_or_else(|| "6h".to_string(), |r| self.duration(r, false).to_string());
+
+        Model {
+            source_name: String::new(),
+            name: raw.name.value.clone(),
+            title: raw
+                .title
+                .as_ref()
+                .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+            runbook_url,
+            severities,
+            rate_window,
+            pool_label,
+            catalog,
+            pools,
+            dashboard: DashboardOptions {
+                base_color,
+                refresh,
+                time_from,
+            },
+        }
+    }
+
+    fn severities(&mut self, raw: &RawSpec) -> Vec<String> {
+        let Some(list) = &raw.severities else {
+            return DEFAULT_SEVERITIES.iter().map(|s| s.to_string()).collect();
+        };
+        let mut out = Vec::new();
+        for s in list {
+            if !is_slug(&s.value) {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("severity `{}` is not a valid name", s.value),
+                )
+                .at(self.span(s))
+                .label("expected lower-case letters, digits, `_` or `-`");
+                self.push(d);
+            } else if out.contains(&s.value) {
+                let d =
+                    Diagnostic::error(DUPLICATE, format!("severity `{}` is listed twice", s.value))
+                        .at(self.span(s));
+                self.push(d);
+            } else {
+                out.push(s.value.clone());
+            }
+        }
+        out
+    }
+
+    fn catalog(&mut self, raw: &RawSpec) -> Catalog {
+        let mut catalog = Catalog::default();
+        for m in &raw.catalog {
+            let name = &m.name.value;
+            if !is_metric_name(name) {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("`{name}` is not a valid Prometheus metric name"),
+                )
+                .at(self.span(&m.name))
+                .label("expected [a-zA-Z_:][a-zA-Z0-9_:]*");
+                self.push(d);
+                continue;
+            }
+            for suffix in ["_bucket", "_sum", "_count"] {
+                if m.kind.value == spec::MetricKind::Histogram && name.ends_with(suffix) {
+                    let d = Diagnostic::error(
+                        INVALID_NAME,
+                        format!("histogram `{name}` is named with its `{suffix}` series"),
+                    )
+                    .at(self.span(&m.name))
+                    .help(format!(
+                        "name the histogram itself: `{}`",
+                        name.trim_end_matches(suffix)
+                    ));
+                    self.push(d);
+                }
+            }
+            let metric = Metric {
+                name: name.clone(),
+                kind: m.kind.value,
+                unit: m.unit.value,
+                help: m.help.value.clone(),
+                span: self.span(&m.name),
+            };
+            if !catalog.insert(metric) {
+                let d = Diagnostic::error(
+                    DUPLICATE,
+                    format!("metric `{name}` is declared twice in the catalog"),
+                )
+                .at(self.span(&m.name))
+                .label("second declaration");
+                self.push(d);
+            }
+        }
+        catalog
+    }
+
+    fn label_name(&mut self, l: &S<String>) -> bool {
+        if is_label_name(&l.value) {
+            return true;
+        }
+        let d = Diagnostic::error(
+            INVALID_NAME,
+            format!("`{}` is not a valid Prometheus label name", l.value),
+        )
+        .at(self.span(l))
+        .label("expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with `__`");
+        self.push(d);
+        false
+    }
+
+    fn pool(
+        &mut self,
+        rp: &spec::RawPool,
+        catalog: &Catalog,
+        defaults: &Policies,
+        severities: &[String],
+        pool_label: &str,
+    ) -> Pool {
+        if !is_slug(&rp.name.value) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("pool name `{}` is not a valid name", rp.name.value),
+            )
+            .at(self.span(&rp.name))
+            .label("expected lower-case letters, digits, `_` or `-`, starting with a letter");
+            self.push(d);
+        }
+        let mut selector = Vec::new();
+        for (k, v) in &rp.selector {
+            if !is_label_name(k) {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("selector label `{k}` is not a valid Prometheus label name"),
+                )
+                .at(self.span(v))
+                .object(format!("pool {}", rp.name.value));
+                self.push(d);
+            }
+            selector.push((k.clone(), v.value.clone()));
+        }
+        let mut keep = Vec::new();
+        for l in &rp.keep_labels {
+            if !self.label_name(l) {
+                continue;
+            }
+            if l.value == "le" || l.value == pool_label {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("`{}` cannot be a kept label", l.value),
+                )
+                .at(self.span(l))
+                .label(if l.value == "le" {
+                    "`le` is the histogram bucket label; quantiles aggregate it away"
+                } else {
+                    "this is the pool label poolwatch sets on every rule"
+                });
+                self.push(d);
+                continue;
+            }
+            if keep.contains(&l.value) {
+                let d = Diagnostic::error(DUPLICATE, format!("label `{}` is kept twice", l.value))
+                    .at(self.span(l));
+                self.push(d);
+                continue;
+            }
+            keep.push(l.value.clone());
+        }
+        let r = &rp.metrics;
+        let roles = Roles {
+            size: self.role(&r.size, Role::Size, catalog),
+            active: self.role(&r.active, Role::Active, catalog),
+            available: self.role(&r.available, Role::Available, catalog),
+            wait_time: self.role(&r.wait_time, Role::WaitTime, catalog),
+            acquisition_timeouts: self.role(
+                &r.acquisition_timeouts,
+                Role::AcquisitionTimeouts,
+                catalog,
+            ),
+            creation_errors: self.role(&r.creation_errors, Role::CreationErrors, catalog),
+            query_duration: self.role(&r.query_duration, Role::QueryDuration, catalog),
+        };
+        let policies = match &rp.policies {
+            Some(over) => self.policies(over, severities, Some(defaults)),
+            None => defaults.clone(),
+        };
+        Pool {
+            name: rp.name.value.clone(),
+            title: rp
+                .title
+                .as_ref()
+                .map_or_else(|| rp.name.value.clone(), |t| t.value.clone()),
+            selector,
+            keep_labels: keep,
+            roles,
+            policies,
+            span: self.span(&rp.name),
+        }
+    }
+
+    fn role(&mut self, name: &S<String>, role: Role, catalog: &Catalog) -> String {
+        let Some(metric) = catalog.get(&name.value) else {
+            let mut d = Diagnostic::error(
+                UNKNOWN_METRIC,
+                format!(
+                    "role `{}` names `{}`, which is not in the catalog",
+                    role.key(),
+                    name.value
+                ),
+            )
+            .at(self.span(name))
+            .label("unknown metric");
+            if let Some(s) = did_you_mean(&name.value, catalog.names()) {
+                d = d.help(format!("did you mean `{s}`?"));
+            } else {
+                d = d.help("declare it under `catalog:` with its type and unit");
+            }
+            self.push(d);
+            return name.value.clone();
+        };
+        if metric.kind != role.kind() {
+            let d = Diagnostic::error(
+                ROLE_MISMATCH,
+                format!(
+                    "role `{}` needs a {:?} but `{}` is a {:?}",
+                    role.key(),
+                    role.kind(),
+                    metric.name,
+                    metric.kind
+                )
+                .to_lowercase(),
+            )
+            .at(self.span(name))
+            .label("wrong metric type");
+            self.push(d);
+        } else if metric.unit != role.unit() {
+            let d = Diagnostic::error(
+                ROLE_MISMATCH,
+                format!(
+                    "role `{}` is measured in {:?} but `{}` is in {:?}",
+                    role.key(),
+                    role.unit(),
+                    metric.name,
+                    metric.unit
+                )
+                .to_lowercase(),
+            )
+            .at(self.span(name))
+            .label("wrong unit");
+            self.push(d);
+        }
+        metric.name.clone()
+    }
+
+    fn duration(&mut self, d: &S<String>, allow_zero: bool) -> PromDuration {
+        match PromDuration::parse(&d.value) {
+            Ok(v) if v.is_zero() && !allow_zero => {
+                let diag = Diagnostic::error(DURATION, "a zero duration is not allowed here")
+                    .at(self.span(d))
+                    .label("zero");
+                self.push(diag);
+                PromDuration::from_secs(60)
+            }
+            Ok(v) => v,
+            Err(msg) => {
+                let diag = Diagnostic::error(DURATION, msg)
+                    .at(self.span(d))
+                    .label("invalid duration");
+                self.push(diag);
+                PromDuration::from_secs(60)
+            }
+        }
+    }
+
+    fn color(&mut self, c: &S<String>) -> String {
+        if !is_color(&c.value) {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                format!("`{}` is not a Grafana colour", c.value),
+            )
+            .at(self.span(c))
+            .label("unknown colour")
+            .help("use green, yellow, orange, red, blue, purple (optionally dark-/light- shades) or #rrggbb");
+            self.push(d);
+        }
+        c.value.clone()
+    }
+
+    fn severity(&mut self, s: &S<String>, severities: &[String]) -> String {
+        if !severities.contains(&s.value) {
+            let mut d = Diagnostic::error(
+                SEVERITY,
+                format!("severity `{}` is not in the spec's severities", s.value),
+            )
+            .at(self.span(s))
+            .label("unknown severity")
+            .help(format!("known severities: {}", severities.join(", ")));
+            if let Some(m) = did_you_mean(&s.value, severities.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `{m}`?"));
+            }
+            self.push(d);
+        }
+        s.value.clone()
+    }
+
+    fn policies(
+        &mut self,
+        raw: &RawPolicies,
+        severities: &[String],
+        defaults: Option<&Policies>,
+    ) -> Policies {
+        let entries: [(Signal, &Option<S<RawPolicy>>); 6] = [
+            (Signal::Utilization, &raw.utilization),
+            (Signal::AcquisitionTimeouts, &raw.acquisition_timeouts),
+            (Signal::CreationErrors, &raw.creation_errors),
+            (Signal::WaitTimeP99, &raw.wait_time_p99),
+            (Signal::QueryDurationP99, &raw.query_duration_p99),
+            (Signal::Exhausted, &raw.exhausted),
+        ];
+        let mut thresholds = Vec::new();
+        for (signal, p) in entries {
+            match p {
+                Some(p) => thresholds.push(self.policy(signal, p, severities)),
+                None => {
+                    if let Some(d) = defaults.and_then(|d| d.get(signal)) {
+                        thresholds.push(d.clone());
+                    }
+                }
+            }
+        }
+        let absent = match &raw.absent {
+            Some(a) => Some(AbsentPolicy {
+                severity: self.severity(&a.value.severity, severities),
+                for_: self.duration(&a.value.for_, true),
+                span: self.span(a),
+            }),
+            None => defaults.and_then(|d| d.absent.clone()),
+        };
+        Policies { thresholds, absent }
+    }
+
+    fn policy(&mut self, signal: Signal, p: &S<RawPolicy>, severities: &[String]) -> Policy {
+        let mut levels: Vec<Level> = Vec::new();
+        if p.value.levels.is_empty() {
+            let d = Diagnostic::error(
+                THRESHOLD,
+                format!("policy `{}` has no levels", signal.key()),
+            )
+            .at(self.span(p))
+            .help("give at least one level, or remove the policy to turn its alert off");
+            self.push(d);
+        }
+        for l in &p.value.levels {
+            let level = self.level(signal, l, severities);
+            if let Some(prev) = levels.last() {
+                let ordered = match signal.comparison() {
+                    Comparison::Above => level.value > prev.value,
+                    Comparison::AtOrBelow => level.value < prev.value,
+                };
+                if !ordered && level.value.is_finite() && prev.value.is_finite() {
+                    let dir = match signal.comparison() {
+                        Comparison::Above => "ascending",
+                        Comparison::AtOrBelow => "descending",
+                    };
+                    let d = Diagnostic::error(
+                        THRESHOLD,
+                        format!(
+                            "levels of `{}` must be in {dir} order, least severe first",
+                            signal.key()
+                        ),
+                    )
+                    .at(self.span(&l.value.value))
+                    .label(format!(
+                        "{} follows {}",
+                        crate::conventions::number(level.value),
+                        crate::conventions::number(prev.value)
+                    ));
+                    self.push(d);
+                }
+            }
+            levels.push(level);
+        }
+        if !levels.is_empty() && !levels.iter().any(|l| l.alert.is_some()) {
+            let d = Diagnostic::error(
+                THRESHOLD,
+                format!(
+                    "policy `{}` has no level with a severity: it raises no alert",
+                    signal.key()
+                ),
+            )
+            .at(self.span(p))
+            .help("give the level that should page a `severity` and a `for`");
+            self.push(d);
+        }
+        Policy {
+            signal,
+            levels,
+            span: self.span(p),
+        }
+    }
+
+    fn level(&mut self, signal: Signal, l: &S<RawLevel>, severities: &[String]) -> Level {
+        let raw = &l.value;
+        let value = raw.value.value;
+        let bad = if !value.is_finite() {
+            Some("the threshold must be a finite number")
+        } else if value < 0.0 {
+            Some("the threshold cannot be negative")
+        } else if signal.unit() == ValueUnit::Ratio && value > 1.0 {
+            Some("a utilization threshold is a 0..1 ratio (0.9 means 90%)")
+        } else {
+            None
+        };
+        if let Some(msg) = bad {
+            let d = Diagnostic::error(THRESHOLD, msg)
+                .at(self.span(&raw.value))
+                .label(format!(
+                    "{} in `{}`",
+                    crate::conventions::number(value),
+                    signal.key()
+                ));
+            self.push(d);
+        }
+        let color = self.color(&raw.color);
+        let alert = match (&raw.severity, &raw.for_) {
+            (Some(s), Some(f)) => Some(AlertLevel {
+                severity: self.severity(s, severities),
+                for_: self.duration(f, true),
+            }),
+            (Some(s), None) => {
+                let d = Diagnostic::error(
+                    INVALID_VALUE,
+                    "a level with a severity needs a `for` (use `for: 0s` to fire at once)",
+                )
+                .at(self.span(s));
+                self.push(d);
+                None
+            }
+            (None, Some(f)) => {
+                let d = Diagnostic::error(
+                    INVALID_VALUE,
+                    "a level with a `for` needs a severity, or it raises no alert",
+                )
+                .at(self.span(f));
+                self.push(d);
+                None
+            }
+            (None, None) => None,
+        };
+        Level {
+            value,
+            color,
+            alert,
+            span: self.span(l),
+        }
+    }
+}

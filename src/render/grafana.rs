@@ -1,0 +1,555 @@
+//! The Grafana dashboard: a typed model of Grafana's dashboard JSON (schemaVersion 42).
+//!
+//! Panel `options` and `fieldConfig.defaults.custom` are free-form in Grafana's dashboard
+//! schema; they are built as JSON here and checked against each panel type's own schema in
+//! the test suite.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::promql::PoolExprs;
+use crate::conventions::{self, number};
+use crate::model::{Model, Pool, Signal};
+
+pub const SCHEMA_VERSION: u32 = 42;
+/// Grafana's per-panel rate window variable.
+pub const RATE_INTERVAL: &str = "$__rate_interval";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub uid: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub timezone: String,
+    pub editable: bool,
+    pub graph_tooltip: u8,
+    pub time: TimeRange,
+    pub refresh: String,
+    pub schema_version: u32,
+    pub panels: Vec<PanelItem>,
+    pub templating: List<Variable>,
+    pub annotations: List<Value>,
+    pub links: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeRange {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct List<T> {
+    pub list: Vec<T>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Variable {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub label: String,
+    pub query: String,
+    pub hide: u8,
+    pub refresh: u8,
+    pub regex: String,
+    pub skip_url_sync: bool,
+}
+
+/// A dashboard panel or a row grouping panels.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum PanelItem {
+    Panel(Panel),
+    Row(Row),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: u32,
+    pub title: String,
+    pub collapsed: bool,
+    pub grid_pos: GridPos,
+    pub panels: Vec<Panel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Panel {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: u32,
+    pub title: String,
+    pub description: String,
+    pub datasource: DataSourceRef,
+    pub grid_pos: GridPos,
+    pub targets: Vec<Target>,
+    pub field_config: FieldConfigSource,
+    pub options: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSourceRef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub uid: String,
+}
+
+impl DataSourceRef {
+    /// The dashboard's `datasource` variable.
+    pub fn variable() -> Self {
+        Self {
+            kind: "prometheus".into(),
+            uid: format!("${{{}}}", conventions::DATASOURCE_VAR),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GridPos {
+    pub h: u32,
+    pub w: u32,
+    pub x: u32,
+    pub y: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub datasource: DataSourceRef,
+    pub expr: String,
+    pub legend_format: String,
+    pub ref_id: String,
+    pub range: bool,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldConfigSource {
+    pub defaults: FieldDefaults,
+    pub overrides: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldDefaults {
+    pub unit: String,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
+    pub max: Option<f64>,
+    pub thresholds: Thresholds,
+    pub color: Value,
+    pub custom: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Thresholds {
+    pub mode: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub color: String,
+    /// `None` is the base step (`null` in JSON): everything below the first threshold.
+    #[serde(serialize_with = "opt_num")]
+    pub value: Option<f64>,
+}
+
+/// Writes whole numbers without a fraction (`90`, not `90.0`), as Grafana itself does.
+fn opt_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => s.serialize_i64(*x as i64),
+        Some(x) => s.serialize_f64(*x),
+    }
+}
+
+/// Threshold steps of a signal's policy, scaled to the panel's unit. The base step is null.
+fn steps(model: &Model, pool: &Pool, signal: Signal, scale: f64) -> Thresholds {
+    let mut steps = vec![Step {
+        color: model.dashboard.base_color.clone(),
+        value: None,
+    }];
+    if let Some(p) = pool.policies.get(signal) {
+        steps.extend(p.levels.iter().map(|l| Step {
+            color: l.color.clone(),
+            value: Some(round(l.value * scale)),
+        }));
+    }
+    Thresholds {
+        mode: "absolute".into(),
+        steps,
+    }
+}
+
+/// Removes float noise from scaled thresholds (0.9 * 100 is 90, not 90.00000000000001).
+fn round(x: f64) -> f64 {
+    number(x).parse().unwrap_or(x)
+}
+
+fn target(expr: String, legend: &str, ref_id: usize, format: &str) -> Target {
+    Target {
+        datasource: DataSourceRef::variable(),
+        expr,
+        legend_format: legend.into(),
+        ref_id: ref_letter(ref_id),
+        range: true,
+        format: format.into(),
+    }
+}
+
+fn ref_letter(i: usize) -> String {
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    letters
+        .get(i)
+        .map_or_else(|| format!("Q{i}"), |b| char::from(*b).to_string())
+}
+
+fn timeseries_custom(threshold_lines: bool) -> Value {
+    json!({
+        "drawStyle": "line",
+        "lineWidth": 1,
+        "fillOpacity": 10,
+        "showPoints": "never",
+        "spanNulls": false,
+        "axisPlacement": "auto",
+        "thresholdsStyle": { "mode": if threshold_lines { "line" } else { "off" } }
+    })
+}
+
+fn timeseries_options() -> Value {
+    json!({
+        "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true, "calcs": [] },
+        "tooltip": { "mode": "multi", "sort": "desc" }
+    })
+}
+
+struct PanelSpec {
+    kind: &'static str,
+    title: String,
+    description: String,
+    unit: &'static str,
+    min: Option<f64>,
+    max: Option<f64>,
+    targets: Vec<Target>,
+    thresholds: Thresholds,
+    custom: Value,
+    options: Value,
+    w: u32,
+    h: u32,
+}
+
+fn no_thresholds(model: &Model) -> Thresholds {
+    Thresholds {
+        mode: "absolute".into(),
+        steps: vec![Step {
+            color: model.dashboard.base_color.clone(),
+            value: None,
+        }],
+    }
+}
+
+/// The panels of one pool, in reading order.
+fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
+    let x = PoolExprs::panels(pool, RATE_INTERVAL);
+    let r = &pool.roles;
+    let mut out = Vec::new();
+
+    let util_threshold = pool
+        .policies
+        .get(Signal::Utilization)
+        .and_then(|p| p.alert_levels().next())
+        .map(|(l, a)| {
+            format!(
+                " The alert fires above {}% for {}.",
+                number(l.value * 100.0),
+                a.for_
+            )
+        });
+    out.push(PanelSpec {
+        kind: "gauge",
+        title: "Connection Pool Utilization".into(),
+        description: format!(
+            "Active connections as a share of the pool size.{}",
+            util_threshold.unwrap_or_default()
+        ),
+        unit: "percent",
+        min: Some(0.0),
+        max: Some(100.0),
+        targets: vec![target(
+            format!("100 * ({})", x.utilization()),
+            "utilization",
+            0,
+            "time_series",
+        )],
+        thresholds: steps(model, pool, Signal::Utilization, 100.0),
+        custom: json!({}),
+        options: json!({
+            "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
+            "orientation": "auto",
+            "showThresholdLabels": false,
+            "showThresholdMarkers": true,
+            "sizing": "auto",
+            "minVizWidth": 75,
+            "minVizHeight": 75
+        }),
+        w: 6,
+        h: 8,
+    });
+
+    out.push(PanelSpec {
+        kind: "timeseries",
+        title: "Connection Acquisition Wait Time".into(),
+        description: "p50, p95 and p99 of the time queries wait to acquire a connection. Threshold lines: the wait-time policy.".into(),
+        unit: "s",
+        min: Some(0.0),
+        max: None,
+        targets: conventions::WAIT_QUANTILES
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                target(
+                    x.quantile(*q, &r.wait_time),
+                    &format!("p{}", conventions::quantile_label(*q)),
+                    i,
+                    "time_series",
+                )
+            })
+            .collect(),
+        thresholds: steps(model, pool, Signal::WaitTimeP99, 1.0),
+        custom: timeseries_custom(true),
+        options: timeseries_options(),
+        w: 18,
+        h: 8,
+    });
+
+    out.push(PanelSpec {
+        kind: "timeseries",
+        title: "Connections".into(),
+        description: "Active, available and configured connections.".into(),
+        unit: "short",
+        min: Some(0.0),
+        max: None,
+        targets: vec![
+            target(x.gauge(&r.active), "active", 0, "time_series"),
+            target(x.gauge(&r.available), "available", 1, "time_series"),
+            target(x.gauge(&r.size), "size", 2, "time_series"),
+        ],
+        thresholds: no_thresholds(model),
+        custom: timeseries_custom(false),
+        options: timeseries_options(),
+        w: 12,
+        h: 8,
+    });
+
+    out.push(PanelSpec {
+        kind: "timeseries",
+        title: "Acquisition Timeouts and Creation Errors".into(),
+        description: "Per second. Any sustained value alerts.".into(),
+        unit: "ops",
+        min: Some(0.0),
+        max: None,
+        targets: vec![
+            target(
+                x.counter_rate(&r.acquisition_timeouts),
+                "acquisition timeouts",
+                0,
+                "time_series",
+            ),
+            target(
+                x.counter_rate(&r.creation_errors),
+                "creation errors",
+                1,
+                "time_series",
+            ),
+        ],
+        thresholds: no_thresholds(model),
+        custom: timeseries_custom(false),
+        options: timeseries_options(),
+        w: 12,
+        h: 8,
+    });
+
+    out.push(PanelSpec {
+        kind: "timeseries",
+        title: "Query Duration p99".into(),
+        description: "p99 query latency. Threshold lines: the query-duration policy.".into(),
+        unit: "s",
+        min: Some(0.0),
+        max: None,
+        targets: vec![target(
+            x.quantile(0.99, &r.query_duration),
+            "p99",
+            0,
+            "time_series",
+        )],
+        thresholds: steps(model, pool, Signal::QueryDurationP99, 1.0),
+        custom: timeseries_custom(true),
+        options: timeseries_options(),
+        w: 12,
+        h: 8,
+    });
+
+    out.push(PanelSpec {
+        kind: "heatmap",
+        title: "Wait Time Distribution".into(),
+        description: "Acquisition wait time buckets per second.".into(),
+        unit: "s",
+        min: None,
+        max: None,
+        targets: vec![target(x.bucket_rate(&r.wait_time), "{{le}}", 0, "heatmap")],
+        thresholds: no_thresholds(model),
+        custom: json!({ "scaleDistribution": { "type": "linear" }, "hideFrom": { "legend": false, "tooltip": false, "viz": false } }),
+        options: json!({
+            "calculate": false,
+            "cellGap": 1,
+            "color": { "mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential", "exponent": 0.5, "steps": 64, "reverse": false },
+            "exemplars": { "color": "rgba(255,0,255,0.7)" },
+            "filterValues": { "le": 1e-9 },
+            "legend": { "show": true },
+            "rowsFrame": { "layout": "auto" },
+            "showValue": "auto",
+            "tooltip": { "mode": "single", "yHistogram": false, "showColorScale": false },
+            "yAxis": { "axisPlacement": "left", "reverse": false, "unit": "s" }
+        }),
+        w: 12,
+        h: 8,
+    });
+    out
+}
+
+/// Lays panels out left to right, wrapping at Grafana's 24 columns, starting at row `y`.
+/// Returns the panels and the next free row.
+fn layout(specs: Vec<PanelSpec>, next_id: &mut u32, mut y: u32) -> (Vec<Panel>, u32) {
+    let mut x = 0;
+    let mut row_h = 0;
+    let mut panels = Vec::new();
+    for s in specs {
+        if x + s.w > 24 {
+            y += row_h;
+            x = 0;
+            row_h = 0;
+        }
+        let id = *next_id;
+        *next_id += 1;
+        panels.push(Panel {
+            kind: s.kind.into(),
+            id,
+            title: s.title,
+            description: s.description,
+            datasource: DataSourceRef::variable(),
+            grid_pos: GridPos { h: s.h, w: s.w, x, y },
+            targets: s.targets,
+            field_config: FieldConfigSource {
+                defaults: FieldDefaults {
+                    unit: s.unit.into(),
+                    min: s.min,
+                    max: s.max,
+                    thresholds: s.thresholds,
+                    color: json!({ "mode": if s.kind == "gauge" { "thresholds" } else { "palette-classic" } }),
+                    custom: s.custom,
+                },
+                overrides: Vec::new(),
+            },
+            options: s.options,
+        });
+        x += s.w;
+        row_h = row_h.max(s.h);
+    }
+    (panels, y + row_h)
+}
+
+/// Builds the dashboard: one set of panels per pool, each pool in its own row when the
+/// spec has more than one.
+pub fn dashboard(model: &Model) -> Dashboard {
+    let mut next_id = 1;
+    let mut y = 0;
+    let mut items = Vec::new();
+    let rows = model.pools.len() > 1;
+    for pool in &model.pools {
+        if rows {
+            let id = next_id;
+            next_id += 1;
+            let row_y = y;
+            y += 1;
+            let (panels, next_y) = layout(pool_panels(model, pool), &mut next_id, y);
+            y = next_y;
+            items.push(PanelItem::Row(Row {
+                kind: "row".into(),
+                id,
+                title: format!("{} ({})", pool.title, pool.name),
+                collapsed: false,
+                grid_pos: GridPos {
+                    h: 1,
+                    w: 24,
+                    x: 0,
+                    y: row_y,
+                },
+                panels: Vec::new(),
+            }));
+            items.extend(panels.into_iter().map(PanelItem::Panel));
+        } else {
+            let (panels, next_y) = layout(pool_panels(model, pool), &mut next_id, y);
+            y = next_y;
+            items.extend(panels.into_iter().map(PanelItem::Panel));
+        }
+    }
+    Dashboard {
+        uid: conventions::dashboard_uid(&model.name),
+        title: format!("Connection Pool / {}", model.title),
+        description: format!(
+            "Generated by poolwatch from {}. Do not edit: change the spec and run `poolwatch emit`.",
+            model.source_name
+        ),
+        tags: vec!["poolwatch".into(), "connection-pool".into()],
+        timezone: "browser".into(),
+        editable: false,
+        graph_tooltip: 1,
+        time: TimeRange {
+            from: format!("now-{}", model.dashboard.time_from),
+            to: "now".into(),
+        },
+        refresh: model.dashboard.refresh.clone(),
+        schema_version: SCHEMA_VERSION,
+        panels: items,
+        templating: List {
+            list: vec![Variable {
+                kind: "datasource".into(),
+                name: conventions::DATASOURCE_VAR.into(),
+                label: "Data source".into(),
+                query: "prometheus".into(),
+                hide: 0,
+                refresh: 1,
+                regex: String::new(),
+                skip_url_sync: false,
+            }],
+        },
+        annotations: List { list: Vec::new() },
+        links: Vec::new(),
+    }
+}
+
+/// Every panel of the dashboard, rows' nested panels included.
+pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
+    let mut out = Vec::new();
+    for item in &d.panels {
+        match item {
+            PanelItem::Panel(p) => out.push(p),
+            PanelItem::Row(r) => out.extend(r.panels.iter()),
+        }
+    }
+    out
+}
+
+pub fn to_json(d: &Dashboard) -> String {
+    let mut s = serde_json::to_string_pretty(d).unwrap_or_default();
+    s.push('\n');
+    s
+}

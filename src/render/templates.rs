@@ -1,0 +1,121 @@
+//! The minijinja environment for annotation texts, with delimiters that leave Prometheus's
+//! own `{{ $value }}` template text untouched.
+//!
+//! Our templates use `[[ var ]]`, `[% block %]` and `[# comment #]`. Strict undefined
+//! behaviour makes a misspelt variable an error. Every interpolated string is escaped so
+//! that text from the spec cannot open a Prometheus template action; values built by
+//! poolwatch itself that must stay template text are passed as safe.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Value;
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::model::Signal;
+
+/// Template sources, embedded at build time from `templates/`.
+const TEMPLATES: [(&str, &str); 7] = [
+    (
+        "alerts/utilization.j2",
+        include_str!("../../templates/alerts/utilization.j2"),
+    ),
+    (
+        "alerts/acquisition_timeouts.j2",
+        include_str!("../../templates/alerts/acquisition_timeouts.j2"),
+    ),
+    (
+        "alerts/creation_errors.j2",
+        include_str!("../../templates/alerts/creation_errors.j2"),
+    ),
+    (
+        "alerts/wait_time_p99.j2",
+        include_str!("../../templates/alerts/wait_time_p99.j2"),
+    ),
+    (
+        "alerts/query_duration_p99.j2",
+        include_str!("../../templates/alerts/query_duration_p99.j2"),
+    ),
+    (
+        "alerts/exhausted.j2",
+        include_str!("../../templates/alerts/exhausted.j2"),
+    ),
+    (
+        "alerts/absent.j2",
+        include_str!("../../templates/alerts/absent.j2"),
+    ),
+];
+
+/// Name of the template that holds a signal's annotation blocks.
+pub fn alert_template(signal: Signal) -> String {
+    format!("alerts/{}.j2", signal.key())
+}
+
+/// Escapes text so Prometheus's Go templates print it literally: `{{` becomes an action
+/// that prints the two braces.
+pub fn escape_prometheus_template(s: &str) -> String {
+    if !s.contains("{{") {
+        return s.to_string();
+    }
+    s.replace("{{", "{{ \"{{\" }}")
+}
+
+/// Builds the environment. Fails only if a built-in template does not compile, which the
+/// test suite rules out.
+pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .block_delimiters("[%", "%]")
+            .variable_delimiters("[[", "]]")
+            .comment_delimiters("[#", "#]")
+            .build()?,
+    );
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_formatter(|out, _state, value| {
+        let text = value.to_string();
+        let text = if value.is_safe() {
+            text
+        } else {
+            escape_prometheus_template(&text)
+        };
+        out.write_str(&text).map_err(|_| {
+            minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
+        })
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
+/// Renders one block of a template.
+pub fn render_block(
+    env: &Environment<'static>,
+    template: &str,
+    block: &str,
+    ctx: &Value,
+) -> Result<String, minijinja::Error> {
+    let tmpl = env.get_template(template)?;
+    let mut captured = tmpl.render_captured(ctx.clone())?;
+    captured.with_state_mut(|state| state.render_block(block))
+}
+
+/// Marks poolwatch-built Prometheus template text as safe to pass through.
+pub fn safe(s: String) -> Value {
+    Value::from_safe_string(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_braces_in_user_text_are_escaped() {
+        assert_eq!(escape_prometheus_template("a {{ b"), "a {{ \"{{\" }} b");
+        assert_eq!(escape_prometheus_template("plain"), "plain");
+    }
+
+    #[test]
+    fn every_template_compiles() {
+        assert!(environment().is_ok());
+    }
+}

@@ -1,0 +1,260 @@
+//! The spec as written: raw YAML deserialized into serde structs that keep source spans.
+//!
+//! Nothing here is validated beyond YAML syntax, field names and field types; resolving names,
+//! numbers and durations into a typed model is [`crate::model`]'s job.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Sources, Span};
+
+/// The spec format version this build reads.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Largest spec accepted, in bytes. A pool spec is a few kilobytes; a fleet of 1,000 pools
+/// is about a megabyte.
+pub const MAX_SPEC_BYTES: usize = 64 * 1024 * 1024;
+
+pub const YAML: Code = Code {
+    code: "PW001",
+    name: "invalid-yaml",
+};
+
+/// The K2 spec built into the binary, used when no `--spec` is given.
+pub const BUILTIN_K2: &str = include_str!("../../specs/k2.yaml");
+/// The name the built-in spec is shown under (its path in the repository).
+pub const BUILTIN_K2_NAME: &str = "specs/k2.yaml";
+
+/// A value with the place it was written.
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    pub version: S<u32>,
+    pub name: S<String>,
+    #[serde(default)]
+    pub title: Option<S<String>>,
+    pub runbook_url: S<String>,
+    #[serde(default)]
+    pub severities: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub rate_window: Option<S<String>>,
+    /// The label each pool's alerts and recorded series carry with the pool name.
+    #[serde(default)]
+    pub pool_label: Option<S<String>>,
+    pub catalog: Vec<RawMetric>,
+    pub pools: Vec<RawPool>,
+    pub policies: RawPolicies,
+    #[serde(default)]
+    pub dashboard: Option<RawDashboard>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: S<String>,
+    #[serde(rename = "type")]
+    pub kind: S<MetricKind>,
+    pub unit: S<Unit>,
+    pub help: S<String>,
+}
+
+/// Prometheus metric types the catalog knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Gauge,
+    Counter,
+    Histogram,
+}
+
+/// Units a catalog metric is measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Time, in seconds.
+    Seconds,
+    /// Size, in bytes.
+    Bytes,
+    /// A 0..1 ratio.
+    Ratio,
+    /// A 0..100 percentage.
+    Percent,
+    /// A number of connections.
+    Connections,
+    /// A count of events (errors, timeouts); its rate is events per second.
+    Events,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub name: S<String>,
+    #[serde(default)]
+    pub title: Option<S<String>>,
+    #[serde(default)]
+    pub selector: BTreeMap<String, S<String>>,
+    #[serde(default)]
+    pub keep_labels: Vec<S<String>>,
+    pub metrics: RawRoles,
+    /// Per-pool overrides of the spec's policies, signal by signal.
+    #[serde(default)]
+    pub policies: Option<RawPolicies>,
+}
+
+/// Which catalog metric plays which role for a pool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoles {
+    pub size: S<String>,
+    pub active: S<String>,
+    pub available: S<String>,
+    pub wait_time: S<String>,
+    pub acquisition_timeouts: S<String>,
+    pub creation_errors: S<String>,
+    pub query_duration: S<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicies {
+    #[serde(default)]
+    pub utilization: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub acquisition_timeouts: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub creation_errors: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub wait_time_p99: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub query_duration_p99: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub exhausted: Option<S<RawPolicy>>,
+    #[serde(default)]
+    pub absent: Option<S<RawAbsent>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub levels: Vec<S<RawLevel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLevel {
+    pub value: S<f64>,
+    pub color: S<String>,
+    #[serde(default)]
+    pub severity: Option<S<String>>,
+    #[serde(default, rename = "for")]
+    pub for_: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAbsent {
+    pub severity: S<String>,
+    #[serde(rename = "for")]
+    pub for_: S<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDashboard {
+    #[serde(default)]
+    pub base_color: Option<S<String>>,
+    #[serde(default)]
+    pub refresh: Option<S<String>>,
+    #[serde(default)]
+    pub time_from: Option<S<String>>,
+}
+
+/// A spec's text with its name, as read by the `write`-free edge of the program.
+#[derive(Debug, Clone)]
+pub struct SpecSource {
+    pub name: String,
+    pub text: String,
+}
+
+impl SpecSource {
+    pub fn builtin() -> Self {
+        Self {
+            name: BUILTIN_K2_NAME.to_string(),
+            text: BUILTIN_K2.to_string(),
+        }
+    }
+}
+
+/// Converts a serde-saphyr location into a span in `file`.
+pub fn span_of(sources: &Sources, file: FileId, loc: &serde_saphyr::Location) -> Option<Span> {
+    if loc.line() == 0 {
+        return None;
+    }
+    let span = loc.span();
+    let start = match span.byte_offset() {
+        Some(b) => usize::try_from(b).ok()?,
+        None => sources.offset_of(file, loc.line() as usize, loc.column() as usize)?,
+    };
+    let len = span
+        .byte_len()
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(1)
+        .max(1);
+    let text_len = sources.get(file)?.text.len();
+    let start = start.min(text_len);
+    Some(Span::new(file, start..(start + len).min(text_len)))
+}
+
+/// Span of a spanned spec value.
+pub fn span<T>(sources: &Sources, file: FileId, v: &S<T>) -> Option<Span> {
+    span_of(sources, file, &v.referenced)
+}
+
+/// Options for every YAML document poolwatch reads: duplicate keys are errors, alias
+/// expansion and nesting are bounded (serde-saphyr's defaults guard against alias bombs).
+pub fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.with_snippet = false;
+    options
+}
+
+/// Deserializes any YAML document into `T`, mapping a failure to a located diagnostic.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    sources: &Sources,
+    file: FileId,
+) -> Result<T, Diagnostic> {
+    let text = sources.get(file).map_or("", |f| f.text.as_str());
+    serde_saphyr::from_str_with_options::<T>(text, yaml_options()).map_err(|e| {
+        let span = e.location().and_then(|l| span_of(sources, file, &l));
+        Diagnostic::error(YAML, clean_yaml_message(&e.without_snippet().to_string()))
+            .at(span)
+            .label("here")
+    })
+}
+
+/// serde-saphyr appends " at line L, column C" to its messages; the diagnostic shows the
+/// place itself, so keep the message alone.
+fn clean_yaml_message(msg: &str) -> String {
+    let msg = msg.trim();
+    let cut = msg
+        .rfind(" at line ")
+        .filter(|i| msg[*i..].contains("column"))
+        .map_or(msg, |i| &msg[..i]);
+    cut.trim_end_matches(':').trim().to_string()
+}
+
+/// Loads a spec's text into a raw spec. The caller has added the text to `sources`.
+pub fn load(sources: &Sources, file: FileId) -> Result<RawSpec, Diagnostic> {
+    let text = sources.get(file).map_or("", |f| f.text.as_str());
+    if text.trim().is_empty() {
+        return Err(Diagnostic::error(YAML, "the spec is empty")
+            .help("start from specs/k2.yaml: `poolwatch emit --spec specs/k2.yaml`"));
+    }
+    parse_yaml(sources, file)
+}
