@@ -69,6 +69,8 @@ impl<'a> PoolExprs<'a> {
         let one_line = format!("{lhs} {op} {rhs}");
         if !self.multiline || (one_line.len() <= WIDTH && !one_line.contains('\n')) {
             one_line
+        } else if rhs.len() <= 20 && !rhs.contains('\n') {
+            format!("{lhs}\n{op} {rhs}")
         } else {
             format!("{lhs}\n{op}\n{rhs}")
         }
