@@ -1,0 +1,132 @@
+//! Snapshots of every generated file, for the built-in K2 spec and every fixture spec, and
+//! the proof that promtool accepts every generated rule file and that `generated/` is current.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn snapshots_of_every_generated_file() {
+    for (name, source) in common::all_specs() {
+        let generated = common::generate(&source);
+        for file in &generated.files {
+            let snapshot = format!("{name}__{}", file.path.replace('/', "__"));
+            insta::assert_snapshot!(snapshot, file.contents);
+        }
+    }
+}
+
+#[test]
+fn promtool_accepts_every_generated_rule_file() {
+    let Some(promtool) = common::promtool() else {
+        return;
+    };
+    for (name, source) in common::all_specs() {
+        let generated = common::generate(&source);
+        let dir = common::write_to_temp(&generated);
+        let rules = dir.path().join(poolwatch::conventions::rule_file_path());
+        let (ok, out) = common::promtool_check_rules(&promtool, &rules);
+        assert!(ok, "promtool check rules failed for {name}:\n{out}");
+        assert!(out.contains("SUCCESS"), "{name}: {out}");
+    }
+}
+
+#[test]
+fn promtool_rejects_a_broken_rule_file() {
+    // The promtool check must be able to fail: a rule file with a syntax error is refused.
+    let Some(promtool) = common::promtool() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(rate(x[5m])\n",
+    )
+    .unwrap();
+    let (ok, _) = common::promtool_check_rules(&promtool, &bad);
+    assert!(!ok);
+}
+
+/// The checked-in `generated/` must be what the built-in spec generates now.
+#[test]
+fn checked_in_generated_folder_is_current() {
+    let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
+    let out = poolwatch::write::apply(
+        &common::root().join("generated"),
+        &generated.files,
+        poolwatch::write::Mode::Check,
+    )
+    .unwrap();
+    let diffs: Vec<String> = out.stale.iter().map(|(_, d)| d.clone()).collect();
+    assert!(
+        diffs.is_empty(),
+        "generated/ is stale; run `cargo run -- emit` and commit:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn emit_check_exits_1_with_a_diff_when_stale_and_0_when_current() {
+    let bin = env!("CARGO_BIN_EXE_poolwatch");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Nothing there yet: stale, nothing written.
+    let status = Command::new(bin)
+        .args(["emit", "--check", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("+++ b/rules/connection_pool.yml"));
+    assert!(!out.exists(), "--check wrote files");
+    // Write, then check: current.
+    let status = Command::new(bin).args(["emit", "--out"]).arg(&out).output().unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(out.join("rules/connection_pool.yml").is_file());
+    assert!(out.join("dashboards/connection_pool.json").is_file());
+    let status = Command::new(bin)
+        .args(["emit", "--check", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    // Edit a file by hand: stale again, and the diff shows the edit.
+    let rules = out.join("rules/connection_pool.yml");
+    let text = std::fs::read_to_string(&rules).unwrap();
+    std::fs::write(&rules, text.replace("> 0.9", "> 0.95")).unwrap();
+    let status = Command::new(bin)
+        .args(["emit", "--check", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&status.stdout);
+    let expr = "expr: sum(k2_connection_pool_active_connections) / sum(k2_connection_pool_size)";
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with('-') && l.contains(expr) && l.ends_with("> 0.95")),
+        "{diff}"
+    );
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with('+') && l.contains(expr) && l.ends_with("> 0.9")),
+        "{diff}"
+    );
+}
+
+#[test]
+fn spec_flag_picks_another_spec() {
+    let bin = env!("CARGO_BIN_EXE_poolwatch");
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new(bin)
+        .args(["emit", "--spec", "tests/specs/two_pools.yaml", "--out"])
+        .arg(dir.path())
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    let rules = std::fs::read_to_string(dir.path().join("rules/connection_pool.yml")).unwrap();
+    assert!(rules.contains("from tests/specs/two_pools.yaml"));
+    assert!(rules.contains("hikaricp_connections_active{pool=\"HikariPool-1\", service=\"billing-api\"}"));
+}
