@@ -147,9 +147,17 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
             );
         }
         out.push_str(&buf);
-        out.push('\n');
     }
     out
+}
+
+/// Orders diagnostics as a reader meets them: by file and position, unlocated ones last.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| {
+        d.span
+            .as_ref()
+            .map_or((usize::MAX, usize::MAX), |s| (s.file.0, s.range.start))
+    });
 }
 
 fn severity_word(s: Severity) -> &'static str {

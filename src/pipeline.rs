@@ -40,7 +40,10 @@ pub struct Generated {
 pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Generated, Failure> {
     let file = sources.add(spec_source.name.clone(), spec_source.text.clone());
     let raw = spec::load(sources, file).map_err(|d| Failure::Input(vec![d]))?;
-    let mut model = model::resolve(&raw, sources, file).map_err(Failure::Input)?;
+    let mut model = model::resolve(&raw, sources, file).map_err(|mut d| {
+        diag::sort(&mut d);
+        Failure::Input(d)
+    })?;
     model.source_name = spec_source.name.clone();
     let artifacts = render::render(&model).map_err(Failure::Findings)?;
     let findings = check::check_artifacts(&artifacts);

@@ -81,7 +81,11 @@ fn emit_check_exits_1_with_a_diff_when_stale_and_0_when_current() {
     assert!(String::from_utf8_lossy(&status.stdout).contains("+++ b/rules/connection_pool.yml"));
     assert!(!out.exists(), "--check wrote files");
     // Write, then check: current.
-    let status = Command::new(bin).args(["emit", "--out"]).arg(&out).output().unwrap();
+    let status = Command::new(bin)
+        .args(["emit", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(status.status.code(), Some(0));
     assert!(out.join("rules/connection_pool.yml").is_file());
     assert!(out.join("dashboards/connection_pool.json").is_file());
@@ -128,5 +132,34 @@ fn spec_flag_picks_another_spec() {
     assert_eq!(status.status.code(), Some(0));
     let rules = std::fs::read_to_string(dir.path().join("rules/connection_pool.yml")).unwrap();
     assert!(rules.contains("from tests/specs/two_pools.yaml"));
-    assert!(rules.contains("hikaricp_connections_active{pool=\"HikariPool-1\", service=\"billing-api\"}"));
+    assert!(
+        rules.contains(
+            "hikaricp_connections_active{pool=\"HikariPool-1\", service=\"billing-api\"}"
+        )
+    );
+}
+
+#[test]
+fn a_broken_expression_is_reported_with_its_rule_or_panel() {
+    use poolwatch::render::grafana::PanelItem;
+    let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
+    let mut artifacts = generated.artifacts.clone();
+    artifacts.rules.groups[0].rules[0].expr = "sum(rate(x[5m])".into();
+    if let PanelItem::Panel(p) = &mut artifacts.dashboard.panels[1] {
+        p.targets[2].expr = "histogram_quantile(0.99, sum by (le (x))".into();
+    }
+    let diags = poolwatch::check::check_artifacts(&artifacts);
+    let objects: Vec<String> = diags.iter().filter_map(|d| d.object.clone()).collect();
+    assert_eq!(diags.len(), 2, "{objects:?}");
+    assert!(diags.iter().all(|d| d.code.code == "PW101"));
+    assert!(
+        objects[0].contains("alert ConnectionPoolHighUtilization"),
+        "{objects:?}"
+    );
+    assert!(
+        objects[1].contains("panel \"Connection Acquisition Wait Time\" (id 2), target C"),
+        "{objects:?}"
+    );
+    // Grafana's variables alone are not errors.
+    assert!(poolwatch::check::check_artifacts(&generated.artifacts).is_empty());
 }

@@ -70,9 +70,17 @@ fn collect_consts(v: &Value, out: &mut BTreeSet<String>) {
 
 fn unit_ok(unit: &str, known: &BTreeSet<String>) -> bool {
     known.contains(unit)
-        || ["suffix:", "prefix:", "si:", "count:", "currency:", "time:", "bool:"]
-            .iter()
-            .any(|p| unit.starts_with(p))
+        || [
+            "suffix:",
+            "prefix:",
+            "si:",
+            "count:",
+            "currency:",
+            "time:",
+            "bool:",
+        ]
+        .iter()
+        .any(|p| unit.starts_with(p))
 }
 
 /// Every panel, rows' nested panels included, and the rows themselves excluded.
@@ -98,7 +106,11 @@ fn validate(d: &Value) -> Vec<String> {
     let units = known_units();
     let mut ids = BTreeSet::new();
     for item in d["panels"].as_array().unwrap() {
-        assert!(ids.insert(item["id"].as_u64().unwrap()), "panel id {} repeats", item["id"]);
+        assert!(
+            ids.insert(item["id"].as_u64().unwrap()),
+            "panel id {} repeats",
+            item["id"]
+        );
     }
     for p in panels(d) {
         let kind = p["type"].as_str().unwrap();
@@ -158,7 +170,9 @@ fn validate(d: &Value) -> Vec<String> {
         if !unit_ok(unit, &units) {
             problems.push(format!("{at}: unknown unit `{unit}`"));
         }
-        let steps = p["fieldConfig"]["defaults"]["thresholds"]["steps"].as_array().unwrap();
+        let steps = p["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            .as_array()
+            .unwrap();
         if !steps[0]["value"].is_null() {
             problems.push(format!("{at}: first threshold step is not null"));
         }
@@ -167,7 +181,10 @@ fn validate(d: &Value) -> Vec<String> {
         }
     }
     let vars = d["templating"]["list"].as_array().unwrap();
-    if !vars.iter().any(|v| v["type"] == "datasource" && v["name"] == "datasource") {
+    if !vars
+        .iter()
+        .any(|v| v["type"] == "datasource" && v["name"] == "datasource")
+    {
         problems.push("no `datasource` variable".into());
     }
     if d["schemaVersion"] != 42 {
@@ -245,5 +262,7 @@ fn utilization_gauge_thresholds_come_from_the_policy() {
     );
     // And the alert uses the same 0.9.
     let rules = &generated.files[0].contents;
-    assert!(rules.contains("sum(k2_connection_pool_active_connections) / sum(k2_connection_pool_size) > 0.9\n"));
+    assert!(rules.contains(
+        "sum(k2_connection_pool_active_connections) / sum(k2_connection_pool_size) > 0.9\n"
+    ));
 }
