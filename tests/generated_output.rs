@@ -1,5 +1,6 @@
 //! Snapshots of every generated file, for the built-in K2 spec and every fixture spec, and
 //! the proof that promtool accepts every generated rule file and that `generated/` is current.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Every generated dashboard validated against Grafana's dashboard JSON Schemas, in layers,
 //! as `../shared/grafana-schema/README.md` explains: the document, each panel's options and
 //! custom field config by type, each Prometheus target, then what no schema says.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -215,7 +216,8 @@ fn the_layers_catch_what_they_are_meant_to() {
     let good: Value = serde_json::from_str(&generated.files[1].contents).unwrap();
     assert!(validate(&good).is_empty());
 
-    let breakages: [(&str, fn(&mut Value)); 6] = [
+    type Breakage = (&'static str, fn(&mut Value));
+    let breakages: [Breakage; 6] = [
         ("thresholds at panel top level", |d| {
             d["panels"][0]["thresholds"] = json!({});
         }),
