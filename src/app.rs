@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::cli::{Cli, Command, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure};
+use crate::render::Target;
 use crate::source::Sources;
 use crate::spec::{self, MAX_SPEC_BYTES, SpecSource};
 use crate::write::{self, Mode};
@@ -62,7 +63,7 @@ pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Report {
     match cli.command {
-        Command::Emit(args) => emit(&args.spec, &args.out, args.check, args.format),
+        Command::Emit(args) => emit(&args.spec, &args.out, args.check, args.target, args.format),
         Command::Check(args) => check(&args.spec, args.format),
     }
 }
@@ -89,6 +90,7 @@ fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code:
 
 fn load_and_generate(
     spec_arg: &SpecArg,
+    target: Target,
     format: Format,
 ) -> Result<(Sources, pipeline::Generated), Report> {
     let mut sources = Sources::default();
@@ -96,7 +98,7 @@ fn load_and_generate(
         Ok(s) => s,
         Err(d) => return Err(failure_report(&sources, &[d], format, EXIT_INPUT)),
     };
-    match pipeline::generate(&mut sources, &source) {
+    match pipeline::generate_for(&mut sources, &source, target) {
         Ok(g) => Ok((sources, g)),
         Err(f) => {
             let code = match f {
@@ -108,8 +110,14 @@ fn load_and_generate(
     }
 }
 
-fn emit(spec_arg: &SpecArg, out: &Path, check_only: bool, format: Format) -> Report {
-    let (sources, generated) = match load_and_generate(spec_arg, format) {
+fn emit(
+    spec_arg: &SpecArg,
+    out: &Path,
+    check_only: bool,
+    target: Target,
+    format: Format,
+) -> Report {
+    let (sources, generated) = match load_and_generate(spec_arg, target, format) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -161,7 +169,7 @@ fn emit(spec_arg: &SpecArg, out: &Path, check_only: bool, format: Format) -> Rep
 }
 
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    match load_and_generate(spec_arg, format) {
+    match load_and_generate(spec_arg, Target::Prometheus, format) {
         Err(r) => r,
         Ok((sources, generated)) => {
             let diags = &generated.warnings;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::diag::Format;
+use crate::render::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,10 @@ pub struct EmitArgs {
     /// Write nothing; print a unified diff of stale files and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+    /// Where the rules are deployed: a plain rule file, a prometheus-operator
+    /// PrometheusRule, or a Mimir/Cortex ruler namespace file.
+    #[arg(long, value_enum, default_value_t = Target::Prometheus)]
+    pub target: Target,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

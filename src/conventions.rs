@@ -17,6 +17,21 @@ pub fn rule_file_path() -> String {
     format!("rules/{FILE_STEM}.yml")
 }
 
+/// prometheus-operator manifest path, relative to the output folder.
+pub fn operator_file_path() -> String {
+    format!("rules/{FILE_STEM}.prometheusrule.yaml")
+}
+
+/// Mimir/Cortex ruler namespace file path, relative to the output folder.
+pub fn mimir_file_path() -> String {
+    format!("rules/{FILE_STEM}.mimir.yaml")
+}
+
+/// Grafana dashboard provisioning file path, relative to the output folder.
+pub fn provisioning_file_path() -> String {
+    "dashboards/provisioning.yaml".to_string()
+}
+
 /// Dashboard file path, relative to the output folder.
 pub fn dashboard_file_path() -> String {
     format!("dashboards/{FILE_STEM}.json")

@@ -4,7 +4,7 @@
 use crate::check;
 use crate::diag::{self, Diagnostic};
 use crate::model::{self, Model};
-use crate::render::{self, Artifacts, OutputFile};
+use crate::render::{self, Artifacts, OutputFile, Target};
 use crate::source::Sources;
 use crate::spec::{self, SpecSource};
 
@@ -38,6 +38,15 @@ pub struct Generated {
 /// Runs every step on a spec. The spec's text is added to `sources` so diagnostics can
 /// show it.
 pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Generated, Failure> {
+    generate_for(sources, spec_source, Target::Prometheus)
+}
+
+/// Like [`generate`], for a deploy target.
+pub fn generate_for(
+    sources: &mut Sources,
+    spec_source: &SpecSource,
+    target: Target,
+) -> Result<Generated, Failure> {
     let file = sources.add(spec_source.name.clone(), spec_source.text.clone());
     let raw = spec::load(sources, file).map_err(|d| Failure::Input(vec![d]))?;
     let mut model = model::resolve(&raw, sources, file).map_err(|mut d| {
@@ -50,7 +59,7 @@ pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Gener
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }
-    let files = render::files(&model, &artifacts);
+    let files = render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
     Ok(Generated {
         model,
         artifacts,

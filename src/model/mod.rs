@@ -29,6 +29,28 @@ pub struct Model {
     pub catalog: Catalog,
     pub pools: Vec<Pool>,
     pub dashboard: DashboardOptions,
+    pub deploy: Deploy,
+}
+
+/// Settings of the deploy targets.
+#[derive(Debug, Clone)]
+pub struct Deploy {
+    /// PrometheusRule settings; `None` when the spec does not target prometheus-operator.
+    pub operator: Option<Operator>,
+    /// Mimir/Cortex ruler namespace (default: the spec name).
+    pub mimir_namespace: String,
+    /// Grafana folder the provisioned dashboard goes in.
+    pub grafana_folder: String,
+    /// Folder on the Grafana host the provisioning file points at.
+    pub grafana_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub name: String,
+    pub namespace: String,
+    /// Labels the Prometheus (or ThanosRuler) `ruleSelector` matches, sorted by name.
+    pub labels: Vec<(String, String)>,
 }
 
 /// The metric catalog, in spec order, indexed by name.

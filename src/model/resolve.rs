@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
-    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+    AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Deploy, Level, Metric, Model,
+    Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -92,6 +92,40 @@ pub fn is_slug(s: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         && s.len() <= 63
+}
+
+/// A DNS-1123 label: what Kubernetes accepts as a namespace or object name.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A Kubernetes label key: an optional DNS prefix and `/`, then a name of at most 63
+/// characters of letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
+pub fn is_k8s_label_key(s: &str) -> bool {
+    let name = s.rsplit_once('/').map_or(s, |(prefix, name)| {
+        if prefix.is_empty() || prefix.len() > 253 {
+            ""
+        } else {
+            name
+        }
+    });
+    !name.is_empty() && is_k8s_label_value(name)
+}
+
+/// A Kubernetes label value: empty, or at most 63 characters of letters, digits, `-`, `_`
+/// and `.`, starting and ending alphanumeric.
+pub fn is_k8s_label_value(s: &str) -> bool {
+    s.is_empty()
+        || (s.len() <= 63
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
 /// Grafana's named colours (with the `dark-`, `semi-dark-`, `light-`, `super-light-` shades)
@@ -210,6 +244,8 @@ impl Cx<'_> {
             .and_then(|d| d.time_from.as_ref())
             .map_or_else(|| "6h".to_string(), |r| self.duration(r, false).to_string());
 
+        let deploy = self.deploy(raw);
+
         Model {
             source_name: String::new(),
             name: raw.name.value.clone(),
@@ -228,6 +264,81 @@ impl Cx<'_> {
                 refresh,
                 time_from,
             },
+            deploy,
+        }
+    }
+
+    fn deploy(&mut self, raw: &RawSpec) -> Deploy {
+        let d = raw.deploy.as_ref();
+        let operator = d.and_then(|d| d.operator.as_ref()).map(|op| {
+            let o = &op.value;
+            for (k, v) in &o.labels {
+                if !is_k8s_label_key(k) {
+                    let d = Diagnostic::error(
+                        INVALID_NAME,
+                        format!("`{k}` is not a valid Kubernetes label key"),
+                    )
+                    .at(self.span(v));
+                    self.push(d);
+                }
+                if !is_k8s_label_value(&v.value) {
+                    let d = Diagnostic::error(
+                        INVALID_VALUE,
+                        format!("`{}` is not a valid Kubernetes label value", v.value),
+                    )
+                    .at(self.span(v))
+                    .label("at most 63 characters: letters, digits, `-`, `_`, `.`");
+                    self.push(d);
+                }
+            }
+            if o.labels.is_empty() {
+                let d = Diagnostic::error(
+                    INVALID_VALUE,
+                    "a PrometheusRule needs the labels your Prometheus's `ruleSelector` matches",
+                )
+                .at(self.span(op))
+                .help("without them the rules are silently never loaded; e.g. `labels: {release: kube-prometheus-stack}`");
+                self.push(d);
+            }
+            let name = o.name.as_ref().map_or_else(
+                || format!("{}-connection-pool", raw.name.value.replace('_', "-")),
+                |n| n.value.clone(),
+            );
+            for (what, v) in [("namespace", o.namespace.value.as_str()), ("name", name.as_str())] {
+                if !is_dns_label(v) {
+                    let d = Diagnostic::error(
+                        INVALID_NAME,
+                        format!("PrometheusRule {what} `{v}` is not a valid Kubernetes name"),
+                    )
+                    .at(self.span(op))
+                    .label("lower-case letters, digits and `-`, at most 63 characters");
+                    self.push(d);
+                }
+            }
+            Operator {
+                name,
+                namespace: o.namespace.value.clone(),
+                labels: o
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect(),
+            }
+        });
+        let mimir_namespace = d
+            .and_then(|d| d.mimir.as_ref())
+            .map_or_else(|| raw.name.value.clone(), |m| m.namespace.value.clone());
+        let grafana = d.and_then(|d| d.grafana.as_ref());
+        Deploy {
+            operator,
+            mimir_namespace,
+            grafana_folder: grafana
+                .and_then(|g| g.folder.as_ref())
+                .map_or_else(|| "Connection pools".to_string(), |f| f.value.clone()),
+            grafana_path: grafana.and_then(|g| g.path.as_ref()).map_or_else(
+                || "/var/lib/grafana/dashboards/poolwatch".to_string(),
+                |p| p.value.clone(),
+            ),
         }
     }
 

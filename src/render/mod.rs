@@ -3,14 +3,23 @@
 //! Architecture Invariant: rendering is pure. It reads the model and returns values; it
 //! never touches the file system, and the same model always gives the same bytes.
 
+pub mod deploy;
 pub mod grafana;
 pub mod prometheus;
 pub mod promql;
 pub mod templates;
 
+use serde::Serialize;
+
+pub use self::deploy::Target;
 use crate::conventions;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::model::Model;
+
+pub const TARGET: Code = Code {
+    code: "PW011",
+    name: "target-not-configured",
+};
 
 /// Everything generated from one spec, before it becomes text.
 #[derive(Debug, Clone)]
@@ -48,16 +57,52 @@ pub fn yaml_header(model: &Model) -> String {
     )
 }
 
-/// Serializes the artifacts into files, in a fixed order.
-pub fn files(model: &Model, artifacts: &Artifacts) -> Vec<OutputFile> {
-    vec![
-        OutputFile {
+/// A value as YAML behind the do-not-edit header.
+pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
+    let body = serde_norway::to_string(value).unwrap_or_default();
+    format!("{}{body}", yaml_header(model))
+}
+
+/// Serializes the artifacts into the files of a deploy target, in a fixed order.
+pub fn files(
+    model: &Model,
+    artifacts: &Artifacts,
+    target: Target,
+) -> Result<Vec<OutputFile>, Diagnostic> {
+    let groups = &artifacts.rules.groups;
+    let rules = match target {
+        Target::Prometheus => OutputFile {
             path: conventions::rule_file_path(),
-            contents: prometheus::to_yaml(&artifacts.rules, &yaml_header(model)),
+            contents: to_yaml(model, &artifacts.rules),
         },
+        Target::Operator => {
+            let manifest = deploy::prometheus_rule(model, groups).ok_or_else(|| {
+                Diagnostic::error(
+                    TARGET,
+                    "the operator target needs `deploy.operator` in the spec: the namespace \
+                     and the labels your Prometheus's ruleSelector matches",
+                )
+                .help("add `deploy: {operator: {namespace: monitoring, labels: {release: kube-prometheus-stack}}}`")
+            })?;
+            OutputFile {
+                path: conventions::operator_file_path(),
+                contents: to_yaml(model, &manifest),
+            }
+        }
+        Target::Mimir => OutputFile {
+            path: conventions::mimir_file_path(),
+            contents: to_yaml(model, &deploy::mimir_namespace(model, groups)),
+        },
+    };
+    Ok(vec![
+        rules,
         OutputFile {
             path: conventions::dashboard_file_path(),
             contents: grafana::to_json(&artifacts.dashboard),
         },
-    ]
+        OutputFile {
+            path: conventions::provisioning_file_path(),
+            contents: to_yaml(model, &deploy::provisioning(model)),
+        },
+    ])
 }

@@ -298,9 +298,3 @@ fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnosti
         pool.name
     ))
 }
-
-/// Serializes the rule file with its do-not-edit header.
-pub fn to_yaml(file: &RuleFile, header: &str) -> String {
-    let body = serde_norway::to_string(file).unwrap_or_default();
-    format!("{header}{body}")
-}

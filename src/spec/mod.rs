@@ -51,6 +51,47 @@ pub struct RawSpec {
     pub policies: RawPolicies,
     #[serde(default)]
     pub dashboard: Option<RawDashboard>,
+    /// Settings of the deploy targets (prometheus-operator, Mimir, Grafana provisioning).
+    #[serde(default)]
+    pub deploy: Option<RawDeploy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    #[serde(default)]
+    pub operator: Option<S<RawOperator>>,
+    #[serde(default)]
+    pub mimir: Option<RawMimir>,
+    #[serde(default)]
+    pub grafana: Option<RawGrafana>,
+}
+
+/// prometheus-operator's PrometheusRule: where it lives and the labels its Prometheus's
+/// `ruleSelector` matches.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperator {
+    pub namespace: S<String>,
+    #[serde(default)]
+    pub name: Option<S<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMimir {
+    pub namespace: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrafana {
+    #[serde(default)]
+    pub folder: Option<S<String>>,
+    #[serde(default)]
+    pub path: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

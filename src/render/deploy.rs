@@ -1,0 +1,126 @@
+//! Deploy targets: the same rule groups wrapped for prometheus-operator (a `PrometheusRule`
+//! manifest) or a Mimir/Cortex ruler (a namespace file as `mimirtool rules load` reads it),
+//! and Grafana's dashboard provisioning file.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::prometheus::RuleGroup;
+use crate::model::Model;
+
+/// Where the rules are deployed, which decides the rule file's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Target {
+    /// A plain Prometheus rule file (`rule_files:` in prometheus.yml).
+    #[default]
+    Prometheus,
+    /// A prometheus-operator `PrometheusRule` manifest.
+    Operator,
+    /// A Mimir/Cortex ruler namespace file (`mimirtool rules load`).
+    Mimir,
+}
+
+/// A prometheus-operator `PrometheusRule` (monitoring.coreos.com/v1).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrometheusRule<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: Metadata,
+    pub spec: RuleSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSpec<'a> {
+    pub groups: &'a [RuleGroup],
+}
+
+/// Builds the manifest, or `None` when the spec has no `deploy.operator` settings.
+pub fn prometheus_rule<'a>(model: &Model, groups: &'a [RuleGroup]) -> Option<PrometheusRule<'a>> {
+    let op = model.deploy.operator.as_ref()?;
+    let mut labels: BTreeMap<String, String> = op.labels.iter().cloned().collect();
+    labels
+        .entry("app.kubernetes.io/managed-by".into())
+        .or_insert_with(|| "poolwatch".into());
+    Some(PrometheusRule {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: Metadata {
+            name: op.name.clone(),
+            namespace: op.namespace.clone(),
+            labels,
+        },
+        spec: RuleSpec { groups },
+    })
+}
+
+/// A Mimir/Cortex ruler namespace file.
+#[derive(Debug, Clone, Serialize)]
+pub struct MimirNamespace<'a> {
+    pub namespace: &'a str,
+    pub groups: &'a [RuleGroup],
+}
+
+pub fn mimir_namespace<'a>(model: &'a Model, groups: &'a [RuleGroup]) -> MimirNamespace<'a> {
+    MimirNamespace {
+        namespace: &model.deploy.mimir_namespace,
+        groups,
+    }
+}
+
+/// Grafana's dashboard provisioning file (`provisioning/dashboards/*.yaml`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioning {
+    pub api_version: u32,
+    pub providers: Vec<Provider>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provider {
+    pub name: String,
+    pub org_id: u32,
+    pub folder: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub disable_deletion: bool,
+    pub allow_ui_updates: bool,
+    pub update_interval_seconds: u32,
+    pub options: ProviderOptions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderOptions {
+    pub path: String,
+    pub folders_from_files_structure: bool,
+}
+
+pub fn provisioning(model: &Model) -> Provisioning {
+    Provisioning {
+        api_version: 1,
+        providers: vec![Provider {
+            name: format!("poolwatch-{}", model.name),
+            org_id: 1,
+            folder: model.deploy.grafana_folder.clone(),
+            kind: "file",
+            // Generated dashboards are changed through the spec, not the UI.
+            disable_deletion: true,
+            allow_ui_updates: false,
+            update_interval_seconds: 60,
+            options: ProviderOptions {
+                path: model.deploy.grafana_path.clone(),
+                folders_from_files_structure: false,
+            },
+        }],
+    }
+}
