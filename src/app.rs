@@ -5,7 +5,8 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
-use crate::pipeline::{self, Failure};
+use crate::pipeline::{self, Failure, Variants};
+use crate::render::OutputFile;
 use crate::render::Target;
 use crate::source::Sources;
 use crate::spec::{self, MAX_SPEC_BYTES, SpecSource};
@@ -63,7 +64,17 @@ pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Report {
     match cli.command {
-        Command::Emit(args) => emit(&args.spec, &args.out, args.check, args.target, args.format),
+        Command::Emit(args) => {
+            let variants = args.env.as_deref().map_or(Variants::All, Variants::Env);
+            emit(
+                &args.spec,
+                &args.out,
+                args.check,
+                args.target,
+                variants,
+                args.format,
+            )
+        }
         Command::Check(args) => check(&args.spec, args.format),
     }
 }
@@ -91,14 +102,15 @@ fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code:
 fn load_and_generate(
     spec_arg: &SpecArg,
     target: Target,
+    variants: Variants<'_>,
     format: Format,
-) -> Result<(Sources, pipeline::Generated), Report> {
+) -> Result<(Sources, Vec<pipeline::Generated>), Report> {
     let mut sources = Sources::default();
     let source = match read_spec(spec_arg) {
         Ok(s) => s,
         Err(d) => return Err(failure_report(&sources, &[d], format, EXIT_INPUT)),
     };
-    match pipeline::generate_for(&mut sources, &source, target) {
+    match pipeline::generate_set(&mut sources, &source, target, variants) {
         Ok(g) => Ok((sources, g)),
         Err(f) => {
             let code = match f {
@@ -115,18 +127,25 @@ fn emit(
     out: &Path,
     check_only: bool,
     target: Target,
+    variants: Variants<'_>,
     format: Format,
 ) -> Report {
-    let (sources, generated) = match load_and_generate(spec_arg, target, format) {
+    let (sources, set) = match load_and_generate(spec_arg, target, variants, format) {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let files: Vec<OutputFile> = set.iter().flat_map(|g| g.files.iter().cloned()).collect();
+    let warnings: Vec<Diagnostic> = set
+        .iter()
+        .flat_map(|g| g.warnings.iter().cloned())
+        .collect();
+    let generated = &set[0];
     let mode = if check_only { Mode::Check } else { Mode::Write };
     let mut report = Report::default();
-    if !generated.warnings.is_empty() {
-        report.stderr = diag::render(&generated.warnings, &sources, format);
+    if !warnings.is_empty() {
+        report.stderr = diag::render(&warnings, &sources, format);
     }
-    match write::apply(out, &generated.files, mode) {
+    match write::apply(out, &files, mode) {
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
             let mut r = failure_report(&sources, &[d], format, EXIT_INPUT);
@@ -169,10 +188,15 @@ fn emit(
 }
 
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    match load_and_generate(spec_arg, Target::Prometheus, format) {
+    match load_and_generate(spec_arg, Target::Prometheus, Variants::All, format) {
         Err(r) => r,
-        Ok((sources, generated)) => {
-            let diags = &generated.warnings;
+        Ok((sources, set)) => {
+            let generated = &set[0];
+            let diags: Vec<Diagnostic> = set
+                .iter()
+                .flat_map(|g| g.warnings.iter().cloned())
+                .collect();
+            let diags = &diags;
             let mut report = Report::default();
             let text = diag::render(diags, &sources, format);
             if format == Format::Human {

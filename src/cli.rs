@@ -48,6 +48,10 @@ pub struct EmitArgs {
     /// PrometheusRule, or a Mimir/Cortex ruler namespace file.
     #[arg(long, value_enum, default_value_t = Target::Prometheus)]
     pub target: Target,
+    /// Generate one environment's overlay into --out. Without it, emit writes the base
+    /// spec and every environment under env/<name>/.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

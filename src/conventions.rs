@@ -1,7 +1,7 @@
 //! Every generated name, path and printed number comes from here, so that they follow one
 //! convention and a rename is a one-line change.
 
-use crate::model::{Pool, Signal};
+use crate::model::{Model, Pool, Signal};
 
 /// Group holding the alerting rules.
 pub const ALERT_GROUP: &str = "connection_pool_alerts";
@@ -11,6 +11,21 @@ pub const RECORDING_GROUP: &str = "connection_pool_recording";
 pub const FILE_STEM: &str = "connection_pool";
 /// Name of the dashboard's data source variable.
 pub const DATASOURCE_VAR: &str = "datasource";
+
+/// Folder of an environment's files, relative to the output folder, with a trailing `/`.
+/// Environment names are validated slugs, so this stays inside the output folder.
+pub fn environment_dir(env: &str) -> String {
+    format!("env/{env}/")
+}
+
+/// The spec a generated file comes from, as its header names it:
+/// `specs/k2.yaml`, or `specs/k2.yaml (environment demo)`.
+pub fn source_description(model: &Model) -> String {
+    match &model.environment {
+        None => model.source_name.clone(),
+        Some(env) => format!("{} (environment {env})", model.source_name),
+    }
+}
 
 /// Rule file path, relative to the output folder.
 pub fn rule_file_path() -> String {
@@ -47,6 +62,7 @@ pub fn alert_name(signal: Signal) -> &'static str {
         Signal::QueryDurationP99 => "ConnectionPoolSlowQueries",
         Signal::Exhausted => "ConnectionPoolExhausted",
         Signal::Absent => "ConnectionPoolMetricsAbsent",
+        Signal::Undersized => "ConnectionPoolUndersized",
     }
 }
 
@@ -58,6 +74,7 @@ pub fn runbook_anchor(signal: Signal) -> &'static str {
         }
         Signal::CreationErrors | Signal::Absent => "issue-connection-creation-failures",
         Signal::WaitTimeP99 | Signal::QueryDurationP99 => "option-b-investigate-slow-queries",
+        Signal::Undersized => "capacity-planning",
     }
 }
 
@@ -139,6 +156,30 @@ pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames 
     }
 }
 
+/// Capacity-planning recording rule names for one pool.
+#[derive(Debug, Clone)]
+pub struct CapacityNames {
+    /// Concurrent use: active connections summed to the kept labels.
+    pub active: String,
+    /// Recommended size: the peak quantile of concurrent use over the window, times headroom.
+    pub recommended: String,
+    /// The largest pool the memory budget allows.
+    pub memory_ceiling: String,
+}
+
+pub fn capacity_names(pool: &Pool, pool_label: &str, quantile: f64, window: &str) -> CapacityNames {
+    let lvl = level(pool, pool_label, &[]);
+    let size = &pool.roles.size;
+    CapacityNames {
+        active: format!("{lvl}:{}:sum", pool.roles.active),
+        recommended: format!(
+            "{lvl}:{size}:recommended_p{}_{window}",
+            quantile_label(quantile)
+        ),
+        memory_ceiling: format!("{lvl}:{size}:memory_ceiling"),
+    }
+}
+
 /// `0.99` gives `99`, `0.5` gives `50`, `0.999` gives `999`.
 pub fn quantile_label(q: f64) -> String {
     let s = number(q * 100.0);
@@ -147,8 +188,11 @@ pub fn quantile_label(q: f64) -> String {
 
 /// Dashboard uid derived from the spec name: stable across runs and machines, at most
 /// 40 characters as Grafana requires.
-pub fn dashboard_uid(spec_name: &str) -> String {
-    let uid = format!("poolwatch-{spec_name}");
+pub fn dashboard_uid(spec_name: &str, env: Option<&str>) -> String {
+    let uid = match env {
+        None => format!("poolwatch-{spec_name}"),
+        Some(env) => format!("poolwatch-{spec_name}-{env}"),
+    };
     if uid.len() <= 40 {
         return uid;
     }
@@ -209,10 +253,11 @@ mod tests {
 
     #[test]
     fn uids_are_bounded_and_stable() {
-        assert_eq!(dashboard_uid("k2"), "poolwatch-k2");
-        let long = dashboard_uid(&"x".repeat(100));
+        assert_eq!(dashboard_uid("k2", None), "poolwatch-k2");
+        assert_eq!(dashboard_uid("k2", Some("demo")), "poolwatch-k2-demo");
+        let long = dashboard_uid(&"x".repeat(100), None);
         assert_eq!(long.len(), 40);
-        assert_eq!(long, dashboard_uid(&"x".repeat(100)));
-        assert_ne!(long, dashboard_uid(&"x".repeat(101)));
+        assert_eq!(long, dashboard_uid(&"x".repeat(100), None));
+        assert_ne!(long, dashboard_uid(&"x".repeat(101), None));
     }
 }

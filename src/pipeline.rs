@@ -2,11 +2,12 @@
 //! serialize. Pure: no file system access (the caller reads the spec and writes files).
 
 use crate::check;
+use crate::conventions;
 use crate::diag::{self, Diagnostic};
 use crate::model::{self, Model};
 use crate::render::{self, Artifacts, OutputFile, Target};
-use crate::source::Sources;
-use crate::spec::{self, SpecSource};
+use crate::source::{FileId, Sources};
+use crate::spec::{self, RawSpec, SpecSource};
 
 /// Why a run produced nothing.
 #[derive(Debug)]
@@ -25,31 +26,95 @@ impl Failure {
     }
 }
 
-/// Everything a spec generates, in memory.
+/// Everything one variant of a spec (the base, or one environment) generates, in memory.
 #[derive(Debug)]
 pub struct Generated {
     pub model: Model,
     pub artifacts: Artifacts,
+    /// Paths are relative to the output folder (environments under `env/<name>/`).
     pub files: Vec<OutputFile>,
     /// Warning-level findings (errors would have failed the run).
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Runs every step on a spec. The spec's text is added to `sources` so diagnostics can
-/// show it.
+/// Which variants of a spec to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variants<'a> {
+    /// The base spec at the output root, and every environment under `env/<name>/`.
+    All,
+    /// One environment's overlay, at the output root.
+    Env(&'a str),
+}
+
+/// Generates the base spec for plain Prometheus.
 pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Generated, Failure> {
     generate_for(sources, spec_source, Target::Prometheus)
 }
 
-/// Like [`generate`], for a deploy target.
+/// Generates the base spec for a deploy target.
 pub fn generate_for(
     sources: &mut Sources,
     spec_source: &SpecSource,
     target: Target,
 ) -> Result<Generated, Failure> {
+    let (raw, file) = load(sources, spec_source)?;
+    variant(&raw, sources, file, spec_source, target, None, "")
+}
+
+/// Generates the chosen variants of a spec: every file they produce, in a fixed order.
+pub fn generate_set(
+    sources: &mut Sources,
+    spec_source: &SpecSource,
+    target: Target,
+    variants: Variants<'_>,
+) -> Result<Vec<Generated>, Failure> {
+    let (raw, file) = load(sources, spec_source)?;
+    match variants {
+        Variants::Env(env) => Ok(vec![variant(
+            &raw,
+            sources,
+            file,
+            spec_source,
+            target,
+            Some(env),
+            "",
+        )?]),
+        Variants::All => {
+            let mut out = vec![variant(&raw, sources, file, spec_source, target, None, "")?];
+            for env in raw.environments.keys() {
+                let prefix = conventions::environment_dir(env);
+                out.push(variant(
+                    &raw,
+                    sources,
+                    file,
+                    spec_source,
+                    target,
+                    Some(env),
+                    &prefix,
+                )?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, FileId), Failure> {
     let file = sources.add(spec_source.name.clone(), spec_source.text.clone());
     let raw = spec::load(sources, file).map_err(|d| Failure::Input(vec![d]))?;
-    let mut model = model::resolve(&raw, sources, file).map_err(|mut d| {
+    Ok((raw, file))
+}
+
+/// resolve → render → check → serialize, for the base or one environment.
+fn variant(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    spec_source: &SpecSource,
+    target: Target,
+    env: Option<&str>,
+    prefix: &str,
+) -> Result<Generated, Failure> {
+    let mut model = model::resolve(raw, sources, file, env).map_err(|mut d| {
         diag::sort(&mut d);
         Failure::Input(d)
     })?;
@@ -59,7 +124,11 @@ pub fn generate_for(
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }
-    let files = render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
+    let mut files =
+        render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
+    for f in &mut files {
+        f.path.insert_str(0, prefix);
+    }
     Ok(Generated {
         model,
         artifacts,

@@ -9,10 +9,11 @@ use std::process::Command;
 #[test]
 fn snapshots_of_every_generated_file() {
     for (name, source) in common::all_specs() {
-        let generated = common::generate(&source);
-        for file in &generated.files {
-            let snapshot = format!("{name}__{}", file.path.replace('/', "__"));
-            insta::assert_snapshot!(snapshot, file.contents);
+        for (_, generated) in common::generate_all(&source) {
+            for file in &generated.files {
+                let snapshot = format!("{name}__{}", file.path.replace('/', "__"));
+                insta::assert_snapshot!(snapshot, file.contents);
+            }
         }
     }
 }
@@ -23,12 +24,20 @@ fn promtool_accepts_every_generated_rule_file() {
         return;
     };
     for (name, source) in common::all_specs() {
-        let generated = common::generate(&source);
-        let dir = common::write_to_temp(&generated);
-        let rules = dir.path().join(poolwatch::conventions::rule_file_path());
-        let (ok, out) = common::promtool_check_rules(&promtool, &rules);
-        assert!(ok, "promtool check rules failed for {name}:\n{out}");
-        assert!(out.contains("SUCCESS"), "{name}: {out}");
+        for (variant, generated) in common::generate_all(&source) {
+            let dir = common::write_to_temp(&generated);
+            let rules = generated
+                .files
+                .iter()
+                .find(|f| f.path.ends_with(&poolwatch::conventions::rule_file_path()))
+                .unwrap();
+            let (ok, out) = common::promtool_check_rules(&promtool, &dir.path().join(&rules.path));
+            assert!(
+                ok,
+                "promtool check rules failed for {name} ({variant}):\n{out}"
+            );
+            assert!(out.contains("SUCCESS"), "{name} ({variant}): {out}");
+        }
     }
 }
 
@@ -52,10 +61,13 @@ fn promtool_rejects_a_broken_rule_file() {
 /// The checked-in `generated/` must be what the built-in spec generates now.
 #[test]
 fn checked_in_generated_folder_is_current() {
-    let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
+    let files: Vec<_> = common::generate_all(&poolwatch::spec::SpecSource::builtin())
+        .into_iter()
+        .flat_map(|(_, g)| g.files)
+        .collect();
     let out = poolwatch::write::apply(
         &common::root().join("generated"),
-        &generated.files,
+        &files,
         poolwatch::write::Mode::Check,
     )
     .unwrap();

@@ -197,15 +197,20 @@ fn validate(d: &Value) -> Vec<String> {
 #[test]
 fn every_generated_dashboard_passes_grafanas_schemas() {
     for (name, source) in common::all_specs() {
-        let generated = common::generate(&source);
-        let file = generated
-            .files
-            .iter()
-            .find(|f| f.path.ends_with(".json"))
-            .unwrap();
-        let d: Value = serde_json::from_str(&file.contents).unwrap();
-        let problems = validate(&d);
-        assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
+        for (variant, generated) in common::generate_all(&source) {
+            let file = generated
+                .files
+                .iter()
+                .find(|f| f.path.ends_with(".json"))
+                .unwrap();
+            let d: Value = serde_json::from_str(&file.contents).unwrap();
+            let problems = validate(&d);
+            assert!(
+                problems.is_empty(),
+                "{name} ({variant}):\n{}",
+                problems.join("\n")
+            );
+        }
     }
 }
 

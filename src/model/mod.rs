@@ -30,6 +30,31 @@ pub struct Model {
     pub pools: Vec<Pool>,
     pub dashboard: DashboardOptions,
     pub deploy: Deploy,
+    /// The environment whose overlay was applied, if any.
+    pub environment: Option<String>,
+    /// Every environment the spec declares, sorted.
+    pub environments: Vec<String>,
+    pub capacity: Option<Capacity>,
+}
+
+/// Capacity planning settings, with the environment's overlay applied.
+#[derive(Debug, Clone)]
+pub struct Capacity {
+    pub memory_per_connection: u64,
+    pub memory_budget: Option<u64>,
+    pub expected_pool_size: Option<u32>,
+    pub headroom: f64,
+    pub peak_quantile: f64,
+    pub peak_window: PromDuration,
+    pub undersized: Option<AbsentPolicy>,
+}
+
+impl Capacity {
+    /// The largest pool the memory budget allows: budget / memory per connection.
+    pub fn memory_ceiling(&self) -> Option<u64> {
+        self.memory_budget
+            .map(|b| b / self.memory_per_connection.max(1))
+    }
 }
 
 /// Settings of the deploy targets.
@@ -188,6 +213,8 @@ pub enum Signal {
     QueryDurationP99,
     Exhausted,
     Absent,
+    /// The recommended size (peak use plus headroom) stays above the configured size.
+    Undersized,
 }
 
 /// How a signal's value is compared with a level's threshold.
@@ -227,6 +254,7 @@ impl Signal {
             Signal::QueryDurationP99 => "query_duration_p99",
             Signal::Exhausted => "exhausted",
             Signal::Absent => "absent",
+            Signal::Undersized => "undersized",
         }
     }
 
@@ -243,7 +271,7 @@ impl Signal {
             Signal::Utilization => ValueUnit::Ratio,
             Signal::AcquisitionTimeouts | Signal::CreationErrors => ValueUnit::PerSecond,
             Signal::WaitTimeP99 | Signal::QueryDurationP99 => ValueUnit::Seconds,
-            Signal::Exhausted => ValueUnit::Connections,
+            Signal::Exhausted | Signal::Undersized => ValueUnit::Connections,
             Signal::Absent => ValueUnit::None,
         }
     }
@@ -291,6 +319,7 @@ impl Policy {
     }
 }
 
+/// A policy without a threshold (metrics absent, pool undersized): a severity and a `for`.
 #[derive(Debug, Clone)]
 pub struct AbsentPolicy {
     pub severity: String,

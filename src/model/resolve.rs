@@ -3,12 +3,14 @@
 use std::collections::BTreeSet;
 
 use super::{
-    AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Deploy, Level, Metric, Model,
-    Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+    AbsentPolicy, AlertLevel, Capacity, Catalog, Comparison, DashboardOptions, Deploy, Level,
+    Metric, Model, Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
-use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, RawSpec, S, SPEC_VERSION};
+use crate::spec::{
+    self, RawEnvironment, RawLevel, RawPolicies, RawPolicy, RawSpec, S, SPEC_VERSION,
+};
 
 pub const VERSION: Code = Code {
     code: "PW002",
@@ -46,21 +48,60 @@ pub const INVALID_VALUE: Code = Code {
     code: "PW010",
     name: "invalid-value",
 };
+pub const UNKNOWN_ENV: Code = Code {
+    code: "PW012",
+    name: "unknown-environment",
+};
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
 
-/// Resolves a raw spec. Returns the model, or every error-level finding.
-pub fn resolve(raw: &RawSpec, sources: &Sources, file: FileId) -> Result<Model, Vec<Diagnostic>> {
+/// Resolves a raw spec, with an environment's overlay applied when `env` names one.
+/// Returns the model, or every error-level finding.
+pub fn resolve(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    env: Option<&str>,
+) -> Result<Model, Vec<Diagnostic>> {
     let mut cx = Cx {
         sources,
         file,
         diags: Vec::new(),
     };
-    let model = cx.spec(raw);
+    let overlay = match env {
+        None => None,
+        Some(name) => match raw.environments.get(name) {
+            Some(e) => Some((name, &e.value)),
+            None => return Err(vec![unknown_env(raw, name)]),
+        },
+    };
+    let mut model = cx.spec(raw, overlay.map(|(_, e)| e));
+    model.environment = overlay.map(|(n, _)| n.to_string());
     if cx.diags.is_empty() {
         Ok(model)
     } else {
         Err(cx.diags)
+    }
+}
+
+fn unknown_env(raw: &RawSpec, name: &str) -> Diagnostic {
+    let d = Diagnostic::error(
+        UNKNOWN_ENV,
+        format!("the spec declares no environment `{name}`"),
+    );
+    match did_you_mean(name, raw.environments.keys().map(String::as_str)) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None if raw.environments.is_empty() => {
+            d.help("declare it under `environments:` in the spec")
+        }
+        None => d.help(format!(
+            "declared environments: {}",
+            raw.environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 
@@ -163,7 +204,7 @@ impl Cx<'_> {
         self.diags.push(d);
     }
 
-    fn spec(&mut self, raw: &RawSpec) -> Model {
+    fn spec(&mut self, raw: &RawSpec, env: Option<&RawEnvironment>) -> Model {
         if raw.version.value != SPEC_VERSION {
             let d = Diagnostic::error(
                 VERSION,
@@ -209,7 +250,24 @@ impl Cx<'_> {
             None => "pool".to_string(),
         };
         let catalog = self.catalog(raw);
-        let defaults = self.policies(&raw.policies, &severities, None);
+        let mut defaults = self.policies(&raw.policies, &severities, None);
+        if let Some(over) = env.and_then(|e| e.policies.as_ref()) {
+            defaults = self.policies(over, &severities, Some(&defaults));
+        }
+        for (name, e) in &raw.environments {
+            if !is_slug(name) {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("environment name `{name}` is not a valid name"),
+                )
+                .at(self.span(e))
+                .label(
+                    "expected lower-case letters, digits, `_` or `-`: it names an output folder",
+                );
+                self.push(d);
+            }
+        }
+        let capacity = self.capacity(raw, env, &severities);
 
         let mut pools = Vec::new();
         let mut pool_names = BTreeSet::new();
@@ -265,7 +323,77 @@ impl Cx<'_> {
                 time_from,
             },
             deploy,
+            environment: None,
+            environments: raw.environments.keys().cloned().collect(),
+            capacity,
         }
+    }
+
+    fn bytes(&mut self, v: &S<String>) -> u64 {
+        match v.value.trim().parse::<bytesize::ByteSize>() {
+            Ok(b) if b.as_u64() > 0 => b.as_u64(),
+            _ => {
+                let d =
+                    Diagnostic::error(INVALID_VALUE, format!("`{}` is not a memory size", v.value))
+                        .at(self.span(v))
+                        .label("expected a size like `50MB`, `2.5GB` or `512MiB`");
+                self.push(d);
+                1
+            }
+        }
+    }
+
+    fn capacity(
+        &mut self,
+        raw: &RawSpec,
+        env: Option<&RawEnvironment>,
+        severities: &[String],
+    ) -> Option<Capacity> {
+        let c = &raw.capacity.as_ref()?.value;
+        let memory_per_connection = self.bytes(&c.memory_per_connection);
+        let budget = env
+            .and_then(|e| e.memory_budget.as_ref())
+            .or(c.memory_budget.as_ref());
+        let memory_budget = budget.map(|b| self.bytes(b));
+        let expected_pool_size = env
+            .and_then(|e| e.expected_pool_size.as_ref())
+            .or(c.expected_pool_size.as_ref())
+            .map(|s| s.value);
+        let headroom = c.headroom.as_ref().map_or(1.2, |h| {
+            if !(h.value.is_finite() && h.value >= 1.0 && h.value <= 10.0) {
+                let d = Diagnostic::error(THRESHOLD, "headroom must be a factor from 1 to 10")
+                    .at(self.span(h))
+                    .label("1.2 adds the runbook's 20% buffer");
+                self.push(d);
+            }
+            h.value
+        });
+        let peak_quantile = c.peak_quantile.as_ref().map_or(0.99, |q| {
+            if !(q.value.is_finite() && q.value > 0.0 && q.value <= 1.0) {
+                let d = Diagnostic::error(THRESHOLD, "peak_quantile must be in (0, 1]")
+                    .at(self.span(q));
+                self.push(d);
+            }
+            q.value
+        });
+        let peak_window = c
+            .peak_window
+            .as_ref()
+            .map_or(PromDuration::from_secs(86_400), |w| self.duration(w, false));
+        let undersized = c.undersized.as_ref().map(|u| AbsentPolicy {
+            severity: self.severity(&u.value.severity, severities),
+            for_: self.duration(&u.value.for_, true),
+            span: self.span(u),
+        });
+        Some(Capacity {
+            memory_per_connection,
+            memory_budget,
+            expected_pool_size,
+            headroom,
+            peak_quantile,
+            peak_window,
+            undersized,
+        })
     }
 
     fn deploy(&mut self, raw: &RawSpec) -> Deploy {

@@ -162,6 +162,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
             ),
         ));
     }
+    rules.extend(capacity_rules(model, pool, window, &record));
     rules
 }
 
@@ -240,11 +241,89 @@ fn alerting_rules(
             Err(e) => diags.push(template_diag(Signal::Absent, pool, &e)),
         }
     }
+    if let Some((cap, undersized)) = model
+        .capacity
+        .as_ref()
+        .and_then(|c| c.undersized.as_ref().map(|u| (c, u)))
+    {
+        let names = conventions::capacity_names(
+            pool,
+            &model.pool_label,
+            cap.peak_quantile,
+            &cap.peak_window.to_string(),
+        );
+        let ctx = minijinja::context! {
+            pool => pool.title.clone(),
+            pool_name => pool.name.clone(),
+            scope => safe(scope.clone()),
+            for => undersized.for_.to_string(),
+            severity => undersized.severity.clone(),
+            headroom => number(cap.headroom),
+            quantile => conventions::quantile_label(cap.peak_quantile),
+            window => cap.peak_window.to_string(),
+            ceiling => cap.memory_ceiling().map(|c| c.to_string()),
+        };
+        let pool_sel =
+            crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+        let expr = x.binary(
+            &format!("{}{pool_sel}", names.recommended),
+            &format!("> ignoring({})", model.pool_label),
+            &x.signal(Signal::Undersized),
+        );
+        match annotations(model, Signal::Undersized, env, &ctx) {
+            Ok(ann) => rules.push(alert_rule(
+                model,
+                pool,
+                Signal::Undersized,
+                expr,
+                undersized.for_.to_string(),
+                &undersized.severity,
+                ann,
+                None,
+                undersized.span.clone(),
+            )),
+            Err(e) => diags.push(template_diag(Signal::Undersized, pool, &e)),
+        }
+    }
     if diags.is_empty() {
         Ok(rules)
     } else {
         Err(diags)
     }
+}
+
+/// Capacity-planning recording rules: concurrent use, recommended size, memory ceiling.
+fn capacity_rules(
+    model: &Model,
+    pool: &Pool,
+    window: &str,
+    record: &dyn Fn(&str, String) -> Rule,
+) -> Vec<Rule> {
+    let Some(cap) = &model.capacity else {
+        return Vec::new();
+    };
+    let x = PoolExprs::rules(pool, window);
+    let peak_window = cap.peak_window.to_string();
+    let names =
+        conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
+    let pool_sel =
+        crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+    let mut rules = vec![
+        record(&names.active, x.gauge(&pool.roles.active)),
+        record(
+            &names.recommended,
+            format!(
+                "ceil({} * quantile_over_time({}, {}{pool_sel}[{peak_window}]))",
+                number(cap.headroom),
+                number(cap.peak_quantile),
+                names.active
+            ),
+        ),
+    ];
+    if let Some(ceiling) = cap.memory_ceiling() {
+        rules.push(record(&names.memory_ceiling, format!("vector({ceiling})")));
+    }
+    rules
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -154,6 +154,8 @@ impl<'a> PoolExprs<'a> {
             Signal::QueryDurationP99 => self.quantile(0.99, &r.query_duration),
             Signal::Exhausted => self.gauge(&r.available),
             Signal::Absent => format!("absent({})", self.select(&r.size)),
+            // Compared against the recommended size's recording rule.
+            Signal::Undersized => self.gauge(&r.size),
         }
     }
 

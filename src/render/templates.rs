@@ -13,7 +13,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::model::Signal;
 
 /// Template sources, embedded at build time from `templates/`.
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     (
         "alerts/utilization.j2",
         include_str!("../../templates/alerts/utilization.j2"),
@@ -41,6 +41,10 @@ const TEMPLATES: [(&str, &str); 7] = [
     (
         "alerts/absent.j2",
         include_str!("../../templates/alerts/absent.j2"),
+    ),
+    (
+        "alerts/undersized.j2",
+        include_str!("../../templates/alerts/undersized.j2"),
     ),
 ];
 

@@ -54,6 +54,50 @@ pub struct RawSpec {
     /// Settings of the deploy targets (prometheus-operator, Mimir, Grafana provisioning).
     #[serde(default)]
     pub deploy: Option<RawDeploy>,
+    /// Capacity planning: recommended pool size, memory ceiling, the undersized alert.
+    #[serde(default)]
+    pub capacity: Option<S<RawCapacity>>,
+    /// Per-environment overlays, by environment name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, S<RawEnvironment>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacity {
+    /// Memory one connection may use, e.g. `50MB`.
+    pub memory_per_connection: S<String>,
+    /// Memory the pool may use in all, e.g. `4GB`; with `memory_per_connection` it gives the
+    /// largest pool that fits.
+    #[serde(default)]
+    pub memory_budget: Option<S<String>>,
+    /// The pool size this deployment is meant to run with.
+    #[serde(default)]
+    pub expected_pool_size: Option<S<u32>>,
+    /// Factor over the peak (1.2 is the runbook's 20% buffer).
+    #[serde(default)]
+    pub headroom: Option<S<f64>>,
+    /// Quantile of concurrent use taken as the peak (0.99).
+    #[serde(default)]
+    pub peak_quantile: Option<S<f64>>,
+    /// Window the peak is taken over (1d).
+    #[serde(default)]
+    pub peak_window: Option<S<String>>,
+    /// Alert when the recommended size stays above the configured one.
+    #[serde(default)]
+    pub undersized: Option<S<RawAbsent>>,
+}
+
+/// An environment's overlay: its sizing and any policies that differ.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    #[serde(default)]
+    pub expected_pool_size: Option<S<u32>>,
+    #[serde(default)]
+    pub memory_budget: Option<S<String>>,
+    #[serde(default)]
+    pub policies: Option<RawPolicies>,
 }
 
 #[derive(Debug, Default, Deserialize)]

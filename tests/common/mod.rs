@@ -56,6 +56,31 @@ pub fn generate(source: &SpecSource) -> Generated {
     }
 }
 
+/// Generates the base spec and every environment, as (variant name, generated): the base
+/// is named `base`, environments by their name.
+pub fn generate_all(source: &SpecSource) -> Vec<(String, Generated)> {
+    let mut sources = Sources::default();
+    match pipeline::generate_set(
+        &mut sources,
+        source,
+        poolwatch::render::Target::Prometheus,
+        pipeline::Variants::All,
+    ) {
+        Ok(set) => set
+            .into_iter()
+            .map(|g| {
+                let name = g.model.environment.clone().unwrap_or_else(|| "base".into());
+                (name, g)
+            })
+            .collect(),
+        Err(f) => panic!(
+            "{} failed:\n{}",
+            source.name,
+            poolwatch::diag::render(f.diagnostics(), &sources, poolwatch::diag::Format::Human)
+        ),
+    }
+}
+
 /// Writes a generated set into a fresh temporary folder.
 pub fn write_to_temp(g: &Generated) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
