@@ -69,33 +69,20 @@ pub fn generate_set(
     variants: Variants<'_>,
 ) -> Result<Vec<Generated>, Failure> {
     let (raw, file) = load(sources, spec_source)?;
-    match variants {
-        Variants::Env(env) => Ok(vec![variant(
-            &raw,
-            sources,
-            file,
-            spec_source,
-            target,
-            Some(env),
-            "",
-        )?]),
-        Variants::All => {
-            let mut out = vec![variant(&raw, sources, file, spec_source, target, None, "")?];
-            for env in raw.environments.keys() {
-                let prefix = conventions::environment_dir(env);
-                out.push(variant(
-                    &raw,
-                    sources,
-                    file,
-                    spec_source,
-                    target,
-                    Some(env),
-                    &prefix,
-                )?);
-            }
-            Ok(out)
-        }
-    }
+    // (environment, path prefix) of each variant, base first.
+    let plan: Vec<(Option<&str>, String)> = match variants {
+        Variants::Env(env) => vec![(Some(env), String::new())],
+        Variants::All => std::iter::once((None, String::new()))
+            .chain(
+                raw.environments
+                    .keys()
+                    .map(|e| (Some(e.as_str()), conventions::environment_dir(e))),
+            )
+            .collect(),
+    };
+    plan.iter()
+        .map(|(env, prefix)| variant(&raw, sources, file, spec_source, target, *env, prefix))
+        .collect()
 }
 
 fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, FileId), Failure> {

@@ -179,6 +179,59 @@ fn scope_text(pool: &Pool) -> String {
     format!(" ({})", parts.join(", "))
 }
 
+/// What varies between alerts; [`alert`] fills in the rest.
+struct Draft<'a> {
+    signal: Signal,
+    expr: String,
+    for_: String,
+    severity: &'a str,
+    threshold: Option<f64>,
+    span: Option<Span>,
+    /// Template variables beyond the common ones (pool, scope, for, severity, metric).
+    vars: Vec<(&'static str, Value)>,
+}
+
+/// Renders a draft's annotations and makes it a rule.
+fn alert(
+    model: &Model,
+    pool: &Pool,
+    env: &Environment<'static>,
+    d: Draft<'_>,
+) -> Result<Rule, Diagnostic> {
+    let mut vars: Vec<(&str, Value)> = vec![
+        ("pool", Value::from(pool.title.clone())),
+        ("pool_name", Value::from(pool.name.clone())),
+        ("scope", safe(scope_text(pool))),
+        ("for", Value::from(d.for_.clone())),
+        ("severity", Value::from(d.severity)),
+        ("metric", Value::from(pool.roles.size.clone())),
+    ];
+    vars.extend(d.vars);
+    let ctx = Value::from(
+        vars.into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<BTreeMap<String, Value>>(),
+    );
+    let ann =
+        annotations(model, d.signal, env, &ctx).map_err(|e| template_diag(d.signal, pool, &e))?;
+    let mut labels = pool_labels(model, pool);
+    labels.insert("severity".to_string(), d.severity.to_string());
+    Ok(Rule {
+        record: None,
+        alert: Some(conventions::alert_name(d.signal).to_string()),
+        expr: d.expr,
+        for_: Some(d.for_),
+        labels,
+        annotations: Some(ann),
+        origin: Origin {
+            pool: pool.name.clone(),
+            signal: Some(d.signal),
+            threshold: d.threshold,
+            span: d.span,
+        },
+    })
+}
+
 fn alerting_rules(
     model: &Model,
     pool: &Pool,
@@ -186,65 +239,39 @@ fn alerting_rules(
     env: &Environment<'static>,
 ) -> Result<Vec<Rule>, Vec<Diagnostic>> {
     let x = PoolExprs::rules(pool, window);
-    let mut rules = Vec::new();
-    let mut diags = Vec::new();
-    let scope = scope_text(pool);
+    let mut drafts = Vec::new();
     for policy in &pool.policies.thresholds {
-        for (level, alert) in policy.alert_levels() {
-            let ctx = minijinja::context! {
-                pool => pool.title.clone(),
-                pool_name => pool.name.clone(),
-                scope => safe(scope.clone()),
-                threshold => number(level.value),
-                threshold_percent => number(level.value * 100.0),
-                for => alert.for_.to_string(),
-                severity => alert.severity.clone(),
-                metric => pool.roles.size.clone(),
-            };
-            match annotations(model, policy.signal, env, &ctx) {
-                Ok(ann) => rules.push(alert_rule(
-                    model,
-                    pool,
-                    policy.signal,
-                    x.condition(policy.signal, level.value),
-                    alert.for_.to_string(),
-                    &alert.severity,
-                    ann,
-                    Some(level.value),
-                    level.span.clone(),
-                )),
-                Err(e) => diags.push(template_diag(policy.signal, pool, &e)),
-            }
+        for (level, a) in policy.alert_levels() {
+            drafts.push(Draft {
+                signal: policy.signal,
+                expr: x.condition(policy.signal, level.value),
+                for_: a.for_.to_string(),
+                severity: &a.severity,
+                threshold: Some(level.value),
+                span: level.span.clone(),
+                vars: vec![
+                    ("threshold", Value::from(number(level.value))),
+                    (
+                        "threshold_percent",
+                        Value::from(number(level.value * 100.0)),
+                    ),
+                ],
+            });
         }
     }
     if let Some(absent) = &pool.policies.absent {
-        let ctx = minijinja::context! {
-            pool => pool.title.clone(),
-            pool_name => pool.name.clone(),
-            scope => safe(scope.clone()),
-            for => absent.for_.to_string(),
-            severity => absent.severity.clone(),
-            metric => pool.roles.size.clone(),
-        };
-        match annotations(model, Signal::Absent, env, &ctx) {
-            Ok(ann) => rules.push(alert_rule(
-                model,
-                pool,
-                Signal::Absent,
-                x.signal(Signal::Absent),
-                absent.for_.to_string(),
-                &absent.severity,
-                ann,
-                None,
-                absent.span.clone(),
-            )),
-            Err(e) => diags.push(template_diag(Signal::Absent, pool, &e)),
-        }
+        drafts.push(Draft {
+            signal: Signal::Absent,
+            expr: x.signal(Signal::Absent),
+            for_: absent.for_.to_string(),
+            severity: &absent.severity,
+            threshold: None,
+            span: absent.span.clone(),
+            vars: Vec::new(),
+        });
     }
-    if let Some((cap, undersized)) = model
-        .capacity
-        .as_ref()
-        .and_then(|c| c.undersized.as_ref().map(|u| (c, u)))
+    if let Some(cap) = &model.capacity
+        && let Some(undersized) = &cap.undersized
     {
         let names = conventions::capacity_names(
             pool,
@@ -252,37 +279,36 @@ fn alerting_rules(
             cap.peak_quantile,
             &cap.peak_window.to_string(),
         );
-        let ctx = minijinja::context! {
-            pool => pool.title.clone(),
-            pool_name => pool.name.clone(),
-            scope => safe(scope.clone()),
-            for => undersized.for_.to_string(),
-            severity => undersized.severity.clone(),
-            headroom => number(cap.headroom),
-            quantile => conventions::quantile_label(cap.peak_quantile),
-            window => cap.peak_window.to_string(),
-            ceiling => cap.memory_ceiling().map(|c| c.to_string()),
-        };
         let pool_sel =
             crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
-        let expr = x.binary(
-            &format!("{}{pool_sel}", names.recommended),
-            &format!("> ignoring({})", model.pool_label),
-            &x.signal(Signal::Undersized),
-        );
-        match annotations(model, Signal::Undersized, env, &ctx) {
-            Ok(ann) => rules.push(alert_rule(
-                model,
-                pool,
-                Signal::Undersized,
-                expr,
-                undersized.for_.to_string(),
-                &undersized.severity,
-                ann,
-                None,
-                undersized.span.clone(),
-            )),
-            Err(e) => diags.push(template_diag(Signal::Undersized, pool, &e)),
+        drafts.push(Draft {
+            signal: Signal::Undersized,
+            expr: x.binary(
+                &format!("{}{pool_sel}", names.recommended),
+                &format!("> ignoring({})", model.pool_label),
+                &x.signal(Signal::Undersized),
+            ),
+            for_: undersized.for_.to_string(),
+            severity: &undersized.severity,
+            threshold: None,
+            span: undersized.span.clone(),
+            vars: vec![
+                ("headroom", Value::from(number(cap.headroom))),
+                (
+                    "quantile",
+                    Value::from(conventions::quantile_label(cap.peak_quantile)),
+                ),
+                ("window", Value::from(cap.peak_window.to_string())),
+                ("ceiling", Value::from(cap.memory_ceiling())),
+            ],
+        });
+    }
+    let mut rules = Vec::new();
+    let mut diags = Vec::new();
+    for d in drafts {
+        match alert(model, pool, env, d) {
+            Ok(rule) => rules.push(rule),
+            Err(d) => diags.push(d),
         }
     }
     if diags.is_empty() {
@@ -324,36 +350,6 @@ fn capacity_rules(
         rules.push(record(&names.memory_ceiling, format!("vector({ceiling})")));
     }
     rules
-}
-
-#[allow(clippy::too_many_arguments)]
-fn alert_rule(
-    model: &Model,
-    pool: &Pool,
-    signal: Signal,
-    expr: String,
-    for_: String,
-    severity: &str,
-    annotations: Annotations,
-    threshold: Option<f64>,
-    span: Option<Span>,
-) -> Rule {
-    let mut labels = pool_labels(model, pool);
-    labels.insert("severity".to_string(), severity.to_string());
-    Rule {
-        record: None,
-        alert: Some(conventions::alert_name(signal).to_string()),
-        expr,
-        for_: Some(for_),
-        labels,
-        annotations: Some(annotations),
-        origin: Origin {
-            pool: pool.name.clone(),
-            signal: Some(signal),
-            threshold,
-            span,
-        },
-    }
 }
 
 fn annotations(
