@@ -42,6 +42,11 @@ pub fn mimir_file_path() -> String {
     format!("rules/{FILE_STEM}.mimir.yaml")
 }
 
+/// Generated runbook path, relative to the output folder.
+pub fn runbook_file_path() -> String {
+    format!("docs/{FILE_STEM}.md")
+}
+
 /// Grafana dashboard provisioning file path, relative to the output folder.
 pub fn provisioning_file_path() -> String {
     "dashboards/provisioning.yaml".to_string()
@@ -66,16 +71,10 @@ pub fn alert_name(signal: Signal) -> &'static str {
     }
 }
 
-/// Anchor of the runbook section each alert links to.
-pub fn runbook_anchor(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Utilization | Signal::Exhausted | Signal::AcquisitionTimeouts => {
-            "issue-high-acquisition-timeouts"
-        }
-        Signal::CreationErrors | Signal::Absent => "issue-connection-creation-failures",
-        Signal::WaitTimeP99 | Signal::QueryDurationP99 => "option-b-investigate-slow-queries",
-        Signal::Undersized => "capacity-planning",
-    }
+/// Anchor of the runbook section each alert links to: the alert's name in lower case, as
+/// GitHub anchors the generated runbook's `## AlertName` headings.
+pub fn runbook_anchor(signal: Signal) -> String {
+    alert_name(signal).to_lowercase()
 }
 
 /// `runbook_url` of an alert: the spec's runbook URL and the section's anchor.

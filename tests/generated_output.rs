@@ -176,3 +176,39 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     // Grafana's variables alone are not errors.
     assert!(poolwatch::check::check_artifacts(&generated.artifacts).is_empty());
 }
+
+#[test]
+fn every_runbook_url_points_at_a_section_of_the_generated_runbook() {
+    for (name, source) in common::all_specs() {
+        for (variant, g) in common::generate_all(&source) {
+            let runbook = &g.artifacts.runbook;
+            let anchors: Vec<String> = runbook
+                .lines()
+                .filter_map(|l| l.strip_prefix("## "))
+                .map(|h| h.trim().to_lowercase())
+                .collect();
+            let mut alerts = 0;
+            for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
+                let Some(ann) = &rule.annotations else {
+                    continue;
+                };
+                alerts += 1;
+                let anchor = ann.runbook_url.rsplit_once('#').unwrap().1;
+                assert!(
+                    anchors.iter().any(|a| a == anchor),
+                    "{name} ({variant}): {} links #{anchor}, which the runbook lacks",
+                    rule.name()
+                );
+                assert!(
+                    runbook.contains(&format!(
+                        "| {} | {} |",
+                        rule.origin.pool, rule.labels["severity"]
+                    )),
+                    "{name} ({variant}): {} missing from its section",
+                    rule.name()
+                );
+            }
+            assert!(alerts >= 7, "{name} ({variant}): {alerts} alerts");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! never touches the file system, and the same model always gives the same bytes.
 
 pub mod deploy;
+pub mod docs;
 pub mod grafana;
 pub mod prometheus;
 pub mod promql;
@@ -26,6 +27,8 @@ pub const TARGET: Code = Code {
 pub struct Artifacts {
     pub rules: prometheus::RuleFile,
     pub dashboard: grafana::Dashboard,
+    /// The generated runbook (markdown).
+    pub runbook: String,
 }
 
 /// A generated file: a path relative to the output folder and its full contents.
@@ -45,7 +48,12 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
     })?;
     let rules = prometheus::rule_file(model, &env)?;
     let dashboard = grafana::dashboard(model);
-    Ok(Artifacts { rules, dashboard })
+    let runbook = docs::runbook(model, &rules, &env).map_err(|d| vec![d])?;
+    Ok(Artifacts {
+        rules,
+        dashboard,
+        runbook,
+    })
 }
 
 /// The do-not-edit header of generated YAML files.
@@ -103,6 +111,10 @@ pub fn files(
         OutputFile {
             path: conventions::provisioning_file_path(),
             contents: to_yaml(model, &deploy::provisioning(model)),
+        },
+        OutputFile {
+            path: conventions::runbook_file_path(),
+            contents: artifacts.runbook.clone(),
         },
     ])
 }

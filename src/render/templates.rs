@@ -13,7 +13,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::model::Signal;
 
 /// Template sources, embedded at build time from `templates/`.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     (
         "alerts/utilization.j2",
         include_str!("../../templates/alerts/utilization.j2"),
@@ -46,6 +46,10 @@ const TEMPLATES: [(&str, &str); 8] = [
         "alerts/undersized.j2",
         include_str!("../../templates/alerts/undersized.j2"),
     ),
+    (
+        "docs/runbook.md.j2",
+        include_str!("../../templates/docs/runbook.md.j2"),
+    ),
 ];
 
 /// Name of the template that holds a signal's annotation blocks.
@@ -71,6 +75,8 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
             .block_delimiters("[%", "%]")
             .variable_delimiters("[[", "]]")
             .comment_delimiters("[#", "#]")
+            .trim_blocks(true)
+            .lstrip_blocks(true)
             .build()?,
     );
     env.set_undefined_behavior(UndefinedBehavior::Strict);

@@ -1,0 +1,88 @@
+//! The generated runbook: one markdown section per alert, with each pool's expression,
+//! threshold, severity and first checks. Every alert's `runbook_url` points at its section.
+
+use std::collections::BTreeMap;
+
+use minijinja::Environment;
+use minijinja::value::Value;
+use serde::Serialize;
+
+use super::prometheus::{RuleFile, TEMPLATE};
+use crate::conventions;
+use crate::diag::Diagnostic;
+use crate::model::Model;
+
+#[derive(Debug, Serialize)]
+struct AlertDoc {
+    name: String,
+    key: &'static str,
+    rules: Vec<RuleRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct RuleRow {
+    pool: String,
+    severity: String,
+    condition: String,
+    expr: String,
+    #[serde(rename = "for")]
+    for_: String,
+}
+
+/// Text safe inside a markdown table cell: one line, `|` escaped.
+fn cell(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// The condition in words for the summary table: the summary annotation.
+pub fn runbook(
+    model: &Model,
+    rules: &RuleFile,
+    env: &Environment<'static>,
+) -> Result<String, Diagnostic> {
+    // Alerts in the order they first appear, each with its rules across pools and levels.
+    let mut order: Vec<String> = Vec::new();
+    let mut by_name: BTreeMap<String, AlertDoc> = BTreeMap::new();
+    for rule in rules.groups.iter().flat_map(|g| g.rules.iter()) {
+        let (Some(name), Some(signal)) = (&rule.alert, rule.origin.signal) else {
+            continue;
+        };
+        let doc = by_name.entry(name.clone()).or_insert_with(|| {
+            order.push(name.clone());
+            AlertDoc {
+                name: name.clone(),
+                key: signal.key(),
+                rules: Vec::new(),
+            }
+        });
+        doc.rules.push(RuleRow {
+            pool: cell(&rule.origin.pool),
+            severity: cell(rule.labels.get("severity").map_or("", String::as_str)),
+            condition: cell(rule.annotations.as_ref().map_or("", |a| a.summary.as_str())),
+            expr: cell(&rule.expr),
+            for_: rule.for_.clone().unwrap_or_default(),
+        });
+    }
+    let alerts: Vec<AlertDoc> = order.iter().filter_map(|n| by_name.remove(n)).collect();
+    let ctx = minijinja::context! {
+        source => conventions::source_description(model),
+        title => model.title.clone(),
+        dashboard_uid => conventions::dashboard_uid(&model.name, model.environment.as_deref()),
+        alerts => Value::from(minijinja::value::Serde(&alerts)),
+    };
+    env.get_template("docs/runbook.md.j2")
+        .and_then(|t| t.render(ctx))
+        .map(|mut text| {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text
+        })
+        .map_err(|e| {
+            Diagnostic::error(TEMPLATE, format!("runbook template failed: {e}"))
+                .object("template docs/runbook.md.j2")
+        })
+}
