@@ -96,11 +96,7 @@ pub fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
 /// `k2_connection_pool_size` and `k2_connection_pool_active_connections` give
 /// `k2_connection_pool`.
 pub fn pool_metric_prefix(pool: &Pool) -> String {
-    let names = [
-        pool.roles.size.as_str(),
-        pool.roles.active.as_str(),
-        pool.roles.available.as_str(),
-    ];
+    let names = [pool.roles.size.as_str(), pool.roles.active.as_str()];
     let first: Vec<&str> = names[0].split('_').collect();
     let mut common = first.len();
     for name in &names[1..] {
@@ -130,9 +126,15 @@ pub fn window_suffix(window: &str) -> String {
 pub struct RecordNames {
     pub utilization: String,
     pub peak_utilization: String,
-    pub wait_mean: String,
-    pub wait_bucket_rate: String,
-    pub wait_quantiles: Vec<(f64, String)>,
+    /// Wait-time series, when the pool has a wait-time histogram.
+    pub wait: Option<WaitNames>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitNames {
+    pub mean: String,
+    pub bucket_rate: String,
+    pub quantiles: Vec<(f64, String)>,
 }
 
 /// The quantiles recorded and drawn for the wait time.
@@ -141,17 +143,18 @@ pub const WAIT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
 pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames {
     let lvl = level(pool, pool_label, &[]);
     let prefix = pool_metric_prefix(pool);
-    let wait = &pool.roles.wait_time;
     let w = window_suffix(window);
     RecordNames {
         utilization: format!("{lvl}:{prefix}_utilization:ratio"),
         peak_utilization: format!("{lvl}:{prefix}_utilization:max_over_time{w}"),
-        wait_mean: format!("{lvl}:{wait}:mean{w}"),
-        wait_bucket_rate: format!("{}:{wait}_bucket:rate{w}", level(pool, pool_label, &["le"])),
-        wait_quantiles: WAIT_QUANTILES
-            .iter()
-            .map(|q| (*q, format!("{lvl}:{wait}:p{}_rate{w}", quantile_label(*q))))
-            .collect(),
+        wait: pool.roles.wait_time.as_ref().map(|wait| WaitNames {
+            mean: format!("{lvl}:{wait}:mean{w}"),
+            bucket_rate: format!("{}:{wait}_bucket:rate{w}", level(pool, pool_label, &["le"])),
+            quantiles: WAIT_QUANTILES
+                .iter()
+                .map(|q| (*q, format!("{lvl}:{wait}:p{}_rate{w}", quantile_label(*q))))
+                .collect(),
+        }),
     }
 }
 

@@ -165,29 +165,35 @@ impl Role {
     }
 }
 
-/// The catalog metric bound to each role, by name.
+/// The catalog metric bound to each role, by name. `size` and `active` always exist; the
+/// others are `None` when the pool library has no such metric.
 #[derive(Debug, Clone)]
 pub struct Roles {
     pub size: String,
     pub active: String,
-    pub available: String,
-    pub wait_time: String,
-    pub acquisition_timeouts: String,
-    pub creation_errors: String,
-    pub query_duration: String,
+    pub available: Option<String>,
+    pub wait_time: Option<String>,
+    pub acquisition_timeouts: Option<String>,
+    pub creation_errors: Option<String>,
+    pub query_duration: Option<String>,
 }
 
 impl Roles {
-    pub fn get(&self, role: Role) -> &str {
+    pub fn get(&self, role: Role) -> Option<&str> {
         match role {
-            Role::Size => &self.size,
-            Role::Active => &self.active,
-            Role::Available => &self.available,
-            Role::WaitTime => &self.wait_time,
-            Role::AcquisitionTimeouts => &self.acquisition_timeouts,
-            Role::CreationErrors => &self.creation_errors,
-            Role::QueryDuration => &self.query_duration,
+            Role::Size => Some(&self.size),
+            Role::Active => Some(&self.active),
+            Role::Available => self.available.as_deref(),
+            Role::WaitTime => self.wait_time.as_deref(),
+            Role::AcquisitionTimeouts => self.acquisition_timeouts.as_deref(),
+            Role::CreationErrors => self.creation_errors.as_deref(),
+            Role::QueryDuration => self.query_duration.as_deref(),
         }
+    }
+
+    /// Whether the pool has every metric a signal needs.
+    pub fn supports(&self, signal: Signal) -> bool {
+        signal.role().is_none_or(|r| self.get(r).is_some())
     }
 }
 
@@ -255,6 +261,17 @@ impl Signal {
             Signal::Exhausted => "exhausted",
             Signal::Absent => "absent",
             Signal::Undersized => "undersized",
+        }
+    }
+
+    /// The optional role a signal cannot do without (size and active always exist).
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Signal::AcquisitionTimeouts => Some(Role::AcquisitionTimeouts),
+            Signal::CreationErrors => Some(Role::CreationErrors),
+            Signal::WaitTimeP99 => Some(Role::WaitTime),
+            Signal::QueryDurationP99 => Some(Role::QueryDuration),
+            _ => None,
         }
     }
 

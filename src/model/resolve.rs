@@ -616,23 +616,22 @@ impl Cx<'_> {
             keep.push(l.value.clone());
         }
         let r = &rp.metrics;
+        let mut opt = |v: &Option<S<String>>, role| v.as_ref().map(|n| self.role(n, role, catalog));
         let roles = Roles {
+            available: opt(&r.available, Role::Available),
+            wait_time: opt(&r.wait_time, Role::WaitTime),
+            acquisition_timeouts: opt(&r.acquisition_timeouts, Role::AcquisitionTimeouts),
+            creation_errors: opt(&r.creation_errors, Role::CreationErrors),
+            query_duration: opt(&r.query_duration, Role::QueryDuration),
             size: self.role(&r.size, Role::Size, catalog),
             active: self.role(&r.active, Role::Active, catalog),
-            available: self.role(&r.available, Role::Available, catalog),
-            wait_time: self.role(&r.wait_time, Role::WaitTime, catalog),
-            acquisition_timeouts: self.role(
-                &r.acquisition_timeouts,
-                Role::AcquisitionTimeouts,
-                catalog,
-            ),
-            creation_errors: self.role(&r.creation_errors, Role::CreationErrors, catalog),
-            query_duration: self.role(&r.query_duration, Role::QueryDuration, catalog),
         };
-        let policies = match &rp.policies {
+        let mut policies = match &rp.policies {
             Some(over) => self.policies(over, severities, Some(defaults)),
             None => defaults.clone(),
         };
+        // A signal whose metric this pool lacks has no alert for it.
+        policies.thresholds.retain(|p| roles.supports(p.signal));
         Pool {
             name: rp.name.value.clone(),
             title: rp

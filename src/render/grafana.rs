@@ -304,31 +304,33 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         h: 8,
     });
 
-    out.push(PanelSpec {
-        kind: "timeseries",
-        title: "Connection Acquisition Wait Time".into(),
-        description: "p50, p95 and p99 of the time queries wait to acquire a connection. Threshold lines: the wait-time policy.".into(),
-        unit: "s",
-        min: Some(0.0),
-        max: None,
-        targets: conventions::WAIT_QUANTILES
-            .iter()
-            .enumerate()
-            .map(|(i, q)| {
-                target(
-                    x.quantile(*q, &r.wait_time),
-                    &format!("p{}", conventions::quantile_label(*q)),
-                    i,
-                    "time_series",
-                )
-            })
-            .collect(),
-        thresholds: steps(model, pool, Signal::WaitTimeP99, 1.0),
-        custom: timeseries_custom(true),
-        options: timeseries_options(),
-        w: 18,
-        h: 8,
-    });
+    if let Some(wait) = &r.wait_time {
+        out.push(PanelSpec {
+            kind: "timeseries",
+            title: "Connection Acquisition Wait Time".into(),
+            description: "p50, p95 and p99 of the time queries wait to acquire a connection. Threshold lines: the wait-time policy.".into(),
+            unit: "s",
+            min: Some(0.0),
+            max: None,
+            targets: conventions::WAIT_QUANTILES
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    target(
+                        x.quantile(*q, wait),
+                        &format!("p{}", conventions::quantile_label(*q)),
+                        i,
+                        "time_series",
+                    )
+                })
+                .collect(),
+            thresholds: steps(model, pool, Signal::WaitTimeP99, 1.0),
+            custom: timeseries_custom(true),
+            options: timeseries_options(),
+            w: 18,
+            h: 8,
+        });
+    }
 
     out.push(PanelSpec {
         kind: "timeseries",
@@ -339,7 +341,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         max: None,
         targets: vec![
             target(x.gauge(&r.active), "active", 0, "time_series"),
-            target(x.gauge(&r.available), "available", 1, "time_series"),
+            target(x.available(), "available", 1, "time_series"),
             target(x.gauge(&r.size), "size", 2, "time_series"),
         ],
         thresholds: no_thresholds(model),
@@ -349,53 +351,50 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         h: 8,
     });
 
-    out.push(PanelSpec {
-        kind: "timeseries",
-        title: "Acquisition Timeouts and Creation Errors".into(),
-        description: "Per second. Any sustained value alerts.".into(),
-        unit: "ops",
-        min: Some(0.0),
-        max: None,
-        targets: vec![
-            target(
-                x.counter_rate(&r.acquisition_timeouts),
-                "acquisition timeouts",
-                0,
-                "time_series",
-            ),
-            target(
-                x.counter_rate(&r.creation_errors),
-                "creation errors",
-                1,
-                "time_series",
-            ),
-        ],
-        thresholds: no_thresholds(model),
-        custom: timeseries_custom(false),
-        options: timeseries_options(),
-        w: 12,
-        h: 8,
-    });
+    let failures: Vec<(&str, &String)> = [
+        ("acquisition timeouts", &r.acquisition_timeouts),
+        ("creation errors", &r.creation_errors),
+    ]
+    .into_iter()
+    .filter_map(|(legend, m)| m.as_ref().map(|m| (legend, m)))
+    .collect();
+    if !failures.is_empty() {
+        out.push(PanelSpec {
+            kind: "timeseries",
+            title: "Acquisition Timeouts and Creation Errors".into(),
+            description: "Per second. Any sustained value alerts.".into(),
+            unit: "ops",
+            min: Some(0.0),
+            max: None,
+            targets: failures
+                .iter()
+                .enumerate()
+                .map(|(i, (legend, m))| target(x.counter_rate(m), legend, i, "time_series"))
+                .collect(),
+            thresholds: no_thresholds(model),
+            custom: timeseries_custom(false),
+            options: timeseries_options(),
+            w: 12,
+            h: 8,
+        });
+    }
 
-    out.push(PanelSpec {
-        kind: "timeseries",
-        title: "Query Duration p99".into(),
-        description: "p99 query latency. Threshold lines: the query-duration policy.".into(),
-        unit: "s",
-        min: Some(0.0),
-        max: None,
-        targets: vec![target(
-            x.quantile(0.99, &r.query_duration),
-            "p99",
-            0,
-            "time_series",
-        )],
-        thresholds: steps(model, pool, Signal::QueryDurationP99, 1.0),
-        custom: timeseries_custom(true),
-        options: timeseries_options(),
-        w: 12,
-        h: 8,
-    });
+    if let Some(query) = &r.query_duration {
+        out.push(PanelSpec {
+            kind: "timeseries",
+            title: "Query Duration p99".into(),
+            description: "p99 query latency. Threshold lines: the query-duration policy.".into(),
+            unit: "s",
+            min: Some(0.0),
+            max: None,
+            targets: vec![target(x.quantile(0.99, query), "p99", 0, "time_series")],
+            thresholds: steps(model, pool, Signal::QueryDurationP99, 1.0),
+            custom: timeseries_custom(true),
+            options: timeseries_options(),
+            w: 12,
+            h: 8,
+        });
+    }
 
     if let Some(cap) = &model.capacity {
         let names = conventions::capacity_names(
@@ -451,31 +450,33 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         });
     }
 
-    out.push(PanelSpec {
-        kind: "heatmap",
-        title: "Wait Time Distribution".into(),
-        description: "Acquisition wait time buckets per second.".into(),
-        unit: "s",
-        min: None,
-        max: None,
-        targets: vec![target(x.bucket_rate(&r.wait_time), "{{le}}", 0, "heatmap")],
-        thresholds: no_thresholds(model),
-        custom: json!({ "scaleDistribution": { "type": "linear" }, "hideFrom": { "legend": false, "tooltip": false, "viz": false } }),
-        options: json!({
-            "calculate": false,
-            "cellGap": 1,
-            "color": { "mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential", "exponent": 0.5, "steps": 64, "reverse": false },
-            "exemplars": { "color": "rgba(255,0,255,0.7)" },
-            "filterValues": { "le": 1e-9 },
-            "legend": { "show": true },
-            "rowsFrame": { "layout": "auto" },
-            "showValue": "auto",
-            "tooltip": { "mode": "single", "yHistogram": false, "showColorScale": false },
-            "yAxis": { "axisPlacement": "left", "reverse": false, "unit": "s" }
-        }),
-        w: 12,
-        h: 8,
-    });
+    if let Some(wait) = &r.wait_time {
+        out.push(PanelSpec {
+            kind: "heatmap",
+            title: "Wait Time Distribution".into(),
+            description: "Acquisition wait time buckets per second.".into(),
+            unit: "s",
+            min: None,
+            max: None,
+            targets: vec![target(x.bucket_rate(wait), "{{le}}", 0, "heatmap")],
+            thresholds: no_thresholds(model),
+            custom: json!({ "scaleDistribution": { "type": "linear" }, "hideFrom": { "legend": false, "tooltip": false, "viz": false } }),
+            options: json!({
+                "calculate": false,
+                "cellGap": 1,
+                "color": { "mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential", "exponent": 0.5, "steps": 64, "reverse": false },
+                "exemplars": { "color": "rgba(255,0,255,0.7)" },
+                "filterValues": { "le": 1e-9 },
+                "legend": { "show": true },
+                "rowsFrame": { "layout": "auto" },
+                "showValue": "auto",
+                "tooltip": { "mode": "single", "yHistogram": false, "showColorScale": false },
+                "yAxis": { "axisPlacement": "left", "reverse": false, "unit": "s" }
+            }),
+            w: 12,
+            h: 8,
+        });
+    }
     out
 }
 

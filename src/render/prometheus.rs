@@ -146,21 +146,20 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
             &names.peak_utilization,
             format!("max_over_time({}{pool_sel}[{window}])", names.utilization),
         ),
-        record(&names.wait_mean, x.mean(&pool.roles.wait_time)),
-        record(
-            &names.wait_bucket_rate,
-            x.bucket_rate(&pool.roles.wait_time),
-        ),
     ];
-    for (q, name) in &names.wait_quantiles {
-        rules.push(record(
-            name,
-            format!(
-                "histogram_quantile({}, {}{pool_sel})",
-                number(*q),
-                names.wait_bucket_rate
-            ),
-        ));
+    if let (Some(wait), Some(hist)) = (&names.wait, &pool.roles.wait_time) {
+        rules.push(record(&wait.mean, x.mean(hist)));
+        rules.push(record(&wait.bucket_rate, x.bucket_rate(hist)));
+        for (q, name) in &wait.quantiles {
+            rules.push(record(
+                name,
+                format!(
+                    "histogram_quantile({}, {}{pool_sel})",
+                    number(*q),
+                    wait.bucket_rate
+                ),
+            ));
+        }
     }
     rules.extend(capacity_rules(model, pool, window, &record));
     rules

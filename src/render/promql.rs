@@ -2,7 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Pool, Signal};
+use crate::model::{Pool, Role, Signal};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub fn escape_label_value(v: &str) -> String {
@@ -143,16 +143,32 @@ impl<'a> PoolExprs<'a> {
         )
     }
 
+    /// Available connections: the pool's gauge, or size - active when it has none.
+    pub fn available(&self) -> String {
+        let r = &self.pool.roles;
+        match &r.available {
+            Some(m) => self.gauge(m),
+            None => format!("({} - {})", self.gauge(&r.size), self.gauge(&r.active)),
+        }
+    }
+
+    /// The metric of an optional role. The model drops every signal whose role a pool
+    /// lacks, so this is only asked for roles that exist; an empty name would fail the
+    /// PromQL check rather than pass silently.
+    fn role(&self, role: Role) -> &str {
+        self.pool.roles.get(role).unwrap_or_default()
+    }
+
     /// The value a signal compares with its thresholds.
     pub fn signal(&self, signal: Signal) -> String {
         let r = &self.pool.roles;
         match signal {
             Signal::Utilization => self.utilization(),
-            Signal::AcquisitionTimeouts => self.counter_rate(&r.acquisition_timeouts),
-            Signal::CreationErrors => self.counter_rate(&r.creation_errors),
-            Signal::WaitTimeP99 => self.quantile(0.99, &r.wait_time),
-            Signal::QueryDurationP99 => self.quantile(0.99, &r.query_duration),
-            Signal::Exhausted => self.gauge(&r.available),
+            Signal::AcquisitionTimeouts => self.counter_rate(self.role(Role::AcquisitionTimeouts)),
+            Signal::CreationErrors => self.counter_rate(self.role(Role::CreationErrors)),
+            Signal::WaitTimeP99 => self.quantile(0.99, self.role(Role::WaitTime)),
+            Signal::QueryDurationP99 => self.quantile(0.99, self.role(Role::QueryDuration)),
+            Signal::Exhausted => self.available(),
             Signal::Absent => format!("absent({})", self.select(&r.size)),
             // Compared against the recommended size's recording rule.
             Signal::Undersized => self.gauge(&r.size),

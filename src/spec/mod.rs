@@ -191,17 +191,25 @@ pub struct RawPool {
     pub policies: Option<RawPolicies>,
 }
 
-/// Which catalog metric plays which role for a pool.
+/// Which catalog metric plays which role for a pool. `size` and `active` are required;
+/// a pool library that lacks a metric leaves its role out, and the alerts and panels that
+/// need it are not generated for that pool.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoles {
     pub size: S<String>,
     pub active: S<String>,
-    pub available: S<String>,
-    pub wait_time: S<String>,
-    pub acquisition_timeouts: S<String>,
-    pub creation_errors: S<String>,
-    pub query_duration: S<String>,
+    /// Without it, available connections are computed as size - active.
+    #[serde(default)]
+    pub available: Option<S<String>>,
+    #[serde(default)]
+    pub wait_time: Option<S<String>>,
+    #[serde(default)]
+    pub acquisition_timeouts: Option<S<String>>,
+    #[serde(default)]
+    pub creation_errors: Option<S<String>>,
+    #[serde(default)]
+    pub query_duration: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
