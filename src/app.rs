@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli::{Cli, Command, SpecArg};
+use crate::cli::{Cli, Command, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure, Variants};
 use crate::render::OutputFile;
@@ -28,6 +28,10 @@ pub struct Report {
 const READ: diag::Code = diag::Code {
     code: "PW000",
     name: "unreadable-input",
+};
+const PRESET: diag::Code = diag::Code {
+    code: "PW013",
+    name: "unknown-preset",
 };
 const OUTPUT: diag::Code = diag::Code {
     code: "PW090",
@@ -76,6 +80,7 @@ pub fn run(cli: Cli) -> Report {
             )
         }
         Command::Check(args) => check(&args.spec, args.format),
+        Command::Init(args) => init(&args),
     }
 }
 
@@ -211,6 +216,60 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
             }
             report
         }
+    }
+}
+
+/// `poolwatch init`: a preset's text to stdout or a new file.
+fn init(args: &InitArgs) -> Report {
+    let Some(text) = spec::preset(&args.preset) else {
+        let names: Vec<&str> = spec::PRESETS.iter().map(|p| p.0).collect();
+        let mut d = Diagnostic::error(PRESET, format!("there is no preset `{}`", args.preset))
+            .help(format!("presets: {}", names.join(", ")));
+        if let Some(m) = crate::model::did_you_mean(&args.preset, names.iter().copied()) {
+            d = d.help(format!("did you mean `{m}`?"));
+        }
+        return failure_report(&Sources::default(), &[d], Format::Human, EXIT_INPUT);
+    };
+    let Some(path) = &args.out else {
+        return Report {
+            stdout: text.to_string(),
+            ..Report::default()
+        };
+    };
+    if path.exists() && !args.force {
+        let d = Diagnostic::error(
+            OUTPUT,
+            format!("{} exists; pass --force to overwrite it", path.display()),
+        );
+        return failure_report(&Sources::default(), &[d], Format::Human, EXIT_INPUT);
+    }
+    let file = crate::render::OutputFile {
+        path: path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        contents: text.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match write::apply(dir, &[file], Mode::Write) {
+        Ok(_) => Report {
+            stderr: format!(
+                "wrote {}: the {} preset; adapt it, then `poolwatch emit --spec {}`\n",
+                path.display(),
+                args.preset,
+                path.display()
+            ),
+            ..Report::default()
+        },
+        Err(e) => failure_report(
+            &Sources::default(),
+            &[Diagnostic::error(OUTPUT, e.to_string())],
+            Format::Human,
+            EXIT_INPUT,
+        ),
     }
 }
 

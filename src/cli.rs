@@ -25,6 +25,21 @@ pub enum Command {
     Emit(EmitArgs),
     /// Check the spec and everything it would generate, without writing.
     Check(CheckArgs),
+    /// Write a starter spec for a pool library (k2, hikaricp, pgbouncer, go-sql).
+    Init(InitArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The preset: k2, hikaricp, pgbouncer or go-sql.
+    #[arg(long, value_name = "NAME")]
+    pub preset: String,
+    /// Where to write the spec (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -208,7 +208,7 @@ fn every_runbook_url_points_at_a_section_of_the_generated_runbook() {
                     rule.name()
                 );
             }
-            assert!(alerts >= 7, "{name} ({variant}): {alerts} alerts");
+            assert!(alerts > 0, "{name} ({variant}): no alerts");
         }
     }
 }

@@ -10,7 +10,7 @@ mod resolve;
 use std::collections::BTreeMap;
 
 pub use duration::PromDuration;
-pub use resolve::resolve;
+pub use resolve::{did_you_mean, resolve};
 
 use crate::source::Span;
 pub use crate::spec::{MetricKind, Unit};

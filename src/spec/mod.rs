@@ -28,6 +28,35 @@ pub const BUILTIN_K2: &str = include_str!("../../specs/k2.yaml");
 /// The name the built-in spec is shown under (its path in the repository).
 pub const BUILTIN_K2_NAME: &str = "specs/k2.yaml";
 
+/// Starter specs for `poolwatch init --preset NAME`: (name, what it is, text).
+pub const PRESETS: [(&str, &str, &str); 4] = [
+    (
+        "k2",
+        "K2 query engine (DuckDB pool), the built-in spec",
+        BUILTIN_K2,
+    ),
+    (
+        "hikaricp",
+        "HikariCP (Java) through Micrometer",
+        include_str!("../../specs/presets/hikaricp.yaml"),
+    ),
+    (
+        "pgbouncer",
+        "PgBouncer through pgbouncer_exporter",
+        include_str!("../../specs/presets/pgbouncer.yaml"),
+    ),
+    (
+        "go-sql",
+        "Go database/sql through sqlstats",
+        include_str!("../../specs/presets/go-sql.yaml"),
+    ),
+];
+
+/// A preset's text by name.
+pub fn preset(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|p| p.0 == name).map(|p| p.2)
+}
+
 /// A value with the place it was written.
 pub type S<T> = Spanned<T>;
 

@@ -19,10 +19,19 @@ pub fn shared() -> PathBuf {
     root().join("..").join("shared")
 }
 
-/// Every spec the suite generates from: the built-in K2 spec and the fixtures under
-/// `tests/specs/`, as (short name, source).
+/// Every spec the suite generates from: the built-in K2 spec, the `init` presets and the
+/// fixtures under `tests/specs/`, as (short name, source).
 pub fn all_specs() -> Vec<(String, SpecSource)> {
     let mut specs = vec![("k2".to_string(), SpecSource::builtin())];
+    for (name, _, text) in poolwatch::spec::PRESETS.iter().filter(|p| p.0 != "k2") {
+        specs.push((
+            format!("preset-{name}"),
+            SpecSource {
+                name: format!("specs/presets/{name}.yaml"),
+                text: text.to_string(),
+            },
+        ));
+    }
     let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("tests/specs"))
         .expect("tests/specs")
         .map(|e| e.expect("entry").path())
