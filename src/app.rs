@@ -118,6 +118,7 @@ fn emit(spec_arg: &SpecArg, out: &Path, check_only: bool, format: Format) -> Rep
     if !generated.warnings.is_empty() {
         report.stderr = diag::render(&generated.warnings, &sources, format);
     }
+    push_coverage(&mut report, &generated, format);
     match write::apply(out, &generated.files, mode) {
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
@@ -174,11 +175,20 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
                     generated.model.source_name,
                     diag::summary(diags)
                 ));
+                push_coverage(&mut report, &generated, format);
             } else {
                 report.stdout = text;
             }
             report
         }
+    }
+}
+
+/// Human format: how many alerts the generated promtool tests prove.
+fn push_coverage(report: &mut Report, generated: &pipeline::Generated, format: Format) {
+    if format == Format::Human {
+        let coverage = generated.artifacts.coverage;
+        report.stderr.push_str(&format!("poolwatch: {coverage}\n"));
     }
 }
 

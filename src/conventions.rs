@@ -12,9 +12,25 @@ pub const FILE_STEM: &str = "connection_pool";
 /// Name of the dashboard's data source variable.
 pub const DATASOURCE_VAR: &str = "datasource";
 
+/// Rule file name, as the unit-test file beside it names it in `rule_files`.
+pub fn rule_file_name() -> String {
+    format!("{FILE_STEM}.yml")
+}
+
 /// Rule file path, relative to the output folder.
 pub fn rule_file_path() -> String {
-    format!("rules/{FILE_STEM}.yml")
+    format!("rules/{}", rule_file_name())
+}
+
+/// promtool unit-test file path, relative to the output folder (beside the rule file).
+pub fn test_file_path() -> String {
+    format!("rules/{FILE_STEM}.test.yml")
+}
+
+/// Value of a kept label on the series of generated unit tests: `namespace` gets
+/// `namespace-1`.
+pub fn test_label_value(label: &str) -> String {
+    format!("{label}-1")
 }
 
 /// Dashboard file path, relative to the output folder.

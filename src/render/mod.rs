@@ -4,8 +4,10 @@
 //! never touches the file system, and the same model always gives the same bytes.
 
 pub mod grafana;
+pub mod prom_template;
 pub mod prometheus;
 pub mod promql;
+pub mod promtool_tests;
 pub mod templates;
 
 use crate::conventions;
@@ -16,6 +18,9 @@ use crate::model::Model;
 #[derive(Debug, Clone)]
 pub struct Artifacts {
     pub rules: prometheus::RuleFile,
+    /// promtool unit tests of `rules`, and how many alerts they prove.
+    pub tests: promtool_tests::TestFile,
+    pub coverage: promtool_tests::Coverage,
     pub dashboard: grafana::Dashboard,
 }
 
@@ -35,8 +40,14 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
         )]
     })?;
     let rules = prometheus::rule_file(model, &env)?;
+    let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
     let dashboard = grafana::dashboard(model);
-    Ok(Artifacts { rules, dashboard })
+    Ok(Artifacts {
+        rules,
+        tests,
+        coverage,
+        dashboard,
+    })
 }
 
 /// The do-not-edit header of generated YAML files.
@@ -54,6 +65,10 @@ pub fn files(model: &Model, artifacts: &Artifacts) -> Vec<OutputFile> {
         OutputFile {
             path: conventions::rule_file_path(),
             contents: prometheus::to_yaml(&artifacts.rules, &yaml_header(model)),
+        },
+        OutputFile {
+            path: conventions::test_file_path(),
+            contents: prometheus::to_yaml(&artifacts.tests, &yaml_header(model)),
         },
         OutputFile {
             path: conventions::dashboard_file_path(),

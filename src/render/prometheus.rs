@@ -299,8 +299,8 @@ fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnosti
     ))
 }
 
-/// Serializes the rule file with its do-not-edit header.
-pub fn to_yaml(file: &RuleFile, header: &str) -> String {
+/// Serializes a YAML file (the rule file, its unit tests) with its do-not-edit header.
+pub fn to_yaml<T: Serialize>(file: &T, header: &str) -> String {
     let body = serde_norway::to_string(file).unwrap_or_default();
     format!("{header}{body}")
 }
