@@ -93,8 +93,8 @@ fn every_mutation_of_every_alert_fails_the_generated_tests() {
         let own_tests = all_tests.with_file_name("alert.test.yml");
 
         let rule_path = dir.path().join(conventions::rule_file_path());
-        let original: Value =
-            serde_norway::from_str(&std::fs::read_to_string(&rule_path).unwrap()).unwrap();
+        let original_text = std::fs::read_to_string(&rule_path).unwrap();
+        let original: Value = serde_norway::from_str(&original_text).unwrap();
         let groups = original["groups"].as_sequence().unwrap();
         let gi = groups
             .iter()
@@ -124,6 +124,7 @@ fn every_mutation_of_every_alert_fails_the_generated_tests() {
                 "{alert}: no firing and silent test groups"
             );
             std::fs::write(&own_tests, serde_norway::to_string(&own).unwrap()).unwrap();
+            std::fs::write(&rule_path, &original_text).unwrap();
             let (ok, out) = promtool_test(&promtool, &own_tests);
             assert!(ok, "{alert}: its tests fail unmutated:\n{out}");
 

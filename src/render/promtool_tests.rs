@@ -717,7 +717,15 @@ impl Tests<'_> {
     fn alert_groups(&self, a: &Alert) -> Result<Vec<TestGroup>, String> {
         let t = self.timing;
         let wait = t.steps(a.for_);
-        let steps = t.window_steps + wait + 2;
+        // Levels sharing the alert's name (warning and critical of one policy) may fire on
+        // the same input once their own `for` has passed: the tests run until the longest.
+        let longest = self
+            .alerts
+            .iter()
+            .filter(|b| b.name() == a.name())
+            .map(|b| t.steps(b.for_))
+            .fold(wait, u64::max);
+        let steps = t.window_steps + longest + 2;
         let inputs = Inputs {
             pool: a.pool,
             timing: t,
@@ -776,6 +784,10 @@ impl Tests<'_> {
             checks.push(self.check(a.name(), &firing, fire_at - 1)?);
         }
         checks.push(self.check(a.name(), &firing, fire_at)?);
+        if onset + longest > fire_at {
+            // Every level the input crosses is firing by now, this one included.
+            checks.push(self.check(a.name(), &firing, onset + longest)?);
+        }
         let settle = |sc: &Scenario| sc.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
         let mut groups = vec![
             self.group(format!("{}: {firing_name}", a.describe()), &firing, checks),
