@@ -156,7 +156,7 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
         tests: groups,
     };
     let coverage = Coverage {
-        alerts: covered,
+        alerts: alerts.len(),
         firing_and_silent: covered,
     };
     Ok((file, coverage))
@@ -170,11 +170,11 @@ fn untestable(rule: &Rule, reason: &str) -> Diagnostic {
     )
     .object(format!("{} with severity {severity}", rule.describe()))
     .at(rule.origin.span.clone());
-    if rule
+    let ratio = rule
         .origin
         .signal
-        .is_some_and(|s| s.unit() == ValueUnit::Ratio)
-    {
+        .is_some_and(|s| s.unit() == ValueUnit::Ratio);
+    if ratio && rule.origin.threshold.is_some_and(|t| t >= 1.0) {
         d = d.help(
             "utilization is active / size and cannot exceed 1 (100%): use a threshold below 1",
         );
@@ -193,8 +193,8 @@ struct Timing {
 
 impl Timing {
     /// The largest step dividing a minute, the rate window and every `for`, made small
-    /// enough that the rate window holds at least four samples (so rate() sees the same
-    /// samples whether the window's start is included, as in Prometheus 2, or not, as in 3).
+    /// enough that the rate window holds at least four samples: rate() then has samples to
+    /// work with whether the window's start is included (Prometheus 2) or not (3).
     fn new(window: PromDuration, fors: impl Iterator<Item = PromDuration>) -> Self {
         let w = window.millis().max(1);
         let mut step = gcd(60_000, w);
