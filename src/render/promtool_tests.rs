@@ -7,6 +7,11 @@
 //! values the generated inputs give each alert's expression, and expected annotations from
 //! expanding the rule's own templates ([`super::prom_template`]). An alert that no input can
 //! fire, or that no input keeps silent, cannot be proven and is refused.
+//!
+//! promtool compares recording-rule values exactly, so they are computed operation for
+//! operation as Prometheus 2 computes them. Prometheus 3 evaluates rate() over a left-open
+//! window and may differ in the last bit there; alert cases do not depend on it (thresholds
+//! have margins, annotations print four digits).
 
 use std::collections::BTreeMap;
 use std::fmt;
