@@ -150,6 +150,7 @@ fn emit(
     if !warnings.is_empty() {
         report.stderr = diag::render(&warnings, &sources, format);
     }
+    push_coverage(&mut report, &set, format);
     match write::apply(out, &files, mode) {
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
@@ -211,6 +212,7 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
                     generated.model.source_name,
                     diag::summary(diags)
                 ));
+                push_coverage(&mut report, &set, format);
             } else {
                 report.stdout = text;
             }
@@ -270,6 +272,22 @@ fn init(args: &InitArgs) -> Report {
             Format::Human,
             EXIT_INPUT,
         ),
+    }
+}
+
+/// Human format: how many alerts the generated promtool tests prove, for every variant.
+fn push_coverage(report: &mut Report, set: &[pipeline::Generated], format: Format) {
+    if format != Format::Human {
+        return;
+    }
+    for g in set {
+        let coverage = g.artifacts.coverage;
+        match &g.model.environment {
+            None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
+            Some(env) => report
+                .stderr
+                .push_str(&format!("poolwatch: {coverage} (environment {env})\n")),
+        }
     }
 }
 

@@ -27,9 +27,25 @@ pub fn source_description(model: &Model) -> String {
     }
 }
 
+/// Rule file name, as the unit-test file beside it names it in `rule_files`.
+pub fn rule_file_name() -> String {
+    format!("{FILE_STEM}.yml")
+}
+
 /// Rule file path, relative to the output folder.
 pub fn rule_file_path() -> String {
-    format!("rules/{FILE_STEM}.yml")
+    format!("rules/{}", rule_file_name())
+}
+
+/// promtool unit-test file path, relative to the output folder (beside the rule file).
+pub fn test_file_path() -> String {
+    format!("rules/{FILE_STEM}.test.yml")
+}
+
+/// Value of a kept label on the series of generated unit tests: `namespace` gets
+/// `namespace-1`.
+pub fn test_label_value(label: &str) -> String {
+    format!("{label}-1")
 }
 
 /// prometheus-operator manifest path, relative to the output folder.

@@ -9,6 +9,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+/// A generated file's contents by path.
+fn file<'a>(g: &'a poolwatch::pipeline::Generated, path: &str) -> &'a str {
+    &g.files.iter().find(|f| f.path == path).unwrap().contents
+}
+
 fn schema_file(name: &str) -> Value {
     let path = common::shared().join("grafana-schema").join(name);
     let text = std::fs::read_to_string(&path)
@@ -218,7 +223,8 @@ fn every_generated_dashboard_passes_grafanas_schemas() {
 fn the_layers_catch_what_they_are_meant_to() {
     // The validation must be able to fail: break a valid dashboard in one place per layer.
     let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
-    let good: Value = serde_json::from_str(&generated.files[1].contents).unwrap();
+    let good: Value =
+        serde_json::from_str(file(&generated, "dashboards/connection_pool.json")).unwrap();
     assert!(validate(&good).is_empty());
 
     type Breakage = (&'static str, fn(&mut Value));
@@ -252,7 +258,8 @@ fn the_layers_catch_what_they_are_meant_to() {
 #[test]
 fn utilization_gauge_thresholds_come_from_the_policy() {
     let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
-    let d: Value = serde_json::from_str(&generated.files[1].contents).unwrap();
+    let d: Value =
+        serde_json::from_str(file(&generated, "dashboards/connection_pool.json")).unwrap();
     let gauge = panels(&d)
         .into_iter()
         .find(|p| p["title"] == "Connection Pool Utilization")
@@ -268,7 +275,7 @@ fn utilization_gauge_thresholds_come_from_the_policy() {
         ])
     );
     // And the alert uses the same 0.9.
-    let rules = &generated.files[0].contents;
+    let rules = file(&generated, "rules/connection_pool.yml");
     assert!(rules.contains(
         "sum(k2_connection_pool_active_connections) / sum(k2_connection_pool_size) > 0.9\n"
     ));

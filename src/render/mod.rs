@@ -6,8 +6,10 @@
 pub mod deploy;
 pub mod docs;
 pub mod grafana;
+pub mod prom_template;
 pub mod prometheus;
 pub mod promql;
+pub mod promtool_tests;
 pub mod templates;
 
 use serde::Serialize;
@@ -26,6 +28,9 @@ pub const TARGET: Code = Code {
 #[derive(Debug, Clone)]
 pub struct Artifacts {
     pub rules: prometheus::RuleFile,
+    /// promtool unit tests of `rules`, and how many alerts they prove.
+    pub tests: promtool_tests::TestFile,
+    pub coverage: promtool_tests::Coverage,
     pub dashboard: grafana::Dashboard,
     /// The generated runbook (markdown).
     pub runbook: String,
@@ -47,10 +52,13 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
         )]
     })?;
     let rules = prometheus::rule_file(model, &env)?;
+    let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
     let dashboard = grafana::dashboard(model);
     let runbook = docs::runbook(model, &rules, &env).map_err(|d| vec![d])?;
     Ok(Artifacts {
         rules,
+        tests,
+        coverage,
         dashboard,
         runbook,
     })
@@ -102,8 +110,15 @@ pub fn files(
             contents: to_yaml(model, &deploy::mimir_namespace(model, groups)),
         },
     };
-    Ok(vec![
-        rules,
+    let mut files = vec![rules];
+    if target == Target::Prometheus {
+        // promtool's unit tests load the plain rule file beside them.
+        files.push(OutputFile {
+            path: conventions::test_file_path(),
+            contents: to_yaml(model, &artifacts.tests),
+        });
+    }
+    files.extend([
         OutputFile {
             path: conventions::dashboard_file_path(),
             contents: grafana::to_json(&artifacts.dashboard),
@@ -116,5 +131,6 @@ pub fn files(
             path: conventions::runbook_file_path(),
             contents: artifacts.runbook.clone(),
         },
-    ])
+    ]);
+    Ok(files)
 }

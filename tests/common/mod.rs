@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: generating a spec in memory, and finding the
 //! external tools (promtool) that judge our output.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code)]
+// Test support: failing loudly is its job (clippy's test allowances cover only #[test] fns).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,1064 @@
+//! promtool unit tests for the rule file, generated from the policies: for every alert,
+//! series that fire it after its `for`, a case at the `for` boundary (still pending), a case
+//! just on the silent side of its threshold and a healthy case; for every pool, the values
+//! of its recording rules.
+//!
+//! Expected alerts come from replaying Prometheus's pending → firing state machine over the
+//! values the generated inputs give each alert's expression, and expected annotations from
+//! expanding the rule's own templates ([`super::prom_template`]). An alert that no input can
+//! fire, or that no input keeps silent, cannot be proven and is refused.
+//!
+//! promtool compares recording-rule values exactly, so they are computed operation for
+//! operation as Prometheus 2 computes them. Prometheus 3 evaluates rate() over a left-open
+//! window and may differ in the last bit there; alert cases do not depend on it (thresholds
+//! have margins, annotations print four digits).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::prom_template;
+use super::prometheus::{Rule, RuleFile};
+use super::promql::matchers;
+use crate::conventions::{self, number};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
+
+pub const UNTESTABLE: Code = Code {
+    code: "PW021",
+    name: "untestable-alert",
+};
+
+/// A promtool unit-test file, as `promtool test rules` reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestFile {
+    pub rule_files: Vec<String>,
+    pub evaluation_interval: String,
+    pub tests: Vec<TestGroup>,
+}
+
+/// One test: input series, and what the rules must produce from them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestGroup {
+    pub name: String,
+    pub interval: String,
+    pub input_series: Vec<InputSeries>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alert_rule_test: Vec<AlertRuleTest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub promql_expr_test: Vec<PromqlExprTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSeries {
+    pub series: String,
+    pub values: String,
+}
+
+/// The alerts named `alertname` that must be firing at `eval_time` (none: an empty list).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRuleTest {
+    pub eval_time: String,
+    pub alertname: String,
+    pub exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpAlert {
+    pub exp_labels: BTreeMap<String, String>,
+    pub exp_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PromqlExprTest {
+    pub expr: String,
+    pub eval_time: String,
+    pub exp_samples: Vec<ExpSample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpSample {
+    pub labels: String,
+    pub value: f64,
+}
+
+/// How many alerts have both a firing and a silent case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub alerts: usize,
+    pub firing_and_silent: usize,
+}
+
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "alerts with a firing and a silent case: {}/{}",
+            self.firing_and_silent, self.alerts
+        )
+    }
+}
+
+/// Builds the unit tests of a rule file, or a diagnostic for every alert that cannot be
+/// given a firing and a silent case.
+pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut alerts = Vec::new();
+    for group in rules
+        .groups
+        .iter()
+        .filter(|g| g.name == conventions::ALERT_GROUP)
+    {
+        for rule in group.rules.iter().filter(|r| r.alert.is_some()) {
+            match Alert::new(model, rule) {
+                Ok(a) => alerts.push(a),
+                Err(e) => diags.push(untestable(rule, &e)),
+            }
+        }
+    }
+    let timing = Timing::new(model.rate_window, alerts.iter().map(|a| a.for_));
+    let tests = Tests {
+        model,
+        alerts: &alerts,
+        timing,
+    };
+    let mut groups = Vec::new();
+    let mut covered = 0;
+    for a in &alerts {
+        match tests.alert_groups(a) {
+            Ok(mut g) => {
+                covered += 1;
+                groups.append(&mut g);
+            }
+            Err(e) => diags.push(untestable(a.rule, &e)),
+        }
+    }
+    for pool in &model.pools {
+        let records: Vec<&Rule> = rules
+            .groups
+            .iter()
+            .filter(|g| g.name == conventions::RECORDING_GROUP)
+            .flat_map(|g| &g.rules)
+            .filter(|r| r.record.is_some() && r.origin.pool == pool.name)
+            .collect();
+        match tests.recording_group(pool, &records) {
+            Ok(Some(g)) => groups.push(g),
+            Ok(None) => {}
+            Err(e) => diags.push(
+                Diagnostic::error(UNTESTABLE, e)
+                    .object(format!("recording rules of pool {}", pool.name))
+                    .at(pool.span.clone()),
+            ),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let file = TestFile {
+        rule_files: vec![conventions::rule_file_name()],
+        evaluation_interval: timing.time(1),
+        tests: groups,
+    };
+    let coverage = Coverage {
+        alerts: alerts.len(),
+        firing_and_silent: covered,
+    };
+    Ok((file, coverage))
+}
+
+fn untestable(rule: &Rule, reason: &str) -> Diagnostic {
+    let severity = rule.labels.get("severity").map_or("", String::as_str);
+    let mut d = Diagnostic::error(
+        UNTESTABLE,
+        format!("alert {} cannot be given a test: {reason}", rule.name()),
+    )
+    .object(format!("{} with severity {severity}", rule.describe()))
+    .at(rule.origin.span.clone());
+    let ratio = rule
+        .origin
+        .signal
+        .is_some_and(|s| s.unit() == ValueUnit::Ratio);
+    if ratio && rule.origin.threshold.is_some_and(|t| t >= 1.0) {
+        d = d.help(
+            "utilization is active / size and cannot exceed 1 (100%): use a threshold below 1",
+        );
+    } else {
+        d = d.help("choose a threshold that some input crosses and some input stays clear of");
+    }
+    d
+}
+
+/// The evaluation step of every test, and the rate window counted in steps.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    step_ms: u64,
+    window_steps: u64,
+}
+
+impl Timing {
+    /// The largest step dividing a minute, the rate window and every `for`, made small
+    /// enough that the rate window holds at least four samples: rate() then has samples to
+    /// work with whether the window's start is included (Prometheus 2) or not (3).
+    fn new(window: PromDuration, fors: impl Iterator<Item = PromDuration>) -> Self {
+        let w = window.millis().max(1);
+        let mut step = gcd(60_000, w);
+        for f in fors.filter(|f| !f.is_zero()) {
+            step = gcd(step, f.millis());
+        }
+        while w / step < 4 {
+            match (2..=step).find(|d| step.is_multiple_of(*d)) {
+                Some(d) => step /= d,
+                None => break,
+            }
+        }
+        Self {
+            step_ms: step,
+            window_steps: w / step,
+        }
+    }
+
+    /// Steps a duration takes, rounded up.
+    fn steps(self, d: PromDuration) -> u64 {
+        d.millis().div_ceil(self.step_ms)
+    }
+
+    /// The time of a step, as a promtool `eval_time`.
+    fn time(self, step: u64) -> String {
+        PromDuration::from_millis(step * self.step_ms).to_string()
+    }
+
+    fn step_secs(self) -> f64 {
+        self.step_ms as f64 / 1000.0
+    }
+
+    fn window_secs(self) -> f64 {
+        (self.window_steps * self.step_ms) as f64 / 1000.0
+    }
+
+    /// rate() at step `k` of a counter rising by `per_step` every step from 0, computed as
+    /// Prometheus 2 does, operation for operation (its unit tests compare values exactly).
+    /// A counter is not extrapolated below zero, so the rate grows each step until the
+    /// window is full, then settles; the extrapolation factor is then exactly 1.
+    fn rate(self, per_step: f64, k: u64) -> f64 {
+        let increase = k.min(self.window_steps) as f64 * per_step;
+        increase * (1.0 / self.window_secs())
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// An input series standing for one of a pool's metrics.
+#[derive(Debug, Clone, PartialEq)]
+struct Series {
+    role: Role,
+    /// `_bucket`, `_sum`, `_count` for a histogram's series, else empty.
+    suffix: &'static str,
+    metric: String,
+    labels: BTreeMap<String, String>,
+    /// promtool's expanding notation: `100x10`, `0+1x10`.
+    values: String,
+}
+
+impl Series {
+    fn input(&self) -> InputSeries {
+        let pairs: Vec<(&str, &str)> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        InputSeries {
+            series: format!("{}{}", self.metric, matchers(&pairs)),
+            values: self.values.clone(),
+        }
+    }
+
+    /// Whether the pool's queries for this series' role select it.
+    fn seen_by(&self, pool: &Pool) -> bool {
+        self.metric
+            == format!(
+                "{}{}",
+                pool.roles.get(self.role).unwrap_or_default(),
+                self.suffix
+            )
+            && pool
+                .selector
+                .iter()
+                .all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
+
+/// The value a signal's expression takes at each evaluation step of a test.
+#[derive(Debug, Clone, Copy)]
+enum Trace {
+    /// `value` from step `from` on, no result before.
+    Constant { from: u64, value: f64 },
+    /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
+    Ramp { per_step: f64 },
+}
+
+impl Trace {
+    fn at(self, k: u64, t: Timing) -> Option<f64> {
+        match self {
+            Trace::Constant { from, value } => (k >= from).then_some(value),
+            Trace::Ramp { per_step } => (k >= 1).then(|| t.rate(per_step, k)),
+        }
+    }
+
+    /// The first step from which the value stays the same.
+    fn steady_from(self, t: Timing) -> u64 {
+        match self {
+            Trace::Constant { from, .. } => from,
+            Trace::Ramp { .. } => t.window_steps,
+        }
+    }
+}
+
+/// A test's input series, and the value they give the signal they were built for (None for
+/// the presence scenarios of the absent alert, whose value depends on each pool).
+#[derive(Debug, Clone)]
+struct Scenario {
+    series: Vec<Series>,
+    trace: Option<Trace>,
+}
+
+impl Scenario {
+    fn inputs(&self) -> Vec<InputSeries> {
+        self.series.iter().map(Series::input).collect()
+    }
+
+    /// The settled value, for test names.
+    fn shown(&self, t: Timing) -> String {
+        self.trace
+            .and_then(|tr| tr.at(tr.steady_from(t), t))
+            .map_or_else(String::new, number)
+    }
+}
+
+/// The signal values a test drives an alert's expression to.
+#[derive(Debug, Clone, Copy)]
+struct Targets {
+    firing: f64,
+    silent: f64,
+    healthy: f64,
+}
+
+/// Where the "just below the threshold" case sits, as a share of the threshold: above what a
+/// threshold lowered by a tenth would still let pass.
+const JUST_BELOW: f64 = 0.99;
+
+/// Builds one pool's test inputs. The only place that knows how each signal is fed.
+#[derive(Debug, Clone, Copy)]
+struct Inputs<'a> {
+    pool: &'a Pool,
+    timing: Timing,
+    /// Samples per series: steps 0 to `steps`.
+    steps: u64,
+    /// Headroom of the recommended size (capacity planning), for the undersized alert.
+    headroom: f64,
+}
+
+/// The configured pool size of the undersized alert's tests; its "threshold".
+const UNDERSIZED_SIZE: f64 = 10.0;
+
+impl Inputs<'_> {
+    /// The pool's selector labels, and a value for each kept label.
+    fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels: BTreeMap<String, String> = self
+            .pool
+            .keep_labels
+            .iter()
+            .map(|l| (l.clone(), conventions::test_label_value(l)))
+            .collect();
+        labels.extend(self.pool.selector.iter().cloned());
+        labels
+    }
+
+    fn series(&self, role: Role, suffix: &'static str, le: Option<f64>, values: String) -> Series {
+        let mut labels = self.labels();
+        if let Some(le) = le {
+            labels.insert("le".to_string(), number(le));
+        }
+        Series {
+            role,
+            suffix,
+            metric: format!("{}{suffix}", self.pool.roles.get(role).unwrap_or_default()),
+            labels,
+            values,
+        }
+    }
+
+    fn constant(&self, v: f64) -> String {
+        format!("{}x{}", number(v), self.steps)
+    }
+
+    fn rising(&self, per_step: f64) -> String {
+        format!("0+{}x{}", number(per_step), self.steps)
+    }
+
+    /// A histogram's `_bucket`, `_sum` and `_count` series, rising every step by the
+    /// cumulative bucket counts (`le`, count; the last is `+Inf`) and the sum.
+    fn histogram(&self, role: Role, buckets: &[(f64, f64)], sum: f64) -> Vec<Series> {
+        let mut out: Vec<Series> = buckets
+            .iter()
+            .map(|&(le, count)| self.series(role, "_bucket", Some(le), self.rising(count)))
+            .collect();
+        let count = buckets.last().map_or(0.0, |b| b.1);
+        out.push(self.series(role, "_sum", None, self.rising(sum)));
+        out.push(self.series(role, "_count", None, self.rising(count)));
+        out
+    }
+
+    /// The firing, just-silent and healthy values for an alert level on `signal`; `levels`
+    /// are all the policy's thresholds.
+    fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Targets {
+        let lowest = levels.iter().copied().fold(t, f64::min);
+        let highest = levels.iter().copied().fold(t, f64::max);
+        match signal {
+            Signal::Utilization => Targets {
+                firing: f64::midpoint(t, 1.0),
+                silent: t * JUST_BELOW,
+                healthy: lowest / 2.0,
+            },
+            Signal::WaitTimeP99 | Signal::QueryDurationP99 => Targets {
+                firing: if t > 0.0 { 2.0 * t } else { 1.0 },
+                silent: t * JUST_BELOW,
+                healthy: lowest / 2.0,
+            },
+            // rate() grows while its window fills: rise fast enough to be above the
+            // threshold from the first evaluation on (one event a step above zero).
+            Signal::AcquisitionTimeouts | Signal::CreationErrors => Targets {
+                firing: if t > 0.0 {
+                    2.0 * t * self.timing.window_steps as f64
+                } else {
+                    1.0 / self.timing.step_secs()
+                },
+                silent: t * JUST_BELOW,
+                healthy: 0.0,
+            },
+            Signal::Exhausted => Targets {
+                firing: t.floor(),
+                silent: t.floor() + 1.0,
+                healthy: highest.floor() + 5.0,
+            },
+            // Recommended sizes against a pool of UNDERSIZED_SIZE: above it; equal to it
+            // (`>` does not hold); half of it.
+            Signal::Undersized => Targets {
+                firing: 2.0 * t,
+                silent: t,
+                healthy: t / 2.0,
+            },
+            // Absence is a matter of which series exist: see `presence`.
+            Signal::Absent => Targets {
+                firing: 1.0,
+                silent: 0.0,
+                healthy: 0.0,
+            },
+        }
+    }
+
+    /// Series that drive `signal` to `value` (for a counter, the rate it settles at), or
+    /// None when no series can.
+    fn scenario(&self, signal: Signal, value: f64) -> Option<Scenario> {
+        let constant = |value: f64| Some(Trace::Constant { from: 0, value });
+        let (series, trace) = match signal {
+            Signal::Utilization => {
+                let (active, size) = ratio(value)?;
+                (
+                    vec![
+                        self.series(Role::Size, "", None, self.constant(size)),
+                        self.series(Role::Active, "", None, self.constant(active)),
+                    ],
+                    constant(active / size),
+                )
+            }
+            Signal::Exhausted => match self.pool.roles.available {
+                Some(_) => (
+                    vec![self.series(Role::Available, "", None, self.constant(value))],
+                    constant(value),
+                ),
+                // Available is size - active: ten connections busy, `value` more in the pool.
+                None => (
+                    vec![
+                        self.series(Role::Size, "", None, self.constant(value + 10.0)),
+                        self.series(Role::Active, "", None, self.constant(10.0)),
+                    ],
+                    constant(value),
+                ),
+            },
+            Signal::Undersized => {
+                // The largest steady use whose recommended size, ceil(headroom * use), is
+                // at most `value`; the recorded series it reads exist from the first
+                // evaluation, so the alert sees them from the second.
+                let active = (value / self.headroom).floor();
+                let recommended = (self.headroom * active).ceil();
+                if active < 1.0 || recommended > value {
+                    return None;
+                }
+                (
+                    vec![
+                        self.series(Role::Size, "", None, self.constant(UNDERSIZED_SIZE)),
+                        self.series(Role::Active, "", None, self.constant(active)),
+                    ],
+                    Some(Trace::Constant {
+                        from: 1,
+                        value: recommended,
+                    }),
+                )
+            }
+            Signal::AcquisitionTimeouts | Signal::CreationErrors => {
+                let role = if signal == Signal::AcquisitionTimeouts {
+                    Role::AcquisitionTimeouts
+                } else {
+                    Role::CreationErrors
+                };
+                let per_step = as_printed(value * self.timing.step_secs());
+                (
+                    vec![self.series(role, "", None, self.rising(per_step))],
+                    Some(Trace::Ramp { per_step }),
+                )
+            }
+            Signal::WaitTimeP99 | Signal::QueryDurationP99 => {
+                let role = if signal == Signal::WaitTimeP99 {
+                    Role::WaitTime
+                } else {
+                    Role::QueryDuration
+                };
+                // 99 of every 100 observations at or below `value` (at half of it), one
+                // above (at twice it): the 99th percentile is the bucket bound `value`.
+                let value = as_printed(value);
+                let buckets = if value > 0.0 {
+                    [(value, 99.0), (f64::INFINITY, 100.0)]
+                } else {
+                    [(value, 100.0), (f64::INFINITY, 100.0)]
+                };
+                let sum = as_printed(99.0 * value / 2.0 + 2.0 * value);
+                (
+                    self.histogram(role, &buckets, sum),
+                    Some(Trace::Constant {
+                        from: 1,
+                        value: bucket_quantile(0.99, &buckets),
+                    }),
+                )
+            }
+            Signal::Absent => return None,
+        };
+        Some(Scenario { series, trace })
+    }
+}
+
+/// `(active, size)` whose ratio is within 0.1% of `value`, with the smallest power-of-ten
+/// size from 100.
+fn ratio(value: f64) -> Option<(f64, f64)> {
+    (2..=9).map(|k| 10f64.powi(k)).find_map(|size| {
+        let active = (value * size).round();
+        ((active / size - value).abs() <= value.abs() * 0.001).then_some((active, size))
+    })
+}
+
+/// The number promtool reads back from the text poolwatch prints for `x`.
+fn as_printed(x: f64) -> f64 {
+    number(x).parse().unwrap_or(x)
+}
+
+/// Prometheus's `histogram_quantile` over cumulative buckets sorted by bound, the last
+/// `+Inf`.
+fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+    let n = buckets.len();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    if n < 2 || total == 0.0 {
+        return f64::NAN;
+    }
+    let rank = q * total;
+    let b = buckets[..n - 1]
+        .iter()
+        .position(|&(_, c)| c >= rank)
+        .unwrap_or(n - 1);
+    if b == n - 1 {
+        return buckets[n - 2].0;
+    }
+    if b == 0 && buckets[0].0 <= 0.0 {
+        return buckets[0].0;
+    }
+    let (end, count) = buckets[b];
+    let (start, before) = if b > 0 { buckets[b - 1] } else { (0.0, 0.0) };
+    start + (end - start) * ((rank - before) / (count - before))
+}
+
+/// The headroom of the spec's capacity planning (1 without it: then unused).
+fn headroom(model: &Model) -> f64 {
+    model.capacity.as_ref().map_or(1.0, |c| c.headroom)
+}
+
+/// Prometheus's `quantile_over_time` (promql's `quantile`), operation for operation.
+fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+/// Every pool's size series, except those `missing` would select: the scenario in which
+/// `missing` (and any pool that cannot be told apart from it) has no metrics. With no
+/// `missing` pool, every pool's metrics are present.
+fn presence(model: &Model, timing: Timing, steps: u64, missing: Option<&Pool>) -> Scenario {
+    let mut series: Vec<Series> = Vec::new();
+    for pool in &model.pools {
+        let inputs = Inputs {
+            pool,
+            timing,
+            steps,
+            headroom: headroom(model),
+        };
+        let s = inputs.series(Role::Size, "", None, inputs.constant(UNDERSIZED_SIZE));
+        if missing.is_some_and(|m| m.name == pool.name || s.seen_by(m)) || series.contains(&s) {
+            continue;
+        }
+        series.push(s);
+    }
+    Scenario {
+        series,
+        trace: None,
+    }
+}
+
+/// An alerting rule, with what its tests need to know.
+#[derive(Debug)]
+struct Alert<'a> {
+    rule: &'a Rule,
+    pool: &'a Pool,
+    signal: Signal,
+    threshold: Option<f64>,
+    for_: PromDuration,
+}
+
+impl<'a> Alert<'a> {
+    fn new(model: &'a Model, rule: &'a Rule) -> Result<Self, String> {
+        let pool = model
+            .pools
+            .iter()
+            .find(|p| p.name == rule.origin.pool)
+            .ok_or("its pool is not in the spec")?;
+        let signal = rule.origin.signal.ok_or("it watches no known signal")?;
+        let for_ = PromDuration::parse(rule.for_.as_deref().unwrap_or("0s"))?;
+        // The undersized alert compares the recommended size with the configured one: in
+        // its tests the pool is configured with UNDERSIZED_SIZE connections.
+        let threshold = match signal {
+            Signal::Undersized => Some(UNDERSIZED_SIZE),
+            _ => rule.origin.threshold,
+        };
+        if signal != Signal::Absent && threshold.is_none() {
+            return Err("it has no threshold".into());
+        }
+        Ok(Self {
+            rule,
+            pool,
+            signal,
+            threshold,
+            for_,
+        })
+    }
+
+    fn name(&self) -> &str {
+        self.rule.name()
+    }
+
+    fn describe(&self) -> String {
+        let severity = self.rule.labels.get("severity").map_or("", String::as_str);
+        format!(
+            "{} pool={} severity={severity}",
+            self.name(),
+            self.pool.name
+        )
+    }
+
+    /// Whether the alert's condition holds for a value of its expression.
+    fn holds(&self, v: f64) -> bool {
+        match self.threshold {
+            None => true,
+            Some(t) => match self.signal.comparison() {
+                Comparison::Above => v > t,
+                Comparison::AtOrBelow => v <= t,
+            },
+        }
+    }
+
+    /// The value and labels of the alert's expression at step `k` of a scenario, when its
+    /// condition holds.
+    fn hit(&self, sc: &Scenario, k: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
+        let pool = self.pool;
+        if self.signal == Signal::Absent {
+            // absent() yields 1 with the selector's equality matchers as labels.
+            let present = sc
+                .series
+                .iter()
+                .any(|s| s.role == Role::Size && s.seen_by(pool));
+            return (!present).then(|| (1.0, pool.selector.iter().cloned().collect()));
+        }
+        let first = sc.series.first()?;
+        if !sc.series.iter().all(|s| s.seen_by(pool)) {
+            return None;
+        }
+        let value = sc.trace?.at(k, t).filter(|v| self.holds(*v))?;
+        let labels = pool
+            .keep_labels
+            .iter()
+            .filter_map(|l| first.labels.get(l).map(|v| (l.clone(), v.clone())))
+            .collect();
+        Some((value, labels))
+    }
+
+    /// The alert's value and labels if it is firing at step `n`: its condition has held
+    /// without a break for at least `for` (Prometheus's pending → firing state machine,
+    /// evaluated every step from 0).
+    fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
+        let mut since = None;
+        let mut last = None;
+        for k in 0..=n {
+            last = self.hit(sc, k, t);
+            since = if last.is_some() {
+                since.or(Some(k))
+            } else {
+                None
+            };
+        }
+        (n - since? >= t.steps(self.for_)).then_some(last?)
+    }
+
+    /// What promtool must see for this alert: the expression's labels with the rule's on
+    /// top, and the annotations as Prometheus expands them.
+    fn expected(&self, value: f64, labels: &BTreeMap<String, String>) -> Result<ExpAlert, String> {
+        let mut exp_labels = labels.clone();
+        exp_labels.extend(self.rule.labels.clone());
+        let mut exp_annotations = BTreeMap::new();
+        if let Some(a) = &self.rule.annotations {
+            for (key, text) in [
+                ("summary", &a.summary),
+                ("description", &a.description),
+                ("runbook_url", &a.runbook_url),
+            ] {
+                let text = prom_template::expand(text, value, labels)
+                    .map_err(|e| format!("cannot predict its {key} annotation: {e}"))?;
+                exp_annotations.insert(key.to_string(), text);
+            }
+        }
+        Ok(ExpAlert {
+            exp_labels,
+            exp_annotations,
+        })
+    }
+}
+
+/// The test generator for one rule file.
+#[derive(Debug)]
+struct Tests<'a> {
+    model: &'a Model,
+    alerts: &'a [Alert<'a>],
+    timing: Timing,
+}
+
+impl Tests<'_> {
+    /// The alerts named `alertname` firing at step `n` of a scenario, from every pool.
+    fn check(&self, alertname: &str, sc: &Scenario, n: u64) -> Result<AlertRuleTest, String> {
+        let mut exp_alerts = Vec::new();
+        for a in self.alerts.iter().filter(|a| a.name() == alertname) {
+            if let Some((value, labels)) = a.firing(sc, n, self.timing) {
+                exp_alerts.push(a.expected(value, &labels)?);
+            }
+        }
+        Ok(AlertRuleTest {
+            eval_time: self.timing.time(n),
+            alertname: alertname.to_string(),
+            exp_alerts,
+        })
+    }
+
+    fn group(&self, name: String, sc: &Scenario, checks: Vec<AlertRuleTest>) -> TestGroup {
+        TestGroup {
+            name,
+            interval: self.timing.time(1),
+            input_series: sc.inputs(),
+            alert_rule_test: checks,
+            promql_expr_test: Vec::new(),
+        }
+    }
+
+    /// The firing (with its `for` boundary), silent and healthy tests of one alert.
+    fn alert_groups(&self, a: &Alert) -> Result<Vec<TestGroup>, String> {
+        let t = self.timing;
+        let wait = t.steps(a.for_);
+        // Levels sharing the alert's name (warning and critical of one policy) may fire on
+        // the same input once their own `for` has passed: the tests run until the longest.
+        let longest = self
+            .alerts
+            .iter()
+            .filter(|b| b.name() == a.name())
+            .map(|b| t.steps(b.for_))
+            .fold(wait, u64::max);
+        let steps = t.window_steps + longest + 2;
+        let inputs = Inputs {
+            pool: a.pool,
+            timing: t,
+            steps,
+            headroom: headroom(self.model),
+        };
+        let for_ = a.for_.to_string();
+        let (firing, silent, healthy, firing_name, silent_name) = if a.signal == Signal::Absent {
+            let metric = &a.pool.roles.size;
+            (
+                presence(self.model, t, steps, Some(a.pool)),
+                presence(self.model, t, steps, None),
+                None,
+                format!("fires when {metric} is missing for {for_}"),
+                format!("silent while {metric} is present"),
+            )
+        } else {
+            let threshold = a.threshold.unwrap_or_default();
+            let levels: Vec<f64> = a
+                .pool
+                .policies
+                .get(a.signal)
+                .map(|p| p.levels.iter().map(|l| l.value).collect())
+                .unwrap_or_default();
+            let targets = inputs.targets(a.signal, threshold, &levels);
+            let realize = |v: f64| {
+                inputs
+                    .scenario(a.signal, v)
+                    .ok_or_else(|| format!("no input series give its signal {}", number(v)))
+            };
+            let (firing, silent) = (realize(targets.firing)?, realize(targets.silent)?);
+            let op = a.signal.comparison().operator();
+            let (firing_name, silent_name) = (
+                format!("fires at {} after {for_}", firing.shown(t)),
+                format!(
+                    "silent at {}, just clear of {op} {}",
+                    silent.shown(t),
+                    number(threshold)
+                ),
+            );
+            let healthy = realize(targets.healthy)?;
+            (firing, silent, Some(healthy), firing_name, silent_name)
+        };
+
+        let onset = (0..=steps)
+            .find(|&k| a.hit(&firing, k, t).is_some())
+            .ok_or("no input makes it fire")?;
+        let fire_at = onset + wait;
+        if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
+            return Err("no input keeps it firing until its `for` has passed".into());
+        }
+        if (0..=steps).any(|k| a.hit(&silent, k, t).is_some()) {
+            return Err("no input keeps it silent".into());
+        }
+        let mut checks = Vec::new();
+        if wait > 0 {
+            checks.push(self.check(a.name(), &firing, fire_at - 1)?);
+        }
+        checks.push(self.check(a.name(), &firing, fire_at)?);
+        if onset + longest > fire_at {
+            // Every level the input crosses is firing by now, this one included.
+            checks.push(self.check(a.name(), &firing, onset + longest)?);
+        }
+        let settle = |sc: &Scenario| sc.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        let mut groups = vec![
+            self.group(format!("{}: {firing_name}", a.describe()), &firing, checks),
+            self.group(
+                format!("{}: {silent_name}", a.describe()),
+                &silent,
+                vec![self.check(a.name(), &silent, settle(&silent))?],
+            ),
+        ];
+        if let Some(h) = healthy.filter(|h| h.series != silent.series) {
+            groups.push(self.group(
+                format!("{}: healthy at {}", a.describe(), h.shown(t)),
+                &h,
+                vec![self.check(a.name(), &h, settle(&h))?],
+            ));
+        }
+        Ok(groups)
+    }
+
+    /// The expected values of a pool's recording rules, on a pool that was 90% busy a
+    /// moment ago and is 50% busy now, with a known wait-time distribution.
+    fn recording_group(&self, pool: &Pool, records: &[&Rule]) -> Result<Option<TestGroup>, String> {
+        const SIZE: f64 = 100.0;
+        const PEAK: f64 = 90.0;
+        const NOW: f64 = 50.0;
+        /// Cumulative observations per step by bucket, and their sum.
+        const WAITS: [(f64, f64); 4] = [
+            (0.1, 50.0),
+            (0.5, 90.0),
+            (1.0, 99.0),
+            (f64::INFINITY, 100.0),
+        ];
+        const WAIT_SUM: f64 = 23.25;
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let t = self.timing;
+        let ws = t.window_steps;
+        // The peak is inside the window, the rates are settled.
+        let at = ws + 2;
+        let inputs = Inputs {
+            pool,
+            timing: t,
+            steps: at + 1,
+            headroom: headroom(self.model),
+        };
+        let mut series = vec![
+            inputs.series(Role::Size, "", None, inputs.constant(SIZE)),
+            inputs.series(
+                Role::Active,
+                "",
+                None,
+                format!("{}x{ws} {}x{}", number(PEAK), number(NOW), at - ws),
+            ),
+        ];
+        if pool.roles.wait_time.is_some() {
+            series.extend(inputs.histogram(Role::WaitTime, &WAITS, WAIT_SUM));
+        }
+        let rates: Vec<(f64, f64)> = WAITS.iter().map(|&(le, c)| (le, t.rate(c, at))).collect();
+
+        let window = self.model.rate_window.to_string();
+        let names = conventions::record_names(pool, &self.model.pool_label, &window);
+        let capacity = self.model.capacity.as_ref().map(|c| {
+            let names = conventions::capacity_names(
+                pool,
+                &self.model.pool_label,
+                c.peak_quantile,
+                &c.peak_window.to_string(),
+            );
+            // Concurrent use is recorded at every evaluation from 0 to `at`: the active
+            // series' values then (PEAK up to the window's end, NOW after).
+            let used: Vec<f64> = (0..=at).map(|k| if k <= ws { PEAK } else { NOW }).collect();
+            let recommended = (c.headroom * quantile(c.peak_quantile, used)).ceil();
+            (names, recommended, c.memory_ceiling())
+        });
+        let pool_sel = matchers(&[(self.model.pool_label.as_str(), pool.name.as_str())]);
+        let mut exprs = Vec::new();
+        for rule in records {
+            let name = rule.name();
+            let wait = names.wait.as_ref();
+            let cap = capacity.as_ref();
+            // A constant (the memory ceiling) carries none of the pool's labels.
+            let mut constant = false;
+            let values: Vec<(Option<f64>, f64)> = if name == names.utilization {
+                vec![(None, NOW / SIZE)]
+            } else if name == names.peak_utilization {
+                vec![(None, PEAK / SIZE)]
+            } else if wait.is_some_and(|w| name == w.mean) {
+                vec![(
+                    None,
+                    t.rate(WAIT_SUM, at) / t.rate(WAITS[WAITS.len() - 1].1, at),
+                )]
+            } else if wait.is_some_and(|w| name == w.bucket_rate) {
+                rates.iter().map(|&(le, r)| (Some(le), r)).collect()
+            } else if let Some((q, _)) =
+                wait.and_then(|w| w.quantiles.iter().find(|(_, n)| n == name))
+            {
+                vec![(None, bucket_quantile(*q, &rates))]
+            } else if cap.is_some_and(|c| name == c.0.active) {
+                vec![(None, NOW)]
+            } else if let Some(c) = cap.filter(|c| name == c.0.recommended) {
+                vec![(None, c.1)]
+            } else if let Some(ceiling) =
+                cap.filter(|c| name == c.0.memory_ceiling).and_then(|c| c.2)
+            {
+                constant = true;
+                vec![(None, ceiling as f64)]
+            } else {
+                return Err(format!("no expected value for recording rule {name}"));
+            };
+            let exp_samples = values
+                .into_iter()
+                .map(|(le, value)| {
+                    let mut labels = inputs.labels();
+                    labels.retain(|k, _| !constant && pool.keep_labels.contains(k));
+                    labels.extend(rule.labels.clone());
+                    if let Some(le) = le {
+                        labels.insert("le".to_string(), number(le));
+                    }
+                    let pairs: Vec<(&str, &str)> = labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    ExpSample {
+                        labels: format!("{name}{}", matchers(&pairs)),
+                        value,
+                    }
+                })
+                .collect();
+            exprs.push(PromqlExprTest {
+                expr: format!("{name}{pool_sel}"),
+                eval_time: t.time(at),
+                exp_samples,
+            });
+        }
+        let sc = Scenario {
+            series,
+            trace: None,
+        };
+        Ok(Some(TestGroup {
+            promql_expr_test: exprs,
+            ..self.group(
+                format!(
+                    "recording rules of pool {}: {}% busy now, {}% at the peak",
+                    pool.name,
+                    number(NOW),
+                    number(PEAK)
+                ),
+                &sc,
+                Vec::new(),
+            )
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_prometheus() {
+        let b = [
+            (0.1, 50.0),
+            (0.5, 90.0),
+            (1.0, 99.0),
+            (f64::INFINITY, 100.0),
+        ];
+        assert_eq!(bucket_quantile(0.5, &b), 0.1);
+        assert!((bucket_quantile(0.95, &b) - (0.5 + 0.5 * 5.0 / 9.0)).abs() < 1e-12);
+        assert_eq!(bucket_quantile(0.995, &b), 1.0);
+        assert_eq!(
+            bucket_quantile(0.99, &[(0.0, 100.0), (f64::INFINITY, 100.0)]),
+            0.0
+        );
+    }
+
+    #[test]
+    fn steps_divide_window_and_fors() {
+        let t = Timing::new(
+            PromDuration::from_secs(300),
+            [PromDuration::from_secs(120)].into_iter(),
+        );
+        assert_eq!((t.step_ms, t.window_steps), (60_000, 5));
+        let t = Timing::new(PromDuration::from_secs(120), std::iter::empty());
+        assert_eq!((t.step_ms, t.window_steps), (30_000, 4));
+    }
+
+    #[test]
+    fn ratios_use_round_sizes() {
+        assert_eq!(ratio(0.95), Some((95.0, 100.0)));
+        assert_eq!(ratio(0.891), Some((891.0, 1000.0)));
+        assert_eq!(ratio(0.12345), Some((1235.0, 10_000.0)));
+        assert_eq!(ratio(0.0), Some((0.0, 100.0)));
+    }
+}
