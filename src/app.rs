@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::cli::{Cli, Command, SpecArg};
+use crate::check::dashboard::DashboardDoc;
+use crate::check::{self, registry, rules_file};
+use crate::cli::{CheckArgs, Cli, Command, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure};
 use crate::source::Sources;
@@ -37,15 +39,21 @@ pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
     let Some(path) = &arg.spec else {
         return Ok(SpecSource::builtin());
     };
+    read_text(path, "spec")
+}
+
+/// Reads a text file given on the command line (a spec, rule file or dashboard), refusing
+/// what cannot be one (missing, a folder, too large, not UTF-8).
+fn read_text(path: &Path, what: &str) -> Result<SpecSource, Diagnostic> {
     let name = path.display().to_string();
-    let fail = |msg: String| Diagnostic::error(READ, msg).object(format!("spec {name}"));
+    let fail = |msg: String| Diagnostic::error(READ, msg).object(format!("{what} {name}"));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read {name}: {e}")))?;
     if meta.is_dir() {
-        return Err(fail(format!("{name} is a folder, not a spec file")));
+        return Err(fail(format!("{name} is a folder, not a {what} file")));
     }
     if meta.len() > MAX_SPEC_BYTES as u64 {
         return Err(fail(format!(
-            "{name} is {} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes",
+            "{name} is {} bytes; a {what} may be at most {MAX_SPEC_BYTES} bytes",
             meta.len()
         )));
     }
@@ -63,8 +71,101 @@ pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
 pub fn run(cli: Cli) -> Report {
     match cli.command {
         Command::Emit(args) => emit(&args.spec, &args.out, args.check, args.format),
+        Command::Check(args) if args.explain.is_some() || args.list => explain(&args),
+        Command::Check(args) if !args.rules.is_empty() || !args.dashboards.is_empty() => {
+            check_files(&args)
+        }
         Command::Check(args) => check(&args.spec, args.format),
     }
+}
+
+/// `check --explain CODE` and `check --list`.
+fn explain(args: &CheckArgs) -> Report {
+    let mut report = Report::default();
+    match args.explain.as_deref().map(registry::find) {
+        None => report.stdout = registry::list(),
+        Some(Some(c)) => report.stdout = registry::explain(c),
+        Some(None) => {
+            report.stderr = format!(
+                "poolwatch: no check is called `{}`; `poolwatch check --list` lists them\n",
+                args.explain.as_deref().unwrap_or("")
+            );
+            report.code = EXIT_INPUT;
+        }
+    }
+    report
+}
+
+/// `check --rules FILE... --dashboards FILE...`: lints hand-written files against the
+/// spec's catalog and severities. Every file is read and checked before anything is printed.
+fn check_files(args: &CheckArgs) -> Report {
+    let (mut sources, generated) = match load_and_generate(&args.spec, args.format) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let model = &generated.model;
+    let mut input = Vec::new();
+    let mut diags = Vec::new();
+    let mut units = Vec::new();
+    let mut groups = Vec::new();
+    for path in &args.rules {
+        let parsed = read_text(path, "rule file").and_then(|src| {
+            let file = sources.add(src.name, src.text);
+            rules_file::parse(&sources, file)
+        });
+        match parsed {
+            Ok(mut p) => {
+                units.append(&mut p.rules);
+                groups.append(&mut p.groups);
+                diags.append(&mut p.diags);
+            }
+            Err(d) => input.push(d),
+        }
+    }
+    let cx = check::lint::Cx::new(&model.catalog, &model.severities, &units);
+    diags.extend(check::run::rules(&units, &cx));
+    diags.extend(check::invalid_duration::check_groups(&groups));
+    for path in &args.dashboards {
+        let doc = read_text(path, "dashboard").and_then(|src| {
+            let file = sources.add(src.name, src.text);
+            DashboardDoc::from_file(&sources, file)
+        });
+        match doc {
+            Ok(doc) => {
+                diags.extend(check::promql_syntax::check_dashboard_doc(&doc));
+                diags.extend(check::run::dashboard(&doc));
+            }
+            Err(d) => input.push(d),
+        }
+    }
+    diag::sort(&mut diags);
+    let code = if !input.is_empty() {
+        EXIT_INPUT
+    } else if diag::has_errors(&diags) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    input.append(&mut diags);
+    let text = diag::render(&input, &sources, args.format);
+    let mut report = Report {
+        code,
+        ..Report::default()
+    };
+    if args.format == Format::Human {
+        let files = args.rules.len() + args.dashboards.len();
+        report.stderr = text;
+        report.stderr.push_str(&format!(
+            "poolwatch: {files} file{} ({} rules) checked against {}: {}\n",
+            if files == 1 { "" } else { "s" },
+            units.len(),
+            model.source_name,
+            diag::summary(&input)
+        ));
+    } else {
+        report.stdout = text;
+    }
+    report
 }
 
 fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code: u8) -> Report {

@@ -43,7 +43,7 @@ pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Gener
     let mut model = model::resolve(&raw, sources, file).map_err(Failure::Input)?;
     model.source_name = spec_source.name.clone();
     let artifacts = render::render(&model).map_err(Failure::Findings)?;
-    let findings = check::check_artifacts(&artifacts);
+    let findings = check::check_artifacts(&model, &artifacts);
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }

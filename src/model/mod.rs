@@ -10,7 +10,7 @@ mod resolve;
 use std::collections::BTreeMap;
 
 pub use duration::PromDuration;
-pub use resolve::resolve;
+pub use resolve::{did_you_mean, resolve};
 
 use crate::source::Span;
 pub use crate::spec::{MetricKind, Unit};
@@ -29,6 +29,18 @@ pub struct Model {
     pub catalog: Catalog,
     pub pools: Vec<Pool>,
     pub dashboard: DashboardOptions,
+    /// Checks silenced for one generated rule each (`lint: {ignore: [...]}`).
+    pub lint_ignores: Vec<Suppression>,
+}
+
+/// A check silenced for one rule, with the reason.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    /// The alert or recording rule name.
+    pub rule: String,
+    pub code: String,
+    pub reason: String,
+    pub span: Option<Span>,
 }
 
 /// The metric catalog, in spec order, indexed by name.

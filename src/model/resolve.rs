@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{
     AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
-    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Suppression, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -228,7 +228,22 @@ impl Cx<'_> {
                 refresh,
                 time_from,
             },
+            lint_ignores: self.lint_ignores(raw),
         }
+    }
+
+    /// The spec's suppressions; their codes and rule names are checked with the rules.
+    fn lint_ignores(&self, raw: &RawSpec) -> Vec<Suppression> {
+        raw.lint
+            .iter()
+            .flat_map(|l| &l.ignore)
+            .map(|i| Suppression {
+                rule: i.rule.value.clone(),
+                code: i.code.value.trim().to_string(),
+                reason: i.reason.value.trim().to_string(),
+                span: self.span(&i.code),
+            })
+            .collect()
     }
 
     fn severities(&mut self, raw: &RawSpec) -> Vec<String> {

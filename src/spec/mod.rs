@@ -51,6 +51,25 @@ pub struct RawSpec {
     pub policies: RawPolicies,
     #[serde(default)]
     pub dashboard: Option<RawDashboard>,
+    /// Checks silenced for single generated rules.
+    #[serde(default)]
+    pub lint: Option<RawLint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLint {
+    #[serde(default)]
+    pub ignore: Vec<RawIgnore>,
+}
+
+/// `{rule: ConnectionPoolHighUtilization, code: PW205, reason: ...}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIgnore {
+    pub rule: S<String>,
+    pub code: S<String>,
+    pub reason: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,254 @@
+//! Hand-written Prometheus rule files, read with every value's place kept so each finding
+//! points at file:line:col; and the rules poolwatch generates, located at the spec entries
+//! they come from. Both become [`RuleUnit`]s for the same checks.
+//!
+//! Suppressions in rule files are YAML comments on the lines right above a rule:
+//! `# poolwatch: ignore PW205 the dashboard shows percent, this text is for Slack`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::invalid_suppression::{self, MARKER, parse_directive};
+use super::lint::{Ignore, Located, RuleUnit, parse_expr};
+use crate::diag::Diagnostic;
+use crate::model::Suppression;
+use crate::render::prometheus::RuleFile;
+use crate::source::{FileId, Sources};
+use crate::spec::{self, S};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    groups: Vec<RawGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    name: S<String>,
+    #[serde(default)]
+    interval: Option<S<String>>,
+    #[serde(default)]
+    query_offset: Option<S<String>>,
+    #[serde(default)]
+    limit: Option<S<u64>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, S<String>>>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default)]
+    alert: Option<S<String>>,
+    #[serde(default)]
+    record: Option<S<String>>,
+    expr: S<String>,
+    #[serde(default, rename = "for")]
+    for_: Option<S<String>>,
+    #[serde(default)]
+    keep_firing_for: Option<S<String>>,
+    #[serde(default)]
+    labels: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    annotations: BTreeMap<String, Spanned<String>>,
+}
+
+/// A group's durations that must parse, besides its rules' `for`.
+#[derive(Debug, Clone)]
+pub struct GroupDurations {
+    pub object: String,
+    pub durations: Vec<(&'static str, Located)>,
+}
+
+/// A parsed rule file: its rules and its groups' own durations.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub rules: Vec<RuleUnit>,
+    pub groups: Vec<GroupDurations>,
+    /// Findings about the file itself (malformed suppressions).
+    pub diags: Vec<Diagnostic>,
+}
+
+/// Reads a rule file already added to `sources`. A file that is not a rule file is an
+/// error (unusable input).
+pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
+    let raw: RawFile = spec::parse_yaml(sources, file)?;
+    let text = sources.get(file).map_or("", |f| f.text.as_str());
+    let loc = |v: &Spanned<String>| {
+        Located::from_yaml(v.value.clone(), spec::span(sources, file, v), text)
+    };
+    let mut out = Parsed::default();
+    for g in &raw.groups {
+        let mut durations = Vec::new();
+        if let Some(i) = &g.interval {
+            durations.push(("interval", loc(i)));
+        }
+        if let Some(q) = &g.query_offset {
+            durations.push(("query_offset", loc(q)));
+        }
+        let _ = (&g.limit, &g.labels);
+        out.groups.push(GroupDurations {
+            object: format!("group {}", g.name.value),
+            durations,
+        });
+        for r in &g.rules {
+            let (alert, name) = match (&r.alert, &r.record) {
+                (Some(a), _) => (true, a),
+                (None, Some(rec)) => (false, rec),
+                (None, None) => {
+                    return Err(Diagnostic::error(
+                        spec::YAML,
+                        "a rule needs `alert:` or `record:`",
+                    )
+                    .at(spec::span(sources, file, &r.expr))
+                    .label("this rule has neither"));
+                }
+            };
+            let name = loc(name);
+            let kind = if alert { "alert" } else { "recording rule" };
+            let object = format!("{kind} {} in group {}", name.text, g.name.value);
+            let first_line = name
+                .span
+                .as_ref()
+                .map_or(0, |s| sources.line_col(file, s.range.start).0);
+            let ignores = comment_ignores(sources, file, first_line, &object, &mut out.diags);
+            let ast = parse_expr(&r.expr.value);
+            out.rules.push(RuleUnit {
+                group: g.name.value.clone(),
+                alert,
+                name,
+                expr: loc(&r.expr),
+                ast,
+                for_: r.for_.as_ref().map(loc),
+                keep_firing_for: r.keep_firing_for.as_ref().map(loc),
+                labels: r.labels.iter().map(|(k, v)| (k.clone(), loc(v))).collect(),
+                annotations: r
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), loc(v)))
+                    .collect(),
+                object,
+                ignores,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Suppressions in the comment lines right above line `line` (1-based).
+fn comment_ignores(
+    sources: &Sources,
+    file: FileId,
+    line: usize,
+    object: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Ignore> {
+    let Some(text) = sources.get(file).map(|f| f.text.as_str()) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = Vec::new();
+    let mut n = line.saturating_sub(1);
+    while n > 0 {
+        let l = lines.get(n - 1).copied().unwrap_or("");
+        let trimmed = l.trim_start();
+        if !trimmed.starts_with('#') {
+            break;
+        }
+        let line_start = sources.offset_of(file, n, 1).unwrap_or(0);
+        let at = line_start + (l.len() - trimmed.len());
+        let span = Some(crate::source::Span::new(file, at..line_start + l.len()));
+        if let Some(rest) = trimmed.trim_start_matches('#').trim().strip_prefix(MARKER) {
+            match parse_directive(rest) {
+                Ok((code, reason)) => out.push(Ignore { code, reason, span }),
+                Err(msg) => diags.push(
+                    Diagnostic::warning(invalid_suppression::CODE, msg)
+                        .at(span)
+                        .object(object.to_string())
+                        .help(
+                            "write `# poolwatch: ignore PW205 why this rule may break the check`",
+                        ),
+                ),
+            }
+        }
+        n -= 1;
+    }
+    out
+}
+
+/// The rules poolwatch generates, as rule units located at their spec entries, with the
+/// spec's suppressions attached; malformed suppressions are reported.
+pub fn from_generated(
+    file: &RuleFile,
+    suppressions: &[Suppression],
+) -> (Vec<RuleUnit>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut ignores: Vec<(String, Ignore)> = Vec::new();
+    for s in suppressions {
+        let bad = |msg: String| {
+            Diagnostic::warning(invalid_suppression::CODE, msg)
+                .at(s.span.clone())
+                .object(format!("lint.ignore of rule {}", s.rule))
+        };
+        if !file
+            .groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .any(|r| r.name() == s.rule)
+        {
+            diags.push(bad(format!(
+                "`{}` is not a rule this spec generates; the suppression is ignored",
+                s.rule
+            )));
+            continue;
+        }
+        match parse_directive(&format!("{} {}", s.code, s.reason)) {
+            Ok((code, reason)) => ignores.push((
+                s.rule.clone(),
+                Ignore {
+                    code,
+                    reason,
+                    span: s.span.clone(),
+                },
+            )),
+            Err(msg) => diags.push(bad(msg)),
+        }
+    }
+    let mut out = Vec::new();
+    for g in &file.groups {
+        for r in &g.rules {
+            let span = r.origin.span.clone();
+            let at = |t: &str| Located::new(t, span.clone());
+            let object = format!("{} in group {}", r.describe(), g.name);
+            let mut annotations = BTreeMap::new();
+            if let Some(a) = &r.annotations {
+                annotations.insert("summary".to_string(), at(&a.summary));
+                annotations.insert("description".to_string(), at(&a.description));
+                annotations.insert("runbook_url".to_string(), at(&a.runbook_url));
+            }
+            out.push(RuleUnit {
+                group: g.name.clone(),
+                alert: r.alert.is_some(),
+                name: at(r.name()),
+                expr: at(&r.expr),
+                ast: parse_expr(&r.expr),
+                for_: r.for_.as_deref().map(at),
+                keep_firing_for: None,
+                labels: r.labels.iter().map(|(k, v)| (k.clone(), at(v))).collect(),
+                annotations,
+                object,
+                ignores: ignores
+                    .iter()
+                    .filter(|(rule, _)| rule == r.name())
+                    .map(|(_, i)| i.clone())
+                    .collect(),
+            });
+        }
+    }
+    (out, diags)
+}
