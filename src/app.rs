@@ -153,12 +153,22 @@ fn check_files(args: &CheckArgs) -> Report {
         ..Report::default()
     };
     if args.format == Format::Human {
-        let files = args.rules.len() + args.dashboards.len();
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut checked = Vec::new();
+        if !args.rules.is_empty() {
+            checked.push(format!(
+                "{} ({})",
+                plural(args.rules.len(), "rule file"),
+                plural(units.len(), "rule")
+            ));
+        }
+        if !args.dashboards.is_empty() {
+            checked.push(plural(args.dashboards.len(), "dashboard"));
+        }
         report.stderr = text;
         report.stderr.push_str(&format!(
-            "poolwatch: {files} file{} ({} rules) checked against {}: {}\n",
-            if files == 1 { "" } else { "s" },
-            units.len(),
+            "poolwatch: {} checked against {}: {}\n",
+            checked.join(" and "),
             model.source_name,
             diag::summary(&input)
         ));

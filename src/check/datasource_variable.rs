@@ -36,11 +36,11 @@ pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
     for p in doc.panels() {
         let mut fixed: Vec<(String, String)> = Vec::new();
         if let Some(uid) = fixed_uid(p.json.get("datasource")) {
-            fixed.push(("the panel".into(), uid));
+            fixed.push((p.describe(), uid));
         }
         for (ref_id, _, t) in p.targets() {
             if let Some(uid) = fixed_uid(t.get("datasource")) {
-                fixed.push((format!("target {ref_id}"), uid));
+                fixed.push((format!("target {ref_id} of {}", p.describe()), uid));
             }
         }
         for (what, uid) in fixed {
@@ -49,7 +49,7 @@ pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
                     CODE,
                     SEVERITY,
                     &p,
-                    format!("{what} of {} uses the fixed data source `{uid}`", p.describe()),
+                    format!("{what} uses the fixed data source `{uid}`"),
                     Some(&format!("\"{uid}\"")),
                 )
                 .label("not the `datasource` variable")

@@ -1,5 +1,5 @@
-//! PW209 duplicate-rule: two rules of a group with the same name and the same static labels
-//! write the same series (recording rules) or the same alerts.
+//! PW209 duplicate-rule: two recording rules of a group with the same name and the same
+//! static labels write the same series; two alerts of a group are exact copies.
 //!
 //! Why: for recording rules, the second overwrites the first's samples at every evaluation
 //! (Prometheus logs "duplicate sample"); for alerts, the two fight over one alert's state.
@@ -19,8 +19,9 @@ pub const CODE: Code = Code {
 };
 pub const SEVERITY: Severity = Severity::Error;
 
-/// Group, alert or not, name, static labels: what makes two rules write the same series.
-type RuleKey = (String, bool, String, Vec<(String, String)>);
+/// File, group, alert or not, name, static labels: what makes two rules write the same
+/// series.
+type RuleKey = (Option<usize>, String, bool, String, Vec<(String, String)>);
 
 pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut seen: BTreeMap<RuleKey, &RuleUnit> = BTreeMap::new();
@@ -31,7 +32,8 @@ pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
             .iter()
             .map(|(k, v)| (k.clone(), v.text.clone()))
             .collect();
-        let key = (r.group.clone(), r.alert, r.name.text.clone(), labels);
+        let file = r.name.span.as_ref().map(|s| s.file.0);
+        let key = (file, r.group.clone(), r.alert, r.name.text.clone(), labels);
         match seen.get(&key) {
             None => {
                 seen.insert(key, r);
@@ -41,6 +43,11 @@ pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
                     (Ok(a), Ok(b)) => a.to_string() == b.to_string(),
                     _ => first.expr.text == r.expr.text,
                 };
+                // Alerts may share a name and labels on purpose (one alert, several
+                // conditions); only an identical copy is a mistake.
+                if r.alert && !same_expr {
+                    continue;
+                }
                 out.push(
                     r.diag(
                         CODE,

@@ -8,10 +8,8 @@
 //! Example: `rate(k2_connection_pool_acquisition_timeout_total[5m]) > 0` — the catalog has
 //! `k2_connection_pool_acquisition_timeouts_total` (did you mean it?).
 
-use promql_parser::parser::Expr;
-
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Resolved, visit};
+use super::typing::{Resolved, selector_name, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::MetricKind;
 
@@ -28,10 +26,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     visit(ast, None, &mut |e, _| {
-        let Expr::VectorSelector(vs) = e else {
-            return;
-        };
-        let Some(name) = vs.name.as_deref() else {
+        let Some(name) = selector_name(e) else {
             return;
         };
         if cx.env.resolve(name) != Resolved::Unknown || !seen.insert(name.to_string()) {
