@@ -131,10 +131,7 @@ fn check_files(args: &CheckArgs) -> Report {
             DashboardDoc::from_file(&sources, file)
         });
         match doc {
-            Ok(doc) => {
-                diags.extend(check::promql_syntax::check_dashboard_doc(&doc));
-                diags.extend(check::run::dashboard(&doc));
-            }
+            Ok(doc) => diags.extend(check::run::dashboard(&doc, &cx)),
             Err(d) => input.push(d),
         }
     }

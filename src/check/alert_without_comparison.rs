@@ -46,7 +46,7 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };
-    if !rule.alert || filters(ast) {
+    if !rule.is_alert() || filters(ast) {
         return Vec::new();
     }
     vec![

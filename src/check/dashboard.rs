@@ -1,9 +1,12 @@
 //! Grafana dashboards under check, as JSON: the one poolwatch generates, or a hand-written
 //! file. Panels are found at the top level and inside rows; a panel's diagnostics point at
-//! its `"title"` in the file when there is one.
+//! its `"title"` in the file when there is one. Panel queries also go through the PromQL
+//! checks, typed against the catalog like rules.
 
 use serde_json::Value;
 
+use super::lint::{Located, RuleUnit, UnitKind, parse_expr};
+use super::promql_syntax::substitute_grafana_vars;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::{FileId, Sources, Span};
 
@@ -113,6 +116,38 @@ impl DashboardDoc {
             return Some(Span::new(*file, at + i..at + i + n.len()));
         }
         Some(Span::new(*file, at..at + title.len() + 9))
+    }
+
+    /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
+    /// Grafana variables (so places map into the file); it is parsed with them replaced.
+    pub fn queries(&self) -> Vec<RuleUnit> {
+        let title = self.json.get("title").and_then(Value::as_str).unwrap_or("");
+        let mut out = Vec::new();
+        for p in self.panels() {
+            for (ref_id, expr, _) in p.targets() {
+                let escaped = serde_json::to_string(expr).unwrap_or_default();
+                let inner = escaped
+                    .get(1..escaped.len().saturating_sub(1))
+                    .unwrap_or("");
+                let span = self.locate(&p, Some(inner)).filter(|_| self.file.is_some());
+                let text = self.file.as_ref().map_or("", |(_, t)| t.as_str());
+                let expr_loc = Located::from_yaml(expr, span.clone(), text);
+                out.push(RuleUnit {
+                    group: title.to_string(),
+                    kind: UnitKind::Query,
+                    name: Located::new(ref_id.clone(), span),
+                    expr: expr_loc,
+                    ast: parse_expr(&substitute_grafana_vars(expr)),
+                    for_: None,
+                    keep_firing_for: None,
+                    labels: Default::default(),
+                    annotations: Default::default(),
+                    object: format!("{}, target {ref_id}", p.describe()),
+                    ignores: Vec::new(),
+                });
+            }
+        }
+        out
     }
 
     /// A diagnostic about a panel.

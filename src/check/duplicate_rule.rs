@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::lint::{Cx, RuleUnit};
+use super::lint::{Cx, RuleUnit, UnitKind};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -21,19 +21,25 @@ pub const SEVERITY: Severity = Severity::Error;
 
 /// File, group, alert or not, name, static labels: what makes two rules write the same
 /// series.
-type RuleKey = (Option<usize>, String, bool, String, Vec<(String, String)>);
+type RuleKey = (
+    Option<usize>,
+    String,
+    UnitKind,
+    String,
+    Vec<(String, String)>,
+);
 
 pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut seen: BTreeMap<RuleKey, &RuleUnit> = BTreeMap::new();
     let mut out = Vec::new();
-    for r in rules {
+    for r in rules.iter().filter(|r| r.kind != UnitKind::Query) {
         let labels: Vec<(String, String)> = r
             .labels
             .iter()
             .map(|(k, v)| (k.clone(), v.text.clone()))
             .collect();
         let file = r.name.span.as_ref().map(|s| s.file.0);
-        let key = (file, r.group.clone(), r.alert, r.name.text.clone(), labels);
+        let key = (file, r.group.clone(), r.kind, r.name.text.clone(), labels);
         match seen.get(&key) {
             None => {
                 seen.insert(key, r);
@@ -45,7 +51,7 @@ pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
                 };
                 // Alerts may share a name and labels on purpose (one alert, several
                 // conditions); only an identical copy is a mistake.
-                if r.alert && !same_expr {
+                if r.is_alert() && !same_expr {
                     continue;
                 }
                 out.push(
@@ -54,7 +60,7 @@ pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
                         SEVERITY,
                         format!(
                             "{} `{}` is defined twice in group `{}` with the same labels{}",
-                            r.kind(),
+                            r.kind_word(),
                             r.name.text,
                             r.group,
                             if same_expr {

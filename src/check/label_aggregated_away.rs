@@ -20,7 +20,7 @@ pub const SEVERITY: Severity = Severity::Warning;
 
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if !rule.alert {
+    if !rule.is_alert() {
         return out;
     }
     let labels = cx.labels_of(rule);

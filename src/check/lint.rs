@@ -96,11 +96,21 @@ pub struct Ignore {
     pub span: Option<Span>,
 }
 
-/// An alerting or recording rule under check.
+/// What a unit under check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UnitKind {
+    Alert,
+    Record,
+    /// A dashboard panel's query: only the PromQL checks apply.
+    Query,
+}
+
+/// An alerting or recording rule, or a dashboard query, under check.
 #[derive(Debug, Clone)]
 pub struct RuleUnit {
+    /// The rule's group (for a query: the dashboard's title).
     pub group: String,
-    pub alert: bool,
+    pub kind: UnitKind,
     pub name: Located,
     pub expr: Located,
     /// The parsed expression, shared by every check; the parser's message when it fails.
@@ -115,11 +125,20 @@ pub struct RuleUnit {
 }
 
 impl RuleUnit {
-    pub fn kind(&self) -> &'static str {
-        if self.alert {
-            "alert"
-        } else {
-            "recording rule"
+    pub fn is_alert(&self) -> bool {
+        self.kind == UnitKind::Alert
+    }
+
+    pub fn is_record(&self) -> bool {
+        self.kind == UnitKind::Record
+    }
+
+    /// "alert", "recording rule" or "query", for messages.
+    pub fn kind_word(&self) -> &'static str {
+        match self.kind {
+            UnitKind::Alert => "alert",
+            UnitKind::Record => "recording rule",
+            UnitKind::Query => "query",
         }
     }
 
@@ -144,7 +163,7 @@ impl RuleUnit {
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
     /// ("annotation"/"label", key, text).
     pub fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
-        if !self.alert {
+        if !self.is_alert() {
             return Vec::new();
         }
         let a = self
@@ -182,7 +201,7 @@ impl<'a> Cx<'a> {
     ) -> Self {
         let mut env = Env::new(catalog);
         for _ in 0..2 {
-            for r in rules.iter().filter(|r| !r.alert) {
+            for r in rules.iter().filter(|r| r.is_record()) {
                 if let Ok(ast) = &r.ast {
                     let t = env.type_of(ast);
                     let t = Ty {

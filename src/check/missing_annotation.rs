@@ -16,7 +16,7 @@ pub const CODE: Code = Code {
 pub const SEVERITY: Severity = Severity::Warning;
 
 pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
-    if !rule.alert {
+    if !rule.is_alert() {
         return Vec::new();
     }
     let mut out = Vec::new();

@@ -42,7 +42,6 @@ pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> 
     let cx = lint::Cx::new(&model.catalog, &model.severities, &units);
     diags.extend(run::rules(&units, &cx));
     let doc = dashboard::DashboardDoc::generated(&artifacts.dashboard);
-    diags.extend(promql_syntax::check_dashboard_doc(&doc));
-    diags.extend(run::dashboard(&doc));
+    diags.extend(run::dashboard(&doc, &cx));
     diags
 }

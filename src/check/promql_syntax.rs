@@ -13,7 +13,6 @@
 
 use std::ops::Range;
 
-use super::dashboard::DashboardDoc;
 use super::lint::RuleUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 
@@ -61,7 +60,17 @@ pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
     let Err(e) = &rule.ast else {
         return Vec::new();
     };
-    let found = locate(&rule.expr.text, e);
+    // Dashboard queries are parsed with Grafana's variables replaced; places in the
+    // replaced text only map back when nothing was replaced.
+    let text = substitute_grafana_vars(&rule.expr.text);
+    let found = if text == rule.expr.text {
+        locate(&text, e)
+    } else {
+        brackets(&rule.expr.text).unwrap_or_else(|| Located {
+            range: None,
+            ..locate(&text, e)
+        })
+    };
     let span = found
         .range
         .clone()
@@ -91,12 +100,20 @@ pub struct Located {
 
 /// Finds the place of a parse error the parser reported without a position.
 pub fn locate(text: &str, parser_msg: &str) -> Located {
-    let at = |range: Range<usize>, message: String, label: &str| Located {
+    brackets(text).unwrap_or_else(|| locate_tokens(text, parser_msg))
+}
+
+fn at(range: Range<usize>, message: String, label: &str) -> Located {
+    Located {
         range: Some(range),
         message,
         label: label.to_string(),
-    };
-    // Brackets and strings first: the parser stops at them without saying where.
+    }
+}
+
+/// An unclosed or mismatched bracket or string: the parser stops at them without saying
+/// where.
+pub fn brackets(text: &str) -> Option<Located> {
     let mut stack: Vec<(char, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -112,11 +129,11 @@ pub fn locate(text: &str, parser_msg: &str) -> Located {
                     }
                 }
                 if !closed {
-                    return at(
+                    return Some(at(
                         i..i + 1,
                         format!("the string opened here with {c} is never closed"),
                         "unterminated string",
-                    );
+                    ));
                 }
             }
             '#' => {
@@ -135,18 +152,18 @@ pub fn locate(text: &str, parser_msg: &str) -> Located {
                 match stack.pop() {
                     Some((open, _)) if open == want => {}
                     Some((open, oi)) => {
-                        return at(
+                        return Some(at(
                             i..i + 1,
                             format!("`{c}` closes the `{open}` opened at column {}", oi + 1),
                             "mismatched bracket",
-                        );
+                        ));
                     }
                     None => {
-                        return at(
+                        return Some(at(
                             i..i + 1,
                             format!("`{c}` closes nothing"),
                             "unmatched bracket",
-                        );
+                        ));
                     }
                 }
             }
@@ -159,12 +176,17 @@ pub fn locate(text: &str, parser_msg: &str) -> Located {
             '[' => ']',
             _ => '}',
         };
-        return at(
+        return Some(at(
             i..i + 1,
             format!("this `{open}` is never closed with `{close}`"),
             "unclosed bracket",
-        );
+        ));
     }
+    None
+}
+
+/// A bad token the parser names, or the first token after the longest viable prefix.
+fn locate_tokens(text: &str, parser_msg: &str) -> Located {
     // Messages that quote the offending text: point at it.
     for prefix in ["bad number or duration syntax: ", "unexpected identifier '"] {
         if let Some(rest) = parser_msg.strip_prefix(prefix) {
@@ -224,28 +246,6 @@ pub fn locate(text: &str, parser_msg: &str) -> Located {
         },
         label: "in this expression".into(),
     }
-}
-
-/// PW101 on every panel target of a dashboard.
-pub fn check_dashboard_doc(doc: &DashboardDoc) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    for panel in doc.panels() {
-        for (ref_id, expr, _) in panel.targets() {
-            if let Err(e) = parse(&substitute_grafana_vars(expr)) {
-                diags.push(
-                    doc.diag(
-                        CODE,
-                        SEVERITY,
-                        &panel,
-                        format!("PromQL of target {ref_id} does not parse: {e}"),
-                        None,
-                    )
-                    .help(format!("expression: {expr}")),
-                );
-            }
-        }
-    }
-    diags
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub fn follows_convention(name: &str) -> bool {
 }
 
 pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
-    if rule.alert || follows_convention(&rule.name.text) {
+    if !rule.is_record() || follows_convention(&rule.name.text) {
         return Vec::new();
     }
     vec![

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::invalid_suppression::{self, MARKER, parse_directive};
-use super::lint::{Ignore, Located, RuleUnit, parse_expr};
+use super::lint::{Ignore, Located, RuleUnit, UnitKind, parse_expr};
 use crate::diag::Diagnostic;
 use crate::model::Suppression;
 use crate::render::prometheus::RuleFile;
@@ -97,9 +97,9 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
             durations,
         });
         for r in &g.rules {
-            let (alert, name) = match (&r.alert, &r.record) {
-                (Some(a), _) => (true, a),
-                (None, Some(rec)) => (false, rec),
+            let (kind, name) = match (&r.alert, &r.record) {
+                (Some(a), _) => (UnitKind::Alert, a),
+                (None, Some(rec)) => (UnitKind::Record, rec),
                 (None, None) => {
                     return Err(Diagnostic::error(
                         spec::YAML,
@@ -110,8 +110,12 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 }
             };
             let name = loc(name);
-            let kind = if alert { "alert" } else { "recording rule" };
-            let object = format!("{kind} {} in group {}", name.text, g.name.value);
+            let word = if kind == UnitKind::Alert {
+                "alert"
+            } else {
+                "recording rule"
+            };
+            let object = format!("{word} {} in group {}", name.text, g.name.value);
             let first_line = name
                 .span
                 .as_ref()
@@ -120,7 +124,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
             let ast = parse_expr(&r.expr.value);
             out.rules.push(RuleUnit {
                 group: g.name.value.clone(),
-                alert,
+                kind,
                 name,
                 expr: loc(&r.expr),
                 ast,
@@ -233,7 +237,11 @@ pub fn from_generated(
             }
             out.push(RuleUnit {
                 group: g.name.clone(),
-                alert: r.alert.is_some(),
+                kind: if r.alert.is_some() {
+                    UnitKind::Alert
+                } else {
+                    UnitKind::Record
+                },
                 name: at(r.name()),
                 expr: at(&r.expr),
                 ast: parse_expr(&r.expr),

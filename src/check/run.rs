@@ -59,9 +59,9 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     out
 }
 
-/// Every dashboard check.
-pub fn dashboard(doc: &DashboardDoc) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+/// Every dashboard check, and the PromQL checks on its queries.
+pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
+    let mut out = rules(&doc.queries(), cx);
     for c in CHECKS {
         if let Run::Dashboard(f) = c.run {
             out.extend(f(doc));

@@ -25,7 +25,7 @@ pub const SEVERITY: Severity = Severity::Warning;
 
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let Some(ty) = cx.type_of(rule).filter(|_| rule.alert) else {
+    let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
         return out;
     };
     for (what, key, text) in rule.templates() {

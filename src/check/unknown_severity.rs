@@ -17,7 +17,7 @@ pub const CODE: Code = Code {
 pub const SEVERITY: Severity = Severity::Error;
 
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
-    let Some(sev) = rule.labels.get("severity").filter(|_| rule.alert) else {
+    let Some(sev) = rule.labels.get("severity").filter(|_| rule.is_alert()) else {
         return Vec::new();
     };
     if cx.severities.contains(&sev.text) {
