@@ -4,6 +4,7 @@
 //! checks, typed against the catalog like rules.
 
 use serde_json::Value;
+use serde_saphyr::Spanned;
 
 use super::lint::{Located, RuleUnit, UnitKind, parse_expr};
 use super::promql_syntax::substitute_grafana_vars;
@@ -15,6 +16,42 @@ use crate::source::{FileId, Sources, Span};
 pub struct DashboardDoc {
     pub json: Value,
     file: Option<(FileId, String)>,
+    /// Where each panel of [`DashboardDoc::panels`] is written, in the same order.
+    places: Vec<PanelPlace>,
+}
+
+/// Where a panel is written: its byte range (up to the next panel) and its queries.
+#[derive(Debug, Clone, Default)]
+struct PanelPlace {
+    range: std::ops::Range<usize>,
+    title: Option<Span>,
+    exprs: Vec<(String, Span)>,
+}
+
+/// The few fields whose places we need, read from the JSON text as YAML (JSON is YAML's
+/// flow style), which keeps every value's place.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RawDash {
+    #[serde(default)]
+    panels: Vec<Spanned<RawPanel>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct RawPanel {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    panels: Vec<Spanned<RawPanel>>,
+    #[serde(default)]
+    targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct RawTarget {
+    #[serde(default)]
+    expr: Option<Spanned<String>>,
 }
 
 /// One panel of a dashboard.
@@ -23,6 +60,8 @@ pub struct PanelRef<'a> {
     pub json: &'a Value,
     pub title: &'a str,
     pub id: Option<i64>,
+    /// Position in [`DashboardDoc::panels`].
+    index: usize,
 }
 
 impl<'a> PanelRef<'a> {
@@ -57,6 +96,7 @@ impl DashboardDoc {
         Self {
             json: serde_json::to_value(d).unwrap_or(Value::Null),
             file: None,
+            places: Vec::new(),
         }
     }
 
@@ -77,6 +117,7 @@ impl DashboardDoc {
         Ok(Self {
             json,
             file: Some((file, text.to_string())),
+            places: places(sources, file, text),
         })
     }
 
@@ -95,27 +136,30 @@ impl DashboardDoc {
             }
         }
         out.into_iter()
-            .map(|p| PanelRef {
+            .enumerate()
+            .map(|(index, p)| PanelRef {
                 json: p,
                 title: p.get("title").and_then(Value::as_str).unwrap_or(""),
                 id: p.get("id").and_then(Value::as_i64),
+                index,
             })
             .collect()
     }
 
-    /// Where `needle` is written in the file, searching from the panel's title onwards.
+    /// Where `needle` is written in the panel, or the panel's title, in the file.
     pub fn locate(&self, panel: &PanelRef, needle: Option<&str>) -> Option<Span> {
         let (file, text) = self.file.as_ref()?;
-        let title = serde_json::to_string(panel.title).ok()?;
-        let at = text
-            .find(&format!("\"title\": {title}"))
-            .or_else(|| text.find(&title))?;
+        let place = self.places.get(panel.index)?;
         if let Some(n) = needle
-            && let Some(i) = text[at..].find(n)
+            && let Some(i) = text.get(place.range.clone()).and_then(|t| t.find(n))
         {
-            return Some(Span::new(*file, at + i..at + i + n.len()));
+            let start = place.range.start + i;
+            return Some(Span::new(*file, start..start + n.len()));
         }
-        Some(Span::new(*file, at..at + title.len() + 9))
+        place
+            .title
+            .clone()
+            .or_else(|| Some(Span::new(*file, place.range.start..place.range.start + 1)))
     }
 
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
@@ -125,11 +169,11 @@ impl DashboardDoc {
         let mut out = Vec::new();
         for p in self.panels() {
             for (ref_id, expr, _) in p.targets() {
-                let escaped = serde_json::to_string(expr).unwrap_or_default();
-                let inner = escaped
-                    .get(1..escaped.len().saturating_sub(1))
-                    .unwrap_or("");
-                let span = self.locate(&p, Some(inner)).filter(|_| self.file.is_some());
+                let span = self
+                    .places
+                    .get(p.index)
+                    .and_then(|pl| pl.exprs.iter().find(|(e, _)| e == expr))
+                    .map(|(_, s)| s.clone());
                 let text = self.file.as_ref().map_or("", |(_, t)| t.as_str());
                 let expr_loc = Located::from_yaml(expr, span.clone(), text);
                 out.push(RuleUnit {
@@ -163,4 +207,55 @@ impl DashboardDoc {
             .at(self.locate(panel, needle))
             .object(panel.describe())
     }
+}
+
+/// The places of a dashboard file's panels, in [`DashboardDoc::panels`] order. Empty when
+/// the text cannot be read that way (the checks then point at nothing finer than the file).
+fn places(sources: &Sources, file: FileId, text: &str) -> Vec<PanelPlace> {
+    let Ok(raw) = serde_saphyr::from_str_with_options::<RawDash>(text, crate::spec::yaml_options())
+    else {
+        return Vec::new();
+    };
+    let mut flat: Vec<&Spanned<RawPanel>> = Vec::new();
+    for p in &raw.panels {
+        if p.value.kind.as_deref() == Some("row") {
+            flat.extend(p.value.panels.iter());
+        } else {
+            flat.push(p);
+        }
+    }
+    let starts: Vec<usize> = flat
+        .iter()
+        .map(|p| crate::spec::span(sources, file, p).map_or(0, |s| s.range.start))
+        .collect();
+    flat.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let start = starts[i];
+            // A panel runs to the next panel that starts after it (or the end).
+            let end = starts
+                .iter()
+                .skip(i + 1)
+                .copied()
+                .find(|&s| s > start)
+                .unwrap_or(text.len());
+            PanelPlace {
+                range: start..end,
+                title: p
+                    .value
+                    .title
+                    .as_ref()
+                    .and_then(|t| crate::spec::span(sources, file, t)),
+                exprs: p
+                    .value
+                    .targets
+                    .iter()
+                    .filter_map(|t| {
+                        let e = t.expr.as_ref()?;
+                        Some((e.value.clone(), crate::spec::span(sources, file, e)?))
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }

@@ -116,17 +116,23 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 "recording rule"
             };
             let object = format!("{word} {} in group {}", name.text, g.name.value);
-            let first_line = name
-                .span
-                .as_ref()
-                .map_or(0, |s| sources.line_col(file, s.range.start).0);
-            let ignores = comment_ignores(sources, file, first_line, &object, &mut out.diags);
+            let expr = loc(&r.expr);
+            // The rule starts at its first key, whichever comes first.
+            let start = [&name.span, &expr.span]
+                .into_iter()
+                .flatten()
+                .map(|s| s.range.start)
+                .min();
+            let ignores = match start {
+                Some(at) => comment_ignores(text, file, at, &object, &mut out.diags),
+                None => Vec::new(),
+            };
             let ast = parse_expr(&r.expr.value);
             out.rules.push(RuleUnit {
                 group: g.name.value.clone(),
                 kind,
                 name,
-                expr: loc(&r.expr),
+                expr,
                 ast,
                 for_: r.for_.as_ref().map(loc),
                 keep_firing_for: r.keep_firing_for.as_ref().map(loc),
@@ -144,29 +150,29 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
     Ok(out)
 }
 
-/// Suppressions in the comment lines right above line `line` (1-based).
+/// Suppressions in the comment lines right above the line holding byte `at`. Walks back
+/// from `at` only, so reading every rule's suppressions stays linear in the file size.
 fn comment_ignores(
-    sources: &Sources,
+    text: &str,
     file: FileId,
-    line: usize,
+    at: usize,
     object: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Ignore> {
-    let Some(text) = sources.get(file).map(|f| f.text.as_str()) else {
-        return Vec::new();
-    };
-    let lines: Vec<&str> = text.split('\n').collect();
+    let at = crate::source::floor_char_boundary(text, at.min(text.len()));
     let mut out = Vec::new();
-    let mut n = line.saturating_sub(1);
-    while n > 0 {
-        let l = lines.get(n - 1).copied().unwrap_or("");
+    let mut line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    while line_start > 0 {
+        let prev_end = line_start - 1;
+        let prev_start = text[..prev_end].rfind('\n').map_or(0, |i| i + 1);
+        line_start = prev_start;
+        let l = text[prev_start..prev_end].trim_end_matches('\r');
         let trimmed = l.trim_start();
         if !trimmed.starts_with('#') {
             break;
         }
-        let line_start = sources.offset_of(file, n, 1).unwrap_or(0);
-        let at = line_start + (l.len() - trimmed.len());
-        let span = Some(crate::source::Span::new(file, at..line_start + l.len()));
+        let from = prev_start + (l.len() - trimmed.len());
+        let span = Some(crate::source::Span::new(file, from..prev_start + l.len()));
         if let Some(rest) = trimmed.trim_start_matches('#').trim().strip_prefix(MARKER) {
             match parse_directive(rest) {
                 Ok((code, reason)) => out.push(Ignore { code, reason, span }),
@@ -180,8 +186,8 @@ fn comment_ignores(
                 ),
             }
         }
-        n -= 1;
     }
+    out.reverse();
     out
 }
 
