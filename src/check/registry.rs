@@ -31,38 +31,41 @@ pub struct CheckInfo {
 }
 
 impl CheckInfo {
-    /// The `//!` documentation, without the first line.
+    /// The `//!` documentation (what, why, example), without the leading "PWxxx name: ".
     pub fn doc(&self) -> String {
         let lines: Vec<&str> = self
             .source
             .lines()
             .take_while(|l| l.starts_with("//!"))
             .map(|l| {
-                l.trim_start_matches("//!")
-                    .strip_prefix(' ')
-                    .unwrap_or(l.trim_start_matches("//!"))
+                let l = l.trim_start_matches("//!");
+                l.strip_prefix(' ').unwrap_or(l)
             })
             .collect();
-        let body = lines.iter().skip(1).copied().collect::<Vec<_>>().join("\n");
-        body.trim().to_string()
+        let text = lines.join("\n");
+        let prefix = format!("{} {}: ", self.code.code, self.code.name);
+        let text = text.strip_prefix(&prefix).unwrap_or(&text);
+        capitalize(text.trim())
     }
 
-    /// The one-line summary: the first `//!` line after "PWxxx name: ".
+    /// One line: the documentation's first clause.
     pub fn summary(&self) -> String {
-        let mut first = String::new();
-        for l in self.source.lines().take_while(|l| l.starts_with("//!")) {
-            let l = l.trim_start_matches("//!").trim();
-            if l.is_empty() {
-                break;
-            }
-            if !first.is_empty() {
-                first.push(' ');
-            }
-            first.push_str(l);
-        }
-        let prefix = format!("{} {}: ", self.code.code, self.code.name);
-        first.strip_prefix(&prefix).unwrap_or(&first).to_string()
+        let doc = self.doc();
+        let first = doc.split("\n\n").next().unwrap_or("").replace('\n', " ");
+        let cut = [". ", ": ", "; ", " ("]
+            .iter()
+            .filter_map(|p| first.find(p))
+            .min()
+            .unwrap_or(first.len());
+        first[..cut].trim_end_matches('.').to_string()
     }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 macro_rules! check {
@@ -182,11 +185,10 @@ pub fn find(code_or_name: &str) -> Option<&'static CheckInfo> {
 /// `poolwatch check --explain CODE`: a check's documentation as plain text.
 pub fn explain(c: &CheckInfo) -> String {
     format!(
-        "{} {} ({})\n\n{}\n\n{}\n",
+        "{} {} ({})\n\n{}\n",
         c.code.code,
         c.code.name,
         severity_word(c.severity),
-        c.summary(),
         c.doc()
     )
 }
@@ -233,11 +235,10 @@ pub fn markdown() -> String {
     }
     for c in CHECKS {
         out.push_str(&format!(
-            "\n## {} {}\n\nSeverity: {}. {}\n\n{}\n",
+            "\n## {} {}\n\nSeverity: {}.\n\n{}\n",
             c.code.code,
             c.code.name,
             severity_word(c.severity),
-            c.summary(),
             c.doc()
         ));
     }

@@ -1,6 +1,6 @@
-//! PW102 unknown-metric: every metric an expression selects must be in the spec's catalog,
-//! be one of a catalog histogram's `_bucket`, `_sum` or `_count` series, or be recorded by a
-//! recording rule of the same file set.
+//! PW102 unknown-metric: every metric an expression selects must be known: in the spec's
+//! catalog, one of a catalog histogram's `_bucket`, `_sum` or `_count` series, recorded by a
+//! recording rule of the same file set, or one of Prometheus's own (`up`, `ALERTS`).
 //!
 //! Why: a misspelt metric selects nothing. An alert over nothing never fires and a panel
 //! over nothing is empty, and neither promtool nor Prometheus says a word about it.
