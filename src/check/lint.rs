@@ -62,9 +62,11 @@ impl Located {
 /// line, since block scalars' spans may stop short).
 fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
     let start = range.start.min(file.len());
-    let end = file[range.end.min(file.len())..]
+    let value_end = range.end.min(file.len());
+    let end = file
+        .get(value_end..)?
         .find('\n')
-        .map_or(file.len(), |i| range.end.min(file.len()) + i);
+        .map_or(file.len(), |i| value_end + i);
     let raw = file.get(start..end.max(start))?;
     let raw: Vec<(usize, char)> = raw.char_indices().collect();
     let mut map = Vec::with_capacity(value.len());

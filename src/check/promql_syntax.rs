@@ -279,6 +279,29 @@ mod tests {
     }
 
     #[test]
+    fn locating_never_panics_on_odd_text() {
+        let odd = [
+            "sum(rate(x[5m]) >\u{a0}",
+            "é{a=\"ü\"} > > 1",
+            "rate(x[5m]))",
+            "x{a=`b",
+            "\u{a0}+",
+            "sum by (le) (",
+        ];
+        for text in odd {
+            for (i, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let t = &text[..i];
+                if let Err(e) = promql_parser::parser::parse(t) {
+                    let l = locate(t, &e);
+                    if let Some(r) = l.range {
+                        assert!(r.start <= t.len() && r.end <= t.len() + 1, "{t:?}: {r:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn invalid_promql_gets_a_useful_message() {
         let err = parse("sum(rate(x[5m])").unwrap_err();
         assert!(!err.is_empty());

@@ -357,6 +357,24 @@ mod tests {
     }
 
     #[test]
+    fn trim_markers_comments_and_odd_text() {
+        let s = scan("{{- /* note */ -}}{{- $value | humanize -}} ü {{ \"}}\" }}");
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.actions.len(), 2);
+        for text in [
+            "{{",
+            "}}",
+            "{{-}}",
+            "{{ é",
+            "{{ (",
+            "{{ \"",
+            "ü{{ $labels.é }}",
+        ] {
+            let _ = scan(text);
+        }
+    }
+
+    #[test]
     fn syntax_errors() {
         assert!(!scan("at {{ $value ").errors.is_empty());
         assert!(!scan("{{ if gt $value 1.0 }}x").errors.is_empty());
