@@ -61,7 +61,7 @@ pub struct PanelRef<'a> {
     pub title: &'a str,
     pub id: Option<i64>,
     /// Position in [`DashboardDoc::panels`].
-    index: usize,
+    pub index: usize,
 }
 
 impl<'a> PanelRef<'a> {
@@ -188,6 +188,7 @@ impl DashboardDoc {
                     annotations: Default::default(),
                     object: format!("{}, target {ref_id}", p.describe()),
                     ignores: Vec::new(),
+                    panel: Some(p.index),
                 });
             }
         }

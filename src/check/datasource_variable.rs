@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -31,7 +32,7 @@ fn fixed_uid(ds: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
+pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let mut fixed: Vec<(String, String)> = Vec::new();

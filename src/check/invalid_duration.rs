@@ -23,7 +23,8 @@ fn one(field: &str, v: &Located, object: &str) -> Option<Diagnostic> {
         Diagnostic::error(CODE, format!("`{field}` is not a duration: {e}"))
             .at(v.span.clone())
             .label("not a Prometheus duration")
-            .object(object.to_string()),
+            .object(object.to_string())
+            .help("write a number and a unit (ms, s, m, h, d, w, y), largest unit first: `5m`, `1h30m`"),
     )
 }
 

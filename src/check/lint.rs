@@ -124,6 +124,8 @@ pub struct RuleUnit {
     /// "alert X in group g": names the rule in diagnostics.
     pub object: String,
     pub ignores: Vec<Ignore>,
+    /// For a dashboard query: its panel's position in the dashboard's panel list.
+    pub panel: Option<usize>,
 }
 
 impl RuleUnit {

@@ -21,6 +21,7 @@ pub mod invalid_suppression;
 pub mod label_aggregated_away;
 pub mod missing_annotation;
 pub mod panel_unit;
+pub mod panel_unit_mismatch;
 pub mod promql_syntax;
 pub mod rate_interval;
 pub mod rate_on_gauge;

@@ -6,6 +6,7 @@
 //! Example: a time series panel of `histogram_quantile(...)` with no `unit` (use `s`).
 
 use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -17,7 +18,7 @@ pub const SEVERITY: Severity = Severity::Warning;
 /// Panel types that draw no numbers.
 const NO_UNIT: [&str; 5] = ["text", "row", "news", "dashlist", "alertlist"];
 
-pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
+pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let kind = p.json.get("type").and_then(|t| t.as_str()).unwrap_or("");

@@ -8,6 +8,7 @@
 //! Example: `sum(rate(k2_connection_pool_creation_errors_total[1m]))` in a panel.
 
 use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -41,7 +42,7 @@ fn windows(expr: &str) -> Vec<(String, String)> {
     out
 }
 
-pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
+pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         for (ref_id, expr, _) in p.targets() {

@@ -14,8 +14,8 @@ pub enum Run {
     Rule(fn(&RuleUnit, &Cx) -> Vec<Diagnostic>),
     /// All rules of a file set together.
     Rules(fn(&[RuleUnit], &Cx) -> Vec<Diagnostic>),
-    /// A dashboard.
-    Dashboard(fn(&DashboardDoc) -> Vec<Diagnostic>),
+    /// A dashboard, with its queries (parsed once) typed in the context.
+    Dashboard(fn(&DashboardDoc, &[RuleUnit], &Cx) -> Vec<Diagnostic>),
     /// Run where its input is read (rule file suppressions, panel queries).
     Reader,
 }
@@ -172,6 +172,11 @@ pub const CHECKS: &[CheckInfo] = &[
         threshold_steps,
         Run::Dashboard(threshold_steps::check),
         "threshold_steps.rs"
+    ),
+    check!(
+        panel_unit_mismatch,
+        Run::Dashboard(panel_unit_mismatch::check),
+        "panel_unit_mismatch.rs"
     ),
 ];
 

@@ -144,6 +144,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                     .collect(),
                 object,
                 ignores,
+                panel: None,
             });
         }
     }
@@ -261,6 +262,7 @@ pub fn from_generated(
                     .filter(|(rule, _)| rule == r.name())
                     .map(|(_, i)| i.clone())
                     .collect(),
+                panel: None,
             });
         }
     }

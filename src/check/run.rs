@@ -61,10 +61,11 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
 
 /// Every dashboard check, and the PromQL checks on its queries.
 pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
-    let mut out = rules(&doc.queries(), cx);
+    let queries = doc.queries();
+    let mut out = rules(&queries, cx);
     for c in CHECKS {
         if let Run::Dashboard(f) = c.run {
-            out.extend(f(doc));
+            out.extend(f(doc, &queries, cx));
         }
     }
     out

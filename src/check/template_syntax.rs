@@ -28,7 +28,8 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
                     format!("{what} `{key}` is not a valid template: {msg}"),
                     text.sub(range),
                 )
-                .label("here"),
+                .label("here")
+                .help("Prometheus rejects the whole rule file when one template does not parse; see https://prometheus.io/docs/prometheus/latest/configuration/template_reference/"),
             );
         }
     }

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -19,7 +20,7 @@ pub const CODE: Code = Code {
 };
 pub const SEVERITY: Severity = Severity::Error;
 
-pub fn check(doc: &DashboardDoc) -> Vec<Diagnostic> {
+pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let Some(steps) = p

@@ -135,6 +135,9 @@ pub struct Ty {
     pub buckets: bool,
     /// The value is a filter result of a comparison (an alert condition).
     pub scalar_value: Option<f64>,
+    /// A constant factor the value was multiplied by (`100 * x` has 100): a ratio times 100
+    /// is a percentage however the expression is bracketed.
+    pub scale: f64,
 }
 
 impl Ty {
@@ -145,6 +148,7 @@ impl Ty {
             labels: LabelSet::All,
             buckets: false,
             scalar_value: None,
+            scale: 1.0,
         }
     }
 
@@ -155,6 +159,7 @@ impl Ty {
             labels: LabelSet::none(),
             buckets: false,
             scalar_value: v,
+            scale: 1.0,
         }
     }
 
@@ -165,12 +170,18 @@ impl Ty {
             labels: self.labels.clone(),
             buckets: false,
             scalar_value: None,
+            scale: 1.0,
         }
     }
 
     /// True for a 0..1 ratio.
     pub fn is_ratio(&self) -> bool {
-        self.unit == ValUnit::Of(Unit::Ratio)
+        self.unit == ValUnit::Of(Unit::Ratio) && self.scale == 1.0
+    }
+
+    /// True for a 0..100 percentage.
+    pub fn is_percent(&self) -> bool {
+        self.unit == ValUnit::Of(Unit::Percent) && self.scale == 1.0
     }
 }
 
@@ -226,6 +237,7 @@ impl<'a> Env<'a> {
             labels: LabelSet::All,
             buckets,
             scalar_value: None,
+            scale: 1.0,
         };
         if let Some(m) = self.catalog.get(name) {
             return match m.kind {
@@ -326,6 +338,7 @@ impl<'a> Env<'a> {
                 labels,
                 buckets: false,
                 scalar_value: None,
+                scale: 1.0,
             },
             "count_values" => {
                 if let Some(Expr::StringLiteral(s)) = a.param.as_deref() {
@@ -337,6 +350,7 @@ impl<'a> Env<'a> {
                     labels,
                     buckets: false,
                     scalar_value: None,
+                    scale: 1.0,
                 }
             }
             "stddev" | "stdvar" | "quantile" | "avg" | "min" | "max" => Ty {
@@ -407,19 +421,25 @@ impl<'a> Env<'a> {
                     labels,
                     buckets: false,
                     scalar_value: None,
+                    scale: 1.0,
                 };
             }
             // A filter: the value is the vector side's.
             let v = if l_vec { l } else { r };
             return Ty { labels, ..v };
         }
-        let unit = match op.as_str() {
-            "/" => divide(l.unit, r.unit),
+        let vector_scale = if l_vec { l.scale } else { r.scale };
+        let (unit, scale) = match op.as_str() {
+            "/" if r_vec && l_vec => normalize(divide(l.unit, r.unit), l.scale / r.scale),
+            "/" if !r_vec => match r.scalar_value {
+                Some(k) if k != 0.0 => normalize(l.unit, l.scale / k),
+                _ => (ValUnit::Unknown, 1.0),
+            },
             "*" => multiply(&l, &r),
-            "+" | "-" if l.unit == r.unit => l.unit,
-            "+" | "-" if r.unit == ValUnit::Number => l.unit,
-            "+" | "-" if l.unit == ValUnit::Number => r.unit,
-            _ => ValUnit::Unknown,
+            "+" | "-" if l.unit == r.unit && l.scale == r.scale => (l.unit, l.scale),
+            "+" | "-" if r.unit == ValUnit::Number => (l.unit, l.scale),
+            "+" | "-" if l.unit == ValUnit::Number => (r.unit, r.scale),
+            _ => (ValUnit::Unknown, vector_scale),
         };
         let kind = match (l.kind, r.kind) {
             (Kind::Rate, Kind::Rate | Kind::Scalar) | (Kind::Scalar, Kind::Rate)
@@ -436,6 +456,7 @@ impl<'a> Env<'a> {
             labels,
             buckets,
             scalar_value: None,
+            scale,
         }
     }
 
@@ -460,6 +481,7 @@ impl<'a> Env<'a> {
                     labels: t.labels,
                     buckets: t.buckets,
                     scalar_value: None,
+                    scale: 1.0,
                 }
             }
             "increase" | "delta" | "idelta" | "deriv" => {
@@ -502,6 +524,7 @@ impl<'a> Env<'a> {
                     labels: LabelSet::Only(keep),
                     buckets: false,
                     scalar_value: None,
+                    scale: 1.0,
                 }
             }
             "label_replace" | "label_join" => {
@@ -576,17 +599,25 @@ fn divide(l: ValUnit, r: ValUnit) -> ValUnit {
     }
 }
 
-fn multiply(l: &Ty, r: &Ty) -> ValUnit {
+/// A unit with a constant factor: a ratio times 100 is a percentage, a percentage over
+/// 100 a ratio.
+fn normalize(unit: ValUnit, scale: f64) -> (ValUnit, f64) {
+    match unit {
+        ValUnit::Of(Unit::Ratio) if scale == 100.0 => (ValUnit::Of(Unit::Percent), 1.0),
+        ValUnit::Of(Unit::Percent) if scale == 0.01 => (ValUnit::Of(Unit::Ratio), 1.0),
+        u => (u, scale),
+    }
+}
+
+fn multiply(l: &Ty, r: &Ty) -> (ValUnit, f64) {
     let (vector, scalar) = match (l.kind, r.kind) {
         (_, Kind::Scalar) => (l, r),
         (Kind::Scalar, _) => (r, l),
-        _ => return ValUnit::Unknown,
+        _ => return (ValUnit::Unknown, 1.0),
     };
-    match (vector.unit, scalar.scalar_value) {
-        (ValUnit::Of(Unit::Ratio), Some(100.0)) => ValUnit::Of(Unit::Percent),
-        (u, Some(1.0)) => u,
-        (ValUnit::Of(Unit::Percent), _) | (ValUnit::Of(Unit::Ratio), _) => ValUnit::Unknown,
-        (u, _) => u,
+    match scalar.scalar_value {
+        Some(k) => normalize(vector.unit, vector.scale * k),
+        None => (ValUnit::Unknown, 1.0),
     }
 }
 
@@ -701,7 +732,12 @@ mod tests {
     fn gauge_over_gauge_of_one_unit_is_a_ratio() {
         assert!(ty("(active / size) > 0.9").is_ratio());
         assert!(ty("sum(active) / sum(size)").is_ratio());
-        assert_eq!(ty("100 * (active / size)").unit, ValUnit::Of(Unit::Percent));
+        assert!(ty("100 * (active / size)").is_percent());
+        assert!(ty("100 * active / size").is_percent());
+        assert!(ty("active * 100 / size > 90").is_percent());
+        assert!(ty("(100 * active / size) / 100").is_ratio());
+        assert!(!ty("2 * active / size").is_ratio());
+        assert!(!ty("2 * active / size").is_percent());
         assert!(!ty("active").is_ratio());
     }
 

@@ -55,7 +55,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                     "a 0..1 ratio, printed with `%`".to_string(),
                     "write `{{ $value | humanizePercentage }}` (it multiplies by 100 and adds `%`), or multiply the expression by 100".to_string(),
                 ))
-            } else if ty.unit == ValUnit::Of(Unit::Percent) && calls("humanizePercentage") {
+            } else if ty.is_percent() && calls("humanizePercentage") {
                 Some((
                     format!(
                         "{what} `{key}` passes a 0..100 percentage to `humanizePercentage`, which multiplies by 100 again"

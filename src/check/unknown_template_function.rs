@@ -42,6 +42,8 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
                 });
             if tok.text.chars().next().is_some_and(char::is_uppercase) {
                 d = d.help(format!("to read a label write `$labels.{}`", tok.text));
+            } else {
+                d = d.help("`poolwatch check --explain PW203` lists the template functions Prometheus knows");
             }
             out.push(d);
         }
