@@ -127,6 +127,15 @@ fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
     );
     assert_eq!(report.code, 0, "warnings only");
     insta::assert_snapshot!(report.stderr);
+    let json = run(&["check", "--format", "json", "--rules", path]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let first = &doc["diagnostics"][0];
+    assert_eq!(
+        (first["code"].as_str(), first["line"].as_u64()),
+        (Some("PW205"), Some(line as u64))
+    );
+    assert_eq!(first["column"].as_u64(), Some(col as u64));
+    insta::assert_snapshot!("runbook_json", json.stdout);
 }
 
 #[test]
@@ -294,4 +303,22 @@ fn checks_doc_lists_every_registered_check() {
         doc, want,
         "docs/checks.md is stale: POOLWATCH_UPDATE_DOCS=1 cargo test --test lint checks_doc"
     );
+}
+
+#[test]
+fn group_labels_apply_to_their_rules() {
+    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(
+        file.path(),
+        "groups:\n  - name: g\n    labels: {severity: page}\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations: {summary: down, runbook_url: https://x}\n",
+    )
+    .unwrap();
+    let report = run(&["check", "--rules", file.path().to_str().unwrap()]);
+    assert!(report.stderr.contains("error[PW206]"), "{}", report.stderr);
+    assert!(
+        report.stderr.contains(":3:24"),
+        "points at the group's label: {}",
+        report.stderr
+    );
+    assert_eq!(report.code, 1);
 }

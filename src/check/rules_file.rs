@@ -33,7 +33,8 @@ struct RawGroup {
     #[serde(default)]
     query_offset: Option<S<String>>,
     #[serde(default)]
-    limit: Option<S<u64>>,
+    #[serde(rename = "limit")]
+    _limit: Option<S<u64>>,
     #[serde(default)]
     labels: Option<BTreeMap<String, S<String>>>,
     #[serde(default)]
@@ -91,7 +92,6 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
         if let Some(q) = &g.query_offset {
             durations.push(("query_offset", loc(q)));
         }
-        let _ = (&g.limit, &g.labels);
         out.groups.push(GroupDurations {
             object: format!("group {}", g.name.value),
             durations,
@@ -136,7 +136,14 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 ast,
                 for_: r.for_.as_ref().map(loc),
                 keep_firing_for: r.keep_firing_for.as_ref().map(loc),
-                labels: r.labels.iter().map(|(k, v)| (k.clone(), loc(v))).collect(),
+                // A group's labels apply to each of its rules; the rule's own win.
+                labels: g
+                    .labels
+                    .iter()
+                    .flatten()
+                    .chain(&r.labels)
+                    .map(|(k, v)| (k.clone(), loc(v)))
+                    .collect(),
                 annotations: r
                     .annotations
                     .iter()
