@@ -322,3 +322,16 @@ fn group_labels_apply_to_their_rules() {
     );
     assert_eq!(report.code, 1);
 }
+
+#[test]
+fn prometheus_rule_manifests_are_linted_too() {
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::fs::write(
+        file.path(),
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: pool}\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expr: rate(k2_connection_pool_size[5m]) > 0\n          labels: {severity: warning}\n          annotations: {summary: s, runbook_url: https://x}\n",
+    )
+    .unwrap();
+    let report = run(&["check", "--rules", file.path().to_str().unwrap()]);
+    assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
+    assert_eq!(report.code, 1);
+}

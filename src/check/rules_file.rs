@@ -21,6 +21,23 @@ use crate::spec::{self, S};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    #[serde(default)]
+    groups: Option<Vec<RawGroup>>,
+    /// A prometheus-operator `PrometheusRule` manifest keeps its groups under `spec`.
+    #[serde(default)]
+    spec: Option<RawCrdSpec>,
+    #[serde(default, rename = "apiVersion")]
+    _api_version: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "kind")]
+    _kind: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCrdSpec {
+    #[serde(default)]
     groups: Vec<RawGroup>,
 }
 
@@ -84,7 +101,19 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
         Located::from_yaml(v.value.clone(), spec::span(sources, file, v), text)
     };
     let mut out = Parsed::default();
-    for g in &raw.groups {
+    let groups = match (&raw.groups, &raw.spec) {
+        (Some(g), _) => g,
+        (None, Some(spec)) => &spec.groups,
+        (None, None) => {
+            return Err(Diagnostic::error(
+                spec::YAML,
+                "not a Prometheus rule file: it has no `groups:` (nor `spec.groups` of a PrometheusRule)",
+            )
+            .at(Some(crate::source::Span::new(file, 0..text.len().min(1))))
+            .label("expected `groups:`"));
+        }
+    };
+    for g in groups {
         let mut durations = Vec::new();
         if let Some(i) = &g.interval {
             durations.push(("interval", loc(i)));
