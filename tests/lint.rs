@@ -305,15 +305,18 @@ fn checks_doc_lists_every_registered_check() {
     );
 }
 
+/// `check --rules` on a rule file with this text.
+fn lint_text(text: &str) -> Report {
+    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    run(&["check", "--rules", file.path().to_str().unwrap()])
+}
+
 #[test]
 fn group_labels_apply_to_their_rules() {
-    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
-    std::fs::write(
-        file.path(),
+    let report = lint_text(
         "groups:\n  - name: g\n    labels: {severity: page}\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations: {summary: down, runbook_url: https://x}\n",
-    )
-    .unwrap();
-    let report = run(&["check", "--rules", file.path().to_str().unwrap()]);
+    );
     assert!(report.stderr.contains("error[PW206]"), "{}", report.stderr);
     assert!(
         report.stderr.contains(":3:24"),
@@ -325,13 +328,9 @@ fn group_labels_apply_to_their_rules() {
 
 #[test]
 fn prometheus_rule_manifests_are_linted_too() {
-    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    std::fs::write(
-        file.path(),
+    let report = lint_text(
         "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: pool}\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expr: rate(k2_connection_pool_size[5m]) > 0\n          labels: {severity: warning}\n          annotations: {summary: s, runbook_url: https://x}\n",
-    )
-    .unwrap();
-    let report = run(&["check", "--rules", file.path().to_str().unwrap()]);
+    );
     assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
     assert_eq!(report.code, 1);
 }
