@@ -334,3 +334,29 @@ fn prometheus_rule_manifests_are_linted_too() {
     assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
     assert_eq!(report.code, 1);
 }
+
+/// Checks whose findings Prometheus itself refuses to load; promtool must reject their
+/// failing fixture. Every other failing fixture passes promtool: those are what poolwatch
+/// catches and promtool does not.
+const PROMTOOL_REJECTS: [&str; 4] = ["PW101", "PW201", "PW202", "PW203"];
+
+#[test]
+fn fixtures_agree_with_promtool() {
+    let Some(promtool) = common::promtool() else {
+        return;
+    };
+    for c in registry::CHECKS {
+        let dir = common::root()
+            .join("tests/lint")
+            .join(format!("{}-{}", c.code.code, c.code.name));
+        let (good, bad) = (dir.join("good.yml"), dir.join("bad.yml"));
+        if !good.is_file() {
+            continue; // a dashboard check
+        }
+        let (ok, out) = common::promtool_check_rules(&promtool, &good);
+        assert!(ok, "promtool rejects {}: {out}", good.display());
+        let (ok, out) = common::promtool_check_rules(&promtool, &bad);
+        let rejects = PROMTOOL_REJECTS.contains(&c.code.code);
+        assert_eq!(!ok, rejects, "promtool on {}: {out}", bad.display());
+    }
+}
