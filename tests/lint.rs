@@ -360,3 +360,16 @@ fn fixtures_agree_with_promtool() {
         assert_eq!(!ok, rejects, "promtool on {}: {out}", bad.display());
     }
 }
+
+#[test]
+fn raw_buckets_and_last_values_of_counters_need_a_rate() {
+    let report = lint_text(
+        "groups:\n  - name: g\n    rules:\n      - record: job:k2_query_duration_seconds:p99\n        expr: histogram_quantile(0.99, k2_query_duration_seconds_bucket)\n      - record: job:k2_connection_pool_creation_errors:last5m\n        expr: last_over_time(k2_connection_pool_creation_errors_total[5m])\n      - record: job:k2_connection_pool_creation_errors:resets1h\n        expr: resets(k2_connection_pool_creation_errors_total[1h])\n",
+    );
+    assert_eq!(
+        report.stderr.matches("error[PW104]").count(),
+        2,
+        "{}",
+        report.stderr
+    );
+}

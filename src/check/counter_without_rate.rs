@@ -20,8 +20,8 @@ pub const CODE: Code = Code {
 };
 pub const SEVERITY: Severity = Severity::Error;
 
-/// Functions that may take a counter: they read timestamps or sample counts.
-const SAMPLE_FUNCTIONS: [&str; 9] = [
+/// Functions that may take a counter: they read timestamps or sample counts, not values.
+const SAMPLE_FUNCTIONS: [&str; 7] = [
     "absent",
     "absent_over_time",
     "present_over_time",
@@ -29,8 +29,6 @@ const SAMPLE_FUNCTIONS: [&str; 9] = [
     "resets",
     "changes",
     "timestamp",
-    "last_over_time",
-    "histogram_quantile",
 ];
 
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
