@@ -3,12 +3,11 @@
 
 use std::path::Path;
 
-use crate::check::dashboard::DashboardDoc;
-use crate::check::{self, registry, rules_file};
+use crate::check::{self, registry};
 use crate::cli::{CheckArgs, Cli, Command, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure};
-use crate::source::Sources;
+use crate::source::{FileId, Sources};
 use crate::spec::{self, MAX_SPEC_BYTES, SpecSource};
 use crate::write::{self, Mode};
 
@@ -105,36 +104,21 @@ fn check_files(args: &CheckArgs) -> Report {
     };
     let model = &generated.model;
     let mut input = Vec::new();
-    let mut diags = Vec::new();
-    let mut units = Vec::new();
-    let mut groups = Vec::new();
-    for path in &args.rules {
-        let parsed = read_text(path, "rule file").and_then(|src| {
-            let file = sources.add(src.name, src.text);
-            rules_file::parse(&sources, file)
-        });
-        match parsed {
-            Ok(mut p) => {
-                units.append(&mut p.rules);
-                groups.append(&mut p.groups);
-                diags.append(&mut p.diags);
+    let mut read = |paths: &[std::path::PathBuf], what: &str| -> Vec<FileId> {
+        let mut ids = Vec::new();
+        for path in paths {
+            match read_text(path, what) {
+                Ok(src) => ids.push(sources.add(src.name, src.text)),
+                Err(d) => input.push(d),
             }
-            Err(d) => input.push(d),
         }
-    }
-    let cx = check::lint::Cx::new(&model.catalog, &model.severities, &units);
-    diags.extend(check::run::rules(&units, &cx));
-    diags.extend(check::invalid_duration::check_groups(&groups));
-    for path in &args.dashboards {
-        let doc = read_text(path, "dashboard").and_then(|src| {
-            let file = sources.add(src.name, src.text);
-            DashboardDoc::from_file(&sources, file)
-        });
-        match doc {
-            Ok(doc) => diags.extend(check::run::dashboard(&doc, &cx)),
-            Err(d) => input.push(d),
-        }
-    }
+        ids
+    };
+    let rule_files = read(&args.rules, "rule file");
+    let dashboards = read(&args.dashboards, "dashboard");
+    let linted = check::run::files(model, &sources, &rule_files, &dashboards);
+    input.extend(linted.unusable);
+    let mut diags = linted.findings;
     diag::sort(&mut diags);
     let code = if !input.is_empty() {
         EXIT_INPUT
@@ -156,7 +140,7 @@ fn check_files(args: &CheckArgs) -> Report {
             checked.push(format!(
                 "{} ({})",
                 plural(args.rules.len(), "rule file"),
-                plural(units.len(), "rule")
+                plural(linted.rules, "rule")
             ));
         }
         if !args.dashboards.is_empty() {

@@ -4,7 +4,10 @@ use super::dashboard::DashboardDoc;
 use super::invalid_suppression;
 use super::lint::{Cx, Ignore, RuleUnit};
 use super::registry::{CHECKS, Run};
+use super::{invalid_duration, rules_file};
 use crate::diag::Diagnostic;
+use crate::model::Model;
+use crate::source::{FileId, Sources};
 
 /// Marks the findings a rule's suppressions silence. A suppression that silences nothing
 /// is reported, so stale ones are noticed.
@@ -68,5 +71,44 @@ pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
             out.extend(f(doc, &queries, cx));
         }
     }
+    out
+}
+
+/// What linting hand-written files found.
+#[derive(Debug, Default)]
+pub struct Linted {
+    /// Files that are not rule files or dashboards at all (exit code 2).
+    pub unusable: Vec<Diagnostic>,
+    pub findings: Vec<Diagnostic>,
+    /// How many rules were read.
+    pub rules: usize,
+}
+
+/// Lints rule files and dashboards (already in `sources`) against a model's catalog and
+/// severities. The rule files are one set: each may use the series the others record.
+pub fn files(model: &Model, sources: &Sources, rules: &[FileId], dashboards: &[FileId]) -> Linted {
+    let mut out = Linted::default();
+    let mut units = Vec::new();
+    let mut groups = Vec::new();
+    for &file in rules {
+        match rules_file::parse(sources, file) {
+            Ok(mut p) => {
+                units.append(&mut p.rules);
+                groups.append(&mut p.groups);
+                out.findings.append(&mut p.diags);
+            }
+            Err(d) => out.unusable.push(d),
+        }
+    }
+    let cx = Cx::new(&model.catalog, &model.severities, &units);
+    out.findings.extend(self::rules(&units, &cx));
+    out.findings.extend(invalid_duration::check_groups(&groups));
+    for &file in dashboards {
+        match DashboardDoc::from_file(sources, file) {
+            Ok(doc) => out.findings.extend(dashboard(&doc, &cx)),
+            Err(d) => out.unusable.push(d),
+        }
+    }
+    out.rules = units.len();
     out
 }
