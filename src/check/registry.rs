@@ -221,11 +221,19 @@ pub fn markdown() -> String {
          `poolwatch check` runs every check on the spec and everything it generates;\n\
          `poolwatch check --rules FILE...` runs the rule checks (PW1xx, PW2xx) on hand-written\n\
          Prometheus rule files against the spec's catalog, and `--dashboards FILE...` the\n\
-         dashboard checks (PW3xx) on Grafana dashboard JSON. `emit` runs the same checks and\n\
+         dashboard checks (PW3xx, and the PromQL checks on every panel query) on Grafana\n\
+         dashboard JSON. `emit` runs the same checks and\n\
          writes nothing when one fails at error level. PW0xx codes are findings about the spec\n\
          itself (YAML, names, types, thresholds, durations).\n\n\
          Exit codes: 0 clean (warnings allowed), 1 error-level findings, 2 unusable input or usage.\n\
-         `poolwatch check --explain PW205` prints one check's documentation.\n\n\
+         `poolwatch check --explain PW205` prints one check's documentation, `--list` all of\n\
+         them; `--format json` and `--format github` (workflow annotations) change the output.\n\n\
+         To silence one check for one rule, give a reason: in a rule file, a comment on the\n\
+         line above the rule, `# poolwatch: ignore PW205 <reason>`; in a spec,\n\
+         `lint: {ignore: [{rule: <alert or record name>, code: PW205, reason: <reason>}]}`.\n\
+         Silenced findings are counted in the summary (\"1 suppressed\") and listed with their\n\
+         reason in JSON output; a suppression without a reason, with an unknown code, or that\n\
+         silences nothing is itself reported (PW210).\n\n\
          | Code | Name | Severity | Summary |\n|---|---|---|---|\n",
     );
     for c in CHECKS {
