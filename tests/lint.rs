@@ -373,3 +373,29 @@ fn raw_buckets_and_last_values_of_counters_need_a_rate() {
         report.stderr
     );
 }
+
+#[test]
+fn a_suppression_applies_to_the_rule_below_it_only() {
+    let rule = "      - record: pool:k2_connection_pool_size:sum\n        expr: sum(k2_connection_pool_size)\n";
+    let text = format!(
+        "groups:\n  - name: g\n    rules:\n{rule}      # poolwatch: ignore PW209 kept while the dashboards move to the new name\n{rule}"
+    );
+    let report = lint_text(&text);
+    assert!(
+        report
+            .stderr
+            .contains(": 0 errors, 0 warnings, 1 suppressed"),
+        "{}",
+        report.stderr
+    );
+    let text = format!(
+        "groups:\n  - name: g\n    rules:\n      # poolwatch: ignore PW209 on the wrong copy\n{rule}{rule}"
+    );
+    let report = lint_text(&text);
+    assert!(report.stderr.contains("error[PW209]"), "{}", report.stderr);
+    assert!(
+        report.stderr.contains("silences nothing"),
+        "{}",
+        report.stderr
+    );
+}

@@ -48,9 +48,12 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
                 found.extend(f(rule, cx));
             }
         }
-        let (mut mine, rest): (Vec<_>, Vec<_>) = group_level
-            .into_iter()
-            .partition(|d: &Diagnostic| d.object.as_deref() == Some(&rule.object));
+        let (mut mine, rest): (Vec<_>, Vec<_>) =
+            group_level.into_iter().partition(|d: &Diagnostic| {
+                // Copies of a rule share its description; the place tells them apart.
+                d.object.as_deref() == Some(&rule.object)
+                    && (d.span.is_none() || d.span == rule.name.span)
+            });
         group_level = rest;
         found.append(&mut mine);
         let mut extra = Vec::new();
