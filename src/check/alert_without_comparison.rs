@@ -49,6 +49,12 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     if !rule.is_alert() || filters(ast) {
         return Vec::new();
     }
+    let mut has_bool = false;
+    super::typing::visit(ast, None, &mut |e, _| {
+        if let Expr::Binary(b) = e {
+            has_bool |= b.return_bool();
+        }
+    });
     vec![
         rule.diag(
             CODE,
@@ -60,6 +66,10 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
             rule.expr.span.clone(),
         )
         .label("returns every series")
-        .help("compare the value with a threshold, e.g. `... > 0.9`"),
+        .help(if has_bool {
+            "`bool` makes a comparison return 0 or 1 for every series instead of filtering: drop `bool`"
+        } else {
+            "compare the value with a threshold, e.g. `... > 0.9`"
+        }),
     ]
 }
