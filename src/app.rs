@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use crate::cli::{Cli, Command, InitArgs, SpecArg};
+use crate::check::{self, registry};
+use crate::cli::{CheckArgs, Cli, Command, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure, Variants};
 use crate::render::OutputFile;
 use crate::render::Target;
-use crate::source::Sources;
+use crate::source::{FileId, Sources};
 use crate::spec::{self, MAX_SPEC_BYTES, SpecSource};
 use crate::write::{self, Mode};
 
@@ -43,15 +44,21 @@ pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
     let Some(path) = &arg.spec else {
         return Ok(SpecSource::builtin());
     };
+    read_text(path, "spec")
+}
+
+/// Reads a text file given on the command line (a spec, rule file or dashboard), refusing
+/// what cannot be one (missing, a folder, too large, not UTF-8).
+fn read_text(path: &Path, what: &str) -> Result<SpecSource, Diagnostic> {
     let name = path.display().to_string();
-    let fail = |msg: String| Diagnostic::error(READ, msg).object(format!("spec {name}"));
+    let fail = |msg: String| Diagnostic::error(READ, msg).object(format!("{what} {name}"));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read {name}: {e}")))?;
     if meta.is_dir() {
-        return Err(fail(format!("{name} is a folder, not a spec file")));
+        return Err(fail(format!("{name} is a folder, not a {what} file")));
     }
     if meta.len() > MAX_SPEC_BYTES as u64 {
         return Err(fail(format!(
-            "{name} is {} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes",
+            "{name} is {} bytes; a {what} may be at most {MAX_SPEC_BYTES} bytes",
             meta.len()
         )));
     }
@@ -79,9 +86,96 @@ pub fn run(cli: Cli) -> Report {
                 args.format,
             )
         }
+        Command::Check(args) if args.explain.is_some() || args.list => explain(&args),
+        Command::Check(args) if !args.rules.is_empty() || !args.dashboards.is_empty() => {
+            check_files(&args)
+        }
         Command::Check(args) => check(&args.spec, args.format),
         Command::Init(args) => init(&args),
     }
+}
+
+/// `check --explain CODE` and `check --list`.
+fn explain(args: &CheckArgs) -> Report {
+    let mut report = Report::default();
+    match args.explain.as_deref().map(registry::find) {
+        None => report.stdout = registry::list(),
+        Some(Some(c)) => report.stdout = registry::explain(c),
+        Some(None) => {
+            report.stderr = format!(
+                "poolwatch: no check is called `{}`; `poolwatch check --list` lists them\n",
+                args.explain.as_deref().unwrap_or("")
+            );
+            report.code = EXIT_INPUT;
+        }
+    }
+    report
+}
+
+/// `check --rules FILE... --dashboards FILE...`: lints hand-written files against the
+/// spec's catalog and severities. Every file is read and checked before anything is printed.
+fn check_files(args: &CheckArgs) -> Report {
+    // The base spec's catalog and severities judge the files (overlays change thresholds).
+    let (mut sources, set) =
+        match load_and_generate(&args.spec, Target::Prometheus, Variants::All, args.format) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+    let model = &set[0].model;
+    let mut input = Vec::new();
+    let mut read = |paths: &[std::path::PathBuf], what: &str| -> Vec<FileId> {
+        let mut ids = Vec::new();
+        for path in paths {
+            match read_text(path, what) {
+                Ok(src) => ids.push(sources.add(src.name, src.text)),
+                Err(d) => input.push(d),
+            }
+        }
+        ids
+    };
+    let rule_files = read(&args.rules, "rule file");
+    let dashboards = read(&args.dashboards, "dashboard");
+    let linted = check::run::files(model, &sources, &rule_files, &dashboards);
+    input.extend(linted.unusable);
+    let mut diags = linted.findings;
+    diag::sort(&mut diags);
+    let code = if !input.is_empty() {
+        EXIT_INPUT
+    } else if diag::has_errors(&diags) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    input.append(&mut diags);
+    let text = diag::render(&input, &sources, args.format);
+    let mut report = Report {
+        code,
+        ..Report::default()
+    };
+    if args.format == Format::Human {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut checked = Vec::new();
+        if !args.rules.is_empty() {
+            checked.push(format!(
+                "{} ({})",
+                plural(args.rules.len(), "rule file"),
+                plural(linted.rules, "rule")
+            ));
+        }
+        if !args.dashboards.is_empty() {
+            checked.push(plural(args.dashboards.len(), "dashboard"));
+        }
+        report.stderr = text;
+        report.stderr.push_str(&format!(
+            "poolwatch: {} checked against {}: {}\n",
+            checked.join(" and "),
+            model.source_name,
+            diag::summary(&input)
+        ));
+    } else {
+        report.stdout = text;
+    }
+    report
 }
 
 fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code: u8) -> Report {

@@ -79,4 +79,17 @@ pub struct CheckArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Lint hand-written Prometheus rule files against the spec's metric catalog (instead of
+    /// checking what the spec generates).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+    /// Lint hand-written Grafana dashboard JSON files.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub dashboards: Vec<PathBuf>,
+    /// Print one check's documentation (by code or name, e.g. PW205 or unit-mismatch).
+    #[arg(long, value_name = "CODE", conflicts_with_all = ["rules", "dashboards", "list"])]
+    pub explain: Option<String>,
+    /// List every check: code, name, severity, summary.
+    #[arg(long)]
+    pub list: bool,
 }

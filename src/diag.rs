@@ -40,6 +40,8 @@ pub struct Diagnostic {
     pub object: Option<String>,
     /// Extra lines: what to do about it.
     pub help: Vec<String>,
+    /// Silenced by a suppression, with its reason: counted, not printed one by one.
+    pub suppressed: Option<String>,
 }
 
 impl Diagnostic {
@@ -52,6 +54,15 @@ impl Diagnostic {
             label: None,
             object: None,
             help: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    /// A finding at a given severity (a check's default).
+    pub fn new(code: Code, severity: Severity, message: impl Into<String>) -> Self {
+        Self {
+            severity,
+            ..Self::error(code, message)
         }
     }
 
@@ -83,9 +94,23 @@ impl Diagnostic {
     }
 }
 
-/// True when any diagnostic is at error level.
+/// True when any diagnostic is at error level (suppressed ones do not count).
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
-    diags.iter().any(|d| d.severity == Severity::Error)
+    diags
+        .iter()
+        .any(|d| d.severity == Severity::Error && d.suppressed.is_none())
+}
+
+/// Sorts diagnostics by file and place, then code, keeping unlocated ones last.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            d.span
+                .as_ref()
+                .map_or((usize::MAX, usize::MAX), |s| (s.file.0, s.range.start))
+        };
+        key(a).cmp(&key(b)).then(a.code.code.cmp(b.code.code))
+    });
 }
 
 /// Output format of a diagnostics report.
@@ -116,7 +141,7 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
     }
     let config = Config::default();
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().filter(|d| d.suppressed.is_none()) {
         let mut cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
@@ -151,16 +176,7 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
     out
 }
 
-/// Orders diagnostics as a reader meets them: by file and position, unlocated ones last.
-pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by_key(|d| {
-        d.span
-            .as_ref()
-            .map_or((usize::MAX, usize::MAX), |s| (s.file.0, s.range.start))
-    });
-}
-
-fn severity_word(s: Severity) -> &'static str {
+pub fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -180,6 +196,8 @@ struct JsonDiag<'a> {
     end_column: Option<usize>,
     object: Option<&'a str>,
     help: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<&'a str>,
 }
 
 /// File, start (line, col) and end (line, col) of a span.
@@ -211,13 +229,16 @@ fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
                 end_column: p.map(|p| p.2.1),
                 object: d.object.as_deref(),
                 help: &d.help,
+                suppressed: d.suppressed.as_deref(),
             }
         })
         .collect();
+    let (errors, warnings, suppressed) = counts(diags);
     let doc = serde_json::json!({
         "diagnostics": items,
-        "errors": diags.iter().filter(|d| d.severity == Severity::Error).count(),
-        "warnings": diags.iter().filter(|d| d.severity == Severity::Warning).count(),
+        "errors": errors,
+        "warnings": warnings,
+        "suppressed": suppressed,
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
@@ -238,7 +259,7 @@ fn gh_escape(s: &str, property: bool) -> String {
 
 fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().filter(|d| d.suppressed.is_none()) {
         let mut props = Vec::new();
         if let Some((file, (l, c), (el, ec))) = d.span.as_ref().and_then(|s| place(s, sources)) {
             props.push(format!("file={}", gh_escape(file, true)));
@@ -269,16 +290,28 @@ fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
     out
 }
 
-/// One line summing up a report: "2 errors, 1 warning".
+/// (errors, warnings, suppressed): suppressed findings count only as suppressed.
+fn counts(diags: &[Diagnostic]) -> (usize, usize, usize) {
+    let live = |s: Severity| {
+        diags
+            .iter()
+            .filter(|d| d.severity == s && d.suppressed.is_none())
+            .count()
+    };
+    let suppressed = diags.iter().filter(|d| d.suppressed.is_some()).count();
+    (live(Severity::Error), live(Severity::Warning), suppressed)
+}
+
+/// One line summing up a report: "2 errors, 1 warning" (", 1 suppressed" when any are).
 pub fn summary(diags: &[Diagnostic]) -> String {
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diags.len() - errors;
-    format!(
+    let (errors, warnings, suppressed) = counts(diags);
+    let mut s = format!(
         "{errors} error{}, {warnings} warning{}",
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
-    )
+    );
+    if suppressed > 0 {
+        let _ = write!(s, ", {suppressed} suppressed");
+    }
+    s
 }

@@ -107,7 +107,7 @@ fn variant(
     })?;
     model.source_name = spec_source.name.clone();
     let artifacts = render::render(&model).map_err(Failure::Findings)?;
-    let findings = check::check_artifacts(&artifacts);
+    let findings = check::check_artifacts(&model, &artifacts);
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }

@@ -161,7 +161,7 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     if let PanelItem::Panel(p) = &mut artifacts.dashboard.panels[1] {
         p.targets[2].expr = "histogram_quantile(0.99, sum by (le (x))".into();
     }
-    let diags = poolwatch::check::check_artifacts(&artifacts);
+    let diags = poolwatch::check::check_artifacts(&generated.model, &artifacts);
     let objects: Vec<String> = diags.iter().filter_map(|d| d.object.clone()).collect();
     assert_eq!(diags.len(), 2, "{objects:?}");
     assert!(diags.iter().all(|d| d.code.code == "PW101"));
@@ -174,7 +174,7 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
         "{objects:?}"
     );
     // Grafana's variables alone are not errors.
-    assert!(poolwatch::check::check_artifacts(&generated.artifacts).is_empty());
+    assert!(poolwatch::check::check_artifacts(&generated.model, &generated.artifacts).is_empty());
 }
 
 #[test]

@@ -4,10 +4,17 @@
 //! before anything is written, naming the rule or panel. Grafana's variables
 //! (`$__rate_interval`, `${datasource}`) are not PromQL, so panel targets are checked with
 //! them replaced by sample values; the written text keeps the variables.
+//!
+//! The parser says where nothing went wrong (often only "invalid promql query"), so the
+//! check finds the place itself: an unclosed bracket or string, a bad duration, or the
+//! first token after the longest prefix that parses.
+//!
+//! Example: `expr: sum(rate(errors_total[5m]) > 0` (the `(` after `sum` is never closed).
 
-use crate::diag::{Code, Diagnostic};
-use crate::render::grafana::{self, Dashboard};
-use crate::render::prometheus::RuleFile;
+use std::ops::Range;
+
+use super::lint::RuleUnit;
+use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
     code: "PW101",
@@ -46,40 +53,199 @@ pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
     })
 }
 
-pub fn check_rules(rules: &RuleFile) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    for group in &rules.groups {
-        for rule in &group.rules {
-            if let Err(e) = parse(&rule.expr) {
-                diags.push(
-                    Diagnostic::error(CODE, format!("PromQL does not parse: {e}"))
-                        .object(format!("{} in group {}", rule.describe(), group.name))
-                        .at(rule.origin.span.clone())
-                        .help(format!("expression: {}", rule.expr)),
-                );
-            }
-        }
+pub const SEVERITY: Severity = Severity::Error;
+
+/// PW101 on a rule under check, pointing into the expression where it can.
+pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
+    let Err(e) = &rule.ast else {
+        return Vec::new();
+    };
+    // Dashboard queries are parsed with Grafana's variables replaced; places in the
+    // replaced text only map back when nothing was replaced.
+    let text = substitute_grafana_vars(&rule.expr.text);
+    let found = if text == rule.expr.text {
+        locate(&text, e)
+    } else {
+        brackets(&rule.expr.text).unwrap_or_else(|| Located {
+            range: None,
+            ..locate(&text, e)
+        })
+    };
+    let span = found
+        .range
+        .clone()
+        .and_then(|r| rule.expr.sub(r))
+        .or_else(|| rule.expr.span.clone());
+    let mut d = rule
+        .diag(
+            CODE,
+            SEVERITY,
+            format!("PromQL does not parse: {}", found.message),
+            span,
+        )
+        .label(found.label);
+    if found.message != *e {
+        d = d.help(format!("the parser says: {e}"));
     }
-    diags
+    vec![d]
 }
 
-pub fn check_dashboard(d: &Dashboard) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    for panel in grafana::all_panels(d) {
-        for t in &panel.targets {
-            if let Err(e) = parse(&substitute_grafana_vars(&t.expr)) {
-                diags.push(
-                    Diagnostic::error(CODE, format!("PromQL does not parse: {e}"))
-                        .object(format!(
-                            "panel \"{}\" (id {}), target {}",
-                            panel.title, panel.id, t.ref_id
-                        ))
-                        .help(format!("expression: {}", t.expr)),
-                );
+/// Where in an expression a parse error is, and what to say about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub range: Option<Range<usize>>,
+    pub message: String,
+    pub label: String,
+}
+
+/// Finds the place of a parse error the parser reported without a position.
+pub fn locate(text: &str, parser_msg: &str) -> Located {
+    brackets(text).unwrap_or_else(|| locate_tokens(text, parser_msg))
+}
+
+fn at(range: Range<usize>, message: String, label: &str) -> Located {
+    Located {
+        range: Some(range),
+        message,
+        label: label.to_string(),
+    }
+}
+
+/// An unclosed or mismatched bracket or string: the parser stops at them without saying
+/// where.
+pub fn brackets(text: &str) -> Option<Located> {
+    let mut stack: Vec<(char, usize)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' | '`' => {
+                let mut closed = false;
+                while let Some((_, d)) = chars.next() {
+                    if d == '\\' && c != '`' {
+                        chars.next();
+                    } else if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Some(at(
+                        i..i + 1,
+                        format!("the string opened here with {c} is never closed"),
+                        "unterminated string",
+                    ));
+                }
+            }
+            '#' => {
+                // A comment runs to the end of the line.
+                while chars.peek().is_some_and(|(_, d)| *d != '\n') {
+                    chars.next();
+                }
+            }
+            '(' | '[' | '{' => stack.push((c, i)),
+            ')' | ']' | '}' => {
+                let want = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                match stack.pop() {
+                    Some((open, _)) if open == want => {}
+                    Some((open, oi)) => {
+                        return Some(at(
+                            i..i + 1,
+                            format!("`{c}` closes the `{open}` opened at column {}", oi + 1),
+                            "mismatched bracket",
+                        ));
+                    }
+                    None => {
+                        return Some(at(
+                            i..i + 1,
+                            format!("`{c}` closes nothing"),
+                            "unmatched bracket",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((open, i)) = stack.pop() {
+        let close = match open {
+            '(' => ')',
+            '[' => ']',
+            _ => '}',
+        };
+        return Some(at(
+            i..i + 1,
+            format!("this `{open}` is never closed with `{close}`"),
+            "unclosed bracket",
+        ));
+    }
+    None
+}
+
+/// A bad token the parser names, or the first token after the longest viable prefix.
+fn locate_tokens(text: &str, parser_msg: &str) -> Located {
+    // Messages that quote the offending text: point at it.
+    for prefix in ["bad number or duration syntax: ", "unexpected identifier '"] {
+        if let Some(rest) = parser_msg.strip_prefix(prefix) {
+            let word = rest.split('\'').next().unwrap_or(rest).trim();
+            if let Some(r) = super::typing::find_word(text, word)
+                .or_else(|| text.find(word).map(|s| s..s + word.len()))
+            {
+                return at(r, parser_msg.to_string(), "here");
             }
         }
     }
-    diags
+    // Otherwise: the first token after the longest prefix that parses, or would parse
+    // with an operand added (`x >` is a viable start, `x > >` is not).
+    if text.len() <= 1024 && parse(text).is_err() {
+        let viable = |p: &str| parse(p).is_ok() || parse(&format!("{p} 0")).is_ok();
+        let ends = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .skip(1)
+            .chain([text.len()]);
+        let best = ends.filter(|&i| viable(&text[..i])).last();
+        if let Some(end) = best {
+            if end >= text.trim_end().len() {
+                let trimmed = text.trim_end();
+                let start = trimmed.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+                return at(
+                    start..trimmed.len(),
+                    "the expression is incomplete: an operator has no right-hand side".into(),
+                    "nothing follows this",
+                );
+            }
+            let rest = &text[end..];
+            let start = end + (rest.len() - rest.trim_start().len());
+            let tok_len = text[start..]
+                .find(char::is_whitespace)
+                .unwrap_or(text.len() - start)
+                .max(1);
+            let shown = &text[start..start + tok_len];
+            let message = if parser_msg.trim() == "invalid promql query" {
+                format!("unexpected `{shown}`")
+            } else {
+                parser_msg.to_string()
+            };
+            return at(
+                start..start + tok_len,
+                message,
+                "PromQL cannot continue here",
+            );
+        }
+    }
+    Located {
+        range: None,
+        message: if parser_msg.trim() == "invalid promql query" {
+            "the expression is not valid PromQL (check brackets, quotes and operators)".into()
+        } else {
+            parser_msg.to_string()
+        },
+        label: "in this expression".into(),
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +257,48 @@ mod tests {
         let expr = "sum(rate(x_total[$__rate_interval]))";
         assert!(promql_parser::parser::parse(expr).is_err());
         assert!(parse(&substitute_grafana_vars(expr)).is_ok());
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let l = |t: &str| {
+            let e = promql_parser::parser::parse(t).unwrap_err();
+            locate(t, &e)
+        };
+        assert_eq!(l("sum(rate(x[5m])").range, Some(3..4));
+        assert_eq!(l("x{a=\"b}").range, Some(4..5));
+        assert_eq!(l("rate(x[5q])").range, Some(7..9));
+        let e = l("sum(x) bogus");
+        assert_eq!(e.range, Some(7..12));
+        assert!(e.message.contains("bogus"), "{e:?}");
+        let e = l("rate(x[5m]) >");
+        assert_eq!(e.range, Some(12..13), "{e:?}");
+        assert!(e.message.contains("incomplete"), "{e:?}");
+        let e = l("rate(x[5m])\n  > > 1");
+        assert_eq!(e.range.as_ref().map(|r| r.start), Some(16), "{e:?}");
+    }
+
+    #[test]
+    fn locating_never_panics_on_odd_text() {
+        let odd = [
+            "sum(rate(x[5m]) >\u{a0}",
+            "é{a=\"ü\"} > > 1",
+            "rate(x[5m]))",
+            "x{a=`b",
+            "\u{a0}+",
+            "sum by (le) (",
+        ];
+        for text in odd {
+            for (i, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let t = &text[..i];
+                if let Err(e) = promql_parser::parser::parse(t) {
+                    let l = locate(t, &e);
+                    if let Some(r) = l.range {
+                        assert!(r.start <= t.len() && r.end <= t.len() + 1, "{t:?}: {r:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct Model {
     /// Every environment the spec declares, sorted.
     pub environments: Vec<String>,
     pub capacity: Option<Capacity>,
+    /// Checks silenced for one generated rule each (`lint: {ignore: [...]}`).
+    pub lint_ignores: Vec<Suppression>,
 }
 
 /// Capacity planning settings, with the environment's overlay applied.
@@ -76,6 +78,16 @@ pub struct Operator {
     pub namespace: String,
     /// Labels the Prometheus (or ThanosRuler) `ruleSelector` matches, sorted by name.
     pub labels: Vec<(String, String)>,
+}
+
+/// A check silenced for one rule, with the reason.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    /// The alert or recording rule name.
+    pub rule: String,
+    pub code: String,
+    pub reason: String,
+    pub span: Option<Span>,
 }
 
 /// The metric catalog, in spec order, indexed by name.

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{
     AbsentPolicy, AlertLevel, Capacity, Catalog, Comparison, DashboardOptions, Deploy, Level,
-    Metric, Model, Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+    Metric, Model, Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal,
+    Suppression, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -326,6 +327,7 @@ impl Cx<'_> {
             environment: None,
             environments: raw.environments.keys().cloned().collect(),
             capacity,
+            lint_ignores: self.lint_ignores(raw),
         }
     }
 
@@ -468,6 +470,20 @@ impl Cx<'_> {
                 |p| p.value.clone(),
             ),
         }
+    }
+
+    /// The spec's suppressions; their codes and rule names are checked with the rules.
+    fn lint_ignores(&self, raw: &RawSpec) -> Vec<Suppression> {
+        raw.lint
+            .iter()
+            .flat_map(|l| &l.ignore)
+            .map(|i| Suppression {
+                rule: i.rule.value.clone(),
+                code: i.code.value.trim().to_string(),
+                reason: i.reason.value.trim().to_string(),
+                span: self.span(&i.code),
+            })
+            .collect()
     }
 
     fn severities(&mut self, raw: &RawSpec) -> Vec<String> {

@@ -89,6 +89,9 @@ pub struct RawSpec {
     /// Per-environment overlays, by environment name.
     #[serde(default)]
     pub environments: BTreeMap<String, S<RawEnvironment>>,
+    /// Checks silenced for single generated rules.
+    #[serde(default)]
+    pub lint: Option<RawLint>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +168,22 @@ pub struct RawGrafana {
     pub folder: Option<S<String>>,
     #[serde(default)]
     pub path: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLint {
+    #[serde(default)]
+    pub ignore: Vec<RawIgnore>,
+}
+
+/// `{rule: ConnectionPoolHighUtilization, code: PW205, reason: ...}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIgnore {
+    pub rule: S<String>,
+    pub code: S<String>,
+    pub reason: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,50 @@
+//! PW204 label-aggregated-away: a template reads `$labels.X` but the alert's expression
+//! aggregates `X` away (`sum by (job) (...)` without `X`, `sum(...)` with no `by`,
+//! `without (X)`, or a binary operation matching `on (...)` other labels).
+//!
+//! Why: the label is not on the alert's series, so the text prints an empty value
+//! (`Pool  is exhausted`) exactly when someone needs to know which pool it is.
+//!
+//! Example: `expr: sum(rate(errors_total[5m])) > 0` with
+//! `summary: "Errors on {{ $labels.instance }}"`.
+
+use super::lint::{Cx, RuleUnit};
+use super::template::scan;
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW204",
+    name: "label-aggregated-away",
+};
+pub const SEVERITY: Severity = Severity::Warning;
+
+pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if !rule.is_alert() {
+        return out;
+    }
+    let labels = cx.labels_of(rule);
+    for (what, key, text) in rule.templates() {
+        for (label, range) in scan(&text.text).label_reads() {
+            if !labels.drops(&label) {
+                continue;
+            }
+            out.push(
+                rule.diag(
+                    CODE,
+                    SEVERITY,
+                    format!(
+                        "{what} `{key}` reads `$labels.{label}`, but the expression's series keep {}",
+                        labels.describe()
+                    ),
+                    text.sub(range),
+                )
+                .label("always empty")
+                .help(format!(
+                    "keep the label in the aggregation (`by ({label}, ...)`), or drop it from the text"
+                )),
+            );
+        }
+    }
+    out
+}

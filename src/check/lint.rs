@@ -1,0 +1,267 @@
+//! The rules under check, whatever their origin (generated from the spec or read from a
+//! hand-written rule file), each with its text located in a source file, its expression
+//! parsed once, and the suppressions that apply to it.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use promql_parser::parser::Expr;
+
+use super::typing::{Env, LabelSet, Ty};
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::source::Span;
+
+/// A piece of text from a source file, with a map from offsets in the text to offsets in
+/// the file, so a diagnostic can point inside it (a column in a PromQL expression, an
+/// action in an annotation template).
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    pub text: String,
+    /// Where the whole value is written (for a generated rule: the spec entry it comes from).
+    pub span: Option<Span>,
+    /// File offset of each byte of `text`, when the text is written verbatim enough to map.
+    map: Option<Vec<usize>>,
+}
+
+impl Located {
+    /// Text whose sub-ranges all point at `span` (generated text has no finer place).
+    pub fn new(text: impl Into<String>, span: Option<Span>) -> Self {
+        Self {
+            text: text.into(),
+            span,
+            map: None,
+        }
+    }
+
+    /// Text read from `raw`, the source text of a YAML scalar (plain, quoted or block),
+    /// starting at file offset `span.range.start`. Each character of the value is matched
+    /// to its place in the raw text; quotes, escapes, indentation and line folds are skipped.
+    pub fn from_yaml(text: impl Into<String>, span: Option<Span>, file_text: &str) -> Self {
+        let text = text.into();
+        let map = span
+            .as_ref()
+            .and_then(|s| align(&text, file_text, s.range.clone()));
+        Self { text, span, map }
+    }
+
+    /// The span of `range` within the text: exact when the text maps into the file,
+    /// otherwise the whole value's span.
+    pub fn sub(&self, range: Range<usize>) -> Option<Span> {
+        let span = self.span.as_ref()?;
+        let Some(map) = &self.map else {
+            return Some(span.clone());
+        };
+        let start = *map.get(range.start)?;
+        let last = range.end.saturating_sub(1).max(range.start);
+        let end = map.get(last).map_or(start + 1, |e| e + 1).max(start + 1);
+        Some(Span::new(span.file, start..end))
+    }
+}
+
+/// Matches each byte of `value` to a byte of `file[range]` (extended to the end of the
+/// line, since block scalars' spans may stop short).
+fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
+    let start = range.start.min(file.len());
+    let value_end = range.end.min(file.len());
+    let end = file
+        .get(value_end..)?
+        .find('\n')
+        .map_or(file.len(), |i| value_end + i);
+    let raw = file.get(start..end.max(start))?;
+    let raw: Vec<(usize, char)> = raw.char_indices().collect();
+    let mut map = Vec::with_capacity(value.len());
+    let mut j = 0;
+    for c in value.chars() {
+        loop {
+            let (off, rc) = *raw.get(j)?;
+            j += 1;
+            if rc == c {
+                for _ in 0..c.len_utf8() {
+                    map.push(start + off);
+                }
+                break;
+            }
+            // Only layout may be skipped: whitespace, quotes and escape backslashes.
+            if !matches!(rc, ' ' | '\t' | '\n' | '\r' | '\\' | '\'' | '"') {
+                return None;
+            }
+        }
+    }
+    Some(map)
+}
+
+/// `# poolwatch: ignore PW104 reason` on a rule, or a spec's `lint.ignore` entry.
+#[derive(Debug, Clone)]
+pub struct Ignore {
+    pub code: String,
+    pub reason: String,
+    pub span: Option<Span>,
+}
+
+/// What a unit under check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UnitKind {
+    Alert,
+    Record,
+    /// A dashboard panel's query: only the PromQL checks apply.
+    Query,
+}
+
+/// An alerting or recording rule, or a dashboard query, under check.
+#[derive(Debug, Clone)]
+pub struct RuleUnit {
+    /// The rule's group (for a query: the dashboard's title).
+    pub group: String,
+    pub kind: UnitKind,
+    pub name: Located,
+    pub expr: Located,
+    /// The parsed expression, shared by every check; the parser's message when it fails.
+    pub ast: Result<Expr, String>,
+    pub for_: Option<Located>,
+    pub keep_firing_for: Option<Located>,
+    pub labels: BTreeMap<String, Located>,
+    pub annotations: BTreeMap<String, Located>,
+    /// "alert X in group g": names the rule in diagnostics.
+    pub object: String,
+    pub ignores: Vec<Ignore>,
+    /// For a dashboard query: its panel's position in the dashboard's panel list.
+    pub panel: Option<usize>,
+}
+
+impl RuleUnit {
+    pub fn is_alert(&self) -> bool {
+        self.kind == UnitKind::Alert
+    }
+
+    pub fn is_record(&self) -> bool {
+        self.kind == UnitKind::Record
+    }
+
+    /// "alert", "recording rule" or "query", for messages.
+    pub fn kind_word(&self) -> &'static str {
+        match self.kind {
+            UnitKind::Alert => "alert",
+            UnitKind::Record => "recording rule",
+            UnitKind::Query => "query",
+        }
+    }
+
+    /// The place to point at for the whole rule.
+    pub fn span(&self) -> Option<Span> {
+        self.name.span.clone().or_else(|| self.expr.span.clone())
+    }
+
+    /// A diagnostic about this rule at `span` (the rule's name when `None`).
+    pub fn diag(
+        &self,
+        code: Code,
+        severity: Severity,
+        message: String,
+        span: Option<Span>,
+    ) -> Diagnostic {
+        Diagnostic::new(code, severity, message)
+            .at(span.or_else(|| self.span()))
+            .object(self.object.clone())
+    }
+
+    /// The texts Prometheus expands as templates: an alert's annotations and labels, as
+    /// ("annotation"/"label", key, text).
+    pub fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
+        if !self.is_alert() {
+            return Vec::new();
+        }
+        let a = self
+            .annotations
+            .iter()
+            .map(|(k, v)| ("annotation", k.as_str(), v));
+        let l = self.labels.iter().map(|(k, v)| ("label", k.as_str(), v));
+        a.chain(l).collect()
+    }
+
+    /// The span of `needle` (a whole word) in the expression, or the expression's span.
+    pub fn expr_word(&self, needle: &str) -> Option<Span> {
+        super::typing::find_word(&self.expr.text, needle)
+            .and_then(|r| self.expr.sub(r))
+            .or_else(|| self.expr.span.clone())
+    }
+}
+
+/// Everything the rule checks read: the catalog with the recorded series, the spec's
+/// severity vocabulary.
+#[derive(Debug)]
+pub struct Cx<'a> {
+    pub env: Env<'a>,
+    pub severities: &'a [String],
+}
+
+impl<'a> Cx<'a> {
+    /// Builds the context of a rule set: every recording rule's series is typed (in file
+    /// order, so a rule may use the series recorded before it, and later ones on a second
+    /// pass), with the rule's static labels added.
+    pub fn new(
+        catalog: &'a crate::model::Catalog,
+        severities: &'a [String],
+        rules: &[RuleUnit],
+    ) -> Self {
+        let mut env = Env::new(catalog);
+        for _ in 0..2 {
+            for r in rules.iter().filter(|r| r.is_record()) {
+                if let Ok(ast) = &r.ast {
+                    let t = env.type_of(ast);
+                    let t = Ty {
+                        labels: t.labels.with(r.labels.keys().cloned()),
+                        ..t
+                    };
+                    env.recorded.insert(r.name.text.clone(), t);
+                }
+            }
+        }
+        Self { env, severities }
+    }
+
+    /// The type of a rule's expression, if it parses.
+    pub fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
+        rule.ast.as_ref().ok().map(|e| self.env.type_of(e))
+    }
+
+    /// The labels `$labels` holds for an alert: its expression's.
+    pub fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
+        self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
+    }
+}
+
+/// Parses an expression (once), for [`RuleUnit::ast`].
+pub fn parse_expr(text: &str) -> Result<Expr, String> {
+    promql_parser::parser::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn located(file: &str, value: &str, range: Range<usize>) -> Located {
+        Located::from_yaml(value, Some(Span::new(FileId(0), range)), file)
+    }
+
+    #[test]
+    fn quoted_and_block_scalars_map_into_the_file() {
+        let file = "d: \"Pool at {{ $value }}% \\\"x\\\"\"\n";
+        let l = located(file, "Pool at {{ $value }}% \"x\"", 3..file.len() - 1);
+        let at = l.text.find("{{").unwrap();
+        assert_eq!(l.sub(at..at + 2).unwrap().range, 12..14);
+        let q = l.text.find('x').unwrap();
+        assert_eq!(&file[l.sub(q..q + 1).unwrap().range], "x");
+
+        let file = "expr: |-\n    sum(x)\n    > 5\n";
+        let l = located(file, "sum(x)\n> 5", 13..file.len());
+        let gt = l.text.find('>').unwrap();
+        assert_eq!(&file[l.sub(gt..gt + 1).unwrap().range], ">");
+        assert_eq!(
+            file[..l.sub(gt..gt + 1).unwrap().range.start]
+                .matches('\n')
+                .count(),
+            2
+        );
+    }
+}

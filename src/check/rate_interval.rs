@@ -1,0 +1,69 @@
+//! PW302 rate-interval: a dashboard query's `rate`/`irate`/`increase` uses Grafana's
+//! `$__rate_interval` as its window.
+//!
+//! Why: a fixed window (`[1m]`) shorter than four scrape intervals returns gaps or nothing
+//! when the dashboard is zoomed out or the scrape interval changes; `$__rate_interval`
+//! adapts to both.
+//!
+//! Example: `sum(rate(k2_connection_pool_creation_errors_total[1m]))` in a panel.
+
+use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW302",
+    name: "rate-interval",
+};
+pub const SEVERITY: Severity = Severity::Warning;
+
+/// The windows of `rate(`, `irate(` and `increase(` calls in an expression, by byte range.
+fn windows(expr: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in ["rate(", "irate(", "increase("] {
+        let mut from = 0;
+        while let Some(i) = expr[from..].find(f) {
+            let start = from + i;
+            from = start + f.len();
+            if start > 0 && expr[..start].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
+                continue;
+            }
+            // The first `[...]` after the call opens.
+            let rest = &expr[from..];
+            if let Some(open) = rest.find('[')
+                && let Some(close) = rest[open..].find(']')
+            {
+                let window = rest[open + 1..open + close].to_string();
+                out.push((f.trim_end_matches('(').to_string(), window));
+            }
+        }
+    }
+    out
+}
+
+pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for p in doc.panels() {
+        for (ref_id, expr, _) in p.targets() {
+            for (func, window) in windows(expr) {
+                let w = window.split(':').next().unwrap_or(&window).trim();
+                if w == "$__rate_interval" || w == "${__rate_interval}" {
+                    continue;
+                }
+                out.push(
+                    doc.diag(
+                        CODE,
+                        SEVERITY,
+                        &p,
+                        format!("target {ref_id} uses `{func}(...[{window}])` instead of `$__rate_interval`"),
+                        Some(&format!("[{window}]")),
+                    )
+                    .label("fixed window")
+                    .help(format!("write `{func}(...[$__rate_interval])`: Grafana adapts it to the zoom and scrape interval")),
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,67 @@
+//! PW103 rate-on-gauge: `rate`, `irate` and `increase` only make sense over a counter.
+//!
+//! Why: they assume the series only goes up and treat every decrease as a counter reset, so
+//! over a gauge (connections in use, pool size) they return nonsense that looks plausible.
+//! Use `deriv` or `delta` for a gauge's change, or the gauge itself.
+//!
+//! Example: `rate(k2_connection_pool_active_connections[5m]) > 1` — `active_connections` is
+//! a gauge.
+
+use promql_parser::parser::Expr;
+
+use super::lint::{Cx, RuleUnit};
+use super::typing::{COUNTER_FUNCTIONS, Kind, calls, unparen};
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW103",
+    name: "rate-on-gauge",
+};
+pub const SEVERITY: Severity = Severity::Error;
+
+pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let Ok(ast) = &rule.ast else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in calls(ast, &COUNTER_FUNCTIONS) {
+        let Some(arg) = c.args.args.first() else {
+            continue;
+        };
+        let arg = unparen(arg);
+        let t = cx.env.type_of(arg);
+        if !matches!(t.kind, Kind::Gauge | Kind::Rate) {
+            continue;
+        }
+        let (what, name) = match arg {
+            Expr::MatrixSelector(ms) => (
+                format!("`{}` is a gauge", ms.vs.name.as_deref().unwrap_or("?")),
+                ms.vs.name.clone(),
+            ),
+            _ => ("its argument is not a counter".to_string(), None),
+        };
+        let what = if t.kind == Kind::Rate {
+            what.replace("a gauge", "already a rate")
+        } else {
+            what
+        };
+        let span = name
+            .as_deref()
+            .and_then(|n| rule.expr_word(n))
+            .or_else(|| rule.expr.span.clone());
+        out.push(
+            rule.diag(
+                CODE,
+                SEVERITY,
+                format!("`{}` over a non-counter: {what}", c.func.name),
+                span,
+            )
+            .label("not a counter")
+            .help(format!(
+                "`{}` treats every decrease as a counter reset; use the gauge itself, or `deriv`/`delta` for its change",
+                c.func.name
+            )),
+        );
+    }
+    out
+}

@@ -1,0 +1,51 @@
+//! PW208 record-name-convention: recording rule names follow Prometheus's
+//! `level:metric:operations` convention: three `:`-separated parts, each a name
+//! (`job:http_requests:rate5m`, `pool_le:wait_seconds_bucket:rate5m`).
+//!
+//! Why: the name says which labels the series keeps (level), what it is built from
+//! (metric) and how (operations), so anyone can read a dashboard query without opening the
+//! rule file, and recorded series never collide with exported metrics.
+//!
+//! Example: `record: pool_utilization` (no level, no operations).
+
+use super::lint::{Cx, RuleUnit};
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW208",
+    name: "record-name-convention",
+};
+pub const SEVERITY: Severity = Severity::Warning;
+
+fn is_part(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// True for a `level:metric:operations` name.
+pub fn follows_convention(name: &str) -> bool {
+    let parts: Vec<&str> = name.split(':').collect();
+    parts.len() == 3 && parts.iter().all(|p| is_part(p))
+}
+
+pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+    if !rule.is_record() || follows_convention(&rule.name.text) {
+        return Vec::new();
+    }
+    vec![
+        rule.diag(
+            CODE,
+            SEVERITY,
+            format!(
+                "recording rule `{}` does not follow `level:metric:operations`",
+                rule.name.text
+            ),
+            rule.name.span.clone(),
+        )
+        .label("expected three `:`-separated parts")
+        .help(
+            "e.g. `job:http_requests_total:rate5m` — the labels kept, the metric, the operations",
+        ),
+    ]
+}

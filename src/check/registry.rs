@@ -1,0 +1,287 @@
+//! Every check poolwatch runs, in one list: code, kebab-case name, default severity, what it
+//! runs on, and its documentation (the `//!` text of its module: what, why, example). The
+//! runner, `--explain`, and `docs/checks.md` all read this list.
+
+use super::dashboard::DashboardDoc;
+use super::lint::{Cx, RuleUnit};
+use super::*;
+use crate::diag::{Code, Diagnostic, Severity, severity_word};
+
+/// What a check runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Run {
+    /// One rule at a time.
+    Rule(fn(&RuleUnit, &Cx) -> Vec<Diagnostic>),
+    /// All rules of a file set together.
+    Rules(fn(&[RuleUnit], &Cx) -> Vec<Diagnostic>),
+    /// A dashboard, with its queries (parsed once) typed in the context.
+    Dashboard(fn(&DashboardDoc, &[RuleUnit], &Cx) -> Vec<Diagnostic>),
+    /// Run where its input is read (rule file suppressions, panel queries).
+    Reader,
+}
+
+/// A registered check.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckInfo {
+    pub code: Code,
+    pub severity: Severity,
+    pub run: Run,
+    /// The module's source; its `//!` lines are the documentation.
+    source: &'static str,
+}
+
+impl CheckInfo {
+    /// The `//!` documentation (what, why, example), without the leading "PWxxx name: ".
+    pub fn doc(&self) -> String {
+        let lines: Vec<&str> = self
+            .source
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| {
+                let l = l.trim_start_matches("//!");
+                l.strip_prefix(' ').unwrap_or(l)
+            })
+            .collect();
+        let text = lines.join("\n");
+        let prefix = format!("{} {}: ", self.code.code, self.code.name);
+        let text = text.strip_prefix(&prefix).unwrap_or(&text);
+        capitalize(text.trim())
+    }
+
+    /// One line: the documentation's first clause.
+    pub fn summary(&self) -> String {
+        let doc = self.doc();
+        let first = doc.split("\n\n").next().unwrap_or("").replace('\n', " ");
+        let cut = [". ", ": ", "; ", " ("]
+            .iter()
+            .filter_map(|p| first.find(p))
+            .min()
+            .unwrap_or(first.len());
+        first[..cut].trim_end_matches('.').to_string()
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+macro_rules! check {
+    ($module:ident, $run:expr, $file:literal) => {
+        CheckInfo {
+            code: $module::CODE,
+            severity: $module::SEVERITY,
+            run: $run,
+            source: include_str!($file),
+        }
+    };
+}
+
+/// Every check, in code order.
+pub const CHECKS: &[CheckInfo] = &[
+    check!(
+        promql_syntax,
+        Run::Rule(promql_syntax::check_rule),
+        "promql_syntax.rs"
+    ),
+    check!(
+        unknown_metric,
+        Run::Rule(unknown_metric::check),
+        "unknown_metric.rs"
+    ),
+    check!(
+        rate_on_gauge,
+        Run::Rule(rate_on_gauge::check),
+        "rate_on_gauge.rs"
+    ),
+    check!(
+        counter_without_rate,
+        Run::Rule(counter_without_rate::check),
+        "counter_without_rate.rs"
+    ),
+    check!(
+        histogram_quantile,
+        Run::Rule(histogram_quantile::check),
+        "histogram_quantile.rs"
+    ),
+    check!(
+        alert_without_comparison,
+        Run::Rule(alert_without_comparison::check),
+        "alert_without_comparison.rs"
+    ),
+    check!(
+        invalid_duration,
+        Run::Rule(invalid_duration::check),
+        "invalid_duration.rs"
+    ),
+    check!(
+        template_syntax,
+        Run::Rule(template_syntax::check),
+        "template_syntax.rs"
+    ),
+    check!(
+        unknown_template_function,
+        Run::Rule(unknown_template_function::check),
+        "unknown_template_function.rs"
+    ),
+    check!(
+        label_aggregated_away,
+        Run::Rule(label_aggregated_away::check),
+        "label_aggregated_away.rs"
+    ),
+    check!(
+        unit_mismatch,
+        Run::Rule(unit_mismatch::check),
+        "unit_mismatch.rs"
+    ),
+    check!(
+        unknown_severity,
+        Run::Rule(unknown_severity::check),
+        "unknown_severity.rs"
+    ),
+    check!(
+        missing_annotation,
+        Run::Rule(missing_annotation::check),
+        "missing_annotation.rs"
+    ),
+    check!(record_name, Run::Rule(record_name::check), "record_name.rs"),
+    check!(
+        duplicate_rule,
+        Run::Rules(duplicate_rule::check_all),
+        "duplicate_rule.rs"
+    ),
+    check!(invalid_suppression, Run::Reader, "invalid_suppression.rs"),
+    check!(
+        panel_unit,
+        Run::Dashboard(panel_unit::check),
+        "panel_unit.rs"
+    ),
+    check!(
+        rate_interval,
+        Run::Dashboard(rate_interval::check),
+        "rate_interval.rs"
+    ),
+    check!(
+        datasource_variable,
+        Run::Dashboard(datasource_variable::check),
+        "datasource_variable.rs"
+    ),
+    check!(
+        threshold_steps,
+        Run::Dashboard(threshold_steps::check),
+        "threshold_steps.rs"
+    ),
+    check!(
+        panel_unit_mismatch,
+        Run::Dashboard(panel_unit_mismatch::check),
+        "panel_unit_mismatch.rs"
+    ),
+];
+
+/// A check by code (`PW205`) or name (`unit-mismatch`).
+pub fn find(code_or_name: &str) -> Option<&'static CheckInfo> {
+    CHECKS
+        .iter()
+        .find(|c| c.code.code.eq_ignore_ascii_case(code_or_name) || c.code.name == code_or_name)
+}
+
+/// `poolwatch check --explain CODE`: a check's documentation as plain text.
+pub fn explain(c: &CheckInfo) -> String {
+    format!(
+        "{} {} ({})\n\n{}\n",
+        c.code.code,
+        c.code.name,
+        severity_word(c.severity),
+        c.doc()
+    )
+}
+
+/// `poolwatch check --list`: one line per check.
+pub fn list() -> String {
+    let mut out = String::new();
+    for c in CHECKS {
+        out.push_str(&format!(
+            "{} {:<28} {:<8} {}\n",
+            c.code.code,
+            c.code.name,
+            severity_word(c.severity),
+            c.summary()
+        ));
+    }
+    out
+}
+
+/// `docs/checks.md`, generated from this registry.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# poolwatch checks\n\n\
+         <!-- Generated from the check modules' docs by `POOLWATCH_UPDATE_DOCS=1 cargo test --test lint checks_doc`; do not edit. -->\n\n\
+         `poolwatch check` runs every check on the spec and everything it generates;\n\
+         `poolwatch check --rules FILE...` runs the rule checks (PW1xx, PW2xx) on hand-written\n\
+         Prometheus rule files against the spec's catalog, and `--dashboards FILE...` the\n\
+         dashboard checks (PW3xx, and the PromQL checks on every panel query) on Grafana\n\
+         dashboard JSON. `emit` runs the same checks and\n\
+         writes nothing when one fails at error level. PW0xx codes are findings about the spec\n\
+         itself (YAML, names, types, thresholds, durations).\n\n\
+         Exit codes: 0 clean (warnings allowed), 1 error-level findings, 2 unusable input or usage.\n\
+         `poolwatch check --explain PW205` prints one check's documentation, `--list` all of\n\
+         them; `--format json` and `--format github` (workflow annotations) change the output.\n\n\
+         To silence one check for one rule, give a reason: in a rule file, a comment on the\n\
+         line above the rule, `# poolwatch: ignore PW205 <reason>`; in a spec,\n\
+         `lint: {ignore: [{rule: <alert or record name>, code: PW205, reason: <reason>}]}`.\n\
+         Silenced findings are counted in the summary (\"1 suppressed\") and listed with their\n\
+         reason in JSON output; a suppression without a reason, with an unknown code, or that\n\
+         silences nothing is itself reported (PW210).\n\n\
+         | Code | Name | Severity | Summary |\n|---|---|---|---|\n",
+    );
+    for c in CHECKS {
+        out.push_str(&format!(
+            "| [{}](#{}) | `{}` | {} | {} |\n",
+            c.code.code,
+            format!("{}-{}", c.code.code, c.code.name).to_lowercase(),
+            c.code.name,
+            severity_word(c.severity),
+            c.summary().replace('|', "\\|")
+        ));
+    }
+    for c in CHECKS {
+        out.push_str(&format!(
+            "\n## {} {}\n\nSeverity: {}.\n\n{}\n",
+            c.code.code,
+            c.code.name,
+            severity_word(c.severity),
+            c.doc()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_and_documented() {
+        let mut codes = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        for c in CHECKS {
+            assert!(codes.insert(c.code.code), "{} twice", c.code.code);
+            assert!(names.insert(c.code.name), "{} twice", c.code.name);
+            assert!(!c.summary().is_empty(), "{} has no summary", c.code.code);
+            assert!(c.doc().contains("Why:"), "{} doc has no why", c.code.code);
+            assert!(
+                c.doc().contains("Example:"),
+                "{} doc has no example",
+                c.code.code
+            );
+            assert!(
+                c.source
+                    .starts_with(&format!("//! {} {}:", c.code.code, c.code.name)),
+                "{} module doc must start with its code and name",
+                c.code.code
+            );
+        }
+    }
+}

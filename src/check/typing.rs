@@ -1,0 +1,775 @@
+//! Types of PromQL expressions from the metric catalog: for every subexpression, whether
+//! it is a counter, a gauge, a per-second rate or a histogram's buckets, its unit, and which
+//! labels survive its aggregations. The checks ask these questions; the AST is parsed once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{
+    AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality,
+};
+
+use crate::model::{Catalog, MetricKind, Unit};
+
+/// Prometheus's own series every server has; not in any catalog, never "unknown".
+pub const BUILTIN_SERIES: [&str; 8] = [
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+    "scrape_timeout_seconds",
+];
+
+/// Functions that take a counter's raw value on purpose.
+pub const COUNTER_FUNCTIONS: [&str; 3] = ["rate", "irate", "increase"];
+
+/// What a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A monotonically increasing series: only meaningful through rate/irate/increase.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// A per-second rate of a counter.
+    Rate,
+    /// A number (literal or scalar).
+    Scalar,
+    /// Unknown: a metric outside the catalog, or a function we do not model.
+    Unknown,
+}
+
+/// The unit of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValUnit {
+    Of(Unit),
+    /// Per second of a unit (a counter's rate).
+    PerSecond(Unit),
+    /// A plain number without a unit (a literal, a count).
+    Number,
+    Unknown,
+}
+
+/// Which labels a vector's series carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelSet {
+    /// Whatever the source series have.
+    All,
+    /// Only these (after `by (...)`, `on (...)`, or an aggregation without a clause).
+    Only(BTreeSet<String>),
+    /// Whatever the source series have, except these (after `without (...)`).
+    Except(BTreeSet<String>),
+}
+
+impl LabelSet {
+    fn none() -> Self {
+        LabelSet::Only(BTreeSet::new())
+    }
+
+    /// True when `label` cannot be on the series any more.
+    pub fn drops(&self, label: &str) -> bool {
+        match self {
+            LabelSet::All => false,
+            LabelSet::Only(s) => !s.contains(label),
+            LabelSet::Except(s) => s.contains(label),
+        }
+    }
+
+    fn keep_only(&self, keep: &BTreeSet<String>) -> Self {
+        match self {
+            LabelSet::All | LabelSet::Except(_) => {
+                LabelSet::Only(keep.iter().filter(|l| !self.drops(l)).cloned().collect())
+            }
+            LabelSet::Only(s) => LabelSet::Only(s.intersection(keep).cloned().collect()),
+        }
+    }
+
+    fn without(&self, drop: &BTreeSet<String>) -> Self {
+        match self {
+            LabelSet::All => LabelSet::Except(drop.clone()),
+            LabelSet::Only(s) => LabelSet::Only(s.difference(drop).cloned().collect()),
+            LabelSet::Except(s) => LabelSet::Except(s.union(drop).cloned().collect()),
+        }
+    }
+
+    /// Adds labels (from `label_replace`, `group_left (...)` or a rule's `labels:`).
+    pub fn with(&self, add: impl IntoIterator<Item = String>) -> Self {
+        match self {
+            LabelSet::All => LabelSet::All,
+            LabelSet::Only(s) => {
+                let mut s = s.clone();
+                s.extend(add);
+                LabelSet::Only(s)
+            }
+            LabelSet::Except(s) => {
+                let mut s = s.clone();
+                for l in add {
+                    s.remove(&l);
+                }
+                LabelSet::Except(s)
+            }
+        }
+    }
+
+    /// A short description: "no labels", "only le, pool", "all but instance".
+    pub fn describe(&self) -> String {
+        let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+        match self {
+            LabelSet::All => "all labels".into(),
+            LabelSet::Only(s) if s.is_empty() => "no labels".into(),
+            LabelSet::Only(s) => format!("only {}", join(s)),
+            LabelSet::Except(s) => format!("all labels but {}", join(s)),
+        }
+    }
+}
+
+/// The type of an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ty {
+    pub kind: Kind,
+    pub unit: ValUnit,
+    pub labels: LabelSet,
+    /// A histogram's buckets (raw `_bucket` counters or their rates), which carry `le`.
+    pub buckets: bool,
+    /// The value is a filter result of a comparison (an alert condition).
+    pub scalar_value: Option<f64>,
+    /// A constant factor the value was multiplied by (`100 * x` has 100): a ratio times 100
+    /// is a percentage however the expression is bracketed.
+    pub scale: f64,
+}
+
+impl Ty {
+    fn unknown() -> Self {
+        Ty {
+            kind: Kind::Unknown,
+            unit: ValUnit::Unknown,
+            labels: LabelSet::All,
+            buckets: false,
+            scalar_value: None,
+            scale: 1.0,
+        }
+    }
+
+    fn scalar(v: Option<f64>) -> Self {
+        Ty {
+            kind: Kind::Scalar,
+            unit: ValUnit::Number,
+            labels: LabelSet::none(),
+            buckets: false,
+            scalar_value: v,
+            scale: 1.0,
+        }
+    }
+
+    fn gauge_of(&self, unit: ValUnit) -> Self {
+        Ty {
+            kind: Kind::Gauge,
+            unit,
+            labels: self.labels.clone(),
+            buckets: false,
+            scalar_value: None,
+            scale: 1.0,
+        }
+    }
+
+    /// True for a 0..1 ratio.
+    pub fn is_ratio(&self) -> bool {
+        self.unit == ValUnit::Of(Unit::Ratio) && self.scale == 1.0
+    }
+
+    /// True for a 0..100 percentage.
+    pub fn is_percent(&self) -> bool {
+        self.unit == ValUnit::Of(Unit::Percent) && self.scale == 1.0
+    }
+}
+
+/// What a metric name refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    /// A catalog metric (or one of a histogram's series).
+    Catalog(Ty),
+    /// A series recorded by a recording rule of the same file set.
+    Recorded(Ty),
+    /// Prometheus's own series (`up`, `ALERTS`).
+    Builtin,
+    Unknown,
+}
+
+/// What the checks know: the catalog and the series recorded in the same file set.
+#[derive(Debug, Clone)]
+pub struct Env<'a> {
+    pub catalog: &'a Catalog,
+    /// Recording rule name → the type of what it records.
+    pub recorded: BTreeMap<String, Ty>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(catalog: &'a Catalog) -> Self {
+        Self {
+            catalog,
+            recorded: BTreeMap::new(),
+        }
+    }
+
+    /// Every known series name, for "did you mean".
+    pub fn known_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in &self.catalog.metrics {
+            if m.kind == MetricKind::Histogram {
+                for s in ["_bucket", "_sum", "_count"] {
+                    out.push(format!("{}{s}", m.name));
+                }
+            } else {
+                out.push(m.name.clone());
+            }
+        }
+        out.extend(self.recorded.keys().cloned());
+        out
+    }
+
+    /// Resolves a metric name.
+    pub fn resolve(&self, name: &str) -> Resolved {
+        let series = |kind, unit, buckets| Ty {
+            kind,
+            unit: ValUnit::Of(unit),
+            labels: LabelSet::All,
+            buckets,
+            scalar_value: None,
+            scale: 1.0,
+        };
+        if let Some(m) = self.catalog.get(name) {
+            return match m.kind {
+                MetricKind::Counter => Resolved::Catalog(series(Kind::Counter, m.unit, false)),
+                MetricKind::Gauge => Resolved::Catalog(series(Kind::Gauge, m.unit, false)),
+                // A histogram's bare name is not a series; Prometheus has none by that name.
+                MetricKind::Histogram => Resolved::Unknown,
+            };
+        }
+        for (suffix, unit, buckets) in [
+            ("_bucket", Unit::Events, true),
+            ("_count", Unit::Events, false),
+            ("_sum", Unit::Seconds, false),
+        ] {
+            if let Some(base) = name.strip_suffix(suffix)
+                && let Some(m) = self.catalog.get(base)
+                && m.kind == MetricKind::Histogram
+            {
+                let unit = if suffix == "_sum" { m.unit } else { unit };
+                return Resolved::Catalog(series(Kind::Counter, unit, buckets));
+            }
+        }
+        if let Some(t) = self.recorded.get(name) {
+            return Resolved::Recorded(t.clone());
+        }
+        if BUILTIN_SERIES.contains(&name) {
+            return Resolved::Builtin;
+        }
+        Resolved::Unknown
+    }
+
+    /// The unit of a histogram's observations, from the name of one of its bucket series.
+    fn histogram_unit(&self, e: &Expr) -> ValUnit {
+        let mut unit = ValUnit::Unknown;
+        visit(e, None, &mut |node, _| {
+            if let Some(name) = selector_name(node) {
+                if let Some(m) = name
+                    .strip_suffix("_bucket")
+                    .and_then(|b| self.catalog.get(b))
+                {
+                    unit = ValUnit::Of(m.unit);
+                } else if let Some(t) = self.recorded.get(name)
+                    && t.buckets
+                {
+                    // A recorded bucket rate: `level:<histogram>_bucket:rate5m`.
+                    if let Some(m) = name
+                        .split(':')
+                        .nth(1)
+                        .and_then(|n| n.strip_suffix("_bucket"))
+                        .and_then(|b| self.catalog.get(b))
+                    {
+                        unit = ValUnit::Of(m.unit);
+                    }
+                }
+            }
+        });
+        unit
+    }
+
+    /// The type of an expression.
+    pub fn type_of(&self, e: &Expr) -> Ty {
+        match e {
+            Expr::NumberLiteral(n) => Ty::scalar(Some(n.val)),
+            Expr::StringLiteral(_) => Ty::unknown(),
+            Expr::Paren(p) => self.type_of(&p.expr),
+            Expr::Unary(u) => self.type_of(&u.expr),
+            Expr::Subquery(s) => self.type_of(&s.expr),
+            Expr::VectorSelector(vs) => match vs.name.as_deref().map(|n| self.resolve(n)) {
+                Some(Resolved::Catalog(t) | Resolved::Recorded(t)) => t,
+                _ => Ty::unknown(),
+            },
+            Expr::MatrixSelector(ms) => self.type_of(&Expr::VectorSelector(ms.vs.clone())),
+            Expr::Aggregate(a) => self.aggregate(a),
+            Expr::Binary(b) => self.binary(b),
+            Expr::Call(c) => self.call(c),
+            _ => Ty::unknown(),
+        }
+    }
+
+    fn aggregate(&self, a: &AggregateExpr) -> Ty {
+        let inner = self.type_of(&a.expr);
+        let op = a.op.to_string();
+        let mut labels = match &a.modifier {
+            None => LabelSet::none(),
+            Some(LabelModifier::Include(ls)) => {
+                inner.labels.keep_only(&ls.labels.iter().cloned().collect())
+            }
+            Some(LabelModifier::Exclude(ls)) => {
+                inner.labels.without(&ls.labels.iter().cloned().collect())
+            }
+        };
+        match op.as_str() {
+            // Filters: each series keeps its own labels.
+            "topk" | "bottomk" | "limitk" | "limit_ratio" => inner,
+            "count" | "group" => Ty {
+                kind: Kind::Gauge,
+                unit: ValUnit::Number,
+                labels,
+                buckets: false,
+                scalar_value: None,
+                scale: 1.0,
+            },
+            "count_values" => {
+                if let Some(Expr::StringLiteral(s)) = a.param.as_deref() {
+                    labels = labels.with([s.val.clone()]);
+                }
+                Ty {
+                    kind: Kind::Gauge,
+                    unit: ValUnit::Number,
+                    labels,
+                    buckets: false,
+                    scalar_value: None,
+                    scale: 1.0,
+                }
+            }
+            "stddev" | "stdvar" | "quantile" | "avg" | "min" | "max" => Ty {
+                labels,
+                kind: if inner.kind == Kind::Counter {
+                    Kind::Gauge
+                } else {
+                    inner.kind
+                },
+                buckets: false,
+                ..inner
+            },
+            // sum keeps counters counters and buckets buckets (when `le` survives).
+            _ => Ty {
+                buckets: inner.buckets && !labels.drops("le"),
+                labels,
+                ..inner
+            },
+        }
+    }
+
+    fn binary(&self, b: &BinaryExpr) -> Ty {
+        let l = self.type_of(&b.lhs);
+        let r = self.type_of(&b.rhs);
+        let op = b.op.to_string();
+        let return_bool = b.return_bool();
+        let l_vec = l.kind != Kind::Scalar;
+        let r_vec = r.kind != Kind::Scalar;
+        if !l_vec && !r_vec {
+            return Ty::scalar(None);
+        }
+        // Labels of the result.
+        let labels = if l_vec && r_vec {
+            let m = b.modifier.as_ref();
+            match m.map(|m| &m.card) {
+                Some(VectorMatchCardinality::ManyToOne(ls)) => l.labels.with(ls.labels.clone()),
+                Some(VectorMatchCardinality::OneToMany(ls)) => r.labels.with(ls.labels.clone()),
+                Some(VectorMatchCardinality::ManyToMany) if op == "or" => {
+                    if l.labels == LabelSet::All || r.labels == LabelSet::All {
+                        LabelSet::All
+                    } else {
+                        l.labels.clone()
+                    }
+                }
+                _ => match m.and_then(|m| m.matching.as_ref()) {
+                    Some(LabelModifier::Include(ls)) if !is_set_op(&op) => {
+                        l.labels.keep_only(&ls.labels.iter().cloned().collect())
+                    }
+                    Some(LabelModifier::Exclude(ls)) if !is_set_op(&op) => {
+                        l.labels.without(&ls.labels.iter().cloned().collect())
+                    }
+                    _ => l.labels.clone(),
+                },
+            }
+        } else if l_vec {
+            l.labels.clone()
+        } else {
+            r.labels.clone()
+        };
+        if is_set_op(&op) {
+            return Ty { labels, ..l };
+        }
+        if b.op.is_comparison_operator() {
+            if return_bool {
+                return Ty {
+                    kind: Kind::Gauge,
+                    unit: ValUnit::Number,
+                    labels,
+                    buckets: false,
+                    scalar_value: None,
+                    scale: 1.0,
+                };
+            }
+            // A filter: the value is the vector side's.
+            let v = if l_vec { l } else { r };
+            return Ty { labels, ..v };
+        }
+        let vector_scale = if l_vec { l.scale } else { r.scale };
+        let (unit, scale) = match op.as_str() {
+            "/" if r_vec && l_vec => normalize(divide(l.unit, r.unit), l.scale / r.scale),
+            "/" if !r_vec => match r.scalar_value {
+                Some(k) if k != 0.0 => normalize(l.unit, l.scale / k),
+                _ => (ValUnit::Unknown, 1.0),
+            },
+            "*" => multiply(&l, &r),
+            "+" | "-" if l.unit == r.unit && l.scale == r.scale => (l.unit, l.scale),
+            "+" | "-" if r.unit == ValUnit::Number => (l.unit, l.scale),
+            "+" | "-" if l.unit == ValUnit::Number => (r.unit, r.scale),
+            _ => (ValUnit::Unknown, vector_scale),
+        };
+        let kind = match (l.kind, r.kind) {
+            (Kind::Rate, Kind::Rate | Kind::Scalar) | (Kind::Scalar, Kind::Rate)
+                if op != "/" || r.kind == Kind::Scalar =>
+            {
+                Kind::Rate
+            }
+            _ => Kind::Gauge,
+        };
+        let buckets = (l.buckets && !r_vec) || (r.buckets && !l_vec);
+        Ty {
+            kind,
+            unit,
+            labels,
+            buckets,
+            scalar_value: None,
+            scale,
+        }
+    }
+
+    fn call(&self, c: &Call) -> Ty {
+        let name = c.func.name;
+        let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
+        let first = args.first().map(|a| self.type_of(a));
+        let first_vec = args
+            .iter()
+            .map(|a| self.type_of(a))
+            .find(|t| t.kind != Kind::Scalar);
+        match name {
+            "rate" | "irate" => {
+                let t = first.unwrap_or_else(Ty::unknown);
+                let unit = match t.unit {
+                    ValUnit::Of(u) => ValUnit::PerSecond(u),
+                    _ => ValUnit::Unknown,
+                };
+                Ty {
+                    kind: Kind::Rate,
+                    unit,
+                    labels: t.labels,
+                    buckets: t.buckets,
+                    scalar_value: None,
+                    scale: 1.0,
+                }
+            }
+            "increase" | "delta" | "idelta" | "deriv" => {
+                let t = first.unwrap_or_else(Ty::unknown);
+                Ty {
+                    kind: Kind::Gauge,
+                    buckets: t.buckets && name == "increase",
+                    ..t
+                }
+            }
+            "histogram_quantile" | "histogram_fraction" => {
+                let t = args
+                    .get(1)
+                    .map(|a| self.type_of(a))
+                    .unwrap_or_else(Ty::unknown);
+                let unit = if name == "histogram_quantile" {
+                    args.get(1)
+                        .map_or(ValUnit::Unknown, |a| self.histogram_unit(a))
+                } else {
+                    ValUnit::Of(Unit::Ratio)
+                };
+                let labels = t.labels.without(&BTreeSet::from(["le".to_string()]));
+                Ty {
+                    labels,
+                    ..t.gauge_of(unit)
+                }
+            }
+            "absent" | "absent_over_time" => {
+                let mut keep = BTreeSet::new();
+                if let Some(Expr::VectorSelector(vs)) = args.first() {
+                    for m in &vs.matchers.matchers {
+                        if matches!(m.op, MatchOp::Equal) && m.name != "__name__" {
+                            keep.insert(m.name.clone());
+                        }
+                    }
+                }
+                Ty {
+                    kind: Kind::Gauge,
+                    unit: ValUnit::Number,
+                    labels: LabelSet::Only(keep),
+                    buckets: false,
+                    scalar_value: None,
+                    scale: 1.0,
+                }
+            }
+            "label_replace" | "label_join" => {
+                let t = first.unwrap_or_else(Ty::unknown);
+                match args.get(1) {
+                    Some(Expr::StringLiteral(s)) => Ty {
+                        labels: t.labels.with([s.val.clone()]),
+                        ..t
+                    },
+                    _ => t,
+                }
+            }
+            "scalar" | "time" | "pi" => Ty::scalar(None),
+            "vector" => Ty {
+                labels: LabelSet::none(),
+                ..Ty::scalar(None)
+            }
+            .gauge_of(ValUnit::Number),
+            "count_over_time" | "changes" | "resets" | "timestamp" | "present_over_time" => {
+                first.unwrap_or_else(Ty::unknown).gauge_of(ValUnit::Number)
+            }
+            "avg_over_time" | "min_over_time" | "max_over_time" | "quantile_over_time"
+            | "last_over_time" | "stddev_over_time" | "stdvar_over_time" => {
+                let t = args
+                    .last()
+                    .map(|a| self.type_of(a))
+                    .unwrap_or_else(Ty::unknown);
+                let kind = if t.kind == Kind::Counter {
+                    Kind::Gauge
+                } else {
+                    t.kind
+                };
+                Ty { kind, ..t }
+            }
+            "sum_over_time" => {
+                let t = first.unwrap_or_else(Ty::unknown);
+                Ty {
+                    kind: Kind::Gauge,
+                    ..t
+                }
+            }
+            "abs" | "ceil" | "floor" | "round" | "clamp" | "clamp_min" | "clamp_max" | "sort"
+            | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
+                first_vec.unwrap_or_else(Ty::unknown)
+            }
+            _ => {
+                let t = first_vec.unwrap_or_else(Ty::unknown);
+                Ty {
+                    kind: Kind::Unknown,
+                    unit: ValUnit::Unknown,
+                    buckets: false,
+                    ..t
+                }
+            }
+        }
+    }
+}
+
+fn is_set_op(op: &str) -> bool {
+    matches!(op, "and" | "or" | "unless")
+}
+
+fn divide(l: ValUnit, r: ValUnit) -> ValUnit {
+    match (l, r) {
+        (a, ValUnit::Number) => a,
+        (ValUnit::Of(a), ValUnit::Of(b)) | (ValUnit::PerSecond(a), ValUnit::PerSecond(b))
+            if a == b =>
+        {
+            ValUnit::Of(Unit::Ratio)
+        }
+        _ => ValUnit::Unknown,
+    }
+}
+
+/// A unit with a constant factor: a ratio times 100 is a percentage, a percentage over
+/// 100 a ratio.
+fn normalize(unit: ValUnit, scale: f64) -> (ValUnit, f64) {
+    match unit {
+        ValUnit::Of(Unit::Ratio) if scale == 100.0 => (ValUnit::Of(Unit::Percent), 1.0),
+        ValUnit::Of(Unit::Percent) if scale == 0.01 => (ValUnit::Of(Unit::Ratio), 1.0),
+        u => (u, scale),
+    }
+}
+
+fn multiply(l: &Ty, r: &Ty) -> (ValUnit, f64) {
+    let (vector, scalar) = match (l.kind, r.kind) {
+        (_, Kind::Scalar) => (l, r),
+        (Kind::Scalar, _) => (r, l),
+        _ => return (ValUnit::Unknown, 1.0),
+    };
+    match scalar.scalar_value {
+        Some(k) => normalize(vector.unit, vector.scale * k),
+        None => (ValUnit::Unknown, 1.0),
+    }
+}
+
+/// Visits every node, parents before children, with each node's parent.
+pub fn visit<'a>(
+    e: &'a Expr,
+    parent: Option<&'a Expr>,
+    f: &mut impl FnMut(&'a Expr, Option<&'a Expr>),
+) {
+    f(e, parent);
+    match e {
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                visit(p, Some(e), f);
+            }
+            visit(&a.expr, Some(e), f);
+        }
+        Expr::Unary(u) => visit(&u.expr, Some(e), f),
+        Expr::Binary(b) => {
+            visit(&b.lhs, Some(e), f);
+            visit(&b.rhs, Some(e), f);
+        }
+        Expr::Paren(p) => visit(&p.expr, Some(e), f),
+        Expr::Subquery(s) => visit(&s.expr, Some(e), f),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                visit(a, Some(e), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every call of one of `names` in an expression, outermost first.
+pub fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
+    let mut out = Vec::new();
+    visit(e, None, &mut |n, _| {
+        if let Expr::Call(c) = n
+            && names.contains(&c.func.name)
+        {
+            out.push(c);
+        }
+    });
+    out
+}
+
+/// Strips parentheses.
+pub fn unparen(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
+/// The metric name of a selector (vector or matrix), if it names one.
+pub fn selector_name(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::VectorSelector(vs) => vs.name.as_deref(),
+        Expr::MatrixSelector(ms) => ms.vs.name.as_deref(),
+        _ => None,
+    }
+}
+
+/// The byte range of `name` in `text` as a whole word (not part of a longer name).
+pub fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut from = 0;
+    while let Some(i) = text[from..].find(name) {
+        let start = from + i;
+        let end = start + name.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        if !before.is_some_and(is_name) && !after.is_some_and(is_name) {
+            return Some(start..end);
+        }
+        from = start + name.len().max(1);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Metric;
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::default();
+        for (name, kind, unit) in [
+            ("active", MetricKind::Gauge, Unit::Connections),
+            ("size", MetricKind::Gauge, Unit::Connections),
+            ("errors_total", MetricKind::Counter, Unit::Events),
+            ("wait_seconds", MetricKind::Histogram, Unit::Seconds),
+        ] {
+            c.insert(Metric {
+                name: name.into(),
+                kind,
+                unit,
+                help: String::new(),
+                span: None,
+            });
+        }
+        c
+    }
+
+    fn ty(src: &str) -> Ty {
+        let c = catalog();
+        let env = Env::new(&c);
+        env.type_of(&promql_parser::parser::parse(src).unwrap())
+    }
+
+    #[test]
+    fn gauge_over_gauge_of_one_unit_is_a_ratio() {
+        assert!(ty("(active / size) > 0.9").is_ratio());
+        assert!(ty("sum(active) / sum(size)").is_ratio());
+        assert!(ty("100 * (active / size)").is_percent());
+        assert!(ty("100 * active / size").is_percent());
+        assert!(ty("active * 100 / size > 90").is_percent());
+        assert!(ty("(100 * active / size) / 100").is_ratio());
+        assert!(!ty("2 * active / size").is_ratio());
+        assert!(!ty("2 * active / size").is_percent());
+        assert!(!ty("active").is_ratio());
+    }
+
+    #[test]
+    fn rates_and_buckets() {
+        let t = ty("sum by (le) (rate(wait_seconds_bucket[5m]))");
+        assert!(t.buckets);
+        assert_eq!(t.kind, Kind::Rate);
+        assert!(!t.labels.drops("le"));
+        assert!(ty("sum(rate(wait_seconds_bucket[5m]))").labels.drops("le"));
+        let q = ty("histogram_quantile(0.9, sum by (le) (rate(wait_seconds_bucket[5m])))");
+        assert_eq!(q.unit, ValUnit::Of(Unit::Seconds));
+        assert_eq!(ty("errors_total").kind, Kind::Counter);
+    }
+
+    #[test]
+    fn labels_survive_aggregations() {
+        assert!(ty("sum by (job) (active)").labels.drops("instance"));
+        assert!(!ty("sum by (job) (active)").labels.drops("job"));
+        assert!(
+            ty("sum without (instance) (active)")
+                .labels
+                .drops("instance")
+        );
+        assert!(!ty("sum without (instance) (active)").labels.drops("job"));
+        assert!(ty("sum(active) / sum(size)").labels.drops("job"));
+        assert!(!ty("active / size").labels.drops("job"));
+    }
+
+    #[test]
+    fn words_are_found_whole() {
+        assert_eq!(find_word("a_total + a", "a"), Some(10..11));
+        assert_eq!(find_word("x:a:b", "a"), None);
+    }
+}

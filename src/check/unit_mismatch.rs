@@ -1,0 +1,94 @@
+//! PW205 unit-mismatch: an alert's text prints `$value` in a unit the value does not have,
+//! judged from the catalog's units. First of all a 0..1 ratio printed as a percentage
+//! (`{{ $value }}%` where the expression divides two series of one unit, or a `ratio`
+//! metric); also a 0..100 percentage through `humanizePercentage` (which multiplies by 100)
+//! and `humanizeDuration` on a value that is not in seconds.
+//!
+//! Why: "Pool at 0.95% utilization" reads as an idle pool when it is nearly exhausted; the
+//! on-call engineer trusts the text, not the expression.
+//!
+//! Example: `expr: (active / size) > 0.9` with
+//! `description: "Pool at {{ $value }}% utilization"` — write
+//! `{{ $value | humanizePercentage }}`, or multiply the expression by 100.
+
+use super::lint::{Cx, RuleUnit};
+use super::template::{TokKind, scan};
+use super::typing::ValUnit;
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::model::Unit;
+
+pub const CODE: Code = Code {
+    code: "PW205",
+    name: "unit-mismatch",
+};
+pub const SEVERITY: Severity = Severity::Warning;
+
+pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
+        return out;
+    };
+    for (what, key, text) in rule.templates() {
+        let scanned = scan(&text.text);
+        for action in &scanned.actions {
+            if !action
+                .tokens
+                .iter()
+                .any(|t| t.kind == TokKind::Var && t.text == "$value")
+            {
+                continue;
+            }
+            let calls = |f: &str| {
+                action
+                    .tokens
+                    .iter()
+                    .any(|t| t.kind == TokKind::Ident && t.text == f)
+            };
+            let after = text.text[action.range.end..].trim_start();
+            let percent_sign = after.starts_with('%');
+            let shown = &text.text[action.range.clone()];
+            let problem = if ty.is_ratio() && percent_sign && !calls("humanizePercentage") {
+                Some((
+                    format!(
+                        "{what} `{key}` prints a 0..1 ratio as a percentage: `{shown}%` shows 0.95 as \"0.95%\""
+                    ),
+                    "a 0..1 ratio, printed with `%`".to_string(),
+                    "write `{{ $value | humanizePercentage }}` (it multiplies by 100 and adds `%`), or multiply the expression by 100".to_string(),
+                ))
+            } else if ty.is_percent() && calls("humanizePercentage") {
+                Some((
+                    format!(
+                        "{what} `{key}` passes a 0..100 percentage to `humanizePercentage`, which multiplies by 100 again"
+                    ),
+                    "already a percentage".to_string(),
+                    "write `{{ $value | humanize }}%`".to_string(),
+                ))
+            } else if calls("humanizeDuration")
+                && matches!(ty.unit, ValUnit::Of(u) | ValUnit::PerSecond(u) if u != Unit::Seconds)
+            {
+                Some((
+                    format!(
+                        "{what} `{key}` prints the value with `humanizeDuration`, but it is not in seconds"
+                    ),
+                    "not a duration".to_string(),
+                    "use `humanize` for counts and rates".to_string(),
+                ))
+            } else {
+                None
+            };
+            if let Some((message, label, help)) = problem {
+                let end = if percent_sign {
+                    action.range.end + (text.text.len() - action.range.end - after.len()) + 1
+                } else {
+                    action.range.end
+                };
+                out.push(
+                    rule.diag(CODE, SEVERITY, message, text.sub(action.range.start..end))
+                        .label(label)
+                        .help(help),
+                );
+            }
+        }
+    }
+    out
+}

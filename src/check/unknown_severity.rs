@@ -1,0 +1,44 @@
+//! PW206 unknown-severity: an alert's `severity` label must be one of the spec's
+//! `severities:` (the vocabulary Alertmanager routes on).
+//!
+//! Why: Alertmanager routes on the severity; a value no route matches (`crit`, `Warning`)
+//! falls through to the default receiver, or nowhere, and nobody is paged.
+//!
+//! Example: `labels: {severity: page}` when the spec says `severities: [info, warning,
+//! high, critical]`.
+
+use super::lint::{Cx, RuleUnit};
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW206",
+    name: "unknown-severity",
+};
+pub const SEVERITY: Severity = Severity::Error;
+
+pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let Some(sev) = rule.labels.get("severity").filter(|_| rule.is_alert()) else {
+        return Vec::new();
+    };
+    if cx.severities.contains(&sev.text) {
+        return Vec::new();
+    }
+    let guess = crate::model::did_you_mean(&sev.text, cx.severities.iter().map(String::as_str));
+    vec![
+        rule.diag(
+            CODE,
+            SEVERITY,
+            format!(
+                "severity `{}` is not in the spec's vocabulary ({})",
+                sev.text,
+                cx.severities.join(", ")
+            ),
+            sev.span.clone(),
+        )
+        .label(match guess {
+            Some(g) => format!("did you mean `{g}`?"),
+            None => "unknown severity".into(),
+        })
+        .help("Alertmanager routes on the severity; use one of the spec's `severities:`"),
+    ]
+}
