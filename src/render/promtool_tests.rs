@@ -35,6 +35,9 @@ pub const UNTESTABLE: Code = Code {
 pub struct TestFile {
     pub rule_files: Vec<String>,
     pub evaluation_interval: String,
+    /// promtool evaluates groups in map order unless told: recording rules first, so an
+    /// alert reading a recorded series (the undersized alert) sees this step's value.
+    pub group_eval_order: Vec<String>,
     pub tests: Vec<TestGroup>,
 }
 
@@ -158,6 +161,10 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
     let file = TestFile {
         rule_files: vec![conventions::rule_file_name()],
         evaluation_interval: timing.time(1),
+        group_eval_order: vec![
+            conventions::RECORDING_GROUP.to_string(),
+            conventions::ALERT_GROUP.to_string(),
+        ],
         tests: groups,
     };
     let coverage = Coverage {
@@ -490,8 +497,8 @@ impl Inputs<'_> {
             },
             Signal::Undersized => {
                 // The largest steady use whose recommended size, ceil(headroom * use), is
-                // at most `value`; the recorded series it reads exist from the first
-                // evaluation, so the alert sees them from the second.
+                // at most `value`. Recording rules are evaluated before alerts
+                // (`group_eval_order`), so the alert sees the recommendation from step 0.
                 let active = (value / self.headroom).floor();
                 let recommended = (self.headroom * active).ceil();
                 if active < 1.0 || recommended > value {
@@ -503,7 +510,7 @@ impl Inputs<'_> {
                         self.series(Role::Active, "", None, self.constant(active)),
                     ],
                     Some(Trace::Constant {
-                        from: 1,
+                        from: 0,
                         value: recommended,
                     }),
                 )
