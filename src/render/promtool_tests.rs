@@ -121,20 +121,34 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
         }
     }
     let timing = Timing::new(model.rate_window, alerts.iter().map(|a| a.for_));
-    let tests = Tests {
-        model,
-        alerts: &alerts,
-        timing,
-    };
+    let tests = Tests::new(model, &alerts, timing);
     let mut groups = Vec::new();
     let mut covered = 0;
-    for a in &alerts {
+    for a in alerts.iter().filter(|a| a.signal != Signal::Absent) {
         match tests.alert_groups(a) {
             Ok(mut g) => {
                 covered += 1;
                 groups.append(&mut g);
             }
             Err(e) => diags.push(untestable(a.rule, &e)),
+        }
+    }
+    // Absence is proven for every pool at once: a test per pool would have to feed every
+    // other pool's metrics, and grow with the square of the fleet.
+    let absent: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.signal == Signal::Absent)
+        .collect();
+    let mut names: Vec<&str> = absent.iter().map(|a| a.name()).collect();
+    names.dedup();
+    for name in names {
+        let of_name = absent.iter().filter(|a| a.name() == name);
+        match tests.absent_groups(name) {
+            Ok(mut g) => {
+                covered += of_name.count();
+                groups.append(&mut g);
+            }
+            Err(e) => diags.extend(of_name.map(|a| untestable(a.rule, &e))),
         }
     }
     for pool in &model.pools {
@@ -284,12 +298,7 @@ impl Series {
 
     /// Whether the pool's queries for this series' role select it.
     fn seen_by(&self, pool: &Pool) -> bool {
-        self.metric
-            == format!(
-                "{}{}",
-                pool.roles.get(self.role).unwrap_or_default(),
-                self.suffix
-            )
+        self.metric.strip_suffix(self.suffix) == pool.roles.get(self.role)
             && pool
                 .selector
                 .iter()
@@ -613,10 +622,9 @@ fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
 
-/// Every pool's size series, except those `missing` would select: the scenario in which
-/// `missing` (and any pool that cannot be told apart from it) has no metrics. With no
-/// `missing` pool, every pool's metrics are present.
-fn presence(model: &Model, timing: Timing, steps: u64, missing: Option<&Pool>) -> Scenario {
+/// Every pool's size series: the scenario in which every pool's metrics are present.
+fn presence(model: &Model, timing: Timing, steps: u64) -> Scenario {
+    let mut seen = std::collections::BTreeSet::new();
     let mut series: Vec<Series> = Vec::new();
     for pool in &model.pools {
         let inputs = Inputs {
@@ -626,10 +634,9 @@ fn presence(model: &Model, timing: Timing, steps: u64, missing: Option<&Pool>) -
             headroom: headroom(model),
         };
         let s = inputs.series(Role::Size, "", None, inputs.constant(UNDERSIZED_SIZE));
-        if missing.is_some_and(|m| m.name == pool.name || s.seen_by(m)) || series.contains(&s) {
-            continue;
+        if seen.insert(s.input().series) {
+            series.push(s);
         }
-        series.push(s);
     }
     Scenario {
         series,
@@ -727,6 +734,15 @@ impl<'a> Alert<'a> {
     /// without a break for at least `for` (Prometheus's pending → firing state machine,
     /// evaluated every step from 0).
     fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
+        // Input series are constant from step 0 on, so absent() gives the same answer at
+        // every step; and an alert that selects none of the series never holds.
+        if self.signal == Signal::Absent {
+            let hit = self.hit(sc, 0, t)?;
+            return (n >= t.steps(self.for_)).then_some(hit);
+        }
+        if sc.series.is_empty() || !sc.series.iter().all(|s| s.seen_by(self.pool)) {
+            return None;
+        }
         let mut since = None;
         let mut last = None;
         for k in 0..=n {
@@ -764,19 +780,85 @@ impl<'a> Alert<'a> {
     }
 }
 
+/// An alert name and the first matcher of its pool's selector.
+type SelectorKey<'a> = (&'a str, Option<(&'a str, &'a str)>);
+
 /// The test generator for one rule file.
 #[derive(Debug)]
 struct Tests<'a> {
     model: &'a Model,
     alerts: &'a [Alert<'a>],
+    /// The alerts of each name (every pool and level), so a check looks only at those.
+    by_name: BTreeMap<&'a str, Vec<&'a Alert<'a>>>,
+    /// Indices into `alerts` by name and the first (smallest) matcher of the pool's
+    /// selector (None for an empty selector): a pool sees a series only if its whole
+    /// selector, so its first matcher, is among the series' labels.
+    by_selector: BTreeMap<SelectorKey<'a>, Vec<usize>>,
     timing: Timing,
 }
 
-impl Tests<'_> {
+impl<'a> Tests<'a> {
+    fn new(model: &'a Model, alerts: &'a [Alert<'a>], timing: Timing) -> Self {
+        let mut by_name: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
+        let mut by_selector: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+        for (i, a) in alerts.iter().enumerate() {
+            by_name.entry(a.name()).or_default().push(a);
+            let first = a
+                .pool
+                .selector
+                .first()
+                .map(|(k, v)| (k.as_str(), v.as_str()));
+            by_selector.entry((a.name(), first)).or_default().push(i);
+        }
+        Self {
+            model,
+            alerts,
+            by_name,
+            by_selector,
+            timing,
+        }
+    }
+
+    /// The alerts named `alertname` that may fire on a scenario, in rule order: for
+    /// single-pool scenarios only pools whose selector can match its series (this keeps
+    /// a fleet's test generation linear); for absence, every pool.
+    fn candidates(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
+        let absence = self
+            .named(alertname)
+            .next()
+            .is_some_and(|a| a.signal == Signal::Absent);
+        let Some(first) = sc.series.first().filter(|_| !absence) else {
+            return self.named(alertname).collect();
+        };
+        let mut idx: Vec<usize> = self
+            .by_selector
+            .get(&(alertname, None))
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for (k, v) in &first.labels {
+            if let Some(i) = self
+                .by_selector
+                .get(&(alertname, Some((k.as_str(), v.as_str()))))
+            {
+                idx.extend(i);
+            }
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &self.alerts[i]).collect()
+    }
+
+    /// Every alert named `name`.
+    fn named(&self, name: &str) -> impl Iterator<Item = &'a Alert<'a>> + '_ {
+        self.by_name.get(name).into_iter().flatten().copied()
+    }
+
     /// The alerts named `alertname` firing at step `n` of a scenario, from every pool.
     fn check(&self, alertname: &str, sc: &Scenario, n: u64) -> Result<AlertRuleTest, String> {
         let mut exp_alerts = Vec::new();
-        for a in self.alerts.iter().filter(|a| a.name() == alertname) {
+        for a in self.candidates(alertname, sc) {
             if let Some((value, labels)) = a.firing(sc, n, self.timing) {
                 exp_alerts.push(a.expected(value, &labels)?);
             }
@@ -805,9 +887,7 @@ impl Tests<'_> {
         // Levels sharing the alert's name (warning and critical of one policy) may fire on
         // the same input once their own `for` has passed: the tests run until the longest.
         let longest = self
-            .alerts
-            .iter()
-            .filter(|b| b.name() == a.name())
+            .named(a.name())
             .map(|b| t.steps(b.for_))
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
@@ -818,16 +898,7 @@ impl Tests<'_> {
             headroom: headroom(self.model),
         };
         let for_ = a.for_.to_string();
-        let (firing, silent, healthy, firing_name, silent_name) = if a.signal == Signal::Absent {
-            let metric = &a.pool.roles.size;
-            (
-                presence(self.model, t, steps, Some(a.pool)),
-                presence(self.model, t, steps, None),
-                None,
-                format!("fires when {metric} is missing for {for_}"),
-                format!("silent while {metric} is present"),
-            )
-        } else {
+        let (firing, silent, healthy, firing_name, silent_name) = {
             let threshold = a.threshold.unwrap_or_default();
             let levels: Vec<f64> = a
                 .pool
@@ -891,6 +962,51 @@ impl Tests<'_> {
             ));
         }
         Ok(groups)
+    }
+
+    /// The absence alerts named `alertname`, for every pool at once: with no pool's metrics
+    /// each fires after its own `for` (and not a step before); with every pool's metrics,
+    /// none fires.
+    fn absent_groups(&self, alertname: &str) -> Result<Vec<TestGroup>, String> {
+        let t = self.timing;
+        let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
+        fors.sort_unstable();
+        fors.dedup();
+        let longest = fors.last().copied().unwrap_or(0);
+        let steps = longest + 2;
+        let missing = Scenario {
+            series: Vec::new(),
+            trace: None,
+        };
+        let present = presence(self.model, t, steps);
+        let mut checks = Vec::new();
+        for f in fors {
+            if f > 0 {
+                checks.push(self.check(alertname, &missing, f - 1)?);
+            }
+            checks.push(self.check(alertname, &missing, f)?);
+        }
+        if checks.iter().all(|c| c.exp_alerts.is_empty()) {
+            return Err("no input makes it fire".into());
+        }
+        let silent = self.check(alertname, &present, longest)?;
+        if !silent.exp_alerts.is_empty() {
+            return Err("no input keeps it silent".into());
+        }
+        Ok(vec![
+            self.group(
+                format!(
+                    "{alertname} (every pool): fires once the metrics are missing for its `for`"
+                ),
+                &missing,
+                checks,
+            ),
+            self.group(
+                format!("{alertname} (every pool): silent while every pool's metrics are present"),
+                &present,
+                vec![silent],
+            ),
+        ])
     }
 
     /// The expected values of a pool's recording rules, on a pool that was 90% busy a

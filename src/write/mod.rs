@@ -143,14 +143,56 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .tempfile_in(dir)
         .map_err(io_err(dir))?;
     tmp.write_all(bytes).map_err(io_err(path))?;
+    publish_permissions(tmp.as_file(), path).map_err(io_err(path))?;
     tmp.as_file().sync_all().map_err(io_err(path))?;
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    Ok(())
+}
+
+/// Temporary files are private (0600), but generated files are read by Prometheus and
+/// Grafana under their own users: keep the replaced file's mode, else use 0644.
+#[cfg(unix)]
+fn publish_permissions(tmp: &std::fs::File, path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let permissions = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => std::fs::Permissions::from_mode(0o644),
+    };
+    tmp.set_permissions(permissions)
+}
+
+#[cfg(not(unix))]
+fn publish_permissions(_tmp: &std::fs::File, _path: &Path) -> io::Result<()> {
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_other_users() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = OutputFile {
+            path: "rules/a.yml".into(),
+            contents: "x\n".into(),
+        };
+        apply(dir.path(), std::slice::from_ref(&file), Mode::Write).unwrap();
+        let path = dir.path().join("rules/a.yml");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        // A replaced file keeps the mode it had.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let changed = OutputFile {
+            contents: "y\n".into(),
+            ..file
+        };
+        apply(dir.path(), &[changed], Mode::Write).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
 
     #[test]
     fn paths_cannot_escape_the_output_folder() {
