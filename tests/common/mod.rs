@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: generating a spec in memory, and finding the
 //! external tools (promtool) that judge our output.
-#![allow(dead_code)]
+// Helpers run only inside tests, where unwrap and panic are the way to fail.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
