@@ -129,6 +129,11 @@ fn emit(spec_arg: &SpecArg, out: &Path, check_only: bool, format: Format) -> Rep
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
             let mut r = failure_report(&sources, &[d], format, EXIT_INPUT);
+            if !e.replaced().is_empty() {
+                r.stderr = r
+                    .stderr
+                    .replace("nothing was written", "the files named above were replaced");
+            }
             r.stderr.insert_str(0, &report.stderr);
             r
         }
