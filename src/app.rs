@@ -64,10 +64,17 @@ fn read_text(path: &Path, what: &str) -> Result<SpecSource, Diagnostic> {
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read {name}: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        // The valid prefix is text: count lines and characters in it for a line:col.
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         fail(format!(
-            "{name} is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+            "{name}:{line}:{col}: the spec is not UTF-8 text (byte 0x{:02X})",
+            bytes.get(at).copied().unwrap_or_default()
         ))
+        .help("save the spec as UTF-8")
     })?;
     Ok(SpecSource { name, text })
 }
@@ -249,6 +256,11 @@ fn emit(
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
             let mut r = failure_report(&sources, &[d], format, EXIT_INPUT);
+            if !e.replaced().is_empty() {
+                r.stderr = r
+                    .stderr
+                    .replace("nothing was written", "the files named above were replaced");
+            }
             r.stderr.insert_str(0, &report.stderr);
             r
         }

@@ -148,14 +148,21 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
         }
         .with_code(d.code.code.to_string())
         .with_message(format!("{} [{}]", d.message, d.code.name));
-        if let Some(span) = &d.span {
-            let mut label = Label::primary(span.file.0, span.range.clone());
-            if let Some(text) = &d.label {
-                label = label.with_message(text.clone());
-            }
-            cs = cs.with_labels(vec![label]);
-        }
         let mut notes = Vec::new();
+        if let Some(span) = &d.span {
+            if let Some(at) = long_line_place(span, sources) {
+                notes.push(match &d.label {
+                    Some(label) => format!("{at}: {label}"),
+                    None => at,
+                });
+            } else {
+                let mut label = Label::primary(span.file.0, span.range.clone());
+                if let Some(text) = &d.label {
+                    label = label.with_message(text.clone());
+                }
+                cs = cs.with_labels(vec![label]);
+            }
+        }
         if let Some(object) = &d.object {
             notes.push(format!("in: {object}"));
         }
@@ -174,6 +181,27 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
         out.push_str(&buf);
     }
     out
+}
+
+/// Source lines longer than this are not echoed (a one-line document of megabytes would
+/// flood the terminal); the diagnostic names the place instead.
+const MAX_SHOWN_LINE: usize = 500;
+
+/// `at: file:line:col` when the span starts on a line too long to show.
+fn long_line_place(span: &Span, sources: &Sources) -> Option<String> {
+    let text = &sources.get(span.file)?.text;
+    let start = crate::source::floor_char_boundary(text, span.range.start.min(text.len()));
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_len = text[line_start..]
+        .find('\n')
+        .unwrap_or(text.len() - line_start);
+    if line_len <= MAX_SHOWN_LINE {
+        return None;
+    }
+    let (file, (l, c), _) = place(span, sources)?;
+    Some(format!(
+        "at: {file}:{l}:{c} (the line is {line_len} bytes long, too long to show)"
+    ))
 }
 
 pub fn severity_word(s: Severity) -> &'static str {
@@ -300,6 +328,15 @@ fn counts(diags: &[Diagnostic]) -> (usize, usize, usize) {
     };
     let suppressed = diags.iter().filter(|d| d.suppressed.is_some()).count();
     (live(Severity::Error), live(Severity::Warning), suppressed)
+}
+
+/// The closest candidate by edit distance, for "did you mean".
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
 }
 
 /// One line summing up a report: "2 errors, 1 warning" (", 1 suppressed" when any are).

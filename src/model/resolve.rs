@@ -187,14 +187,7 @@ pub fn is_color(s: &str) -> bool {
     BASE.contains(&base)
 }
 
-/// The closest candidate by edit distance, for "did you mean".
-pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
-        .min()
-        .map(|(_, c)| c)
-}
+pub use crate::diag::did_you_mean;
 
 impl Cx<'_> {
     fn span<T>(&self, v: &S<T>) -> Option<Span> {

@@ -361,7 +361,11 @@ fn annotations(
     Ok(Annotations {
         summary: templates::render_block(env, &name, "summary", ctx)?,
         description: templates::render_block(env, &name, "description", ctx)?,
-        runbook_url: conventions::runbook_url(&model.runbook_url, signal),
+        // Prometheus expands every annotation as a template, the URL too.
+        runbook_url: templates::escape_prometheus_template(&conventions::runbook_url(
+            &model.runbook_url,
+            signal,
+        )),
     })
 }
 

@@ -371,17 +371,205 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     file: FileId,
 ) -> Result<T, Diagnostic> {
     let text = sources.get(file).map_or("", |f| f.text.as_str());
-    serde_saphyr::from_str_with_options::<T>(text, yaml_options()).map_err(|e| {
-        let span = e.location().and_then(|l| span_of(sources, file, &l));
-        Diagnostic::error(YAML, clean_yaml_message(&e.without_snippet().to_string()))
-            .at(span)
-            .label("here")
-    })
+    serde_saphyr::from_str_with_options::<T>(text, yaml_options())
+        .map_err(|e| yaml_diagnostic(&e, sources, file))
 }
 
+/// Turns a serde-saphyr error into a diagnostic: a plain-words message, the caret on the
+/// offending text, and help where there is something to suggest.
+pub fn yaml_diagnostic(e: &serde_saphyr::Error, sources: &Sources, file: FileId) -> Diagnostic {
+    use serde_saphyr::Error as E;
+    let text = sources.get(file).map_or("", |f| f.text.as_str());
+    let mut span = e.location().and_then(|l| span_of(sources, file, &l));
+    let mut help: Vec<String> = Vec::new();
+    let mut e = e.without_snippet();
+    let mut via_alias = false;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = e {
+        via_alias |= matches!(e, E::AliasError { .. });
+        e = error;
+    }
+    if via_alias {
+        help.push("the value comes from expanding an alias (`*name`)".to_string());
+    }
+    let found = span.as_ref().map(|s| found_at(text, s.range.start));
+    let (message, label) = match e {
+        E::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "string scalar" | "scalar" => "a single value (text or a number)",
+                "sequence start" => "a list",
+                "mapping start" => "a mapping of `key: value` pairs",
+                other => other,
+            };
+            let found = found.unwrap_or("something else");
+            (
+                format!("expected {expected}, found {found}"),
+                format!("this is {found}"),
+            )
+        }
+        E::InvalidScalar { ty, .. } => {
+            let what = match *ty {
+                "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, like `1`",
+                "f32" | "f64" | "floating point" => "a number, like `0.9` or `5`",
+                "bool" | "boolean" => "`true` or `false`",
+                other => other,
+            };
+            (
+                format!("expected {what}"),
+                "not a valid value here".to_string(),
+            )
+        }
+        E::DuplicateMappingKey { key, .. } => {
+            help.push("YAML keeps only one of the two; remove or rename one".to_string());
+            let key = key.as_deref().unwrap_or("?");
+            (
+                format!("key `{key}` appears twice in the same mapping"),
+                "second occurrence".to_string(),
+            )
+        }
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => unknown_name("field", field, expected, &mut help),
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => unknown_name("value", variant, expected, &mut help),
+        E::SerdeMissingField { field, .. } => (
+            format!("missing field `{field}`"),
+            format!("this mapping has no `{field}`"),
+        ),
+        E::Eof { .. } => (
+            "the spec ends in the middle of a value".to_string(),
+            "ends here".to_string(),
+        ),
+        E::Budget { breach, .. } => {
+            help.push(NESTING_HELP.to_string());
+            (
+                budget_message(breach, via_alias),
+                "limit exceeded".to_string(),
+            )
+        }
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => {
+            help.push("write values out instead of repeating them through aliases".to_string());
+            (
+                "YAML aliases (`*name`) expand to too much data".to_string(),
+                "limit exceeded".to_string(),
+            )
+        }
+        other => {
+            let message = clean_yaml_message(&other.to_string());
+            if message.contains("recursion limit") {
+                help.push(NESTING_HELP.to_string());
+                (
+                    format!(
+                        "the YAML is nested more than {} levels deep",
+                        serde_saphyr::Budget::default().flow_nesting_limit
+                    ),
+                    "limit exceeded".to_string(),
+                )
+            } else if message.contains("found a tab") {
+                (
+                    "a tab character where YAML allows only spaces".to_string(),
+                    "tab".to_string(),
+                )
+            } else {
+                if message.contains("mapping values are not allowed") {
+                    help.push(
+                        "check the indentation: a `key:` cannot follow a value on the same \
+                         level, nor be indented under a key that already has a value"
+                            .to_string(),
+                    );
+                }
+                (message, "here".to_string())
+            }
+        }
+    };
+    // The scanner reports a tab at the start of the token it was reading; point at the tab.
+    if label == "tab"
+        && let Some(s) = &span
+        && let Some(i) = text.get(s.range.start..).and_then(|t| t.find('\t'))
+    {
+        let at = s.range.start + i;
+        span = Some(Span::new(file, at..at + 1));
+    }
+    let mut d = Diagnostic::error(YAML, message).at(span).label(label);
+    for h in help {
+        d = d.help(h);
+    }
+    d
+}
+
+/// "unknown field `x`" with a did-you-mean and the names allowed here.
+fn unknown_name(
+    what: &str,
+    name: &str,
+    expected: &[&'static str],
+    help: &mut Vec<String>,
+) -> (String, String) {
+    if let Some(m) = crate::diag::did_you_mean(name, expected.iter().copied()) {
+        help.push(format!("did you mean `{m}`?"));
+    }
+    help.push(format!("expected one of: {}", expected.join(", ")));
+    (
+        format!("unknown {what} `{name}`"),
+        format!("unknown {what}"),
+    )
+}
+
+const NESTING_HELP: &str = "a spec is a plain document of a few kilobytes; \
+     write values out instead of nesting or aliasing them";
+
+/// What the YAML text at `offset` starts with, in words.
+fn found_at(text: &str, offset: usize) -> &'static str {
+    let rest = text.get(offset..).unwrap_or("");
+    match rest.chars().next() {
+        Some('[') => "a list",
+        Some('-') if rest.starts_with("- ") || rest.starts_with("-\n") => "a list",
+        Some('{') => "a mapping",
+        Some('&') => "an anchored value",
+        Some('*') => "an alias",
+        None | Some('\n') => "nothing",
+        _ => {
+            let line = rest.lines().next().unwrap_or("");
+            if line.contains(": ") || line.trim_end().ends_with(':') {
+                "a mapping"
+            } else {
+                "a single value"
+            }
+        }
+    }
+}
+
+/// A budget breach in words.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach, via_alias: bool) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let b = serde_saphyr::Budget::default();
+    match breach {
+        B::Depth { .. } => format!("the YAML is nested more than {} levels deep", b.max_depth),
+        B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
+            "the YAML uses too many aliases (`*name`): this looks like an alias bomb".to_string()
+        }
+        B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => {
+            "the YAML's anchors (`&name`) hold too much data".to_string()
+        }
+        B::Anchors { .. } => format!("the YAML defines more than {} anchors", b.max_anchors),
+        B::Events { .. } | B::Nodes { .. } if via_alias => {
+            "the YAML's aliases (`*name`) expand to too many values: this looks like an alias bomb"
+                .to_string()
+        }
+        B::Events { .. } | B::Nodes { .. } => format!(
+            "the YAML has too many values (more than {} nodes)",
+            b.max_nodes.min(b.max_events)
+        ),
+        B::ScalarBytes { .. } | B::InputBytes { .. } => {
+            "the YAML's values are too large in total".to_string()
+        }
+        other => format!("the YAML exceeds a parser limit ({other:?})"),
+    }
+}
 /// serde-saphyr appends " at line L, column C" to its messages; the diagnostic shows the
 /// place itself, so keep the message alone.
-fn clean_yaml_message(msg: &str) -> String {
+pub fn clean_yaml_message(msg: &str) -> String {
     let msg = msg.trim();
     let cut = msg
         .rfind(" at line ")
@@ -393,9 +581,68 @@ fn clean_yaml_message(msg: &str) -> String {
 /// Loads a spec's text into a raw spec. The caller has added the text to `sources`.
 pub fn load(sources: &Sources, file: FileId) -> Result<RawSpec, Diagnostic> {
     let text = sources.get(file).map_or("", |f| f.text.as_str());
-    if text.trim().is_empty() {
+    let blank = text
+        .lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...");
+    if blank {
         return Err(Diagnostic::error(YAML, "the spec is empty")
             .help("start from specs/k2.yaml: `poolwatch emit --spec specs/k2.yaml`"));
     }
     parse_yaml(sources, file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_any(text: &str) -> Result<serde::de::IgnoredAny, Diagnostic> {
+        let mut sources = Sources::default();
+        let file = sources.add("t.yaml", text);
+        parse_yaml::<serde::de::IgnoredAny>(&sources, file)
+    }
+
+    /// Our structs reject a bomb at its first alias; these tests check the parser's own
+    /// budgets, with a target type that accepts anything.
+    #[test]
+    fn alias_bombs_hit_the_budget() {
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (p, n) in ('a'..='h').zip('b'..='i') {
+            let refs = vec![format!("*{p}"); 9].join(", ");
+            text.push_str(&format!("{n}: &{n} [{refs}]\n"));
+        }
+        let d = parse_any(&text).unwrap_err();
+        assert!(d.message.contains("alias"), "{}", d.message);
+        assert!(!d.help.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_hits_the_budget() {
+        for text in [
+            format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)),
+            (0..200)
+                .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+                .collect(),
+        ] {
+            let d = parse_any(&text).unwrap_err();
+            assert!(d.message.contains("nested more than"), "{}", d.message);
+        }
+    }
+
+    #[test]
+    fn location_suffix_is_cut_from_messages() {
+        assert_eq!(
+            clean_yaml_message("invalid thing at line 3, column 7"),
+            "invalid thing"
+        );
+        assert_eq!(clean_yaml_message("plain"), "plain");
+    }
+
+    #[test]
+    fn comment_only_specs_are_empty() {
+        let mut sources = Sources::default();
+        let file = sources.add("t.yaml", "# nothing\n---\n\n");
+        let d = load(&sources, file).unwrap_err();
+        assert_eq!(d.message, "the spec is empty");
+    }
 }

@@ -32,14 +32,32 @@ pub struct Outcome {
 
 #[derive(Debug)]
 pub enum WriteError {
-    /// The output path exists and is not a folder.
+    /// The output path, or a folder on the way to a file, exists and is not a folder.
     NotADirectory(PathBuf),
     /// A generated path would leave the output folder.
     UnsafePath(String),
     Io {
+        /// What was being done: "read", "create the folder", "write".
+        action: &'static str,
         path: PathBuf,
         source: io::Error,
     },
+    /// Replacing a file failed after others were already replaced (a rename in one folder
+    /// failing: practically only a file system going read-only or away mid-run).
+    Partial {
+        replaced: Vec<String>,
+        error: Box<WriteError>,
+    },
+}
+
+impl WriteError {
+    /// Files already replaced when the error happened: empty unless [`WriteError::Partial`].
+    pub fn replaced(&self) -> &[String] {
+        match self {
+            WriteError::Partial { replaced, .. } => replaced,
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for WriteError {
@@ -51,15 +69,25 @@ impl fmt::Display for WriteError {
             WriteError::UnsafePath(p) => {
                 write!(f, "generated path `{p}` would leave the output folder")
             }
-            WriteError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            WriteError::Io {
+                action,
+                path,
+                source,
+            } => write!(f, "cannot {action} {}: {source}", path.display()),
+            WriteError::Partial { replaced, error } => write!(
+                f,
+                "{error} (already replaced: {}; the other files are unchanged)",
+                replaced.join(", ")
+            ),
         }
     }
 }
 
 impl std::error::Error for WriteError {}
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
     move |source| WriteError::Io {
+        action,
         path: path.to_path_buf(),
         source,
     }
@@ -78,45 +106,141 @@ pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     Ok(root.join(p))
 }
 
-/// Writes or checks every file under `root`.
-pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
-    if root.exists() && !root.is_dir() {
-        return Err(WriteError::NotADirectory(root.to_path_buf()));
+/// Fails if the nearest existing ancestor of `dir` (or `dir` itself) is not a folder:
+/// then `dir` can be neither read nor created.
+fn check_folder(dir: &Path) -> Result<(), WriteError> {
+    match dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+    {
+        Some(a) if !a.as_os_str().is_empty() && !a.is_dir() => {
+            Err(WriteError::NotADirectory(a.to_path_buf()))
+        }
+        _ => Ok(()),
     }
+}
+
+/// Writes or checks every file under `root`.
+///
+/// Write mode works in two phases. First every changed file is written in full to a
+/// temporary file beside its target and synced; a failure here removes the temporary
+/// files (and any folder this run created) and leaves the output folder as it was. Then
+/// each temporary file is renamed over its target, an atomic step per file. Temporary
+/// files left by an earlier run that was killed are removed once this run has finished.
+pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
     // Validate every path before touching anything.
     let targets: Vec<(PathBuf, &OutputFile)> = files
         .iter()
         .map(|f| safe_join(root, &f.path).map(|p| (p, f)))
         .collect::<Result<_, _>>()?;
+    check_folder(root)?;
     let mut outcome = Outcome::default();
+    let mut changed = Vec::new();
     for (path, file) in targets {
+        if let Some(dir) = path.parent() {
+            check_folder(dir)?;
+        }
         let current = match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_err(&path)(e)),
+            Err(e) => return Err(io_err("read", &path)(e)),
         };
         if current.as_deref() == Some(file.contents.as_bytes()) {
             outcome.unchanged.push(file.path.clone());
-            continue;
+        } else if mode == Mode::Check {
+            let old = current
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            outcome.stale.push((
+                file.path.clone(),
+                unified_diff(&file.path, &old, &file.contents, current.is_none()),
+            ));
+        } else {
+            changed.push((path, file));
         }
-        match mode {
-            Mode::Check => {
-                let old = current
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                outcome.stale.push((
-                    file.path.clone(),
-                    unified_diff(&file.path, &old, &file.contents, current.is_none()),
-                ));
-            }
-            Mode::Write => {
-                write_atomic(&path, file.contents.as_bytes())?;
-                outcome.written.push(file.path.clone());
-            }
+    }
+    if mode == Mode::Write {
+        let mut dirs: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|f| {
+                safe_join(root, &f.path)
+                    .ok()?
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        outcome.written = commit(stage(&changed)?)?;
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            // Durability of the renames; a failure here cannot be acted on.
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            remove_leftovers(dir);
         }
     }
     Ok(outcome)
+}
+
+/// A changed file written in full to a temporary file beside its target.
+struct Staged<'a> {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    file: &'a OutputFile,
+}
+
+/// Phase one: writes every changed file to a temporary file. On failure nothing is left
+/// behind: temporary files are dropped (deleted) and folders this run created are removed.
+fn stage<'a>(changed: &[(PathBuf, &'a OutputFile)]) -> Result<Vec<Staged<'a>>, WriteError> {
+    let mut created: Vec<PathBuf> = Vec::new();
+    let mut staged = Vec::new();
+    let result = changed.iter().try_for_each(|(path, file)| {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        std::fs::create_dir_all(dir).map_err(io_err("create the folder", dir))?;
+        created.extend(missing.into_iter().rev());
+        staged.push(Staged {
+            tmp: write_temp(dir, path, file.contents.as_bytes())?,
+            path: path.clone(),
+            file,
+        });
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(staged),
+        Err(e) => {
+            drop(staged);
+            for dir in created.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Phase two: renames each temporary file over its target.
+fn commit(staged: Vec<Staged<'_>>) -> Result<Vec<String>, WriteError> {
+    let mut replaced = Vec::new();
+    for s in staged {
+        if let Err(e) = s.tmp.persist(&s.path) {
+            // The failed temporary file and the ones not yet renamed are deleted on drop.
+            let error = io_err("replace", &s.path)(e.error);
+            return Err(if replaced.is_empty() {
+                error
+            } else {
+                WriteError::Partial {
+                    replaced,
+                    error: Box::new(error),
+                }
+            });
+        }
+        replaced.push(s.file.path.clone());
+    }
+    Ok(replaced)
 }
 
 /// A unified diff from the file on disk to the generated one.
@@ -133,37 +257,52 @@ pub fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> String {
         .to_string()
 }
 
-/// Replaces `path` with `bytes` through a temporary file in the same folder and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+/// Prefix and suffix of the temporary files; [`remove_leftovers`] relies on them.
+const TMP_PREFIX: &str = ".poolwatch-";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to a new synced temporary file in `dir`, to be renamed over `path`.
+fn write_temp(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<tempfile::NamedTempFile, WriteError> {
     let mut tmp = tempfile::Builder::new()
-        .prefix(".poolwatch-")
-        .suffix(".tmp")
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    tmp.write_all(bytes).map_err(io_err(path))?;
-    publish_permissions(tmp.as_file(), path).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
-    Ok(())
+        .map_err(io_err("create a temporary file in", dir))?;
+    // tempfile creates 0600 files; a generated file is as readable as any other (0644), or
+    // keeps the mode of the file it replaces.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode());
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io_err("write", path))?;
+    }
+    tmp.write_all(bytes).map_err(io_err("write", path))?;
+    tmp.as_file().sync_all().map_err(io_err("write", path))?;
+    Ok(tmp)
 }
 
-/// Temporary files are private (0600), but generated files are read by Prometheus and
-/// Grafana under their own users: keep the replaced file's mode, else use 0644.
-#[cfg(unix)]
-fn publish_permissions(tmp: &std::fs::File, path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let permissions = match std::fs::metadata(path) {
-        Ok(m) => m.permissions(),
-        Err(_) => std::fs::Permissions::from_mode(0o644),
+/// Removes temporary files a killed run left in `dir`. They are never read: a file is
+/// replaced only by a complete temporary file, so leftovers are only clutter. (Two runs
+/// writing into one folder at the same moment are not supported: one could remove the
+/// other's temporary file, which then fails with an error, never with a partial file.)
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
     };
-    tmp.set_permissions(permissions)
-}
-
-#[cfg(not(unix))]
-fn publish_permissions(_tmp: &std::fs::File, _path: &Path) -> io::Result<()> {
-    Ok(())
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

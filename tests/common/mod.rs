@@ -4,6 +4,8 @@
 // Test support: failing loudly is its job (clippy's test allowances cover only #[test] fns).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
