@@ -107,12 +107,20 @@ fn variant(
     })?;
     model.source_name = spec_source.name.clone();
     let artifacts = render::render(&model).map_err(Failure::Findings)?;
-    let findings = check::check_artifacts(&model, &artifacts);
+    // Checking and serializing both only read the artifacts: one on each core. The files
+    // are dropped unwritten when a check fails.
+    let (findings, files) = std::thread::scope(|s| {
+        let serialized = s.spawn(|| render::files(&model, &artifacts, target));
+        let findings = check::check_artifacts(&model, &artifacts);
+        let files = serialized
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (findings, files)
+    });
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }
-    let mut files =
-        render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
+    let mut files = files.map_err(|d| Failure::Input(vec![d]))?;
     for f in &mut files {
         f.path.insert_str(0, prefix);
     }

@@ -52,9 +52,18 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
         )]
     })?;
     let rules = prometheus::rule_file(model, &env)?;
-    let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
-    let dashboard = grafana::dashboard(model);
-    let runbook = docs::runbook(model, &rules, &env).map_err(|d| vec![d])?;
+    // The unit tests are the costliest part: build them on the second core meanwhile.
+    let (tests, dashboard, runbook) = std::thread::scope(|s| {
+        let tests = s.spawn(|| promtool_tests::test_file(model, &rules));
+        let dashboard = grafana::dashboard(model);
+        let runbook = docs::runbook(model, &rules, &env);
+        let tests = tests
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (tests, dashboard, runbook)
+    });
+    let (tests, coverage) = tests?;
+    let runbook = runbook.map_err(|d| vec![d])?;
     Ok(Artifacts {
         rules,
         tests,
