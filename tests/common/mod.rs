@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 pub mod process;
+pub mod specgen;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
