@@ -47,27 +47,13 @@ fn fleet_spec(n: usize, threshold: &str) -> String {
     let mut s = String::from(
         "version: 1\nname: fleet\nrunbook_url: https://runbooks.example.com/pool.md\ncatalog:\n",
     );
-    for (name, kind, unit) in [
-        ("pool_size", "gauge", "connections"),
-        ("pool_active", "gauge", "connections"),
-        ("pool_idle", "gauge", "connections"),
-        ("pool_wait_seconds", "histogram", "seconds"),
-        ("pool_timeouts_total", "counter", "events"),
-        ("pool_errors_total", "counter", "events"),
-        ("query_seconds", "histogram", "seconds"),
-    ] {
-        s.push_str(&format!(
-            "  - {{ name: {name}, type: {kind}, unit: {unit}, help: {name}. }}\n"
-        ));
-    }
+    s.push_str(common::specgen::CATALOG);
     s.push_str("pools:\n");
     for i in 0..n {
         s.push_str(&format!(
             "  - name: pool-{i:04}\n    selector: {{ service: shop, shard: \"s{i}\" }}\n    \
-             keep_labels: [namespace]\n    metrics: {{ size: pool_size, active: pool_active, \
-             available: pool_idle, wait_time: pool_wait_seconds, acquisition_timeouts: \
-             pool_timeouts_total, creation_errors: pool_errors_total, query_duration: \
-             query_seconds }}\n"
+             keep_labels: [namespace]\n    metrics: {}\n",
+            common::specgen::METRICS
         ));
     }
     s.push_str(&format!(

@@ -595,6 +595,17 @@ impl Cx<'_> {
                 .object(format!("pool {}", rp.name.value));
                 self.push(d);
             }
+            if v.value.contains('\u{FFFD}') {
+                // Prometheus reads U+FFFD back as a decoding error when it re-parses a query.
+                let d = Diagnostic::error(
+                    INVALID_VALUE,
+                    format!("selector value of `{k}` contains U+FFFD (the replacement character)"),
+                )
+                .at(self.span(v))
+                .label("Prometheus cannot query this value")
+                .help("this usually means the text was mis-decoded; write the intended characters");
+                self.push(d);
+            }
             selector.push((k.clone(), v.value.clone()));
         }
         let mut keep = Vec::new();

@@ -14,6 +14,11 @@ pub fn escape_label_value(v: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            // Prometheus's lexer reads U+FFFD as a decoding error ("invalid UTF-8 rune"), and
+            // control characters are invisible in review: write them as escapes.
+            c if c.is_control() || c == '\u{FFFD}' => {
+                out.push_str(&format!("\\u{:04X}", u32::from(c)));
+            }
             c => out.push(c),
         }
     }
@@ -195,5 +200,6 @@ mod tests {
         assert_eq!(escape_label_value("x\ny"), r"x\ny");
         assert_eq!(matchers(&[("job", "a\"b")]), r#"{job="a\"b"}"#);
         assert_eq!(matchers(&[]), "");
+        assert_eq!(escape_label_value("a\u{FFFD}\u{1}"), r"a\uFFFD\u0001");
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod process;
+pub mod specgen;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
