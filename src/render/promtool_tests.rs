@@ -121,6 +121,25 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
         }
     }
     let timing = Timing::new(model.rate_window, alerts.iter().map(|a| a.for_));
+    // A test evaluates every rule at every step: durations whose common step is tiny
+    // against the longest of them (a 1d window with a 7ms `for`) would need millions.
+    let longest = alerts
+        .iter()
+        .map(|a| a.for_)
+        .chain(std::iter::once(model.rate_window))
+        .max()
+        .unwrap_or(model.rate_window);
+    let needed = timing.window_steps + timing.steps(longest);
+    if needed > MAX_STEPS {
+        let reason = format!(
+            "the rate window and the `for` durations share an evaluation step of {}, so a \
+             test would need {needed} steps (at most {MAX_STEPS}); use durations that are \
+             multiples of a larger common step, such as whole seconds or minutes",
+            timing.time(1)
+        );
+        diags.extend(alerts.iter().map(|a| untestable(a.rule, &reason)));
+        return Err(diags);
+    }
     let tests = Tests::new(model, &alerts, timing);
     let mut groups = Vec::new();
     let mut covered = 0;
@@ -209,6 +228,9 @@ fn untestable(rule: &Rule, reason: &str) -> Diagnostic {
     }
     d
 }
+
+/// The most evaluation steps a generated test may take.
+const MAX_STEPS: u64 = 20_000;
 
 /// The evaluation step of every test, and the rate window counted in steps.
 #[derive(Debug, Clone, Copy)]
