@@ -80,9 +80,24 @@ pub fn generate_set(
             )
             .collect(),
     };
-    plan.iter()
-        .map(|(env, prefix)| variant(&raw, sources, file, spec_source, target, *env, prefix))
-        .collect()
+    // Variants are independent: generate them side by side, keep the plan's order.
+    let sources: &Sources = sources;
+    let raw = &raw;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = plan
+            .iter()
+            .map(|(env, prefix)| {
+                s.spawn(move || variant(raw, sources, file, spec_source, target, *env, prefix))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, FileId), Failure> {

@@ -1,0 +1,85 @@
+//! The fleet generator (examples/fleet.rs) and a fleet's output: every pool generated with
+//! its odd label values, and promtool accepting the rule file and passing the unit tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/fleet.rs"]
+mod fleet;
+
+use std::process::Command;
+
+use poolwatch::spec::SpecSource;
+
+fn fleet_source(n: usize) -> SpecSource {
+    SpecSource {
+        name: format!("fleet-{n}.yaml"),
+        text: fleet::fleet(n),
+    }
+}
+
+#[test]
+fn the_fleet_is_deterministic_for_a_given_size() {
+    assert_eq!(fleet::fleet(30), fleet::fleet(30));
+    assert_ne!(fleet::fleet(30), fleet::fleet(31));
+}
+
+#[test]
+fn a_fleet_generates_with_every_pool_and_odd_label_values() {
+    let g = common::generate(&fleet_source(120));
+    assert_eq!(g.model.pools.len(), 120);
+    let rules: usize = g.artifacts.rules.groups.iter().map(|g| g.rules.len()).sum();
+    assert!(rules >= 120 * 10, "only {rules} rules");
+    // Escaped odd label values reach the expressions.
+    let exprs: Vec<&str> = g.artifacts.rules.groups[0]
+        .rules
+        .iter()
+        .map(|r| r.expr.as_str())
+        .collect();
+    assert!(
+        exprs
+            .iter()
+            .any(|e| e.contains(r#"env="team \"payments\"""#))
+    );
+    assert!(exprs.iter().any(|e| e.contains(r#"env="C:\\pools\\main""#)));
+    assert!(exprs.iter().any(|e| e.contains(r#"env="line\nbreak""#)));
+    // Some pools override the default utilization policy with a critical level.
+    assert!(g.artifacts.rules.groups[0].rules.iter().any(|r| {
+        r.labels.get("severity").map(String::as_str) == Some("critical")
+            && r.alert.as_deref() == Some("ConnectionPoolHighUtilization")
+    }));
+}
+
+#[test]
+fn promtool_accepts_a_fleet_rule_file() {
+    let Some(promtool) = common::promtool() else {
+        return;
+    };
+    let g = common::generate(&fleet_source(150));
+    let dir = common::write_to_temp(&g);
+    let file = dir.path().join(poolwatch::conventions::rule_file_path());
+    let (ok, out) = common::promtool_check_rules(&promtool, &file);
+    assert!(ok, "{out}");
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn promtool_passes_a_fleets_unit_tests() {
+    let Some(promtool) = common::promtool() else {
+        return;
+    };
+    // promtool evaluates the whole rule file for every test group: its time grows with the
+    // square of the fleet, so a small one proves the same paths.
+    let g = common::generate(&fleet_source(12));
+    let dir = common::write_to_temp(&g);
+    let tests = dir.path().join(poolwatch::conventions::test_file_path());
+    let (ok, out) = common::run(Command::new(&promtool).arg("test").arg("rules").arg(&tests));
+    assert!(
+        ok,
+        "{}",
+        out.lines().take(60).collect::<Vec<_>>().join("\n")
+    );
+    let c = g.artifacts.coverage;
+    assert_eq!(c.firing_and_silent, c.alerts);
+}
