@@ -396,8 +396,3 @@ fn push_coverage(report: &mut Report, set: &[pipeline::Generated], format: Forma
         }
     }
 }
-
-/// The K2 spec's name, for messages.
-pub fn builtin_name() -> &'static str {
-    spec::BUILTIN_K2_NAME
-}

@@ -132,11 +132,6 @@ pub fn pool_metric_prefix(pool: &Pool) -> String {
     }
 }
 
-/// A window as it appears in a rule name: `5m` gives `5m`, `1h30m` gives `1h30m`.
-pub fn window_suffix(window: &str) -> String {
-    window.to_string()
-}
-
 /// Recording rule names for one pool.
 #[derive(Debug, Clone)]
 pub struct RecordNames {
@@ -159,7 +154,7 @@ pub const WAIT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
 pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames {
     let lvl = level(pool, pool_label, &[]);
     let prefix = pool_metric_prefix(pool);
-    let w = window_suffix(window);
+    let w = window;
     RecordNames {
         utilization: format!("{lvl}:{prefix}_utilization:ratio"),
         peak_utilization: format!("{lvl}:{prefix}_utilization:max_over_time{w}"),

@@ -164,10 +164,15 @@ impl Ty {
     }
 
     fn gauge_of(&self, unit: ValUnit) -> Self {
+        Ty::gauge(unit, self.labels.clone())
+    }
+
+    /// A plain gauge of `unit` with these labels.
+    fn gauge(unit: ValUnit, labels: LabelSet) -> Self {
         Ty {
             kind: Kind::Gauge,
             unit,
-            labels: self.labels.clone(),
+            labels,
             buckets: false,
             scalar_value: None,
             scale: 1.0,
@@ -332,26 +337,12 @@ impl<'a> Env<'a> {
         match op.as_str() {
             // Filters: each series keeps its own labels.
             "topk" | "bottomk" | "limitk" | "limit_ratio" => inner,
-            "count" | "group" => Ty {
-                kind: Kind::Gauge,
-                unit: ValUnit::Number,
-                labels,
-                buckets: false,
-                scalar_value: None,
-                scale: 1.0,
-            },
+            "count" | "group" => Ty::gauge(ValUnit::Number, labels),
             "count_values" => {
                 if let Some(Expr::StringLiteral(s)) = a.param.as_deref() {
                     labels = labels.with([s.val.clone()]);
                 }
-                Ty {
-                    kind: Kind::Gauge,
-                    unit: ValUnit::Number,
-                    labels,
-                    buckets: false,
-                    scalar_value: None,
-                    scale: 1.0,
-                }
+                Ty::gauge(ValUnit::Number, labels)
             }
             "stddev" | "stdvar" | "quantile" | "avg" | "min" | "max" => Ty {
                 labels,
@@ -415,14 +406,7 @@ impl<'a> Env<'a> {
         }
         if b.op.is_comparison_operator() {
             if return_bool {
-                return Ty {
-                    kind: Kind::Gauge,
-                    unit: ValUnit::Number,
-                    labels,
-                    buckets: false,
-                    scalar_value: None,
-                    scale: 1.0,
-                };
+                return Ty::gauge(ValUnit::Number, labels);
             }
             // A filter: the value is the vector side's.
             let v = if l_vec { l } else { r };
@@ -518,14 +502,7 @@ impl<'a> Env<'a> {
                         }
                     }
                 }
-                Ty {
-                    kind: Kind::Gauge,
-                    unit: ValUnit::Number,
-                    labels: LabelSet::Only(keep),
-                    buckets: false,
-                    scalar_value: None,
-                    scale: 1.0,
-                }
+                Ty::gauge(ValUnit::Number, LabelSet::Only(keep))
             }
             "label_replace" | "label_join" => {
                 let t = first.unwrap_or_else(Ty::unknown);

@@ -403,7 +403,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             cap.peak_quantile,
             &cap.peak_window.to_string(),
         );
-        let pool_sel = super::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+        let pool_sel = super::promql::pool_matcher(&model.pool_label, &pool.name);
         let mut targets = vec![
             target(x.gauge(&r.size), "configured", 0, "time_series"),
             target(

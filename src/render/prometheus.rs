@@ -124,8 +124,7 @@ fn pool_labels(model: &Model, pool: &Pool) -> BTreeMap<String, String> {
 fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     let x = PoolExprs::rules(pool, window);
     let names = conventions::record_names(pool, &model.pool_label, window);
-    let pool_sel =
-        crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+    let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
     let record = |name: &str, expr: String| Rule {
         record: Some(name.to_string()),
         alert: None,
@@ -278,8 +277,7 @@ fn alerting_rules(
             cap.peak_quantile,
             &cap.peak_window.to_string(),
         );
-        let pool_sel =
-            crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+        let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
         drafts.push(Draft {
             signal: Signal::Undersized,
             expr: x.binary(
@@ -331,8 +329,7 @@ fn capacity_rules(
     let peak_window = cap.peak_window.to_string();
     let names =
         conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
-    let pool_sel =
-        crate::render::promql::matchers(&[(model.pool_label.as_str(), pool.name.as_str())]);
+    let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
     let mut rules = vec![
         record(&names.active, x.gauge(&pool.roles.active)),
         record(

@@ -37,6 +37,12 @@ pub fn matchers(pairs: &[(&str, &str)]) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
+/// `{pool="k2"}`: selects the series a pool's recording rules record (they carry the pool
+/// label).
+pub fn pool_matcher(pool_label: &str, pool: &str) -> String {
+    matchers(&[(pool_label, pool)])
+}
+
 /// Builds the expressions of one pool for one rate window (`5m` in rules,
 /// `$__rate_interval` in dashboards).
 #[derive(Debug)]

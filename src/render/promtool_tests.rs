@@ -1087,7 +1087,7 @@ impl<'a> Tests<'a> {
             let recommended = (c.headroom * quantile(c.peak_quantile, used)).ceil();
             (names, recommended, c.memory_ceiling())
         });
-        let pool_sel = matchers(&[(self.model.pool_label.as_str(), pool.name.as_str())]);
+        let pool_sel = super::promql::pool_matcher(&self.model.pool_label, &pool.name);
         let mut exprs = Vec::new();
         for rule in records {
             let name = rule.name();
