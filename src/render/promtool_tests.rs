@@ -13,7 +13,7 @@
 //! window and may differ in the last bit there; alert cases do not depend on it (thresholds
 //! have margins, annotations print four digits).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Serialize;
@@ -108,13 +108,19 @@ impl fmt::Display for Coverage {
 pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut alerts = Vec::new();
+    let pool_ix: HashMap<&str, usize> = model
+        .pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
     for group in rules
         .groups
         .iter()
         .filter(|g| g.name == conventions::ALERT_GROUP)
     {
         for rule in group.rules.iter().filter(|r| r.alert.is_some()) {
-            match Alert::new(model, rule) {
+            match Alert::new(model, &pool_ix, rule) {
                 Ok(a) => alerts.push(a),
                 Err(e) => diags.push(untestable(rule, &e)),
             }
@@ -170,15 +176,20 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
             Err(e) => diags.extend(of_name.map(|a| untestable(a.rule, &e))),
         }
     }
-    for pool in &model.pools {
-        let records: Vec<&Rule> = rules
-            .groups
-            .iter()
-            .filter(|g| g.name == conventions::RECORDING_GROUP)
-            .flat_map(|g| &g.rules)
-            .filter(|r| r.record.is_some() && r.origin.pool == pool.name)
-            .collect();
-        match tests.recording_group(pool, &records) {
+    let mut records: Vec<Vec<&Rule>> = vec![Vec::new(); model.pools.len()];
+    for r in rules
+        .groups
+        .iter()
+        .filter(|g| g.name == conventions::RECORDING_GROUP)
+        .flat_map(|g| &g.rules)
+        .filter(|r| r.record.is_some())
+    {
+        if let Some(&ix) = pool_ix.get(r.origin.pool.as_str()) {
+            records[ix].push(r);
+        }
+    }
+    for ((ix, pool), records) in model.pools.iter().enumerate().zip(&records) {
+        match tests.recording_group(ix, pool, records) {
             Ok(Some(g)) => groups.push(g),
             Ok(None) => {}
             Err(e) => diags.push(
@@ -360,6 +371,10 @@ impl Trace {
 struct Scenario {
     series: Vec<Series>,
     trace: Option<Trace>,
+    /// The index of the pool whose inputs these are (None when they mix pools).
+    origin: Option<usize>,
+    /// For the presence scenario: which pools (by index) see one of its size series.
+    sizes_seen: Option<Vec<bool>>,
 }
 
 impl Scenario {
@@ -391,6 +406,8 @@ const JUST_BELOW: f64 = 0.99;
 #[derive(Debug, Clone, Copy)]
 struct Inputs<'a> {
     pool: &'a Pool,
+    /// The pool's index in the model.
+    ix: usize,
     timing: Timing,
     /// Samples per series: steps 0 to `steps`.
     steps: u64,
@@ -404,13 +421,17 @@ const UNDERSIZED_SIZE: f64 = 10.0;
 impl Inputs<'_> {
     /// The pool's selector labels, and a value for each kept label.
     fn labels(&self) -> BTreeMap<String, String> {
-        let mut labels: BTreeMap<String, String> = self
-            .pool
+        Self::labels_of(self.pool)
+    }
+
+    /// A pool's selector labels, and a value for each kept label.
+    fn labels_of(pool: &Pool) -> BTreeMap<String, String> {
+        let mut labels: BTreeMap<String, String> = pool
             .keep_labels
             .iter()
             .map(|l| (l.clone(), conventions::test_label_value(l)))
             .collect();
-        labels.extend(self.pool.selector.iter().cloned());
+        labels.extend(pool.selector.iter().cloned());
         labels
     }
 
@@ -583,7 +604,12 @@ impl Inputs<'_> {
             }
             Signal::Absent => return None,
         };
-        Some(Scenario { series, trace })
+        Some(Scenario {
+            series,
+            trace,
+            origin: Some(self.ix),
+            sizes_seen: None,
+        })
     }
 }
 
@@ -644,26 +670,56 @@ fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
 
-/// Every pool's size series: the scenario in which every pool's metrics are present.
-fn presence(model: &Model, timing: Timing, steps: u64) -> Scenario {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut series: Vec<Series> = Vec::new();
-    for pool in &model.pools {
-        let inputs = Inputs {
-            pool,
-            timing,
-            steps,
-            headroom: headroom(model),
-        };
-        let s = inputs.series(Role::Size, "", None, inputs.constant(UNDERSIZED_SIZE));
-        if seen.insert(s.input().series) {
-            series.push(s);
+/// The pools (by index) that may see a pool's test series: those whose selector is a subset
+/// of the series' labels. A superset is enough ([`Series::seen_by`] decides); finding them
+/// through the selectors keeps a fleet's test generation linear.
+fn viewers(pools: &[Pool]) -> Vec<Vec<usize>> {
+    /// More labels than this and every pool is a candidate (2^N subsets would be tried).
+    const MAX_SUBSET_LABELS: usize = 12;
+    let mut by_selector: HashMap<Vec<(&str, &str)>, Vec<usize>> = HashMap::new();
+    // A selector on `le` may match a histogram bucket whatever the pool: always a candidate.
+    let mut on_le = Vec::new();
+    for (q, pool) in pools.iter().enumerate() {
+        if pool.selector.iter().any(|(k, _)| k == "le") {
+            on_le.push(q);
+        } else {
+            let key = pool.selector.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            by_selector.entry(key.collect()).or_default().push(q);
         }
     }
-    Scenario {
-        series,
-        trace: None,
-    }
+    pools
+        .iter()
+        .enumerate()
+        .map(|(ix, pool)| {
+            let labels = Inputs::labels_of(pool);
+            let labels: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if labels.len() > MAX_SUBSET_LABELS {
+                return (0..pools.len()).collect();
+            }
+            let mut out = on_le.clone();
+            let mut key = Vec::with_capacity(labels.len());
+            for mask in 0u32..(1 << labels.len()) {
+                key.clear();
+                key.extend(
+                    labels
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, kv)| *kv),
+                );
+                if let Some(qs) = by_selector.get(&key) {
+                    out.extend(qs);
+                }
+            }
+            debug_assert!(out.contains(&ix));
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect()
 }
 
 /// An alerting rule, with what its tests need to know.
@@ -671,18 +727,19 @@ fn presence(model: &Model, timing: Timing, steps: u64) -> Scenario {
 struct Alert<'a> {
     rule: &'a Rule,
     pool: &'a Pool,
+    /// The pool's index in the model.
+    pool_ix: usize,
     signal: Signal,
     threshold: Option<f64>,
     for_: PromDuration,
 }
 
 impl<'a> Alert<'a> {
-    fn new(model: &'a Model, rule: &'a Rule) -> Result<Self, String> {
-        let pool = model
-            .pools
-            .iter()
-            .find(|p| p.name == rule.origin.pool)
+    fn new(model: &'a Model, pools: &HashMap<&str, usize>, rule: &'a Rule) -> Result<Self, String> {
+        let pool_ix = *pools
+            .get(rule.origin.pool.as_str())
             .ok_or("its pool is not in the spec")?;
+        let pool = &model.pools[pool_ix];
         let signal = rule.origin.signal.ok_or("it watches no known signal")?;
         let for_ = PromDuration::parse(rule.for_.as_deref().unwrap_or("0s"))?;
         // The undersized alert compares the recommended size with the configured one: in
@@ -697,6 +754,7 @@ impl<'a> Alert<'a> {
         Ok(Self {
             rule,
             pool,
+            pool_ix,
             signal,
             threshold,
             for_,
@@ -733,10 +791,13 @@ impl<'a> Alert<'a> {
         let pool = self.pool;
         if self.signal == Signal::Absent {
             // absent() yields 1 with the selector's equality matchers as labels.
-            let present = sc
-                .series
-                .iter()
-                .any(|s| s.role == Role::Size && s.seen_by(pool));
+            let present = match &sc.sizes_seen {
+                Some(seen) => seen.get(self.pool_ix).copied().unwrap_or(false),
+                None => sc
+                    .series
+                    .iter()
+                    .any(|s| s.role == Role::Size && s.seen_by(pool)),
+            };
             return (!present).then(|| (1.0, pool.selector.iter().cloned().collect()));
         }
         let first = sc.series.first()?;
@@ -802,9 +863,6 @@ impl<'a> Alert<'a> {
     }
 }
 
-/// An alert name and the first matcher of its pool's selector.
-type SelectorKey<'a> = (&'a str, Option<(&'a str, &'a str)>);
-
 /// The test generator for one rule file.
 #[derive(Debug)]
 struct Tests<'a> {
@@ -812,61 +870,51 @@ struct Tests<'a> {
     alerts: &'a [Alert<'a>],
     /// The alerts of each name (every pool and level), so a check looks only at those.
     by_name: BTreeMap<&'a str, Vec<&'a Alert<'a>>>,
-    /// Indices into `alerts` by name and the first (smallest) matcher of the pool's
-    /// selector (None for an empty selector): a pool sees a series only if its whole
-    /// selector, so its first matcher, is among the series' labels.
-    by_selector: BTreeMap<SelectorKey<'a>, Vec<usize>>,
+    /// Indices into `alerts` by name and pool index.
+    by_pool: HashMap<(&'a str, usize), Vec<usize>>,
+    /// For each pool, the pools that may see its test series ([`viewers`]).
+    viewers: Vec<Vec<usize>>,
     timing: Timing,
 }
 
 impl<'a> Tests<'a> {
     fn new(model: &'a Model, alerts: &'a [Alert<'a>], timing: Timing) -> Self {
         let mut by_name: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
-        let mut by_selector: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+        let mut by_pool: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, a) in alerts.iter().enumerate() {
             by_name.entry(a.name()).or_default().push(a);
-            let first = a
-                .pool
-                .selector
-                .first()
-                .map(|(k, v)| (k.as_str(), v.as_str()));
-            by_selector.entry((a.name(), first)).or_default().push(i);
+            by_pool.entry((a.name(), a.pool_ix)).or_default().push(i);
         }
         Self {
             model,
             alerts,
             by_name,
-            by_selector,
+            by_pool,
+            viewers: viewers(&model.pools),
             timing,
         }
     }
 
-    /// The alerts named `alertname` that may fire on a scenario, in rule order: for
-    /// single-pool scenarios only pools whose selector can match its series (this keeps
-    /// a fleet's test generation linear); for absence, every pool.
+    /// The alerts named `alertname` that may fire on a scenario, in rule order: for a
+    /// pool's scenarios only the pools that may see its series (this keeps a fleet's test
+    /// generation linear); for absence, every pool.
     fn candidates(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
         let absence = self
             .named(alertname)
             .next()
             .is_some_and(|a| a.signal == Signal::Absent);
-        let Some(first) = sc.series.first().filter(|_| !absence) else {
+        let Some(origin) = sc.origin.filter(|_| !absence) else {
             return self.named(alertname).collect();
         };
         let mut idx: Vec<usize> = self
-            .by_selector
-            .get(&(alertname, None))
+            .viewers
+            .get(origin)
             .into_iter()
+            .flatten()
+            .filter_map(|&q| self.by_pool.get(&(alertname, q)))
             .flatten()
             .copied()
             .collect();
-        for (k, v) in &first.labels {
-            if let Some(i) = self
-                .by_selector
-                .get(&(alertname, Some((k.as_str(), v.as_str()))))
-            {
-                idx.extend(i);
-            }
-        }
         idx.sort_unstable();
         idx.dedup();
         idx.into_iter().map(|i| &self.alerts[i]).collect()
@@ -915,6 +963,7 @@ impl<'a> Tests<'a> {
         let steps = t.window_steps + longest + 2;
         let inputs = Inputs {
             pool: a.pool,
+            ix: a.pool_ix,
             timing: t,
             steps,
             headroom: headroom(self.model),
@@ -986,6 +1035,39 @@ impl<'a> Tests<'a> {
         Ok(groups)
     }
 
+    /// Every pool's size series: the scenario in which every pool's metrics are present,
+    /// with the pools that see one of them.
+    fn presence(&self, steps: u64) -> Scenario {
+        let pools = &self.model.pools;
+        let mut seen = std::collections::HashSet::new();
+        let mut sizes_seen = vec![false; pools.len()];
+        let mut series: Vec<Series> = Vec::new();
+        for (ix, pool) in pools.iter().enumerate() {
+            let inputs = Inputs {
+                pool,
+                ix,
+                timing: self.timing,
+                steps,
+                headroom: headroom(self.model),
+            };
+            let s = inputs.series(Role::Size, "", None, inputs.constant(UNDERSIZED_SIZE));
+            for &q in self.viewers.get(ix).into_iter().flatten() {
+                if s.seen_by(&pools[q]) {
+                    sizes_seen[q] = true;
+                }
+            }
+            if seen.insert(s.input().series) {
+                series.push(s);
+            }
+        }
+        Scenario {
+            series,
+            trace: None,
+            origin: None,
+            sizes_seen: Some(sizes_seen),
+        }
+    }
+
     /// The absence alerts named `alertname`, for every pool at once: with no pool's metrics
     /// each fires after its own `for` (and not a step before); with every pool's metrics,
     /// none fires.
@@ -999,8 +1081,10 @@ impl<'a> Tests<'a> {
         let missing = Scenario {
             series: Vec::new(),
             trace: None,
+            origin: None,
+            sizes_seen: None,
         };
-        let present = presence(self.model, t, steps);
+        let present = self.presence(steps);
         let mut checks = Vec::new();
         for f in fors {
             if f > 0 {
@@ -1033,7 +1117,12 @@ impl<'a> Tests<'a> {
 
     /// The expected values of a pool's recording rules, on a pool that was 90% busy a
     /// moment ago and is 50% busy now, with a known wait-time distribution.
-    fn recording_group(&self, pool: &Pool, records: &[&Rule]) -> Result<Option<TestGroup>, String> {
+    fn recording_group(
+        &self,
+        ix: usize,
+        pool: &Pool,
+        records: &[&Rule],
+    ) -> Result<Option<TestGroup>, String> {
         const SIZE: f64 = 100.0;
         const PEAK: f64 = 90.0;
         const NOW: f64 = 50.0;
@@ -1054,6 +1143,7 @@ impl<'a> Tests<'a> {
         let at = ws + 2;
         let inputs = Inputs {
             pool,
+            ix,
             timing: t,
             steps: at + 1,
             headroom: headroom(self.model),
@@ -1150,6 +1240,8 @@ impl<'a> Tests<'a> {
         let sc = Scenario {
             series,
             trace: None,
+            origin: Some(ix),
+            sizes_seen: None,
         };
         Ok(Some(TestGroup {
             promql_expr_test: exprs,
