@@ -236,22 +236,31 @@ fn emit(
     variants: Variants<'_>,
     format: Format,
 ) -> Report {
-    let (sources, set) = match load_and_generate(spec_arg, target, variants, format) {
+    let (sources, mut set) = match load_and_generate(spec_arg, target, variants, format) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let files: Vec<OutputFile> = set.iter().flat_map(|g| g.files.iter().cloned()).collect();
-    let warnings: Vec<Diagnostic> = set
-        .iter()
-        .flat_map(|g| g.warnings.iter().cloned())
+    let files: Vec<OutputFile> = set
+        .iter_mut()
+        .flat_map(|g| std::mem::take(&mut g.files))
         .collect();
-    let generated = &set[0];
+    let warnings: Vec<Diagnostic> = set
+        .iter_mut()
+        .flat_map(|g| std::mem::take(&mut g.warnings))
+        .collect();
+    let source_name = set
+        .first()
+        .map(|g| g.model.source_name.clone())
+        .unwrap_or_default();
     let mode = if check_only { Mode::Check } else { Mode::Write };
     let mut report = Report::default();
     if !warnings.is_empty() {
         report.stderr = diag::render(&warnings, &sources, format);
     }
     push_coverage(&mut report, &set, format);
+    // A fleet's models and artifacts take a while to free: do it beside the write (the
+    // process may exit first, which frees them all at once).
+    std::thread::spawn(move || drop(set));
     match write::apply(out, &files, mode) {
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
@@ -291,7 +300,7 @@ fn emit(
                     "poolwatch: {} written, {} unchanged in {dir} (spec {})\n",
                     outcome.written.len(),
                     outcome.unchanged.len(),
-                    generated.model.source_name
+                    source_name
                 ));
             }
             report

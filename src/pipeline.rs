@@ -1,6 +1,8 @@
 //! The generator as an ordered chain of small steps: load → resolve → render → check →
 //! serialize. Pure: no file system access (the caller reads the spec and writes files).
 
+use rayon::prelude::*;
+
 use crate::check;
 use crate::conventions;
 use crate::diag::{self, Diagnostic};
@@ -82,22 +84,9 @@ pub fn generate_set(
     };
     // Variants are independent: generate them side by side, keep the plan's order.
     let sources: &Sources = sources;
-    let raw = &raw;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = plan
-            .iter()
-            .map(|(env, prefix)| {
-                s.spawn(move || variant(raw, sources, file, spec_source, target, *env, prefix))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    plan.par_iter()
+        .map(|(env, prefix)| variant(&raw, sources, file, spec_source, target, *env, prefix))
+        .collect()
 }
 
 fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, FileId), Failure> {
@@ -122,20 +111,15 @@ fn variant(
     })?;
     model.source_name = spec_source.name.clone();
     let artifacts = render::render(&model).map_err(Failure::Findings)?;
-    // Checking and serializing both only read the artifacts: one on each core. The files
-    // are dropped unwritten when a check fails.
-    let (findings, files) = std::thread::scope(|s| {
-        let serialized = s.spawn(|| render::files(&model, &artifacts, target));
-        let findings = check::check_artifacts(&model, &artifacts);
-        let files = serialized
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (findings, files)
-    });
+    // Checks first, then serialization: each uses every core by itself, and what one
+    // allocates is freed before the other starts (a fleet's peak memory). Nothing is
+    // serialized when a check fails.
+    let findings = check::check_artifacts(&model, &artifacts);
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }
-    let mut files = files.map_err(|d| Failure::Input(vec![d]))?;
+    let mut files =
+        render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
     for f in &mut files {
         f.path.insert_str(0, prefix);
     }

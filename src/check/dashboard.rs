@@ -6,8 +6,7 @@
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::lint::{Located, RuleUnit, UnitKind, parse_expr};
-use super::promql_syntax::substitute_grafana_vars;
+use super::lint::{Located, NOT_PARSED, RuleUnit, UnitKind, parse_all};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::{FileId, Sources, Span};
 
@@ -181,7 +180,7 @@ impl DashboardDoc {
                     kind: UnitKind::Query,
                     name: Located::new(ref_id.clone(), span),
                     expr: expr_loc,
-                    ast: parse_expr(&substitute_grafana_vars(expr)),
+                    ast: Err(NOT_PARSED.to_string()),
                     for_: None,
                     keep_firing_for: None,
                     labels: Default::default(),
@@ -192,6 +191,7 @@ impl DashboardDoc {
                 });
             }
         }
+        parse_all(&mut out);
         out
     }
 

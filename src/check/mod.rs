@@ -42,6 +42,9 @@ pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> 
     let (units, mut diags) = rules_file::from_generated(&artifacts.rules, &model.lint_ignores);
     let cx = lint::Cx::new(&model.catalog, &model.severities, &units);
     diags.extend(run::rules(&units, &cx));
+    // The rules' parsed expressions are done with (the context keeps their types): free
+    // them before the dashboard's queries are parsed, which halves a fleet's peak memory.
+    drop(units);
     let doc = dashboard::DashboardDoc::generated(&artifacts.dashboard);
     diags.extend(run::dashboard(&doc, &cx));
     diags

@@ -26,46 +26,49 @@ const SUB_SECOND: [&str; 3] = ["ms", "µs", "ns"];
 
 pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for p in doc.panels() {
+    let panels = doc.panels();
+    // Queries come in panel order: one pass over them, each finding its panel.
+    for q in queries {
+        let Some(p) = q.panel.and_then(|i| panels.get(i)) else {
+            continue;
+        };
         let unit = p
             .json
             .pointer("/fieldConfig/defaults/unit")
             .and_then(|u| u.as_str())
             .unwrap_or("");
-        for q in queries.iter().filter(|q| q.panel == Some(p.index)) {
-            let Some(ty) = cx.type_of(q) else {
-                continue;
-            };
-            let problem = match (unit, ty.unit) {
-                ("percent", _) if ty.is_ratio() => Some((
-                    "a 0..1 ratio",
-                    "`percentunit`, or multiply the query by 100",
-                )),
-                ("percentunit", _) if ty.is_percent() => {
-                    Some(("a 0..100 percentage", "`percent`, or drop the `100 *`"))
-                }
-                (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) => {
-                    Some(("seconds", "`s` (Grafana scales it to ms when small)"))
-                }
-                _ => None,
-            };
-            if let Some((what, fix)) = problem {
-                out.push(
-                    doc.diag(
-                        CODE,
-                        SEVERITY,
-                        &p,
-                        format!(
-                            "{} draws {what} (query {}) with unit `{unit}`",
-                            p.describe(),
-                            q.name.text
-                        ),
-                        Some(&format!("\"unit\": \"{unit}\"")),
-                    )
-                    .label("unit does not match the query")
-                    .help(format!("use {fix}")),
-                );
+        let Some(ty) = cx.type_of(q) else {
+            continue;
+        };
+        let problem = match (unit, ty.unit) {
+            ("percent", _) if ty.is_ratio() => Some((
+                "a 0..1 ratio",
+                "`percentunit`, or multiply the query by 100",
+            )),
+            ("percentunit", _) if ty.is_percent() => {
+                Some(("a 0..100 percentage", "`percent`, or drop the `100 *`"))
             }
+            (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) => {
+                Some(("seconds", "`s` (Grafana scales it to ms when small)"))
+            }
+            _ => None,
+        };
+        if let Some((what, fix)) = problem {
+            out.push(
+                doc.diag(
+                    CODE,
+                    SEVERITY,
+                    p,
+                    format!(
+                        "{} draws {what} (query {}) with unit `{unit}`",
+                        p.describe(),
+                        q.name.text
+                    ),
+                    Some(&format!("\"unit\": \"{unit}\"")),
+                )
+                .label("unit does not match the query")
+                .help(format!("use {fix}")),
+            );
         }
     }
     out

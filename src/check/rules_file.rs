@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::invalid_suppression::{self, MARKER, parse_directive};
-use super::lint::{Ignore, Located, RuleUnit, UnitKind, parse_expr};
+use super::lint::{Ignore, Located, NOT_PARSED, RuleUnit, UnitKind, parse_all};
 use crate::diag::Diagnostic;
 use crate::model::Suppression;
 use crate::render::prometheus::RuleFile;
@@ -156,13 +156,12 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 Some(at) => comment_ignores(text, file, at, &object, &mut out.diags),
                 None => Vec::new(),
             };
-            let ast = parse_expr(&r.expr.value);
             out.rules.push(RuleUnit {
                 group: g.name.value.clone(),
                 kind,
                 name,
                 expr,
-                ast,
+                ast: Err(NOT_PARSED.to_string()),
                 for_: r.for_.as_ref().map(loc),
                 keep_firing_for: r.keep_firing_for.as_ref().map(loc),
                 // A group's labels apply to each of its rules; the rule's own win.
@@ -184,6 +183,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
             });
         }
     }
+    parse_all(&mut out.rules);
     Ok(out)
 }
 
@@ -287,7 +287,7 @@ pub fn from_generated(
                 },
                 name: at(r.name()),
                 expr: at(&r.expr),
-                ast: parse_expr(&r.expr),
+                ast: Err(NOT_PARSED.to_string()),
                 for_: r.for_.as_deref().map(at),
                 keep_firing_for: None,
                 labels: r.labels.iter().map(|(k, v)| (k.clone(), at(v))).collect(),
@@ -302,5 +302,6 @@ pub fn from_generated(
             });
         }
     }
+    parse_all(&mut out);
     (out, diags)
 }

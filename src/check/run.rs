@@ -1,5 +1,7 @@
 //! Runs the registered checks on a rule set or a dashboard, and applies suppressions.
 
+use rayon::prelude::*;
+
 use super::dashboard::DashboardDoc;
 use super::invalid_suppression;
 use super::lint::{Cx, Ignore, RuleUnit};
@@ -41,13 +43,20 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
             group_level.extend(f(units, cx));
         }
     }
-    for rule in units {
-        let mut found = Vec::new();
-        for c in CHECKS {
-            if let Run::Rule(f) = c.run {
-                found.extend(f(rule, cx));
+    // Each rule's own checks are independent of the others': run them on every core.
+    let per_rule: Vec<Vec<Diagnostic>> = units
+        .par_iter()
+        .map(|rule| {
+            let mut found = Vec::new();
+            for c in CHECKS {
+                if let Run::Rule(f) = c.run {
+                    found.extend(f(rule, cx));
+                }
             }
-        }
+            found
+        })
+        .collect();
+    for (rule, mut found) in units.iter().zip(per_rule) {
         let (mut mine, rest): (Vec<_>, Vec<_>) =
             group_level.into_iter().partition(|d: &Diagnostic| {
                 // Copies of a rule share its description; the place tells them apart.

@@ -52,16 +52,16 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
         )]
     })?;
     let rules = prometheus::rule_file(model, &env)?;
-    // The unit tests are the costliest part: build them on the second core meanwhile.
-    let (tests, dashboard, runbook) = std::thread::scope(|s| {
-        let tests = s.spawn(|| promtool_tests::test_file(model, &rules));
-        let dashboard = grafana::dashboard(model);
-        let runbook = docs::runbook(model, &rules, &env);
-        let tests = tests
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (tests, dashboard, runbook)
-    });
+    // The unit tests are the costliest part: build them beside the rest.
+    let (tests, (dashboard, runbook)) = rayon::join(
+        || promtool_tests::test_file(model, &rules),
+        || {
+            (
+                grafana::dashboard(model),
+                docs::runbook(model, &rules, &env),
+            )
+        },
+    );
     let (tests, coverage) = tests?;
     let runbook = runbook.map_err(|d| vec![d])?;
     Ok(Artifacts {
@@ -94,8 +94,49 @@ pub fn files(
     artifacts: &Artifacts,
     target: Target,
 ) -> Result<Vec<OutputFile>, Diagnostic> {
+    // The large files are serialized side by side.
+    let (rules, (tests, dashboard)) = rayon::join(
+        || rule_file(model, artifacts, target),
+        || {
+            rayon::join(
+                || {
+                    // promtool's unit tests load the plain rule file beside them.
+                    (target == Target::Prometheus).then(|| OutputFile {
+                        path: conventions::test_file_path(),
+                        contents: to_yaml(model, &artifacts.tests),
+                    })
+                },
+                || OutputFile {
+                    path: conventions::dashboard_file_path(),
+                    contents: grafana::to_json(&artifacts.dashboard),
+                },
+            )
+        },
+    );
+    let mut files = vec![rules?];
+    files.extend(tests);
+    files.extend([
+        dashboard,
+        OutputFile {
+            path: conventions::provisioning_file_path(),
+            contents: to_yaml(model, &deploy::provisioning(model)),
+        },
+        OutputFile {
+            path: conventions::runbook_file_path(),
+            contents: artifacts.runbook.clone(),
+        },
+    ]);
+    Ok(files)
+}
+
+/// The rule file of a deploy target.
+fn rule_file(
+    model: &Model,
+    artifacts: &Artifacts,
+    target: Target,
+) -> Result<OutputFile, Diagnostic> {
     let groups = &artifacts.rules.groups;
-    let rules = match target {
+    Ok(match target {
         Target::Prometheus => OutputFile {
             path: conventions::rule_file_path(),
             contents: to_yaml(model, &artifacts.rules),
@@ -118,28 +159,5 @@ pub fn files(
             path: conventions::mimir_file_path(),
             contents: to_yaml(model, &deploy::mimir_namespace(model, groups)),
         },
-    };
-    let mut files = vec![rules];
-    if target == Target::Prometheus {
-        // promtool's unit tests load the plain rule file beside them.
-        files.push(OutputFile {
-            path: conventions::test_file_path(),
-            contents: to_yaml(model, &artifacts.tests),
-        });
-    }
-    files.extend([
-        OutputFile {
-            path: conventions::dashboard_file_path(),
-            contents: grafana::to_json(&artifacts.dashboard),
-        },
-        OutputFile {
-            path: conventions::provisioning_file_path(),
-            contents: to_yaml(model, &deploy::provisioning(model)),
-        },
-        OutputFile {
-            path: conventions::runbook_file_path(),
-            contents: artifacts.runbook.clone(),
-        },
-    ]);
-    Ok(files)
+    })
 }

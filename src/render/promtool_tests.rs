@@ -800,17 +800,34 @@ impl<'a> Alert<'a> {
             };
             return (!present).then(|| (1.0, pool.selector.iter().cloned().collect()));
         }
-        let first = sc.series.first()?;
-        if !sc.series.iter().all(|s| s.seen_by(pool)) {
+        if !self.sees(sc) {
             return None;
         }
-        let value = sc.trace?.at(k, t).filter(|v| self.holds(*v))?;
-        let labels = pool
+        let value = self.seen_value(sc, k, t)?;
+        Some((value, self.labels(sc)))
+    }
+
+    /// Whether the alert's pool selects every series of a scenario (and there is one).
+    fn sees(&self, sc: &Scenario) -> bool {
+        !sc.series.is_empty() && sc.series.iter().all(|s| s.seen_by(self.pool))
+    }
+
+    /// The expression's value at step `k` of a scenario the alert [`Alert::sees`] (not an
+    /// absence alert), when its condition holds.
+    fn seen_value(&self, sc: &Scenario, k: u64, t: Timing) -> Option<f64> {
+        sc.trace?.at(k, t).filter(|v| self.holds(*v))
+    }
+
+    /// The labels the expression keeps from a scenario's series.
+    fn labels(&self, sc: &Scenario) -> BTreeMap<String, String> {
+        let Some(first) = sc.series.first() else {
+            return BTreeMap::new();
+        };
+        self.pool
             .keep_labels
             .iter()
             .filter_map(|l| first.labels.get(l).map(|v| (l.clone(), v.clone())))
-            .collect();
-        Some((value, labels))
+            .collect()
     }
 
     /// The alert's value and labels if it is firing at step `n`: its condition has held
@@ -823,20 +840,21 @@ impl<'a> Alert<'a> {
             let hit = self.hit(sc, 0, t)?;
             return (n >= t.steps(self.for_)).then_some(hit);
         }
-        if sc.series.is_empty() || !sc.series.iter().all(|s| s.seen_by(self.pool)) {
+        if !self.sees(sc) {
             return None;
         }
         let mut since = None;
         let mut last = None;
         for k in 0..=n {
-            last = self.hit(sc, k, t);
+            last = self.seen_value(sc, k, t);
             since = if last.is_some() {
                 since.or(Some(k))
             } else {
                 None
             };
         }
-        (n - since? >= t.steps(self.for_)).then_some(last?)
+        let value = last?;
+        (n - since? >= t.steps(self.for_)).then(|| (value, self.labels(sc)))
     }
 
     /// What promtool must see for this alert: the expression's labels with the rule's on
