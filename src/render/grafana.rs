@@ -4,6 +4,7 @@
 //! schema; they are built as JSON here and checked against each panel type's own schema in
 //! the test suite.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -528,13 +529,19 @@ pub fn dashboard(model: &Model) -> Dashboard {
     let mut y = 0;
     let mut items = Vec::new();
     let rows = model.pools.len() > 1;
-    for pool in &model.pools {
+    // Each pool's panels are built on every core, then laid out in order.
+    let specs: Vec<Vec<PanelSpec>> = model
+        .pools
+        .par_iter()
+        .map(|pool| pool_panels(model, pool))
+        .collect();
+    for (pool, specs) in model.pools.iter().zip(specs) {
         if rows {
             let id = next_id;
             next_id += 1;
             let row_y = y;
             y += 1;
-            let (panels, next_y) = layout(pool_panels(model, pool), &mut next_id, y);
+            let (panels, next_y) = layout(specs, &mut next_id, y);
             y = next_y;
             items.push(PanelItem::Row(Row {
                 kind: "row".into(),
@@ -551,7 +558,7 @@ pub fn dashboard(model: &Model) -> Dashboard {
             }));
             items.extend(panels.into_iter().map(PanelItem::Panel));
         } else {
-            let (panels, next_y) = layout(pool_panels(model, pool), &mut next_id, y);
+            let (panels, next_y) = layout(specs, &mut next_id, y);
             y = next_y;
             items.extend(panels.into_iter().map(PanelItem::Panel));
         }

@@ -7,6 +7,13 @@ use crate::model::{Pool, Role, Signal};
 /// Escapes a label value for a double-quoted PromQL string.
 pub fn escape_label_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
+    push_escaped(&mut out, v);
+    out
+}
+
+/// Appends a label value escaped as [`escape_label_value`] does.
+fn push_escaped(out: &mut String, v: &str) {
+    use std::fmt::Write as _;
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -17,24 +24,44 @@ pub fn escape_label_value(v: &str) -> String {
             // Prometheus's lexer reads U+FFFD as a decoding error ("invalid UTF-8 rune"), and
             // control characters are invisible in review: write them as escapes.
             c if c.is_control() || c == '\u{FFFD}' => {
-                out.push_str(&format!("\\u{:04X}", u32::from(c)));
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
             }
             c => out.push(c),
         }
     }
-    out
 }
 
 /// `{a="x", b="y"}`, or nothing for no matchers.
 pub fn matchers(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    push_matchers(&mut out, pairs);
+    out
+}
+
+/// Appends [`matchers`] of `pairs` to `out` (no intermediate strings: a fleet writes
+/// hundreds of thousands of them).
+pub fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
     if pairs.is_empty() {
-        return String::new();
+        return;
     }
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
-        .collect();
-    format!("{{{}}}", inner.join(", "))
+    out.reserve(
+        pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 5)
+            .sum::<usize>()
+            + 2,
+    );
+    out.push('{');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        push_escaped(out, v);
+        out.push('"');
+    }
+    out.push('}');
 }
 
 /// `{pool="k2"}`: selects the series a pool's recording rules record (they carry the pool

@@ -16,11 +16,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::prom_template;
 use super::prometheus::{Rule, RuleFile};
-use super::promql::matchers;
+use super::promql::{matchers, push_matchers};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
@@ -149,8 +150,14 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
     let tests = Tests::new(model, &alerts, timing);
     let mut groups = Vec::new();
     let mut covered = 0;
-    for a in alerts.iter().filter(|a| a.signal != Signal::Absent) {
-        match tests.alert_groups(a) {
+    // Each alert's tests are independent of the others': build them on every core.
+    let built: Vec<(&Alert, Result<Vec<TestGroup>, String>)> = alerts
+        .par_iter()
+        .filter(|a| a.signal != Signal::Absent)
+        .map(|a| (a, tests.alert_groups(a)))
+        .collect();
+    for (a, built) in built {
+        match built {
             Ok(mut g) => {
                 covered += 1;
                 groups.append(&mut g);
@@ -188,8 +195,15 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
             records[ix].push(r);
         }
     }
-    for ((ix, pool), records) in model.pools.iter().enumerate().zip(&records) {
-        match tests.recording_group(ix, pool, records) {
+    let built: Vec<_> = model
+        .pools
+        .par_iter()
+        .enumerate()
+        .zip(&records)
+        .map(|((ix, pool), records)| (pool, tests.recording_group(ix, pool, records)))
+        .collect();
+    for (pool, built) in built {
+        match built {
             Ok(Some(g)) => groups.push(g),
             Ok(None) => {}
             Err(e) => diags.push(
@@ -323,8 +337,10 @@ impl Series {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        let mut series = self.metric.clone();
+        push_matchers(&mut series, &pairs);
         InputSeries {
-            series: format!("{}{}", self.metric, matchers(&pairs)),
+            series,
             values: self.values.clone(),
         }
     }
