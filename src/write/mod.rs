@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 
+use rayon::prelude::*;
 use similar::TextDiff;
 
 use crate::render::OutputFile;
@@ -193,33 +194,39 @@ struct Staged<'a> {
 /// behind: temporary files are dropped (deleted) and folders this run created are removed.
 fn stage<'a>(changed: &[(PathBuf, &'a OutputFile)]) -> Result<Vec<Staged<'a>>, WriteError> {
     let mut created: Vec<PathBuf> = Vec::new();
-    let mut staged = Vec::new();
-    let result = changed.iter().try_for_each(|(path, file)| {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let missing: Vec<PathBuf> = dir
-            .ancestors()
-            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        std::fs::create_dir_all(dir).map_err(io_err("create the folder", dir))?;
-        created.extend(missing.into_iter().rev());
-        staged.push(Staged {
-            tmp: write_temp(dir, path, file.contents.as_bytes())?,
-            path: path.clone(),
-            file,
+    let result = changed
+        .iter()
+        .try_for_each(|(path, _)| {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let missing: Vec<PathBuf> = dir
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            std::fs::create_dir_all(dir).map_err(io_err("create the folder", dir))?;
+            created.extend(missing.into_iter().rev());
+            Ok(())
+        })
+        // The files are written and synced side by side (a fleet's are tens of MB); the
+        // ones already written are deleted when another fails.
+        .and_then(|()| {
+            changed
+                .par_iter()
+                .map(|(path, file)| {
+                    let dir = path.parent().unwrap_or(Path::new("."));
+                    Ok(Staged {
+                        tmp: write_temp(dir, path, file.contents.as_bytes())?,
+                        path: path.clone(),
+                        file,
+                    })
+                })
+                .collect::<Result<Vec<_>, WriteError>>()
         });
-        Ok(())
-    });
-    match result {
-        Ok(()) => Ok(staged),
-        Err(e) => {
-            drop(staged);
-            for dir in created.iter().rev() {
-                let _ = std::fs::remove_dir(dir);
-            }
-            Err(e)
+    result.inspect_err(|_| {
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
-    }
+    })
 }
 
 /// Phase two: renames each temporary file over its target.
