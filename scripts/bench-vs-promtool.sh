@@ -29,16 +29,19 @@ FLEET="$TARGET/release/examples/fleet"
 "$FLEET" 1000 >"$WORK/fleet1000.yaml"
 
 # median_ms CMD...: runs CMD $RUNS times (after one warm-up), prints the median wall time
-# in milliseconds with three decimals.
+# in milliseconds with three decimals. With hyperfine, the mean CPU time of a run (user +
+# system, all threads) goes to $WORK/cpu: on a shared machine it varies less than wall time.
 median_ms() {
+    echo "n/a" >"$WORK/cpu"
     if command -v hyperfine >/dev/null 2>&1; then
         local cmd
         cmd="$(printf '%q ' "$@")"
         hyperfine --style none --warmup 1 --runs "$RUNS" --export-csv "$WORK/h.csv" \
             "$cmd" >/dev/null 2>&1
-        # CSV columns: command,mean,stddev,median,... (seconds); the last field before
-        # the numbers may hold commas, so count from the end.
+        # CSV columns: command,mean,stddev,median,user,system,min,max (seconds); the
+        # command may hold commas, so count from the end.
         awk -F, 'NR == 2 {printf "%.3f\n", $(NF-4) * 1000}' "$WORK/h.csv"
+        awk -F, 'NR == 2 {printf "%.0f\n", ($(NF-3) + $(NF-2)) * 1000}' "$WORK/h.csv" >"$WORK/cpu"
         return
     fi
     "$@" >/dev/null 2>&1
@@ -65,11 +68,13 @@ promtool check rules "$RULES" >/dev/null
 
 # Every timed emit writes into a fresh folder name, so each run writes both files.
 EMIT1000=$(median_ms bash -c '"$1" emit --spec "$2" --out "$3/e$RANDOM$RANDOM"' _ "$PW" "$WORK/fleet1000.yaml" "$WORK")
+EMIT1000_CPU=$(cat "$WORK/cpu")
 EMIT100=$(median_ms bash -c '"$1" emit --spec "$2" --out "$3/e$RANDOM$RANDOM"' _ "$PW" "$WORK/fleet100.yaml" "$WORK")
 CHECK1000=$(median_ms "$PW" check --spec "$WORK/fleet1000.yaml")
 K2=$(median_ms bash -c '"$1" emit --out "$2/k2$RANDOM$RANDOM"' _ "$PW" "$WORK")
 BASH0=$(median_ms bash -c 'true')
 PROMTOOL=$(median_ms promtool check rules "$RULES")
+PROMTOOL_CPU=$(cat "$WORK/cpu")
 
 # Subtract the cost of the `bash -c` wrapper from the wrapped timings.
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (a-b > 0) ? a-b : 0}'; }
@@ -96,6 +101,8 @@ echo "1,000-pool fleet: $NRULES rules ($RULE_BYTES bytes), dashboard $DASH_BYTES
 printf '%-46s %10s ms\n' "poolwatch emit, 1,000 pools (write + checks)" "$EMIT1000"
 printf '%-46s %10s ms\n' "poolwatch check, 1,000 pools (no write)" "$CHECK1000"
 printf '%-46s %10s ms\n' "promtool check rules, same rule file" "$PROMTOOL"
+printf '%-46s %10s ms\n' "  CPU time (user + system), poolwatch emit" "$EMIT1000_CPU"
+printf '%-46s %10s ms\n' "  CPU time (user + system), promtool" "$PROMTOOL_CPU"
 printf '%-46s %10s ms\n' "poolwatch emit, 100 pools" "$EMIT100"
 printf '%-46s %10s ms\n' "poolwatch emit, built-in K2 spec" "$K2"
 printf '%-46s %10s MB\n' "peak RSS, emit 1,000 pools" "$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k/1024}')"
