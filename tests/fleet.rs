@@ -83,3 +83,23 @@ fn promtool_passes_a_fleets_unit_tests() {
     let c = g.artifacts.coverage;
     assert_eq!(c.firing_and_silent, c.alerts);
 }
+
+#[test]
+fn the_test_file_written_in_chunks_equals_the_whole_file_written_at_once() {
+    let g = common::generate(&fleet_source(40));
+    let tests = &g.artifacts.tests;
+    assert!(
+        tests.tests.len() > 2 * 256,
+        "{} tests: one chunk only",
+        tests.tests.len()
+    );
+    let chunked = poolwatch::render::test_file_yaml(&g.model, tests);
+    let whole = poolwatch::render::to_yaml(&g.model, tests);
+    assert!(chunked == whole, "chunked and whole test files differ");
+    let file = g
+        .files
+        .iter()
+        .find(|f| f.path.ends_with(".test.yml"))
+        .unwrap();
+    assert_eq!(file.contents, whole);
+}
