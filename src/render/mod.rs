@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod promql;
 pub mod promtool_tests;
 pub mod templates;
+pub mod yaml;
 
 use serde::Serialize;
 
