@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod promql;
 pub mod promtool_tests;
 pub mod templates;
+pub mod yaml;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -85,8 +86,12 @@ pub fn yaml_header(model: &Model) -> String {
 
 /// A value as YAML behind the do-not-edit header.
 pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
-    let body = serde_norway::to_string(value).unwrap_or_default();
-    format!("{}{body}", yaml_header(model))
+    let mut text = yaml_header(model);
+    let header = text.len();
+    if yaml::append(&mut text, value).is_err() {
+        text.truncate(header);
+    }
+    text
 }
 
 /// The unit-test file as YAML, behind the do-not-edit header. It is the largest file of a
@@ -113,7 +118,7 @@ pub fn test_file_yaml(model: &Model, file: &promtool_tests::TestFile) -> String 
     let chunks: Vec<String> = file
         .tests
         .par_chunks(CHUNK)
-        .map(|c| serde_norway::to_string(c).unwrap_or_default())
+        .map(|c| yaml::to_string(c).unwrap_or_default())
         .collect();
     let mut out = String::with_capacity(
         prefix.len() + "tests:\n".len() + chunks.iter().map(String::len).sum::<usize>(),
