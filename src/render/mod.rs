@@ -83,10 +83,15 @@ pub fn yaml_header(model: &Model) -> String {
     )
 }
 
-/// A value as YAML behind the do-not-edit header.
+/// A value as YAML behind the do-not-edit header, written by [`yaml`] (the same bytes as
+/// serde_norway). Our types always serialize; on an error the file is the header alone.
 pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
-    let body = serde_norway::to_string(value).unwrap_or_default();
-    format!("{}{body}", yaml_header(model))
+    let mut text = yaml_header(model);
+    let header = text.len();
+    if yaml::append(&mut text, value).is_err() {
+        text.truncate(header);
+    }
+    text
 }
 
 /// Serializes the artifacts into the files of a deploy target, in a fixed order.
