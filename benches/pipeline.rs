@@ -77,6 +77,36 @@ fn serialize(bencher: Bencher, n: usize) {
     bencher.bench(|| render::files(&g.model, &g.artifacts, render::Target::Prometheus));
 }
 
+/// The YAML of the two largest files alone, through poolwatch's writer (`render::to_yaml`)
+/// and through `serde_norway`, whose output it reproduces byte for byte.
+mod yaml {
+    use super::*;
+
+    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+    fn test_file(bencher: Bencher, n: usize) {
+        let g = generated(n);
+        bencher.bench(|| render::to_yaml(&g.model, &g.artifacts.tests));
+    }
+
+    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+    fn rule_file(bencher: Bencher, n: usize) {
+        let g = generated(n);
+        bencher.bench(|| render::to_yaml(&g.model, &g.artifacts.rules));
+    }
+
+    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+    fn test_file_serde_norway(bencher: Bencher, n: usize) {
+        let g = generated(n);
+        bencher.bench(|| serde_norway::to_string(&g.artifacts.tests).expect("serializes"));
+    }
+
+    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+    fn rule_file_serde_norway(bencher: Bencher, n: usize) {
+        let g = generated(n);
+        bencher.bench(|| serde_norway::to_string(&g.artifacts.rules).expect("serializes"));
+    }
+}
+
 #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
 fn check(bencher: Bencher, n: usize) {
     let g = generated(n);

@@ -84,7 +84,8 @@ pub fn yaml_header(model: &Model) -> String {
     )
 }
 
-/// A value as YAML behind the do-not-edit header.
+/// A value as YAML behind the do-not-edit header, written by [`yaml`] (the same bytes as
+/// serde_norway). Our types always serialize; on an error the file is the header alone.
 pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
     let mut text = yaml_header(model);
     let header = text.len();
