@@ -103,3 +103,13 @@ fn the_test_file_written_in_chunks_equals_the_whole_file_written_at_once() {
         .unwrap();
     assert_eq!(file.contents, whole);
 }
+
+#[test]
+fn the_dashboard_value_built_panel_by_panel_equals_serde_json_s() {
+    let g = common::generate(&fleet_source(12));
+    let d = &g.artifacts.dashboard;
+    assert_eq!(
+        poolwatch::render::grafana::to_value(d),
+        serde_json::to_value(d).unwrap()
+    );
+}

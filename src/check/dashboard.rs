@@ -93,7 +93,7 @@ impl DashboardDoc {
     /// The generated dashboard (no source file).
     pub fn generated(d: &crate::render::grafana::Dashboard) -> Self {
         Self {
-            json: serde_json::to_value(d).unwrap_or(Value::Null),
+            json: crate::render::grafana::to_value(d),
             file: None,
             places: Vec::new(),
         }

@@ -9,6 +9,8 @@
 //! Example: unit `percent` on `sum(active) / sum(size)`; use `percentunit`, or
 //! `100 * (sum(active) / sum(size))`.
 
+use rayon::prelude::*;
+
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use super::typing::ValUnit;
@@ -27,8 +29,10 @@ const SUB_SECOND: [&str; 3] = ["ms", "µs", "ns"];
 pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let panels = doc.panels();
+    // Typing is the costly part: every query's type, on every core.
+    let types: Vec<_> = queries.par_iter().map(|q| cx.type_of(q)).collect();
     // Queries come in panel order: one pass over them, each finding its panel.
-    for q in queries {
+    for (q, ty) in queries.iter().zip(types) {
         let Some(p) = q.panel.and_then(|i| panels.get(i)) else {
             continue;
         };
@@ -37,7 +41,7 @@ pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnosti
             .pointer("/fieldConfig/defaults/unit")
             .and_then(|u| u.as_str())
             .unwrap_or("");
-        let Some(ty) = cx.type_of(q) else {
+        let Some(ty) = ty else {
             continue;
         };
         let problem = match (unit, ty.unit) {

@@ -78,11 +78,15 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
 pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
     let queries = doc.queries();
     let mut out = rules(&queries, cx);
-    for c in CHECKS {
-        if let Run::Dashboard(f) = c.run {
-            out.extend(f(doc, &queries, cx));
-        }
-    }
+    // The dashboard checks are independent: side by side, findings in registry order.
+    let found: Vec<Vec<Diagnostic>> = CHECKS
+        .par_iter()
+        .filter_map(|c| match c.run {
+            Run::Dashboard(f) => Some(f(doc, &queries, cx)),
+            _ => None,
+        })
+        .collect();
+    out.extend(found.into_iter().flatten());
     out
 }
 

@@ -613,6 +613,52 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
+/// The dashboard as a JSON value (what the checks read). A fleet's dashboard has thousands
+/// of panels: they are converted on every core.
+pub fn to_value(d: &Dashboard) -> Value {
+    let Dashboard {
+        uid,
+        title,
+        description,
+        tags,
+        timezone,
+        editable,
+        graph_tooltip,
+        time,
+        refresh,
+        schema_version,
+        panels,
+        templating,
+        annotations,
+        links,
+    } = d;
+    let shell = Dashboard {
+        uid: uid.clone(),
+        title: title.clone(),
+        description: description.clone(),
+        tags: tags.clone(),
+        timezone: timezone.clone(),
+        editable: *editable,
+        graph_tooltip: *graph_tooltip,
+        time: time.clone(),
+        refresh: refresh.clone(),
+        schema_version: *schema_version,
+        panels: Vec::new(),
+        templating: templating.clone(),
+        annotations: annotations.clone(),
+        links: links.clone(),
+    };
+    let mut json = serde_json::to_value(&shell).unwrap_or(Value::Null);
+    let panels: Vec<Value> = panels
+        .par_iter()
+        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null))
+        .collect();
+    if let Some(slot) = json.get_mut("panels") {
+        *slot = Value::Array(panels);
+    }
+    json
+}
+
 pub fn to_json(d: &Dashboard) -> String {
     let mut s = serde_json::to_string_pretty(d).unwrap_or_default();
     s.push('\n');

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use minijinja::Environment;
 use minijinja::value::Value;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::promql::PoolExprs;
@@ -91,9 +92,20 @@ pub fn rule_file(model: &Model, env: &Environment<'static>) -> Result<RuleFile, 
     let mut alerts = Vec::new();
     let mut records = Vec::new();
     let mut diags = Vec::new();
-    for pool in &model.pools {
-        records.extend(recording_rules(model, pool, &window));
-        match alerting_rules(model, pool, &window, env) {
+    // Pools are independent: their rules are built on every core, then kept in order.
+    let per_pool: Vec<_> = model
+        .pools
+        .par_iter()
+        .map(|pool| {
+            (
+                recording_rules(model, pool, &window),
+                alerting_rules(model, pool, &window, env),
+            )
+        })
+        .collect();
+    for (pool_records, pool_alerts) in per_pool {
+        records.extend(pool_records);
+        match pool_alerts {
             Ok(rules) => alerts.extend(rules),
             Err(mut d) => diags.append(&mut d),
         }
