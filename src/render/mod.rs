@@ -58,9 +58,9 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
     let (tests, (dashboard, runbook)) = rayon::join(
         || promtool_tests::test_file(model, &rules),
         || {
-            (
-                grafana::dashboard(model),
-                docs::runbook(model, &rules, &env),
+            rayon::join(
+                || grafana::dashboard(model),
+                || docs::runbook(model, &rules, &env),
             )
         },
     );
