@@ -87,7 +87,14 @@ pub fn yaml_header(model: &Model) -> String {
 /// A value as YAML behind the do-not-edit header, written by [`yaml`] (the same bytes as
 /// serde_norway). Our types always serialize; on an error the file is the header alone.
 pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
+    to_yaml_in(model, value, 0)
+}
+
+/// [`to_yaml`] into a buffer with room for `capacity` bytes reserved up front: room never
+/// written costs no memory, while growing a large buffer by doubling holds two copies.
+pub fn to_yaml_in<T: Serialize>(model: &Model, value: &T, capacity: usize) -> String {
     let mut text = yaml_header(model);
+    text.reserve(capacity);
     let header = text.len();
     if yaml::append(&mut text, value).is_err() {
         text.truncate(header);
@@ -126,8 +133,8 @@ pub fn test_file_yaml(model: &Model, file: &promtool_tests::TestFile) -> String 
     );
     out.push_str(prefix);
     out.push_str("tests:\n");
-    for c in &chunks {
-        out.push_str(c);
+    for c in chunks {
+        out.push_str(&c);
     }
     out
 }
@@ -173,6 +180,13 @@ pub fn files(
     Ok(files)
 }
 
+/// Room for the rule file's text: a rule takes about 500 bytes.
+fn rule_file_room(artifacts: &Artifacts) -> usize {
+    const BYTES_PER_RULE: usize = 1024;
+    let rules: usize = artifacts.rules.groups.iter().map(|g| g.rules.len()).sum();
+    BYTES_PER_RULE * rules
+}
+
 /// The rule file of a deploy target.
 fn rule_file(
     model: &Model,
@@ -183,7 +197,7 @@ fn rule_file(
     Ok(match target {
         Target::Prometheus => OutputFile {
             path: conventions::rule_file_path(),
-            contents: to_yaml(model, &artifacts.rules),
+            contents: to_yaml_in(model, &artifacts.rules, rule_file_room(artifacts)),
         },
         Target::Operator => {
             let manifest = deploy::prometheus_rule(model, groups).ok_or_else(|| {
