@@ -81,6 +81,14 @@ impl<'a> PanelRef<'a> {
             .unwrap_or_default()
     }
 
+    /// The panel's unit (`fieldConfig.defaults.unit`), empty when it has none.
+    pub fn unit(&self) -> &'a str {
+        self.json
+            .pointer("/fieldConfig/defaults/unit")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
     pub fn describe(&self) -> String {
         match self.id {
             Some(id) => format!("panel \"{}\" (id {id})", self.title),

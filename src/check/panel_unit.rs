@@ -25,12 +25,7 @@ pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnos
         if NO_UNIT.contains(&kind) {
             continue;
         }
-        let unit = p
-            .json
-            .pointer("/fieldConfig/defaults/unit")
-            .and_then(|u| u.as_str())
-            .unwrap_or("");
-        if unit.trim().is_empty() {
+        if p.unit().trim().is_empty() {
             out.push(
                 doc.diag(CODE, SEVERITY, &p, format!("{} has no unit", p.describe()), None)
                     .label("no `fieldConfig.defaults.unit`")

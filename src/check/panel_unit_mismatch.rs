@@ -36,11 +36,7 @@ pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnosti
         let Some(p) = q.panel.and_then(|i| panels.get(i)) else {
             continue;
         };
-        let unit = p
-            .json
-            .pointer("/fieldConfig/defaults/unit")
-            .and_then(|u| u.as_str())
-            .unwrap_or("");
+        let unit = p.unit();
         let Some(ty) = ty else {
             continue;
         };
