@@ -171,7 +171,7 @@ impl DashboardDoc {
 
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
     /// Grafana variables (so places map into the file); it is parsed with them replaced.
-    pub fn queries(&self) -> Vec<RuleUnit> {
+    pub fn queries(&self) -> Vec<RuleUnit<'_>> {
         let title = self.json.get("title").and_then(Value::as_str).unwrap_or("");
         let mut out = Vec::new();
         for p in self.panels() {
@@ -184,7 +184,7 @@ impl DashboardDoc {
                 let text = self.file.as_ref().map_or("", |(_, t)| t.as_str());
                 let expr_loc = Located::from_yaml(expr, span.clone(), text);
                 out.push(RuleUnit {
-                    group: title.to_string(),
+                    group: title.into(),
                     kind: UnitKind::Query,
                     name: Located::new(ref_id.clone(), span),
                     expr: expr_loc,

@@ -21,25 +21,25 @@ pub const SEVERITY: Severity = Severity::Error;
 
 /// File, group, alert or not, name, static labels: what makes two rules write the same
 /// series.
-type RuleKey = (
+type RuleKey<'a> = (
     Option<usize>,
-    String,
+    &'a str,
     UnitKind,
-    String,
-    Vec<(String, String)>,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
 );
 
 pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
-    let mut seen: BTreeMap<RuleKey, &RuleUnit> = BTreeMap::new();
+    let mut seen: BTreeMap<RuleKey<'_>, &RuleUnit> = BTreeMap::new();
     let mut out = Vec::new();
     for r in rules.iter().filter(|r| r.kind != UnitKind::Query) {
-        let labels: Vec<(String, String)> = r
+        let labels: Vec<(&str, &str)> = r
             .labels
             .iter()
-            .map(|(k, v)| (k.clone(), v.text.clone()))
+            .map(|(k, v)| (k.as_str(), &*v.text))
             .collect();
         let file = r.name.span.as_ref().map(|s| s.file.0);
-        let key = (file, r.group.clone(), r.kind, r.name.text.clone(), labels);
+        let key = (file, &*r.group, r.kind, &*r.name.text, labels);
         match seen.get(&key) {
             None => {
                 seen.insert(key, r);

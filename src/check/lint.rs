@@ -2,6 +2,7 @@
 //! hand-written rule file), each with its text located in a source file, its expression
 //! parsed once, and the suppressions that apply to it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -13,19 +14,20 @@ use crate::source::Span;
 
 /// A piece of text from a source file, with a map from offsets in the text to offsets in
 /// the file, so a diagnostic can point inside it (a column in a PromQL expression, an
-/// action in an annotation template).
+/// action in an annotation template). Generated text is borrowed from the rendered
+/// artifacts, not copied: a fleet's rule set is checked without a second copy of it.
 #[derive(Debug, Clone, Default)]
-pub struct Located {
-    pub text: String,
+pub struct Located<'a> {
+    pub text: Cow<'a, str>,
     /// Where the whole value is written (for a generated rule: the spec entry it comes from).
     pub span: Option<Span>,
     /// File offset of each byte of `text`, when the text is written verbatim enough to map.
     map: Option<Vec<usize>>,
 }
 
-impl Located {
+impl<'a> Located<'a> {
     /// Text whose sub-ranges all point at `span` (generated text has no finer place).
-    pub fn new(text: impl Into<String>, span: Option<Span>) -> Self {
+    pub fn new(text: impl Into<Cow<'a, str>>, span: Option<Span>) -> Self {
         Self {
             text: text.into(),
             span,
@@ -36,7 +38,7 @@ impl Located {
     /// Text read from `raw`, the source text of a YAML scalar (plain, quoted or block),
     /// starting at file offset `span.range.start`. Each character of the value is matched
     /// to its place in the raw text; quotes, escapes, indentation and line folds are skipped.
-    pub fn from_yaml(text: impl Into<String>, span: Option<Span>, file_text: &str) -> Self {
+    pub fn from_yaml(text: impl Into<Cow<'a, str>>, span: Option<Span>, file_text: &str) -> Self {
         let text = text.into();
         let map = span
             .as_ref()
@@ -109,18 +111,18 @@ pub enum UnitKind {
 
 /// An alerting or recording rule, or a dashboard query, under check.
 #[derive(Debug, Clone)]
-pub struct RuleUnit {
+pub struct RuleUnit<'a> {
     /// The rule's group (for a query: the dashboard's title).
-    pub group: String,
+    pub group: Cow<'a, str>,
     pub kind: UnitKind,
-    pub name: Located,
-    pub expr: Located,
+    pub name: Located<'a>,
+    pub expr: Located<'a>,
     /// The parsed expression, shared by every check; the parser's message when it fails.
     pub ast: Result<Expr, String>,
-    pub for_: Option<Located>,
-    pub keep_firing_for: Option<Located>,
-    pub labels: BTreeMap<String, Located>,
-    pub annotations: BTreeMap<String, Located>,
+    pub for_: Option<Located<'a>>,
+    pub keep_firing_for: Option<Located<'a>>,
+    pub labels: BTreeMap<String, Located<'a>>,
+    pub annotations: BTreeMap<String, Located<'a>>,
     /// "alert X in group g": names the rule in diagnostics.
     pub object: String,
     pub ignores: Vec<Ignore>,
@@ -128,7 +130,7 @@ pub struct RuleUnit {
     pub panel: Option<usize>,
 }
 
-impl RuleUnit {
+impl<'a> RuleUnit<'a> {
     pub fn is_alert(&self) -> bool {
         self.kind == UnitKind::Alert
     }
@@ -166,7 +168,7 @@ impl RuleUnit {
 
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
     /// ("annotation"/"label", key, text).
-    pub fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
+    pub fn templates(&self) -> Vec<(&'static str, &str, &Located<'a>)> {
         if !self.is_alert() {
             return Vec::new();
         }
@@ -201,7 +203,7 @@ impl<'a> Cx<'a> {
     pub fn new(
         catalog: &'a crate::model::Catalog,
         severities: &'a [String],
-        rules: &[RuleUnit],
+        rules: &[RuleUnit<'_>],
     ) -> Self {
         let mut env = Env::new(catalog);
         for _ in 0..2 {
@@ -212,7 +214,7 @@ impl<'a> Cx<'a> {
                         labels: t.labels.with(r.labels.keys().cloned()),
                         ..t
                     };
-                    env.recorded.insert(r.name.text.clone(), t);
+                    env.recorded.insert(r.name.text.to_string(), t);
                 }
             }
         }
@@ -220,12 +222,12 @@ impl<'a> Cx<'a> {
     }
 
     /// The type of a rule's expression, if it parses.
-    pub fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
+    pub fn type_of(&self, rule: &RuleUnit<'_>) -> Option<Ty> {
         rule.ast.as_ref().ok().map(|e| self.env.type_of(e))
     }
 
     /// The labels `$labels` holds for an alert: its expression's.
-    pub fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
+    pub fn labels_of(&self, rule: &RuleUnit<'_>) -> LabelSet {
         self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
     }
 }
@@ -240,7 +242,7 @@ pub const NOT_PARSED: &str = "not parsed yet";
 
 /// Parses every unit's expression, once each, on every core (parsing is most of the
 /// checks' cost on a fleet). A dashboard query is parsed with Grafana's variables replaced.
-pub fn parse_all(units: &mut [RuleUnit]) {
+pub fn parse_all(units: &mut [RuleUnit<'_>]) {
     use rayon::prelude::*;
     units.par_iter_mut().for_each(|u| {
         u.ast = if u.kind == UnitKind::Query {
@@ -256,7 +258,7 @@ mod tests {
     use super::*;
     use crate::source::FileId;
 
-    fn located(file: &str, value: &str, range: Range<usize>) -> Located {
+    fn located<'a>(file: &str, value: &'a str, range: Range<usize>) -> Located<'a> {
         Located::from_yaml(value, Some(Span::new(FileId(0), range)), file)
     }
 

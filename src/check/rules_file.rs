@@ -80,13 +80,13 @@ struct RawRule {
 #[derive(Debug, Clone)]
 pub struct GroupDurations {
     pub object: String,
-    pub durations: Vec<(&'static str, Located)>,
+    pub durations: Vec<(&'static str, Located<'static>)>,
 }
 
 /// A parsed rule file: its rules and its groups' own durations.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
-    pub rules: Vec<RuleUnit>,
+    pub rules: Vec<RuleUnit<'static>>,
     pub groups: Vec<GroupDurations>,
     /// Findings about the file itself (malformed suppressions).
     pub diags: Vec<Diagnostic>,
@@ -157,7 +157,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 None => Vec::new(),
             };
             out.rules.push(RuleUnit {
-                group: g.name.value.clone(),
+                group: g.name.value.clone().into(),
                 kind,
                 name,
                 expr,
@@ -230,10 +230,10 @@ fn comment_ignores(
 
 /// The rules poolwatch generates, as rule units located at their spec entries, with the
 /// spec's suppressions attached; malformed suppressions are reported.
-pub fn from_generated(
-    file: &RuleFile,
+pub fn from_generated<'a>(
+    file: &'a RuleFile,
     suppressions: &[Suppression],
-) -> (Vec<RuleUnit>, Vec<Diagnostic>) {
+) -> (Vec<RuleUnit<'a>>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut ignores: Vec<(String, Ignore)> = Vec::new();
     for s in suppressions {
@@ -270,7 +270,7 @@ pub fn from_generated(
     for g in &file.groups {
         for r in &g.rules {
             let span = r.origin.span.clone();
-            let at = |t: &str| Located::new(t, span.clone());
+            let at = |t: &'a str| Located::new(t, span.clone());
             let object = format!("{} in group {}", r.describe(), g.name);
             let mut annotations = BTreeMap::new();
             if let Some(a) = &r.annotations {
@@ -279,7 +279,7 @@ pub fn from_generated(
                 annotations.insert("runbook_url".to_string(), at(&a.runbook_url));
             }
             out.push(RuleUnit {
-                group: g.name.clone(),
+                group: g.name.as_str().into(),
                 kind: if r.alert.is_some() {
                     UnitKind::Alert
                 } else {

@@ -20,7 +20,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Some(sev) = rule.labels.get("severity").filter(|_| rule.is_alert()) else {
         return Vec::new();
     };
-    if cx.severities.contains(&sev.text) {
+    if cx.severities.iter().any(|s| *s == sev.text) {
         return Vec::new();
     }
     let guess = crate::model::did_you_mean(&sev.text, cx.severities.iter().map(String::as_str));
