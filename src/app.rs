@@ -396,7 +396,7 @@ fn push_coverage(report: &mut Report, set: &[pipeline::Generated], format: Forma
         return;
     }
     for g in set {
-        let coverage = g.artifacts.coverage;
+        let coverage = g.coverage;
         match &g.model.environment {
             None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
             Some(env) => report

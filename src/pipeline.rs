@@ -1,5 +1,6 @@
-//! The generator as an ordered chain of small steps: load → resolve → render → check →
-//! serialize. Pure: no file system access (the caller reads the spec and writes files).
+//! The generator as an ordered chain of small steps: load → resolve → then, artifact by
+//! artifact, render → check → serialize. Pure: no file system access (the caller reads the
+//! spec and writes files).
 
 use rayon::prelude::*;
 
@@ -7,7 +8,8 @@ use crate::check;
 use crate::conventions;
 use crate::diag::{self, Diagnostic};
 use crate::model::{self, Model};
-use crate::render::{self, Artifacts, OutputFile, Target};
+use crate::render::promtool_tests::Coverage;
+use crate::render::{self, OutputFile, Target};
 use crate::source::{FileId, Sources};
 use crate::spec::{self, RawSpec, SpecSource};
 
@@ -29,10 +31,13 @@ impl Failure {
 }
 
 /// Everything one variant of a spec (the base, or one environment) generates, in memory.
+/// The typed artifacts are consumed by serialization (a fleet's would double the peak
+/// memory); `render::render(&generated.model)` builds them again, the same.
 #[derive(Debug)]
 pub struct Generated {
     pub model: Model,
-    pub artifacts: Artifacts,
+    /// How many alerts the unit tests prove.
+    pub coverage: Coverage,
     /// Paths are relative to the output folder (environments under `env/<name>/`).
     pub files: Vec<OutputFile>,
     /// Warning-level findings (errors would have failed the run).
@@ -95,7 +100,11 @@ fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, Fil
     Ok((raw, file))
 }
 
-/// resolve → render → check → serialize, for the base or one environment.
+/// The steps, for the base or one environment: resolve; render the rules and check them;
+/// render the unit tests and serialize them; render the dashboard and check it; serialize
+/// the rest. Each step frees what it no longer needs before the next allocates, so a fleet
+/// never holds every typed artifact, every parsed expression and every text at once.
+/// Every finding is collected before failing; nothing is written when one is an error.
 fn variant(
     raw: &RawSpec,
     sources: &Sources,
@@ -110,22 +119,51 @@ fn variant(
         Failure::Input(d)
     })?;
     model.source_name = spec_source.name.clone();
-    let artifacts = render::render(&model).map_err(Failure::Findings)?;
-    // Checks first, then serialization: each uses every core by itself, and what one
-    // allocates is freed before the other starts (a fleet's peak memory). Nothing is
-    // serialized when a check fails.
-    let findings = check::check_artifacts(&model, &artifacts);
+    let env = render::environment().map_err(Failure::Findings)?;
+    let rules = render::prometheus::rule_file(&model, &env).map_err(Failure::Findings)?;
+    let (cx, mut findings) = check::generated_rules(&model, &rules);
+    let fail = |mut findings: Vec<Diagnostic>, more: Vec<Diagnostic>| {
+        findings.extend(more);
+        Failure::Findings(findings)
+    };
+    let (tests, coverage) = match render::promtool_tests::test_file(&model, &rules) {
+        Ok(t) => t,
+        Err(d) => return Err(fail(findings, d)),
+    };
+    let tests = (target == Target::Prometheus).then(|| render::test_output(&model, tests));
+    let dashboard = render::grafana::dashboard(&model);
+    findings.extend(check::generated_dashboard(&dashboard, &cx));
+    drop(cx);
     if diag::has_errors(&findings) {
         return Err(Failure::Findings(findings));
     }
-    let mut files =
-        render::files(&model, &artifacts, target).map_err(|d| Failure::Input(vec![d]))?;
+    let (dashboard, (runbook, rule_file)) = rayon::join(
+        || render::dashboard_output(&dashboard),
+        || {
+            rayon::join(
+                || render::docs::runbook(&model, &rules, &env),
+                || render::rule_output(&model, &rules, target),
+            )
+        },
+    );
+    let runbook = match runbook {
+        Ok(r) => r,
+        Err(d) => return Err(fail(findings, vec![d])),
+    };
+    let mut files = render::FileSet {
+        rules: rule_file.map_err(|d| Failure::Input(vec![d]))?,
+        tests,
+        dashboard,
+        provisioning: render::provisioning_output(&model),
+        runbook: render::runbook_output(runbook),
+    }
+    .into_files();
     for f in &mut files {
         f.path.insert_str(0, prefix);
     }
     Ok(Generated {
         model,
-        artifacts,
+        coverage,
         files,
         warnings: findings,
     })

@@ -79,15 +79,15 @@ fn selector_values_round_trip_through_promql() {
         ("team", "}\"{"),
         ("odd", "\u{1}\u{7F}\u{A0}"),
     ];
-    let mut exprs: Vec<String> = g
-        .artifacts
+    let a = common::artifacts(&g);
+    let mut exprs: Vec<String> = a
         .rules
         .groups
         .iter()
         .flat_map(|gr| gr.rules.iter().map(|r| r.expr.clone()))
         .collect();
     exprs.extend(
-        poolwatch::render::grafana::all_panels(&g.artifacts.dashboard)
+        poolwatch::render::grafana::all_panels(&a.dashboard)
             .iter()
             .flat_map(|p| p.targets.iter())
             .map(|t| poolwatch::check::promql_syntax::substitute_grafana_vars(&t.expr)),
@@ -111,7 +111,7 @@ fn selector_values_round_trip_through_promql() {
 #[test]
 fn user_text_cannot_open_a_template_action() {
     let g = common::generate(&hostile());
-    let alerts = &g.artifacts.rules.groups[0].rules;
+    let alerts = &common::artifacts(&g).rules.groups[0].rules;
     assert!(!alerts.is_empty());
     for rule in alerts {
         let a = rule.annotations.as_ref().unwrap();
@@ -144,7 +144,8 @@ fn promtool_accepts_hostile_text() {
 
     // Fire the absent alert (no series at all) and compare its annotations as Prometheus
     // expands them.
-    let absent = g.artifacts.rules.groups[0]
+    let a = common::artifacts(&g);
+    let absent = a.rules.groups[0]
         .rules
         .iter()
         .find(|r| r.origin.signal == Some(poolwatch::model::Signal::Absent))

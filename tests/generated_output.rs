@@ -156,7 +156,7 @@ fn spec_flag_picks_another_spec() {
 fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     use poolwatch::render::grafana::PanelItem;
     let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
-    let mut artifacts = generated.artifacts.clone();
+    let mut artifacts = common::artifacts(&generated);
     artifacts.rules.groups[0].rules[0].expr = "sum(rate(x[5m])".into();
     if let PanelItem::Panel(p) = &mut artifacts.dashboard.panels[1] {
         p.targets[2].expr = "histogram_quantile(0.99, sum by (le (x))".into();
@@ -174,21 +174,25 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
         "{objects:?}"
     );
     // Grafana's variables alone are not errors.
-    assert!(poolwatch::check::check_artifacts(&generated.model, &generated.artifacts).is_empty());
+    assert!(
+        poolwatch::check::check_artifacts(&generated.model, &common::artifacts(&generated))
+            .is_empty()
+    );
 }
 
 #[test]
 fn every_runbook_url_points_at_a_section_of_the_generated_runbook() {
     for (name, source) in common::all_specs() {
         for (variant, g) in common::generate_all(&source) {
-            let runbook = &g.artifacts.runbook;
+            let artifacts = common::artifacts(&g);
+            let runbook = &artifacts.runbook;
             let anchors: Vec<String> = runbook
                 .lines()
                 .filter_map(|l| l.strip_prefix("## "))
                 .map(|h| h.trim().to_lowercase())
                 .collect();
             let mut alerts = 0;
-            for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
+            for rule in artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
                 let Some(ann) = &rule.annotations else {
                     continue;
                 };

@@ -106,9 +106,8 @@ fn a_library_without_a_metric_gets_no_alert_or_panel_for_it() {
         .find(|(n, _)| n == "preset-pgbouncer")
         .unwrap()
         .1;
-    let g = common::generate(&source);
+    let g = common::artifacts(&common::generate(&source));
     let alerts: Vec<&str> = g
-        .artifacts
         .rules
         .groups
         .iter()
@@ -123,7 +122,7 @@ fn a_library_without_a_metric_gets_no_alert_or_panel_for_it() {
             "ConnectionPoolMetricsAbsent"
         ]
     );
-    let titles: Vec<&str> = poolwatch::render::grafana::all_panels(&g.artifacts.dashboard)
+    let titles: Vec<&str> = poolwatch::render::grafana::all_panels(&g.dashboard)
         .iter()
         .map(|p| p.title.as_str())
         .collect();

@@ -136,8 +136,7 @@ fn prometheus_loads_the_rules_and_fires_the_utilization_alert() {
     let generated = common::generate(&spec);
     let out = common::write_to_temp(&generated);
     let rule_file = out.path().join(conventions::rule_file_path());
-    let expected_rules = generated
-        .artifacts
+    let expected_rules = common::artifacts(&generated)
         .rules
         .groups
         .iter()

@@ -43,19 +43,20 @@ fn every_alert_of_every_spec_has_a_firing_and_a_silent_case() {
     for (name, source) in common::all_specs() {
         for (variant, g) in common::generate_all(&source) {
             let name = format!("{name} ({variant})");
-            let alerts = g
-                .artifacts
+            let artifacts = common::artifacts(&g);
+            let alerts = artifacts
                 .rules
                 .groups
                 .iter()
                 .flat_map(|grp| &grp.rules)
                 .filter(|r| r.alert.is_some())
                 .count();
-            let c = g.artifacts.coverage;
+            let c = g.coverage;
             assert_eq!((c.firing_and_silent, c.alerts), (alerts, alerts), "{name}");
+            assert_eq!(c, artifacts.coverage, "{name}");
             // Each alert level's tests are named after it, and one of them expects it firing.
-            let tests = &g.artifacts.tests;
-            for rule in g.artifacts.rules.groups.iter().flat_map(|grp| &grp.rules) {
+            let tests = &artifacts.tests;
+            for rule in artifacts.rules.groups.iter().flat_map(|grp| &grp.rules) {
                 let Some(alert) = &rule.alert else { continue };
                 let severity = &rule.labels["severity"];
                 let fires = tests.tests.iter().any(|t| {
@@ -171,14 +172,8 @@ fn an_alert_that_cannot_fire_is_refused_by_name() {
 #[test]
 fn thresholds_at_zero_are_testable() {
     // `> 0` is silent at 0, `<= 0` is silent at 1: the K2 spec uses both.
-    let g = common::generate(&SpecSource::builtin());
-    let names: Vec<&str> = g
-        .artifacts
-        .tests
-        .tests
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect();
+    let g = common::artifacts(&common::generate(&SpecSource::builtin()));
+    let names: Vec<&str> = g.tests.tests.iter().map(|t| t.name.as_str()).collect();
     for expected in [
         "ConnectionPoolCreationErrors pool=k2 severity=critical: silent at 0, just clear of > 0",
         "ConnectionPoolExhausted pool=k2 severity=warning: silent at 1, just clear of <= 0",

@@ -38,7 +38,7 @@ fn assert_same<T: Serialize + ?Sized>(what: &str, value: &T) {
 
 /// Every YAML value a generated set serializes, and the files holding them.
 fn assert_generated_matches(name: &str, g: &Generated) {
-    let a = &g.artifacts;
+    let a = &common::artifacts(g);
     let groups = &a.rules.groups;
     assert_same(&format!("{name}: rules"), &a.rules);
     assert_same(&format!("{name}: tests"), &a.tests);
@@ -84,16 +84,14 @@ fn every_spec_environment_and_target_serializes_as_serde_norway_does() {
             let mut sources = poolwatch::source::Sources::default();
             if let Ok(g) = poolwatch::pipeline::generate_for(&mut sources, &source, target) {
                 let header = render::yaml_header(&g.model);
+                let groups = &common::artifacts(&g).rules.groups;
                 let file = &g.files[0];
                 let body = file.contents.strip_prefix(&header).expect("a header");
                 let expected = match target {
-                    render::Target::Operator => serde_norway::to_string(
-                        &deploy::prometheus_rule(&g.model, &g.artifacts.rules.groups).unwrap(),
-                    ),
-                    _ => serde_norway::to_string(&deploy::mimir_namespace(
-                        &g.model,
-                        &g.artifacts.rules.groups,
-                    )),
+                    render::Target::Operator => {
+                        serde_norway::to_string(&deploy::prometheus_rule(&g.model, groups).unwrap())
+                    }
+                    _ => serde_norway::to_string(&deploy::mimir_namespace(&g.model, groups)),
                 }
                 .unwrap();
                 assert_eq!(body, expected, "{name}: {target:?} file");
@@ -432,13 +430,14 @@ impl Serialize for Bytes {
 fn header_and_body_come_out_of_to_yaml() {
     let source = common::all_specs().into_iter().next().unwrap().1;
     let g = common::generate(&source);
-    let text = render::to_yaml(&g.model, &g.artifacts.tests);
+    let tests = common::artifacts(&g).tests;
+    let text = render::to_yaml(&g.model, &tests);
     assert_eq!(
         text,
         format!(
             "{}{}",
             render::yaml_header(&g.model),
-            serde_norway::to_string(&g.artifacts.tests).unwrap()
+            serde_norway::to_string(&tests).unwrap()
         )
     );
 }

@@ -98,10 +98,11 @@ impl<'a> PanelRef<'a> {
 }
 
 impl DashboardDoc {
-    /// The generated dashboard (no source file).
-    pub fn generated(d: &crate::render::grafana::Dashboard) -> Self {
+    /// A generated dashboard, or a slice of its panels in the dashboard's shell (no
+    /// source file).
+    pub fn generated(json: Value) -> Self {
         Self {
-            json: crate::render::grafana::to_value(d),
+            json,
             file: None,
             places: Vec::new(),
         }

@@ -35,17 +35,45 @@ pub mod unknown_template_function;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
-use crate::render::Artifacts;
+use crate::render::prometheus::RuleFile;
+use crate::render::{Artifacts, grafana};
 
-/// Runs every check on the rendered artifacts of a model.
+/// Runs every check on the rendered artifacts of a model: [`generated_rules`], then
+/// [`generated_dashboard`] (the pipeline runs them as separate steps).
 pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
-    let (units, mut diags) = rules_file::from_generated(&artifacts.rules, &model.lint_ignores);
+    let (cx, mut diags) = generated_rules(model, &artifacts.rules);
+    diags.extend(generated_dashboard(&artifacts.dashboard, &cx));
+    diags
+}
+
+/// Every rule check on the generated rule file. Returns the context the dashboard's
+/// queries are typed in (the catalog and the recorded series' types) with the findings;
+/// the parsed expressions are freed on return, before anything else is built.
+pub fn generated_rules<'m>(model: &'m Model, rules: &RuleFile) -> (lint::Cx<'m>, Vec<Diagnostic>) {
+    let (units, mut diags) = rules_file::from_generated(rules, &model.lint_ignores);
     let cx = lint::Cx::new(&model.catalog, &model.severities, &units);
     diags.extend(run::rules(&units, &cx));
-    // The rules' parsed expressions are done with (the context keeps their types): free
-    // them before the dashboard's queries are parsed, which halves a fleet's peak memory.
-    drop(units);
-    let doc = dashboard::DashboardDoc::generated(&artifacts.dashboard);
-    diags.extend(run::dashboard(&doc, &cx));
-    diags
+    (cx, diags)
+}
+
+/// Top-level panels (or rows) per slice in [`generated_dashboard`].
+pub const PANELS_PER_SLICE: usize = 16;
+
+/// Every dashboard check on the generated dashboard, a slice of panels at a time: a fleet's
+/// dashboard as one JSON tree would take twice the memory of everything else under check.
+/// The findings are those of the whole dashboard, in its order (tests/fleet.rs).
+pub fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnostic> {
+    let shell = grafana::value_shell(d);
+    run::dashboard_slices(
+        &d.panels,
+        PANELS_PER_SLICE,
+        |slice| {
+            let mut json = shell.clone();
+            if let Some(slot) = json.get_mut("panels") {
+                *slot = slice.iter().map(grafana::panel_value).collect();
+            }
+            dashboard::DashboardDoc::generated(json)
+        },
+        cx,
+    )
 }

@@ -76,8 +76,14 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
 
 /// Every dashboard check, and the PromQL checks on its queries.
 pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
+    dashboard_parts(doc, cx).concat()
+}
+
+/// The findings of [`dashboard`] in parts: the PromQL checks' on the queries, then each
+/// dashboard check's, in registry order.
+fn dashboard_parts(doc: &DashboardDoc, cx: &Cx) -> Vec<Vec<Diagnostic>> {
     let queries = doc.queries();
-    let mut out = rules(&queries, cx);
+    let mut out = vec![rules(&queries, cx)];
     // The dashboard checks are independent: side by side, findings in registry order.
     let found: Vec<Vec<Diagnostic>> = CHECKS
         .par_iter()
@@ -86,8 +92,34 @@ pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
             _ => None,
         })
         .collect();
-    out.extend(found.into_iter().flatten());
+    out.extend(found);
     out
+}
+
+/// [`dashboard`] on a dashboard read slice by slice: each slice of panels is checked as a
+/// dashboard of its own, on every core, and dropped. Every check looks at one panel at a
+/// time, so the findings are those of the whole, and they are merged into its order.
+pub fn dashboard_slices<T: Sync>(
+    panels: &[T],
+    per_slice: usize,
+    doc: impl Fn(&[T]) -> DashboardDoc + Sync,
+    cx: &Cx,
+) -> Vec<Diagnostic> {
+    let parts: Vec<Vec<Vec<Diagnostic>>> = panels
+        .par_chunks(per_slice.max(1))
+        .map(|slice| dashboard_parts(&doc(slice), cx))
+        .collect();
+    // parts[slice][kind] → every slice's queries' findings, then each check's.
+    let mut kinds: Vec<Vec<Diagnostic>> = Vec::new();
+    for slice in parts {
+        for (k, found) in slice.into_iter().enumerate() {
+            match kinds.get_mut(k) {
+                Some(all) => all.extend(found),
+                None => kinds.push(found),
+            }
+        }
+    }
+    kinds.concat()
 }
 
 /// What linting hand-written files found.

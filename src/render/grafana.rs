@@ -613,9 +613,25 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
-/// The dashboard as a JSON value (what the checks read). A fleet's dashboard has thousands
-/// of panels: they are converted on every core.
+/// The dashboard as a JSON value, [`value_shell`] with every panel in place.
 pub fn to_value(d: &Dashboard) -> Value {
+    let mut json = value_shell(d);
+    let panels: Vec<Value> = d.panels.par_iter().map(panel_value).collect();
+    if let Some(slot) = json.get_mut("panels") {
+        *slot = Value::Array(panels);
+    }
+    json
+}
+
+/// One top-level panel (or row) as a JSON value.
+pub fn panel_value(p: &PanelItem) -> Value {
+    serde_json::to_value(p).unwrap_or(Value::Null)
+}
+
+/// The dashboard as a JSON value with an empty panel list: the checks read a fleet's
+/// dashboard a slice of panels at a time, each slice put into a copy of this shell, so the
+/// whole dashboard is never held as a JSON tree.
+pub fn value_shell(d: &Dashboard) -> Value {
     let Dashboard {
         uid,
         title,
@@ -627,7 +643,7 @@ pub fn to_value(d: &Dashboard) -> Value {
         time,
         refresh,
         schema_version,
-        panels,
+        panels: _,
         templating,
         annotations,
         links,
@@ -648,15 +664,7 @@ pub fn to_value(d: &Dashboard) -> Value {
         annotations: annotations.clone(),
         links: links.clone(),
     };
-    let mut json = serde_json::to_value(&shell).unwrap_or(Value::Null);
-    let panels: Vec<Value> = panels
-        .par_iter()
-        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null))
-        .collect();
-    if let Some(slot) = json.get_mut("panels") {
-        *slot = Value::Array(panels);
-    }
-    json
+    serde_json::to_value(&shell).unwrap_or(Value::Null)
 }
 
 /// Room reserved per panel for the JSON text (a panel takes about 2.3 KB). Reserved room

@@ -45,14 +45,20 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// Builds the typed artifacts of a model.
-pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
-    let env = templates::environment().map_err(|e| {
+/// The built-in templates, compiled.
+pub fn environment() -> Result<minijinja::Environment<'static>, Vec<Diagnostic>> {
+    templates::environment().map_err(|e| {
         vec![Diagnostic::error(
             prometheus::TEMPLATE,
             format!("built-in templates do not compile: {e}"),
         )]
-    })?;
+    })
+}
+
+/// Builds the typed artifacts of a model, all at once (the pipeline builds them one step
+/// at a time with the same functions, checking and serializing between steps).
+pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
+    let env = environment()?;
     let rules = prometheus::rule_file(model, &env)?;
     // The unit tests are the costliest part: build them beside the rest.
     let (tests, (dashboard, runbook)) = rayon::join(
@@ -106,8 +112,8 @@ pub fn to_yaml_in<T: Serialize>(model: &Model, value: &T, capacity: usize) -> St
 /// fleet (about 21 KB a pool), so its tests are serialized in chunks on every core and
 /// joined: a block sequence under a top-level key starts at column 0, so a chunk of tests
 /// written on its own is the very text it has inside the whole file (tests/fleet.rs
-/// compares the two).
-pub fn test_file_yaml(model: &Model, file: &promtool_tests::TestFile) -> String {
+/// compares the two). Each chunk's tests are dropped once written.
+pub fn test_file_yaml(model: &Model, file: promtool_tests::TestFile) -> String {
     /// Tests per chunk: enough to amortize a chunk's setup, small enough to balance.
     const CHUNK: usize = 256;
     let head = promtool_tests::TestFile {
@@ -118,15 +124,21 @@ pub fn test_file_yaml(model: &Model, file: &promtool_tests::TestFile) -> String 
     };
     let head = to_yaml(model, &head);
     let Some(prefix) = head.strip_suffix("tests: []\n") else {
-        return to_yaml(model, file);
+        return to_yaml(model, &file);
     };
     if file.tests.is_empty() {
         return head;
     }
-    let chunks: Vec<String> = file
-        .tests
-        .par_chunks(CHUNK)
-        .map(|c| yaml::to_string(c).unwrap_or_default())
+    let mut tests = file.tests.into_iter();
+    let typed: Vec<Vec<promtool_tests::TestGroup>> = std::iter::from_fn(|| {
+        let chunk: Vec<_> = tests.by_ref().take(CHUNK).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+    .collect();
+    drop(tests);
+    let chunks: Vec<String> = typed
+        .into_par_iter()
+        .map(|c| yaml::to_string(&c).unwrap_or_default())
         .collect();
     let mut out = String::with_capacity(
         prefix.len() + "tests:\n".len() + chunks.iter().map(String::len).sum::<usize>(),
@@ -139,65 +151,108 @@ pub fn test_file_yaml(model: &Model, file: &promtool_tests::TestFile) -> String 
     out
 }
 
-/// Serializes the artifacts into the files of a deploy target, in a fixed order.
+/// Serializes the artifacts into the files of a deploy target, in the fixed order of
+/// [`FileSet::into_files`]. Each artifact is dropped as soon as its text is written.
 pub fn files(
     model: &Model,
-    artifacts: &Artifacts,
+    artifacts: Artifacts,
     target: Target,
 ) -> Result<Vec<OutputFile>, Diagnostic> {
+    let Artifacts {
+        rules,
+        tests,
+        coverage: _,
+        dashboard,
+        runbook,
+    } = artifacts;
     // The large files are serialized side by side.
     let (rules, (tests, dashboard)) = rayon::join(
-        || rule_file(model, artifacts, target),
+        || rule_output(model, &rules, target),
         || {
             rayon::join(
-                || {
-                    // promtool's unit tests load the plain rule file beside them.
-                    (target == Target::Prometheus).then(|| OutputFile {
-                        path: conventions::test_file_path(),
-                        contents: test_file_yaml(model, &artifacts.tests),
-                    })
-                },
-                || OutputFile {
-                    path: conventions::dashboard_file_path(),
-                    contents: grafana::to_json(&artifacts.dashboard),
-                },
+                || (target == Target::Prometheus).then(|| test_output(model, tests)),
+                || dashboard_output(&dashboard),
             )
         },
     );
-    let mut files = vec![rules?];
-    files.extend(tests);
-    files.extend([
+    Ok(FileSet {
+        rules: rules?,
+        tests,
         dashboard,
-        OutputFile {
-            path: conventions::provisioning_file_path(),
-            contents: to_yaml(model, &deploy::provisioning(model)),
-        },
-        OutputFile {
-            path: conventions::runbook_file_path(),
-            contents: artifacts.runbook.clone(),
-        },
-    ]);
-    Ok(files)
+        provisioning: provisioning_output(model),
+        runbook: runbook_output(runbook),
+    }
+    .into_files())
+}
+
+/// The files of one variant, by kind.
+#[derive(Debug)]
+pub struct FileSet {
+    pub rules: OutputFile,
+    /// promtool's unit tests (the plain Prometheus target only: they load its rule file).
+    pub tests: Option<OutputFile>,
+    pub dashboard: OutputFile,
+    pub provisioning: OutputFile,
+    pub runbook: OutputFile,
+}
+
+impl FileSet {
+    /// The files in their fixed order: rules, tests, dashboard, provisioning, runbook.
+    pub fn into_files(self) -> Vec<OutputFile> {
+        let mut files = vec![self.rules];
+        files.extend(self.tests);
+        files.extend([self.dashboard, self.provisioning, self.runbook]);
+        files
+    }
+}
+
+/// The unit-test file (consumed: its tests are dropped as they are written).
+pub fn test_output(model: &Model, tests: promtool_tests::TestFile) -> OutputFile {
+    OutputFile {
+        path: conventions::test_file_path(),
+        contents: test_file_yaml(model, tests),
+    }
+}
+
+pub fn dashboard_output(dashboard: &grafana::Dashboard) -> OutputFile {
+    OutputFile {
+        path: conventions::dashboard_file_path(),
+        contents: grafana::to_json(dashboard),
+    }
+}
+
+pub fn provisioning_output(model: &Model) -> OutputFile {
+    OutputFile {
+        path: conventions::provisioning_file_path(),
+        contents: to_yaml(model, &deploy::provisioning(model)),
+    }
+}
+
+pub fn runbook_output(runbook: String) -> OutputFile {
+    OutputFile {
+        path: conventions::runbook_file_path(),
+        contents: runbook,
+    }
 }
 
 /// Room for the rule file's text: a rule takes about 500 bytes.
-fn rule_file_room(artifacts: &Artifacts) -> usize {
+fn rule_file_room(rules: &prometheus::RuleFile) -> usize {
     const BYTES_PER_RULE: usize = 1024;
-    let rules: usize = artifacts.rules.groups.iter().map(|g| g.rules.len()).sum();
+    let rules: usize = rules.groups.iter().map(|g| g.rules.len()).sum();
     BYTES_PER_RULE * rules
 }
 
 /// The rule file of a deploy target.
-fn rule_file(
+pub fn rule_output(
     model: &Model,
-    artifacts: &Artifacts,
+    rules: &prometheus::RuleFile,
     target: Target,
 ) -> Result<OutputFile, Diagnostic> {
-    let groups = &artifacts.rules.groups;
+    let groups = &rules.groups;
     Ok(match target {
         Target::Prometheus => OutputFile {
             path: conventions::rule_file_path(),
-            contents: to_yaml_in(model, &artifacts.rules, rule_file_room(artifacts)),
+            contents: to_yaml_in(model, rules, rule_file_room(rules)),
         },
         Target::Operator => {
             let manifest = deploy::prometheus_rule(model, groups).ok_or_else(|| {

@@ -70,6 +70,15 @@ pub fn generate(source: &SpecSource) -> Generated {
     }
 }
 
+/// The typed artifacts of a generated variant: the pipeline's own were consumed by
+/// serialization, and rendering is pure, so rendering the model again gives the same.
+pub fn artifacts(g: &Generated) -> poolwatch::render::Artifacts {
+    match poolwatch::render::render(&g.model) {
+        Ok(a) => a,
+        Err(d) => panic!("{} does not render: {d:?}", g.model.source_name),
+    }
+}
+
 /// Generates the base spec and every environment, as (variant name, generated): the base
 /// is named `base`, environments by their name.
 pub fn generate_all(source: &SpecSource) -> Vec<(String, Generated)> {
