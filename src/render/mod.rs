@@ -112,10 +112,16 @@ pub fn to_yaml_in<T: Serialize>(model: &Model, value: &T, capacity: usize) -> St
 /// fleet (about 21 KB a pool), so its tests are serialized in chunks on every core and
 /// joined: a block sequence under a top-level key starts at column 0, so a chunk of tests
 /// written on its own is the very text it has inside the whole file (tests/fleet.rs
-/// compares the two). Each chunk's tests are dropped once written.
+/// compares the two). The chunks go in waves, each appended to the file's text and dropped,
+/// with its tests, before the next: only a wave is ever held twice.
 pub fn test_file_yaml(model: &Model, file: promtool_tests::TestFile) -> String {
     /// Tests per chunk: enough to amortize a chunk's setup, small enough to balance.
     const CHUNK: usize = 256;
+    /// Chunks per wave: work for every core, and a small wave next to the whole file.
+    const WAVE: usize = 8;
+    /// Room reserved per test (one takes about 1 KB): room never written costs no memory,
+    /// while growing a large buffer by doubling holds two copies.
+    const BYTES_PER_TEST: usize = 2048;
     let head = promtool_tests::TestFile {
         rule_files: file.rule_files.clone(),
         evaluation_interval: file.evaluation_interval.clone(),
@@ -129,24 +135,29 @@ pub fn test_file_yaml(model: &Model, file: promtool_tests::TestFile) -> String {
     if file.tests.is_empty() {
         return head;
     }
-    let mut tests = file.tests.into_iter();
-    let typed: Vec<Vec<promtool_tests::TestGroup>> = std::iter::from_fn(|| {
-        let chunk: Vec<_> = tests.by_ref().take(CHUNK).collect();
-        (!chunk.is_empty()).then_some(chunk)
-    })
-    .collect();
-    drop(tests);
-    let chunks: Vec<String> = typed
-        .into_par_iter()
-        .map(|c| yaml::to_string(&c).unwrap_or_default())
-        .collect();
-    let mut out = String::with_capacity(
-        prefix.len() + "tests:\n".len() + chunks.iter().map(String::len).sum::<usize>(),
-    );
+    let mut out = String::with_capacity(head.len() + BYTES_PER_TEST * file.tests.len());
     out.push_str(prefix);
     out.push_str("tests:\n");
-    for c in chunks {
-        out.push_str(&c);
+    let mut tests = file.tests.into_iter();
+    loop {
+        let wave: Vec<_> = tests.by_ref().take(WAVE * CHUNK).collect();
+        if wave.is_empty() {
+            break;
+        }
+        let texts: Vec<String> = wave
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut text = String::with_capacity(BYTES_PER_TEST * chunk.len());
+                if yaml::append(&mut text, chunk).is_err() {
+                    text.clear();
+                }
+                text
+            })
+            .collect();
+        drop(wave);
+        for t in texts {
+            out.push_str(&t);
+        }
     }
     out
 }
