@@ -162,8 +162,10 @@ pub fn test_file_yaml(model: &Model, file: promtool_tests::TestFile) -> String {
     out
 }
 
-/// Serializes the artifacts into the files of a deploy target, in the fixed order of
-/// [`FileSet::into_files`]. Each artifact is dropped as soon as its text is written.
+/// Serializes all the artifacts at once into the files of a deploy target, in the fixed
+/// order of [`FileSet::into_files`], each dropped as soon as its text is written: the
+/// serialization stage of the benchmarks. The pipeline calls the same `*_output`
+/// functions one step at a time instead (`pipeline::variant`).
 pub fn files(
     model: &Model,
     artifacts: Artifacts,
