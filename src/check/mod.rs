@@ -67,13 +67,7 @@ pub fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnos
     run::dashboard_slices(
         &d.panels,
         PANELS_PER_SLICE,
-        |slice| {
-            let mut json = shell.clone();
-            if let Some(slot) = json.get_mut("panels") {
-                *slot = slice.iter().map(grafana::panel_value).collect();
-            }
-            dashboard::DashboardDoc::generated(json)
-        },
+        |slice| dashboard::DashboardDoc::generated(grafana::slice_value(&shell, slice)),
         cx,
     )
 }

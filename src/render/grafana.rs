@@ -613,19 +613,22 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
-/// The dashboard as a JSON value, [`value_shell`] with every panel in place.
+/// The dashboard as a JSON value: [`slice_value`] with every panel (tests/fleet.rs checks
+/// it equals serde_json's, which proves the slices the checks read).
 pub fn to_value(d: &Dashboard) -> Value {
-    let mut json = value_shell(d);
-    let panels: Vec<Value> = d.panels.par_iter().map(panel_value).collect();
-    if let Some(slot) = json.get_mut("panels") {
-        *slot = Value::Array(panels);
-    }
-    json
+    slice_value(&value_shell(d), &d.panels)
 }
 
-/// One top-level panel (or row) as a JSON value.
-pub fn panel_value(p: &PanelItem) -> Value {
-    serde_json::to_value(p).unwrap_or(Value::Null)
+/// A copy of the dashboard's [`value_shell`] holding `panels` (top-level panels or rows).
+pub fn slice_value(shell: &Value, panels: &[PanelItem]) -> Value {
+    let mut json = shell.clone();
+    if let Some(slot) = json.get_mut("panels") {
+        *slot = panels
+            .iter()
+            .map(|p| serde_json::to_value(p).unwrap_or(Value::Null))
+            .collect();
+    }
+    json
 }
 
 /// The dashboard as a JSON value with an empty panel list: the checks read a fleet's
