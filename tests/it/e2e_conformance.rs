@@ -1,0 +1,322 @@
+//! Catalog conformance: every preset's catalog (metric names, types, units, labels, histogram
+//! buckets) against the exposition of the exporter it names, so a renamed metric or label
+//! fails loudly instead of leaving panels empty and alerts silent.
+//!
+//! The expositions under tests/e2e/expositions/:
+//! - `pgbouncer.prom`, `go-sql.prom`: real scrapes, captured by the end-to-end scenarios
+//!   (`POOLWATCH_E2E_CAPTURE=1` rewrites them); each scenario also checks its live scrape
+//!   against the preset and against this file, so a changed exporter shows up in both places.
+//! - `hikaricp.prom`: no JVM here, so not a scrape: written by hand from HikariCP's
+//!   MicrometerMetricsTracker and Micrometer's Prometheus naming, as that file's header says.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::e2e_support::{Family, parse_exposition, repo};
+
+/// One catalog entry as a preset declares it.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub name: String,
+    pub kind: String,
+    pub unit: String,
+    pub labels: BTreeSet<String>,
+    pub buckets: Option<Vec<f64>>,
+}
+
+/// A preset's catalog, read from its YAML (whatever else the spec holds).
+pub(crate) fn catalog(text: &str) -> Vec<Entry> {
+    let v: serde_norway::Value = serde_norway::from_str(text).unwrap();
+    let str_of = |m: &serde_norway::Value, k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    v["catalog"]
+        .as_sequence()
+        .expect("a catalog")
+        .iter()
+        .map(|m| Entry {
+            name: str_of(m, "name"),
+            kind: str_of(m, "type"),
+            unit: str_of(m, "unit"),
+            labels: m
+                .get("labels")
+                .and_then(|l| l.as_sequence())
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            buckets: m.get("buckets").and_then(|b| b.as_sequence()).map(|s| {
+                s.iter()
+                    .map(|x| x.as_f64().or_else(|| x.as_u64().map(|u| u as f64)).unwrap())
+                    .collect()
+            }),
+        })
+        .collect()
+}
+
+/// Every way `entries` disagree with `families`; empty when the catalog is true to it.
+pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in entries {
+        let Some(f) = families.get(&e.name) else {
+            let close: Vec<&String> = families
+                .keys()
+                .filter(|k| strsim::jaro_winkler(k, &e.name) > 0.9)
+                .collect();
+            out.push(format!(
+                "{}: not in the exposition (similar: {close:?})",
+                e.name
+            ));
+            continue;
+        };
+        if f.kind != e.kind {
+            out.push(format!(
+                "{}: catalog type {}, exposition type {}",
+                e.name, e.kind, f.kind
+            ));
+        }
+        if f.labels != e.labels {
+            out.push(format!(
+                "{}: catalog labels {:?}, exposition labels {:?}",
+                e.name, e.labels, f.labels
+            ));
+        }
+        if e.kind == "histogram" {
+            let same = e.buckets.as_ref().is_some_and(|b| {
+                b.len() == f.buckets.len()
+                    && b.iter()
+                        .zip(&f.buckets)
+                        .all(|(x, y)| (x - y).abs() <= 1e-9 * x.abs().max(1.0))
+            });
+            if !same {
+                out.push(format!(
+                    "{}: catalog buckets {:?}, exposition buckets {:?}",
+                    e.name, e.buckets, f.buckets
+                ));
+            }
+        }
+        if let Some(problem) = unit_problem(e) {
+            out.push(format!("{}: {problem}", e.name));
+        }
+    }
+    out
+}
+
+/// The unit a name promises by Prometheus's naming conventions (base units as suffixes:
+/// https://prometheus.io/docs/practices/naming/), against the catalog's unit.
+fn unit_problem(e: &Entry) -> Option<String> {
+    let says_seconds = e.name.contains("_seconds");
+    let says_bytes = e.name.contains("_bytes");
+    match e.unit.as_str() {
+        "seconds" if !says_seconds => Some("unit seconds, but the name has no _seconds".into()),
+        "bytes" if !says_bytes => Some("unit bytes, but the name has no _bytes".into()),
+        u if says_seconds && u != "seconds" => Some(format!("named in seconds, unit {u}")),
+        u if says_bytes && u != "bytes" => Some(format!("named in bytes, unit {u}")),
+        u if e.kind == "counter" && !["events", "seconds", "bytes"].contains(&u) => {
+            Some(format!("a counter in {u}: its rate is not per second of anything"))
+        }
+        _ => None,
+    }
+}
+
+fn exposition_path(exporter: &str) -> PathBuf {
+    repo()
+        .join("tests/e2e/expositions")
+        .join(format!("{exporter}.prom"))
+}
+
+/// A live scrape taken by an end-to-end scenario: the preset's catalog must match it, and
+/// its families (names, types, labels) must be those of the checked-in capture, which the
+/// offline conformance test reads. With `POOLWATCH_E2E_CAPTURE` set, the capture is
+/// rewritten from this scrape instead.
+pub(crate) fn assert_live_exposition(exporter: &str, preset_path: &str, exposition: &str) {
+    let path = exposition_path(exporter);
+    let capture = std::env::var_os("POOLWATCH_E2E_CAPTURE").is_some();
+    if capture {
+        // HELP lines are the exporter's prose: names, types, labels and samples suffice.
+        let mut saved = format!(
+            "# A real scrape of the {exporter} exporter, captured by the end-to-end scenario\n\
+             # (POOLWATCH_E2E_CAPTURE=1); HELP lines dropped.\n"
+        );
+        for line in exposition.lines().filter(|l| !l.starts_with("# HELP ")) {
+            saved.push_str(line);
+            saved.push('\n');
+        }
+        std::fs::write(&path, saved).unwrap();
+    }
+    let live = parse_exposition(exposition);
+    let preset = std::fs::read_to_string(repo().join(preset_path)).unwrap();
+    let problems = mismatches(&catalog(&preset), &live);
+    assert!(
+        problems.is_empty(),
+        "{preset_path}'s catalog does not match the real exposition:\n{}\n\nexposition:\n{exposition}",
+        problems.join("\n")
+    );
+    if capture {
+        return;
+    }
+    let saved = parse_exposition(&std::fs::read_to_string(&path).unwrap());
+    let shape = |m: &BTreeMap<String, Family>| -> BTreeMap<String, (String, BTreeSet<String>)> {
+        m.iter()
+            .map(|(k, f)| (k.clone(), (f.kind.clone(), f.labels.clone())))
+            .collect()
+    };
+    assert_eq!(
+        shape(&live),
+        shape(&saved),
+        "the real {exporter} exposition changed shape since {} was captured \
+         (POOLWATCH_E2E_CAPTURE=1 rewrites it; then check the preset)",
+        path.display()
+    );
+}
+
+/// (preset file, exposition it is held to).
+const PRESETS: [(&str, &str); 3] = [
+    ("specs/presets/pgbouncer.yaml", "pgbouncer"),
+    ("specs/presets/go-sql.yaml", "go-sql"),
+    ("specs/presets/hikaricp.yaml", "hikaricp"),
+];
+
+pub(crate) fn every_preset_catalog_matches_its_exporters_exposition() {
+    let mut problems = Vec::new();
+    for (preset, exporter) in PRESETS {
+        let text = std::fs::read_to_string(repo().join(preset)).unwrap();
+        let families =
+            parse_exposition(&std::fs::read_to_string(exposition_path(exporter)).unwrap());
+        assert!(!families.is_empty(), "{exporter}.prom holds no metric");
+        let entries = catalog(&text);
+        assert!(entries.len() >= 3, "{preset}: a catalog of {}", entries.len());
+        problems.extend(
+            mismatches(&entries, &families)
+                .into_iter()
+                .map(|p| format!("{preset}: {p}")),
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check above can fail: a renamed metric, a wrong type, a dropped label, a wrong bucket
+/// and a wrong unit are each found.
+pub(crate) fn conformance_finds_renamed_metrics_labels_types_and_buckets() {
+    let text = std::fs::read_to_string(repo().join("specs/presets/hikaricp.yaml")).unwrap();
+    let families = parse_exposition(&std::fs::read_to_string(exposition_path("hikaricp")).unwrap());
+    let good = catalog(&text);
+    assert!(mismatches(&good, &families).is_empty());
+    let hist = good
+        .iter()
+        .position(|e| e.kind == "histogram" && e.buckets.is_some())
+        .expect("a histogram with buckets in the HikariCP preset");
+    let mutants: Vec<(&str, Box<dyn Fn(&mut Entry)>)> = vec![
+        ("renamed", Box::new(|e| e.name.push_str("_renamed"))),
+        ("retyped", Box::new(|e| e.kind = "gauge".into())),
+        (
+            "label dropped",
+            Box::new(|e| {
+                let l = e.labels.iter().next().cloned().unwrap();
+                e.labels.remove(&l);
+            }),
+        ),
+        (
+            "bucket changed",
+            Box::new(|e| {
+                if let Some(b) = e.buckets.as_mut() {
+                    b[0] *= 2.0;
+                }
+            }),
+        ),
+        ("unit changed", Box::new(|e| e.unit = "connections".into())),
+    ];
+    for (what, mutate) in mutants {
+        let mut bad = good.clone();
+        mutate(&mut bad[hist]);
+        assert!(
+            !mismatches(&bad, &families).is_empty(),
+            "a {what} catalog entry passed conformance"
+        );
+    }
+}
+
+/// Words of K2 and of each library's settings: (word, the only preset allowed to say it).
+const FOREIGN: [(&str, Option<&str>); 12] = [
+    ("K2", None),
+    ("k2_", None),
+    ("DuckDB", None),
+    ("object storage", None),
+    ("Emergency Pool Drain", None),
+    ("K2_QUERY_ENGINE_POOL_SIZE", None),
+    ("maximumPoolSize", Some("hikaricp")),
+    ("minimumIdle", Some("hikaricp")),
+    ("connectionTimeout", Some("hikaricp")),
+    ("default_pool_size", Some("pgbouncer")),
+    ("server_check_delay", Some("pgbouncer")),
+    ("SetMaxOpenConns", Some("go-sql")),
+];
+
+/// Whether `word` occurs in `text` as a token of its own (not inside a longer identifier).
+fn mentions(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        // A word ending in `_` (a metric prefix) may be followed by anything.
+        !before.is_some_and(ident) && (word.ends_with('_') || !after.is_some_and(ident))
+    })
+}
+
+/// Every file `poolwatch emit` writes for a preset speaks that library's words only: no K2,
+/// no other library's settings.
+pub(crate) fn no_preset_output_mentions_k2_or_another_librarys_settings() {
+    let mut found = Vec::new();
+    for (preset, name) in [
+        ("specs/presets/pgbouncer.yaml", "pgbouncer"),
+        ("specs/presets/go-sql.yaml", "go-sql"),
+        ("specs/presets/hikaricp.yaml", "hikaricp"),
+    ] {
+        let text = std::fs::read_to_string(repo().join(preset)).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("out");
+        super::e2e_support::emit(&text, work.path(), &out);
+        let mut files = Vec::new();
+        collect_files(&out, &mut files);
+        assert!(files.len() >= 4, "{preset}: only {files:?}");
+        for file in files {
+            let body = std::fs::read_to_string(&file).unwrap();
+            for (word, owner) in FOREIGN {
+                if owner != Some(name) && mentions(&body, word) {
+                    found.push(format!(
+                        "{preset}: {} mentions {word:?}",
+                        file.strip_prefix(&out).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The word check itself: tokens are found, longer identifiers are not.
+pub(crate) fn foreign_word_check_matches_whole_tokens() {
+    assert!(mentions("Consider raising K2_QUERY_ENGINE_POOL_SIZE.", "K2_QUERY_ENGINE_POOL_SIZE"));
+    assert!(mentions("the K2 engine", "K2"));
+    assert!(mentions("rate(k2_connection_pool_size[5m])", "k2_"));
+    assert!(!mentions("uid poolwatch-kk2x", "K2"));
+    assert!(!mentions("pgbouncer_databases_pool_size", "default_pool_size"));
+    assert!(mentions("raise default_pool_size", "default_pool_size"));
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}

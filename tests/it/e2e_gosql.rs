@@ -1,0 +1,201 @@
+//! End to end, Go's database/sql: a real PostgreSQL, a tiny Go program (tests/e2e/gosql,
+//! built here offline in GOPATH mode over Debian's Go source packages) holding two real
+//! `*sql.DB` pools, `orders` and `billing`, each `SetMaxOpenConns(2)`, exported through
+//! client_golang's first-party `collectors.NewDBStatsCollector` (go_sql_* with `db_name`),
+//! and a real Prometheus evaluating the rules `poolwatch emit` generates from
+//! specs/presets/go-sql.yaml (its `for:` and rate windows shortened, nothing else changed).
+//!
+//! The story, asserted through Prometheus's HTTP API:
+//! 1. quiet: both pools have served a query; nothing is pending or firing;
+//! 2. exhausted: five goroutines run `select pg_sleep(..)` on `orders` (two run, three wait);
+//!    the utilization and exhaustion alerts fire for db_name="orders" of this instance,
+//!    none for `billing`; every query of the generated dashboard returns data;
+//! 3. released: the holds are cancelled, every alert clears and stays clear.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::e2e_conformance;
+use super::e2e_support::{self as support, Alert, Postgres, Prometheus, Proc, Tools, wait_for};
+
+/// The preset under test.
+const PRESET: &str = "specs/presets/go-sql.yaml";
+
+/// Where Debian's Go source packages live (GOPATH mode); `POOLWATCH_GOPATH` overrides.
+fn gopath() -> PathBuf {
+    std::env::var_os("POOLWATCH_GOPATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/gocode"))
+}
+
+/// Builds tests/e2e/gosql offline: GOPATH mode over Debian's packages, no module proxy, no
+/// network (GOPROXY=off, GOFLAGS=-mod unset), the local toolchain only. The build cache lives
+/// in the target folder, so a second run is fast.
+pub(crate) fn build(tools: &Tools) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-gosql");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("gosql");
+    support::run_ok(
+        Command::new(&tools.go)
+            .args(["build", "-o"])
+            .arg(&bin)
+            .arg("main.go")
+            .current_dir(support::repo().join("tests/e2e/gosql"))
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath())
+            .env("GOCACHE", dir.join("gocache"))
+            .env("GOPROXY", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "")
+            .env("CGO_ENABLED", "0")
+            .env("HOME", &dir),
+        Duration::from_secs(300),
+    );
+    bin
+}
+
+/// Starts the Go program against `pg`; (its address, the process).
+fn start(bin: &Path, work: &Path, pg: &Postgres) -> (SocketAddr, Proc) {
+    let log = work.join("gosql.log");
+    let mut child = Command::new(bin)
+        .arg("-dsn")
+        .arg(format!(
+            "host=127.0.0.1 port={} user=postgres dbname=app sslmode=disable connect_timeout=5",
+            pg.port
+        ))
+        .args(["-listen", "127.0.0.1:0", "-max-open", "2", "-lifetime", "5m"])
+        // Its stdin stays open while we hold the child; when we are gone, it exits.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let proc = Proc::adopt("gosql", child, log, "TERM");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("gosql did not start:\n{}", proc.log_text()));
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("gosql said {line:?}:\n{}", proc.log_text()));
+    (addr, proc)
+}
+
+fn control(addr: SocketAddr, path: &str) {
+    let (status, body) = support::http_get(addr, path).unwrap();
+    assert!((200..300).contains(&status), "{path}: {status} {body}");
+}
+
+/// The whole scenario; panics on the first broken promise with what Prometheus saw.
+pub(crate) fn database_sql_pool_exhaustion_end_to_end(tools: &Tools) {
+    let started = Instant::now();
+    let bin = build(tools);
+    let built = started.elapsed();
+    let work_dir = tempfile::tempdir().unwrap();
+    let work = work_dir.path();
+
+    let pg = Postgres::start(tools, work);
+    pg.exec("postgres", &["create database app"]);
+    let (app, mut gosql) = start(&bin, work, &pg);
+    control(app, "/ping?db=orders");
+    control(app, "/ping?db=billing");
+
+    let (_, exposition) = support::http_get(app, "/metrics").unwrap();
+    e2e_conformance::assert_live_exposition("go-sql", PRESET, &exposition);
+
+    let preset = std::fs::read_to_string(support::repo().join(PRESET)).unwrap();
+    let out = work.join("generated");
+    support::emit(&support::fast_preset(&preset), work, &out);
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
+    )
+    .unwrap();
+    let mut prom = Prometheus::start(
+        tools,
+        work,
+        &[("app", app)],
+        &out.join("rules/connection_pool.yml"),
+    );
+    prom.wait_healthy(2);
+
+    // 1. Quiet.
+    support::assert_quiet(&mut prom, "quiet service", Duration::from_secs(8));
+
+    // 2. Exhausted: five holders on a pool of two.
+    control(app, "/hold?db=orders&n=5&seconds=90");
+    let firing = wait_for(
+        "utilization and exhaustion alerts fire for db_name orders",
+        Duration::from_secs(45),
+        || {
+            gosql.assert_running();
+            let alerts = prom.alerts()?;
+            let wrong: Vec<&Alert> = alerts
+                .iter()
+                .filter(|a| !a.has("db_name", "orders"))
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
+            );
+            let fired = |name: &str| {
+                alerts
+                    .iter()
+                    .any(|a| a.name == name && a.state == "firing" && a.has("db_name", "orders"))
+            };
+            if fired("ConnectionPoolHighUtilization") && fired("ConnectionPoolExhausted") {
+                Ok(alerts)
+            } else {
+                Err(format!(
+                    "{alerts:#?}\nin use: {:?}",
+                    prom.query("go_sql_in_use_connections")
+                ))
+            }
+        },
+    );
+    for a in &firing {
+        assert!(
+            a.has("instance", &app.to_string()) && a.has("job", "app"),
+            "the alert names its service instance: {a:#?}"
+        );
+    }
+    let empty = prom.empty_dashboard_queries(&dashboard);
+    assert!(
+        empty.is_empty(),
+        "dashboard queries without data while the pool is exhausted:\n{}",
+        empty.join("\n")
+    );
+
+    // 3. Released: waits stop, the wait counter's rate falls back to 0 within a window.
+    control(app, "/release?db=orders");
+    control(app, "/ping?db=orders");
+    wait_for("every alert clears", Duration::from_secs(60), || {
+        let alerts = prom.alerts()?;
+        if alerts.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{alerts:#?}"))
+        }
+    });
+    support::assert_quiet(&mut prom, "released service", Duration::from_secs(8));
+
+    drop(prom);
+    drop(gosql);
+    drop(pg);
+    eprintln!(
+        "e2e database/sql: {:.1} s (go build {:.1} s)",
+        started.elapsed().as_secs_f64(),
+        built.as_secs_f64()
+    );
+}

@@ -1,0 +1,258 @@
+//! End to end, pgbouncer: a real PostgreSQL, a real pgbouncer with a tiny pool
+//! (`default_pool_size = 2`) and two users, real `psql` clients, the prometheus-community
+//! exporter's metrics served by a test-only bridge over pgbouncer's admin console (see
+//! e2e_pgbouncer_bridge.rs: the Go exporter cannot be built here), and a real Prometheus
+//! evaluating the rules `poolwatch emit` generates from specs/presets/pgbouncer.yaml (its
+//! `for:` and rate windows shortened, nothing else changed).
+//!
+//! The story, asserted through Prometheus's HTTP API:
+//! 1. quiet: both users have used their pool once; nothing is pending or firing;
+//! 2. exhausted: six clients of `alice` run `select pg_sleep(..)` on a pool of two; the
+//!    utilization and exhaustion alerts fire for (database shop, user alice), none for bob;
+//!    every query of the generated dashboard returns data;
+//! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
+//!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
+//!    `server_idle <= 0` fired here).
+//!
+//! The pgbouncer database `shop` points at PostgreSQL's `app`, so the pool's `database`
+//! label (shop) differs from SHOW DATABASES' `database` column (app): a size matched on the
+//! wrong label finds nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::e2e_conformance;
+use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
+use super::e2e_support::{
+    self as support, Alert, HttpServer, Postgres, Prometheus, Proc, Tools, free_port,
+    server_dir, wait_for,
+};
+
+/// pgbouncer's `server_check_delay` in the scenario, in seconds (default 30).
+const SERVER_CHECK_DELAY: u64 = 2;
+/// Clients of the exhausted pool: two get a server, four wait.
+const CLIENTS: usize = 6;
+/// The preset under test.
+const PRESET: &str = "specs/presets/pgbouncer.yaml";
+
+/// A pgbouncer of our own on 127.0.0.1, in front of `pg`. Stopped with SIGTERM (immediate
+/// shutdown) when dropped.
+#[derive(Debug)]
+pub(crate) struct Pgbouncer {
+    pub port: u16,
+    pub proc: Proc,
+}
+
+impl Pgbouncer {
+    pub(crate) fn start(tools: &Tools, work: &Path, pg: &Postgres) -> Self {
+        let dir = server_dir(work, "pgbouncer");
+        let port = free_port();
+        let userlist = dir.join("userlist.txt");
+        std::fs::write(&userlist, "\"alice\" \"\"\n\"bob\" \"\"\n\"pgbouncer\" \"\"\n").unwrap();
+        let ini = dir.join("pgbouncer.ini");
+        std::fs::write(
+            &ini,
+            format!(
+                "[databases]\n\
+                 shop = host=127.0.0.1 port={pg_port} dbname=app\n\
+                 [pgbouncer]\n\
+                 listen_addr = 127.0.0.1\n\
+                 listen_port = {port}\n\
+                 unix_socket_dir =\n\
+                 auth_type = trust\n\
+                 auth_file = {userlist}\n\
+                 admin_users = pgbouncer\n\
+                 pool_mode = session\n\
+                 default_pool_size = 2\n\
+                 max_client_conn = 50\n\
+                 server_check_delay = {SERVER_CHECK_DELAY}\n\
+                 server_login_retry = 1\n\
+                 query_wait_timeout = 60\n",
+                pg_port = pg.port,
+                userlist = userlist.display(),
+            ),
+        )
+        .unwrap();
+        let proc = Proc::spawn(
+            "pgbouncer",
+            support::unprivileged(&tools.pgbouncer).arg(&ini).current_dir(&dir),
+            work.join("pgbouncer.log"),
+            "TERM",
+        );
+        let mut b = Self { port, proc };
+        let console = b.console(tools);
+        wait_for("pgbouncer's admin console answers", Duration::from_secs(20), || {
+            b.proc.assert_running();
+            let out = support::run_bounded(
+                &mut support::psql_cmd(&console.psql, port, "pgbouncer", "pgbouncer", "SHOW VERSION"),
+                Duration::from_secs(10),
+            );
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        });
+        b
+    }
+
+    pub(crate) fn console(&self, tools: &Tools) -> AdminConsole {
+        AdminConsole {
+            psql: tools.psql.clone(),
+            port: self.port,
+            user: "pgbouncer".into(),
+        }
+    }
+
+    /// A client of `user` on database `shop` running `sql`; killed when dropped.
+    fn client(&self, tools: &Tools, work: &Path, user: &str, sql: &str, n: usize) -> Proc {
+        Proc::spawn(
+            &format!("psql client {user} #{n}"),
+            &mut support::psql_cmd(&tools.psql, self.port, user, "shop", sql),
+            work.join(format!("client-{user}-{n}.log")),
+            "KILL",
+        )
+    }
+
+    /// One short query of `user`, to the end.
+    fn query_once(&self, tools: &Tools, user: &str) {
+        support::run_ok(
+            &mut support::psql_cmd(&tools.psql, self.port, user, "shop", "select 1"),
+            Duration::from_secs(20),
+        );
+    }
+}
+
+/// The whole scenario; panics on the first broken promise with what Prometheus saw.
+pub(crate) fn pgbouncer_pool_exhaustion_end_to_end(tools: &Tools) {
+    let started = Instant::now();
+    let work_dir = tempfile::tempdir().unwrap();
+    let work = work_dir.path();
+
+    let pg = Postgres::start(tools, work);
+    pg.exec(
+        "postgres",
+        &[
+            "create role alice login",
+            "create role bob login",
+            "create database app",
+        ],
+    );
+    let bouncer = Pgbouncer::start(tools, work, &pg);
+    let console = bouncer.console(tools);
+    let exporter = HttpServer::start(move |path| {
+        if path.starts_with("/metrics") {
+            bridge::scrape(&console)
+        } else {
+            String::new()
+        }
+    });
+
+    // Both pools exist (each user has had a server once) before anything is measured.
+    bouncer.query_once(tools, "alice");
+    bouncer.query_once(tools, "bob");
+
+    // The real exposition: every preset catalog entry is in it, as typed and labelled.
+    let (_, exposition) = support::http_get(exporter.addr, "/metrics").unwrap();
+    e2e_conformance::assert_live_exposition("pgbouncer", PRESET, &exposition);
+
+    let preset = std::fs::read_to_string(support::repo().join(PRESET)).unwrap();
+    let out = work.join("generated");
+    support::emit(&support::fast_preset(&preset), work, &out);
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
+    )
+    .unwrap();
+    let mut prom = Prometheus::start(
+        tools,
+        work,
+        &[("pgbouncer", exporter.addr)],
+        &out.join("rules/connection_pool.yml"),
+    );
+    prom.wait_healthy(2);
+
+    // 1. Quiet: a few `for:` spans with nothing pending or firing.
+    support::assert_quiet(&mut prom, "quiet bouncer", Duration::from_secs(8));
+
+    // 2. Exhausted: alice's pool has 2 servers and 6 clients.
+    let clients: Vec<Proc> = (0..CLIENTS)
+        .map(|n| bouncer.client(tools, work, "alice", "select pg_sleep(90)", n))
+        .collect();
+    let firing = wait_for(
+        "utilization and exhaustion alerts fire for (shop, alice)",
+        Duration::from_secs(45),
+        || {
+            let alerts = prom.alerts()?;
+            // Never an alert for bob's idle pool, at any moment of the exhaustion.
+            let wrong: Vec<&Alert> = alerts.iter().filter(|a| !a.has("user", "alice")).collect();
+            assert!(
+                wrong.is_empty(),
+                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
+            );
+            let fired = |name: &str| {
+                alerts.iter().any(|a| {
+                    a.name == name
+                        && a.state == "firing"
+                        && a.has("database", "shop")
+                        && a.has("user", "alice")
+                })
+            };
+            if fired("ConnectionPoolHighUtilization") && fired("ConnectionPoolExhausted") {
+                Ok(alerts)
+            } else {
+                Err(format!(
+                    "{alerts:#?}\nwaiting now: {:?}",
+                    prom.query("pgbouncer_pools_client_waiting_connections")
+                ))
+            }
+        },
+    );
+    for a in &firing {
+        assert!(
+            a.has("instance", &exporter.addr.to_string()) && a.has("job", "pgbouncer"),
+            "the alert names its bouncer: {a:#?}"
+        );
+    }
+    let empty = prom.empty_dashboard_queries(&dashboard);
+    assert!(
+        empty.is_empty(),
+        "dashboard queries without data while the pool is exhausted:\n{}",
+        empty.join("\n")
+    );
+
+    // 3. Idle again: clients gone (killed by PID), alice uses her pool once more.
+    drop(clients);
+    bouncer.query_once(tools, "alice");
+    wait_for("every alert clears", Duration::from_secs(45), || {
+        let alerts = prom.alerts()?;
+        if alerts.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{alerts:#?}"))
+        }
+    });
+    // Longer than server_check_delay plus a `for:`: idle servers become sv_used.
+    support::assert_quiet(
+        &mut prom,
+        "idle bouncer past server_check_delay",
+        Duration::from_secs(SERVER_CHECK_DELAY + 8),
+    );
+    let used = prom
+        .query("pgbouncer_pools_server_used_connections > 0")
+        .unwrap();
+    assert!(
+        !used.is_empty(),
+        "the idle phase did not reach sv_used (server_check_delay): {:?}",
+        prom.query("pgbouncer_pools_server_idle_connections")
+    );
+
+    drop(prom);
+    drop(exporter);
+    drop(bouncer);
+    drop(pg);
+    eprintln!(
+        "e2e pgbouncer: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

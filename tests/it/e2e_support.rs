@@ -1,0 +1,877 @@
+//! What the end-to-end scenarios share: finding the Debian tools, starting real PostgreSQL,
+//! pgbouncer and Prometheus processes on 127.0.0.1 in a temporary folder, bounding every
+//! step in time, stopping every process by its PID (also when a test panics: [`Proc`]'s
+//! Drop), a small HTTP client for Prometheus's API, the text exposition parser the catalog
+//! conformance uses, and the preset with its durations shortened so a scenario takes
+//! seconds, not the production `for:` windows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Prometheus's scrape and rule evaluation interval in the scenarios.
+pub(crate) const TICK: &str = "1s";
+/// Every `for:` of a preset, shortened for the scenarios (several evaluations of [`TICK`]).
+pub(crate) const FOR: &str = "4s";
+/// The preset's `rate_window`, shortened (ten scrapes).
+pub(crate) const RATE_WINDOW: &str = "10s";
+
+/// The programs a scenario runs, all from Debian packages (`.ci/run` installs them).
+#[derive(Debug, Clone)]
+pub(crate) struct Tools {
+    /// PostgreSQL's server binaries: initdb, postgres (`postgresql-15`).
+    pub pg_bin: PathBuf,
+    pub psql: PathBuf,
+    pub pgbouncer: PathBuf,
+    pub prometheus: PathBuf,
+    pub go: PathBuf,
+}
+
+impl Tools {
+    /// Every tool, or the list of those missing.
+    pub(crate) fn find() -> Result<Self, String> {
+        let mut missing = Vec::new();
+        let mut need = |name: &str, found: Option<PathBuf>| {
+            if found.is_none() {
+                missing.push(name.to_string());
+            }
+            found.unwrap_or_default()
+        };
+        let pg_bin = need("postgresql (initdb, postgres)", postgres_bin());
+        let psql = need("psql", on_path("psql"));
+        let pgbouncer = need("pgbouncer", on_path("pgbouncer"));
+        let prometheus = need("prometheus", on_path("prometheus"));
+        let go = need("go (golang-go)", on_path("go"));
+        if !missing.is_empty() {
+            return Err(format!("not installed: {}", missing.join(", ")));
+        }
+        Ok(Self {
+            pg_bin,
+            psql,
+            pgbouncer,
+            prometheus,
+            go,
+        })
+    }
+}
+
+/// A program on PATH (or in /usr/sbin, where Debian puts pgbouncer).
+fn on_path(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/bin"].map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The newest `/usr/lib/postgresql/<major>/bin` holding initdb and postgres, or the folder
+/// `POOLWATCH_PG_BIN` names.
+fn postgres_bin() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("POOLWATCH_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let major = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file())
+                .then_some((major, bin))
+        })
+        .collect();
+    majors.sort();
+    majors.pop().map(|(_, bin)| bin)
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether this process runs as root (CI does): PostgreSQL and pgbouncer refuse to, so they
+/// are started as `nobody` through setpriv, which execs (the PID we hold is the server's).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The user id servers run as: `nobody` when we are root, else ourselves.
+const NOBODY: u32 = 65534;
+
+/// A command that runs `program` as an unprivileged user when we are root.
+pub(crate) fn unprivileged(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("setpriv");
+        c.arg(format!("--reuid={NOBODY}"))
+            .arg(format!("--regid={NOBODY}"))
+            .arg("--clear-groups")
+            .arg("--")
+            .arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A folder the unprivileged servers may write in.
+pub(crate) fn server_dir(parent: &Path, name: &str) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    dir
+}
+
+/// Runs a command to its end within `limit`; past it the command is killed and the test fails.
+pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let what = format!("{cmd:?}");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Both pipes are read to the end while waiting, so a full pipe cannot stall the child.
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            signal(pid, "KILL");
+            panic!("{what} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// Like [`run_bounded`], and the command must succeed; its stdout.
+pub(crate) fn run_ok(cmd: &mut Command, limit: Duration) -> String {
+    let what = format!("{cmd:?}");
+    let out = run_bounded(cmd, limit);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sends a signal to one process, by PID (`kill -SIG PID`: no signal crate needed).
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// A process this test started. Dropping it (the scenario ending, or a panic unwinding)
+/// sends its polite stop signal, waits a few seconds, then kills it; by its PID only.
+#[derive(Debug)]
+pub(crate) struct Proc {
+    pub name: String,
+    child: Child,
+    stop: &'static str,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `cmd` with its output in `log`; `stop` is the signal that ends it cleanly
+    /// (PostgreSQL: INT, fast shutdown; pgbouncer and Prometheus: TERM).
+    pub(crate) fn spawn(name: &str, cmd: &mut Command, log: PathBuf, stop: &'static str) -> Self {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Self {
+            name: name.to_string(),
+            child,
+            stop,
+            log,
+        }
+    }
+
+    /// Wraps a child spawned by the caller (e.g. one whose stdin it keeps).
+    pub(crate) fn adopt(name: &str, child: Child, log: PathBuf, stop: &'static str) -> Self {
+        Self {
+            name: name.to_string(),
+            child,
+            stop,
+            log,
+        }
+    }
+
+    /// Panics with the log if the process has exited.
+    pub(crate) fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited ({status}):\n{}",
+                self.name,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        signal(self.child.id(), self.stop);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 200 ms until it returns Some, or panics with `what` and the last
+/// observation (`describe`) after `limit`.
+pub(crate) fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(last) if start.elapsed() > limit => {
+                panic!("{what}: not within {limit:?}; last seen:\n{last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// A PostgreSQL cluster of our own: initdb'd in a temporary folder, listening on 127.0.0.1
+/// only (and a Unix socket in its folder), trust authentication, fsync off. Stopped with
+/// SIGINT (fast shutdown) when dropped.
+#[derive(Debug)]
+pub(crate) struct Postgres {
+    pub port: u16,
+    psql: PathBuf,
+    pub proc: Proc,
+}
+
+impl Postgres {
+    pub(crate) fn start(tools: &Tools, work: &Path) -> Self {
+        let dir = server_dir(work, "pg");
+        let data = dir.join("data");
+        run_ok(
+            unprivileged(&tools.pg_bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "postgres", "--auth=trust", "--no-sync"])
+                .args(["-E", "UTF8", "--locale=C"])
+                .env("HOME", &dir)
+                .current_dir(&dir),
+            Duration::from_secs(60),
+        );
+        let port = free_port();
+        let proc = Proc::spawn(
+            "postgres",
+            unprivileged(&tools.pg_bin.join("postgres"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-p")
+                .arg(port.to_string())
+                .arg("-k")
+                .arg(&dir)
+                .args(["-c", "listen_addresses=127.0.0.1"])
+                .args(["-c", "fsync=off", "-c", "max_connections=40"])
+                .current_dir(&dir),
+            work.join("postgres.log"),
+            "INT",
+        );
+        let mut pg = Self {
+            port,
+            psql: tools.psql.clone(),
+            proc,
+        };
+        wait_for("PostgreSQL accepts connections", Duration::from_secs(30), || {
+            pg.proc.assert_running();
+            let out = run_bounded(
+                &mut pg.psql_cmd("postgres", "postgres", "select 1"),
+                Duration::from_secs(10),
+            );
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        });
+        pg
+    }
+
+    /// `psql` as `user` on `db` over TCP, running one command, CSV out, failing on error.
+    pub(crate) fn psql_cmd(&self, user: &str, db: &str, sql: &str) -> Command {
+        psql_cmd(&self.psql, self.port, user, db, sql)
+    }
+
+    /// Runs SQL statements as the superuser, each on its own (CREATE DATABASE cannot share
+    /// a transaction).
+    pub(crate) fn exec(&self, db: &str, statements: &[&str]) {
+        for sql in statements {
+            run_ok(
+                &mut self.psql_cmd("postgres", db, sql),
+                Duration::from_secs(20),
+            );
+        }
+    }
+}
+
+/// `psql --csv` against 127.0.0.1:`port`, bounded connection time, no password prompt.
+pub(crate) fn psql_cmd(psql: &Path, port: u16, user: &str, db: &str, sql: &str) -> Command {
+    let mut c = Command::new(psql);
+    c.args(["-X", "--csv", "-v", "ON_ERROR_STOP=1", "-w", "-h", "127.0.0.1"])
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-U", user, "-d", db, "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "5")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGSERVICE");
+    c
+}
+
+/// Rows of a `psql --csv` result as maps column → value. pgbouncer's admin console has no
+/// quoted commas in the columns we read, but quoting is handled anyway.
+pub(crate) fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let header = csv_fields(header);
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| header.iter().cloned().zip(csv_fields(l)).collect())
+        .collect()
+}
+
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+/// HTTP GET over a fresh connection (HTTP/1.0, so the server closes): (status, body).
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| format!("read {addr}{path}: {e}"))?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP head from {addr}{path}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line from {addr}{path}: {head}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// Percent-encodes a query parameter value.
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Serves HTTP on 127.0.0.1 from a background thread: each request's path goes to
+/// `respond`, which returns the body of a 200 text/plain answer. Stops when dropped.
+#[derive(Debug)]
+pub(crate) struct HttpServer {
+    pub addr: SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HttpServer {
+    pub(crate) fn start(respond: impl Fn(&str) -> String + Send + 'static) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let body = respond(&path);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { addr, stop }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag and ends.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+/// One alert as Prometheus's `/api/v1/alerts` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Alert {
+    pub name: String,
+    pub state: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Alert {
+    pub(crate) fn has(&self, label: &str, value: &str) -> bool {
+        self.labels.get(label).is_some_and(|v| v == value)
+    }
+}
+
+/// A real Prometheus server (Debian's `prometheus`), on 127.0.0.1, scraping the given jobs
+/// every [`TICK`] and evaluating `rule_file` as often. Stopped with SIGTERM when dropped.
+#[derive(Debug)]
+pub(crate) struct Prometheus {
+    pub web: SocketAddr,
+    pub proc: Proc,
+}
+
+impl Prometheus {
+    pub(crate) fn start(
+        tools: &Tools,
+        work: &Path,
+        jobs: &[(&str, SocketAddr)],
+        rule_file: &Path,
+    ) -> Self {
+        let mut config = format!(
+            "global:\n  scrape_interval: {TICK}\n  scrape_timeout: {TICK}\n  evaluation_interval: {TICK}\n\
+             rule_files:\n  - {}\nscrape_configs:\n",
+            serde_json::to_string(&rule_file.display().to_string()).unwrap()
+        );
+        for (job, addr) in jobs {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{addr}']\n"
+            ));
+        }
+        let dir = work.join("prometheus");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config_path = dir.join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let proc = Proc::spawn(
+            "prometheus",
+            Command::new(&tools.prometheus)
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+                .arg(format!("--web.listen-address={web}"))
+                .arg("--log.level=warn")
+                .current_dir(&dir),
+            work.join("prometheus.log"),
+            "TERM",
+        );
+        let mut p = Self { web, proc };
+        wait_for("Prometheus is ready", Duration::from_secs(30), || {
+            p.proc.assert_running();
+            match http_get(p.web, "/-/ready") {
+                Ok((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        });
+        p
+    }
+
+    fn api(&mut self, path: &str) -> Result<Value, String> {
+        self.proc.assert_running();
+        let (status, body) = http_get(self.web, path)?;
+        let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        if status != 200 || v["status"] != "success" {
+            return Err(format!("{path}: HTTP {status}: {body}"));
+        }
+        Ok(v["data"].clone())
+    }
+
+    /// Every pending or firing alert.
+    pub(crate) fn alerts(&mut self) -> Result<Vec<Alert>, String> {
+        let data = self.api("/api/v1/alerts")?;
+        let mut out: Vec<Alert> = data["alerts"]
+            .as_array()
+            .ok_or("no alerts array")?
+            .iter()
+            .map(|a| Alert {
+                name: a["labels"]["alertname"].as_str().unwrap_or("").to_string(),
+                state: a["state"].as_str().unwrap_or("").to_string(),
+                labels: a["labels"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// An instant query's result vector (or matrix/scalar as returned).
+    pub(crate) fn query(&mut self, expr: &str) -> Result<Vec<Value>, String> {
+        let data = self.api(&format!("/api/v1/query?query={}", url_encode(expr)))?;
+        match &data["result"] {
+            Value::Array(a) => Ok(a.clone()),
+            // A scalar or string result is one value.
+            other if !other.is_null() => Ok(vec![other.clone()]),
+            _ => Err(format!("no result for {expr}: {data}")),
+        }
+    }
+
+    /// Waits until every rule group of the rule file is loaded with all rules healthy, and
+    /// every target is up: (group, rule) names.
+    pub(crate) fn wait_healthy(&mut self, groups: usize) -> Vec<(String, String)> {
+        wait_for(
+            "rules loaded and healthy, targets up",
+            Duration::from_secs(30),
+            || {
+                let targets = self.api("/api/v1/targets")?;
+                let active = targets["activeTargets"].as_array().ok_or("no targets")?;
+                let down: Vec<&Value> = active.iter().filter(|t| t["health"] != "up").collect();
+                if active.is_empty() || !down.is_empty() {
+                    return Err(format!("targets not up: {targets}"));
+                }
+                let rules = self.api("/api/v1/rules")?;
+                let gs = rules["groups"].as_array().ok_or("no groups")?;
+                let mut names = Vec::new();
+                for g in gs {
+                    for r in g["rules"].as_array().ok_or("no rules")? {
+                        if r["health"] != "ok" {
+                            return Err(format!("rule not healthy yet: {r}"));
+                        }
+                        names.push((
+                            g["name"].as_str().unwrap_or("").to_string(),
+                            r["name"].as_str().unwrap_or("").to_string(),
+                        ));
+                    }
+                }
+                if gs.len() < groups {
+                    return Err(format!("{} of {groups} groups loaded", gs.len()));
+                }
+                Ok(names)
+            },
+        )
+    }
+
+    /// Every query of the generated dashboard, Grafana variables replaced (`$__rate_interval`
+    /// by a window of real scrapes, the identity/template variables by the match-all regex),
+    /// answered by the real server: the queries that returned no series.
+    pub(crate) fn empty_dashboard_queries(&mut self, dashboard: &Value) -> Vec<String> {
+        let mut empty = Vec::new();
+        for expr in dashboard_exprs(dashboard) {
+            let concrete = grafana_substitute(&expr);
+            match self.query(&concrete) {
+                Ok(r) if !r.is_empty() => {}
+                Ok(_) => empty.push(format!("{expr}\n    as {concrete}: no series")),
+                Err(e) => empty.push(format!("{expr}\n    as {concrete}: {e}")),
+            }
+        }
+        empty
+    }
+}
+
+/// Every `expr` of every panel target, nested rows included.
+pub(crate) fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(e)) = m.get("expr") {
+                    out.push(e.clone());
+                }
+                m.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
+    out
+}
+
+/// A Grafana query made concrete: interval variables become a window Prometheus has data
+/// for, any other variable (`$datasource`, identity variables like `$instance` or
+/// `${database}`) the regex `.*`, which matches every value as Grafana's "All" does.
+pub(crate) fn grafana_substitute(expr: &str) -> String {
+    let mut out = expr
+        .replace("$__rate_interval", RATE_WINDOW)
+        .replace("${__rate_interval}", RATE_WINDOW)
+        .replace("$__interval", TICK)
+        .replace("${__interval}", TICK)
+        .replace("$__range", "1m")
+        .replace("${__range}", "1m");
+    // Remaining `$name` / `${name}` / `${name:regex}` variables.
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find('$') {
+        result.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let skip = if let Some(inner) = after.strip_prefix('{') {
+            inner.find('}').map_or(0, |j| j + 2)
+        } else {
+            after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len())
+        };
+        if skip == 0 {
+            result.push('$');
+        } else {
+            result.push_str(".*");
+        }
+        rest = &after[skip..];
+    }
+    result.push_str(rest);
+    out = result;
+    out
+}
+
+/// Runs `poolwatch emit` (the binary under test) on a spec text, into `out`.
+pub(crate) fn emit(spec_text: &str, work: &Path, out: &Path) {
+    let spec = work.join("spec.yaml");
+    std::fs::write(&spec, spec_text).unwrap();
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_poolwatch"))
+            .args(["emit", "--spec"])
+            .arg(&spec)
+            .arg("--out")
+            .arg(out),
+        Duration::from_secs(60),
+    );
+}
+
+/// A preset with its time scales shortened for a scenario: every `for:` becomes [`FOR`] and
+/// the `rate_window` [`RATE_WINDOW`]. Thresholds, roles, identity and texts stay the
+/// preset's own, so the scenario proves the preset's logic on real data.
+pub(crate) fn fast_preset(text: &str) -> String {
+    fn walk(v: &mut serde_norway::Value) {
+        match v {
+            serde_norway::Value::Mapping(m) => {
+                for (k, v) in m.iter_mut() {
+                    match k.as_str() {
+                        Some("for") => *v = serde_norway::Value::String(FOR.into()),
+                        Some("rate_window") => {
+                            *v = serde_norway::Value::String(RATE_WINDOW.into())
+                        }
+                        _ => walk(v),
+                    }
+                }
+            }
+            serde_norway::Value::Sequence(s) => s.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v: serde_norway::Value = serde_norway::from_str(text).unwrap();
+    walk(&mut v);
+    if let serde_norway::Value::Mapping(m) = &mut v {
+        m.insert("rate_window".into(), RATE_WINDOW.into());
+    }
+    serde_norway::to_string(&v).unwrap()
+}
+
+/// One metric family of a text exposition: its type, the label names its samples carry,
+/// and for a histogram its finite bucket bounds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Family {
+    pub kind: String,
+    pub labels: BTreeSet<String>,
+    pub buckets: Vec<f64>,
+    /// Label values seen, per label (to pick identities out of real data).
+    pub values: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Parses Prometheus's text exposition format (0.0.4): families by name. Samples of a
+/// histogram or summary (`_bucket`, `_sum`, `_count`) count towards their family; `le` and
+/// `quantile` are not counted as labels.
+pub(crate) fn parse_exposition(text: &str) -> BTreeMap<String, Family> {
+    let mut families: BTreeMap<String, Family> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
+                families.entry(name.to_string()).or_default().kind = kind.to_string();
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (name, labels) = match line.find('{') {
+            Some(i) => (&line[..i], parse_labels(&line[i + 1..])),
+            None => (line.split_whitespace().next().unwrap_or(""), Vec::new()),
+        };
+        let family_name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                let base = name.strip_suffix(suffix)?;
+                families
+                    .get(base)
+                    .is_some_and(|f| f.kind == "histogram" || f.kind == "summary")
+                    .then_some(base)
+            })
+            .unwrap_or(name);
+        let fam = families.entry(family_name.to_string()).or_default();
+        if fam.kind.is_empty() {
+            fam.kind = "untyped".into();
+        }
+        for (k, v) in labels {
+            if k == "le" {
+                if let Ok(b) = v.parse::<f64>()
+                    && b.is_finite()
+                    && !fam.buckets.contains(&b)
+                {
+                    fam.buckets.push(b);
+                }
+                continue;
+            }
+            if k == "quantile" {
+                continue;
+            }
+            fam.labels.insert(k.clone());
+            fam.values.entry(k).or_default().insert(v);
+        }
+    }
+    for f in families.values_mut() {
+        f.buckets.sort_by(f64::total_cmp);
+    }
+    families
+}
+
+/// `a="x",b="y"} 1` → [(a, x), (b, y)], with `\"`, `\\` and `\n` unescaped.
+fn parse_labels(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([',', ' ']);
+        if rest.starts_with('}') || rest.is_empty() {
+            return out;
+        }
+        let Some(eq) = rest.find('=') else {
+            return out;
+        };
+        let key = rest[..eq].trim().to_string();
+        rest = &rest[eq + 1..];
+        let Some(body) = rest.strip_prefix('"') else {
+            return out;
+        };
+        let mut value = String::new();
+        let mut chars = body.char_indices();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => {}
+                },
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.push((key, value));
+        rest = &body[end..];
+    }
+}
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Watches Prometheus for `span`: no alert may be pending or firing at any moment.
+pub(crate) fn assert_quiet(prom: &mut Prometheus, phase: &str, span: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < span {
+        let alerts = prom.alerts().unwrap_or_else(|e| panic!("{phase}: {e}"));
+        assert!(
+            alerts.is_empty(),
+            "{phase}: alerts pending or firing after {:.1} s: {alerts:#?}",
+            start.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
