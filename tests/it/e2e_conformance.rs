@@ -8,12 +8,20 @@
 //!   against the preset and against this file, so a changed exporter shows up in both places.
 //! - `hikaricp.prom`: no JVM here, so not a scrape: written by hand from HikariCP's
 //!   MicrometerMetricsTracker and Micrometer's Prometheus naming, as that file's header says.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::e2e_support::{Family, parse_exposition, repo};
+
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    crate::tests![
+        every_preset_catalog_matches_its_exporters_exposition,
+        conformance_finds_renamed_metrics_labels_types_and_buckets,
+        no_preset_output_mentions_k2_or_another_librarys_settings,
+        foreign_word_check_matches_whole_tokens,
+        exposition_parser_reads_families_labels_and_buckets,
+    ]
+}
 
 /// One catalog entry as a preset declares it.
 #[derive(Debug, Clone)]
@@ -64,6 +72,24 @@ pub(crate) fn catalog(text: &str) -> Vec<Entry> {
 pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>) -> Vec<String> {
     let mut out = Vec::new();
     for e in entries {
+        // A histogram's or summary's `_sum` / `_count` series, declared as counters (the
+        // mean's parts, which exist with and without buckets).
+        let part = ["_sum", "_count"].iter().find_map(|suffix| {
+            let f = families.get(e.name.strip_suffix(suffix)?)?;
+            (f.kind == "histogram" || f.kind == "summary").then_some(f)
+        });
+        if let Some(f) = part {
+            if e.kind != "counter" {
+                out.push(format!("{}: a {} series is a counter, not a {}", e.name, f.kind, e.kind));
+            }
+            if f.labels != e.labels {
+                out.push(format!(
+                    "{}: catalog labels {:?}, exposition labels {:?}",
+                    e.name, e.labels, f.labels
+                ));
+            }
+            continue;
+        }
         let Some(f) = families.get(&e.name) else {
             let close: Vec<&String> = families
                 .keys()
@@ -183,7 +209,7 @@ const PRESETS: [(&str, &str); 3] = [
     ("specs/presets/hikaricp.yaml", "hikaricp"),
 ];
 
-pub(crate) fn every_preset_catalog_matches_its_exporters_exposition() {
+fn every_preset_catalog_matches_its_exporters_exposition() {
     let mut problems = Vec::new();
     for (preset, exporter) in PRESETS {
         let text = std::fs::read_to_string(repo().join(preset)).unwrap();
@@ -203,7 +229,7 @@ pub(crate) fn every_preset_catalog_matches_its_exporters_exposition() {
 
 /// The check above can fail: a renamed metric, a wrong type, a dropped label, a wrong bucket
 /// and a wrong unit are each found.
-pub(crate) fn conformance_finds_renamed_metrics_labels_types_and_buckets() {
+fn conformance_finds_renamed_metrics_labels_types_and_buckets() {
     let text = std::fs::read_to_string(repo().join("specs/presets/hikaricp.yaml")).unwrap();
     let families = parse_exposition(&std::fs::read_to_string(exposition_path("hikaricp")).unwrap());
     let good = catalog(&text);
@@ -271,7 +297,7 @@ fn mentions(text: &str, word: &str) -> bool {
 
 /// Every file `poolwatch emit` writes for a preset speaks that library's words only: no K2,
 /// no other library's settings.
-pub(crate) fn no_preset_output_mentions_k2_or_another_librarys_settings() {
+fn no_preset_output_mentions_k2_or_another_librarys_settings() {
     let mut found = Vec::new();
     for (preset, name) in [
         ("specs/presets/pgbouncer.yaml", "pgbouncer"),
@@ -301,7 +327,7 @@ pub(crate) fn no_preset_output_mentions_k2_or_another_librarys_settings() {
 }
 
 /// The word check itself: tokens are found, longer identifiers are not.
-pub(crate) fn foreign_word_check_matches_whole_tokens() {
+fn foreign_word_check_matches_whole_tokens() {
     assert!(mentions("Consider raising K2_QUERY_ENGINE_POOL_SIZE.", "K2_QUERY_ENGINE_POOL_SIZE"));
     assert!(mentions("the K2 engine", "K2"));
     assert!(mentions("rate(k2_connection_pool_size[5m])", "k2_"));
@@ -319,4 +345,42 @@ fn collect_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// The exposition parser: families by TYPE, histogram parts folded into their family, `le`
+/// read as buckets (+Inf left out), label names and values unescaped, HELP ignored.
+fn exposition_parser_reads_families_labels_and_buckets() {
+    let text = "# HELP a_seconds help\n# TYPE a_seconds histogram\n\
+        a_seconds_bucket{pool=\"p\\\"1\",le=\"0.5\"} 1\n\
+        a_seconds_bucket{pool=\"p\\\"1\",le=\"+Inf\"} 2\n\
+        a_seconds_sum{pool=\"p\\\"1\"} 3\na_seconds_count{pool=\"p\\\"1\"} 2\n\
+        # TYPE b_total counter\nb_total 4\nc{x=\"1\"} 5\n";
+    let f = parse_exposition(text);
+    assert_eq!(f.keys().collect::<Vec<_>>(), ["a_seconds", "b_total", "c"]);
+    assert_eq!(f["a_seconds"].kind, "histogram");
+    assert_eq!(f["a_seconds"].buckets, [0.5]);
+    assert_eq!(
+        f["a_seconds"].labels,
+        BTreeSet::from(["pool".to_string()])
+    );
+    assert_eq!(
+        f["a_seconds"].values["pool"],
+        BTreeSet::from(["p\"1".to_string()])
+    );
+    assert_eq!(f["b_total"].kind, "counter");
+    assert!(f["b_total"].labels.is_empty());
+    assert_eq!(f["c"].kind, "untyped");
+    // Grafana variables become concrete for Prometheus, and admin-console CSV splits right.
+    assert_eq!(
+        super::e2e_support::grafana_substitute(
+            "sum by (instance) (rate(x_total{instance=~\"$instance\",db=~\"${db_name}\"}[$__rate_interval]))"
+        ),
+        format!(
+            "sum by (instance) (rate(x_total{{instance=~\".*\",db=~\".*\"}}[{}]))",
+            super::e2e_support::RATE_WINDOW
+        )
+    );
+    let rows = super::e2e_support::csv_rows("a,b\n\"x,\"\"y\"\"\",2\n");
+    assert_eq!(rows[0]["a"], "x,\"y\"");
+    assert_eq!(rows[0]["b"], "2");
 }

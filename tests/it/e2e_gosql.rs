@@ -11,8 +11,6 @@
 //!    the utilization and exhaustion alerts fire for db_name="orders" of this instance,
 //!    none for `billing`; every query of the generated dashboard returns data;
 //! 3. released: the holds are cancelled, every alert clears and stays clear.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -98,8 +96,34 @@ fn control(addr: SocketAddr, path: &str) {
     assert!((200..300).contains(&status), "{path}: {status} {body}");
 }
 
+/// The scenario's needs: PostgreSQL and Prometheus, Go, and Debian's Go sources of
+/// client_golang and lib/pq (GOPATH mode).
+const NEEDS: [crate::harness::Need; 8] = [
+    support::POSTGRES_NEEDS[0],
+    support::POSTGRES_NEEDS[1],
+    support::POSTGRES_NEEDS[2],
+    support::POSTGRES_NEEDS[3],
+    crate::harness::Need::Tool("go"),
+    crate::harness::Need::Program(
+        "/usr/share/gocode/src/github.com/prometheus/client_golang/prometheus/collectors/dbstats_collector.go",
+    ),
+    crate::harness::Need::Program("/usr/share/gocode/src/github.com/lib/pq/conn.go"),
+    crate::harness::Need::Program(
+        "/usr/share/gocode/src/github.com/prometheus/client_golang/prometheus/promhttp/http.go",
+    ),
+];
+
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    vec![crate::harness::Test {
+        name: "database_sql_pool_exhaustion_end_to_end",
+        needs: &NEEDS,
+        run: database_sql_pool_exhaustion_end_to_end,
+    }]
+}
+
 /// The whole scenario; panics on the first broken promise with what Prometheus saw.
-pub(crate) fn database_sql_pool_exhaustion_end_to_end(tools: &Tools) {
+fn database_sql_pool_exhaustion_end_to_end() {
+    let tools = &Tools::get();
     let started = Instant::now();
     let bin = build(tools);
     let built = started.elapsed();

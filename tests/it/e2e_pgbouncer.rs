@@ -17,8 +17,6 @@
 //! The pgbouncer database `shop` points at PostgreSQL's `app`, so the pool's `database`
 //! label (shop) differs from SHOW DATABASES' `database` column (app): a size matched on the
 //! wrong label finds nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -124,8 +122,17 @@ impl Pgbouncer {
     }
 }
 
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    vec![crate::harness::Test {
+        name: "pgbouncer_pool_exhaustion_end_to_end",
+        needs: &support::POSTGRES_NEEDS,
+        run: pgbouncer_pool_exhaustion_end_to_end,
+    }]
+}
+
 /// The whole scenario; panics on the first broken promise with what Prometheus saw.
-pub(crate) fn pgbouncer_pool_exhaustion_end_to_end(tools: &Tools) {
+fn pgbouncer_pool_exhaustion_end_to_end() {
+    let tools = &Tools::get();
     let started = Instant::now();
     let work_dir = tempfile::tempdir().unwrap();
     let work = work_dir.path();

@@ -14,8 +14,6 @@
 //! the exporter's prose, and the catalog conformance needs only names, types and labels.
 //! What the bridge does not reproduce: the exporter's own `process_*`/`go_*` metrics and
 //! `pgbouncer_exporter_build_info`, which carry no pool data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;

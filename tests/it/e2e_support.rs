@@ -4,8 +4,6 @@
 //! Drop), a small HTTP client for Prometheus's API, the text exposition parser the catalog
 //! conformance uses, and the preset with its durations shortened so a scenario takes
 //! seconds, not the production `for:` windows.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,6 +12,18 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::harness::{Need, PROMETHEUS};
+
+/// What a PostgreSQL + pgbouncer scenario needs (Debian: postgresql-15, pgbouncer,
+/// prometheus); the server binaries are not on PATH.
+pub(crate) const POSTGRES_NEEDS: [Need; 5] = [
+    PROMETHEUS,
+    Need::Tool("psql"),
+    Need::Program("/usr/lib/postgresql/15/bin/initdb"),
+    Need::Program("/usr/lib/postgresql/15/bin/postgres"),
+    Need::Program("/usr/sbin/pgbouncer"),
+];
 
 /// Prometheus's scrape and rule evaluation interval in the scenarios.
 pub(crate) const TICK: &str = "1s";
@@ -34,6 +44,11 @@ pub(crate) struct Tools {
 }
 
 impl Tools {
+    /// Every tool; the harness has checked the test's needs, so a miss here is a failure.
+    pub(crate) fn get() -> Self {
+        Self::find().unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Every tool, or the list of those missing.
     pub(crate) fn find() -> Result<Self, String> {
         let mut missing = Vec::new();

@@ -9,6 +9,11 @@ mod harness;
 
 mod bad_input;
 mod deploy_targets;
+mod e2e_conformance;
+mod e2e_gosql;
+mod e2e_pgbouncer;
+mod e2e_pgbouncer_bridge;
+mod e2e_support;
 mod environments;
 mod escaping;
 mod fleet;
@@ -27,6 +32,9 @@ fn main() {
     harness::main(&[
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
+        ("e2e_conformance", e2e_conformance::tests),
+        ("e2e_gosql", e2e_gosql::tests),
+        ("e2e_pgbouncer", e2e_pgbouncer::tests),
         ("environments", environments::tests),
         ("escaping", escaping::tests),
         ("fleet", fleet::tests),
