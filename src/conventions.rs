@@ -45,7 +45,13 @@ pub fn test_file_path() -> String {
 /// Value of a kept label on the series of generated unit tests: `namespace` gets
 /// `namespace-1`.
 pub fn test_label_value(label: &str) -> String {
-    format!("{label}-1")
+    test_label_value_of(label, 1)
+}
+
+/// Value of a grouping label for the `n`th pool instance of a generated test world:
+/// `instance-1` is the hot instance, `instance-2` the idle one.
+pub fn test_label_value_of(label: &str, n: u32) -> String {
+    format!("{label}-{n}")
 }
 
 /// prometheus-operator manifest path, relative to the output folder.
@@ -84,6 +90,7 @@ pub fn alert_name(signal: Signal) -> &'static str {
         Signal::Exhausted => "ConnectionPoolExhausted",
         Signal::Absent => "ConnectionPoolMetricsAbsent",
         Signal::Undersized => "ConnectionPoolUndersized",
+        Signal::SlowQueries => "ConnectionPoolSlowQueries",
     }
 }
 
@@ -103,7 +110,7 @@ pub fn runbook_url(base: &str, signal: Signal) -> String {
 /// recorded series keeps, the pool label first.
 pub fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
     let mut parts: Vec<&str> = vec![pool_label];
-    parts.extend(pool.keep_labels.iter().map(String::as_str));
+    parts.extend(pool.group_labels());
     parts.extend_from_slice(extra);
     parts.join("_")
 }

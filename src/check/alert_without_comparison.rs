@@ -29,6 +29,8 @@ pub fn filters(e: &Expr) -> bool {
             }
             match op.as_str() {
                 "or" => filters(&b.lhs) && filters(&b.rhs),
+                // Keeps only the left side's series that the right side lacks.
+                "unless" => true,
                 _ => filters(&b.lhs) || filters(&b.rhs),
             }
         }

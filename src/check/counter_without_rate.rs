@@ -86,7 +86,12 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             }
             Expr::Binary(b) => {
                 let op = b.op.to_string();
-                walk(&b.lhs, false, cx, rule, out);
+                // `x unless x offset 5m` keeps the series born in the last 5m, at their first
+                // value: the events a counter counted before rate() can see it.
+                let born = op == "unless"
+                    && matches!((&*b.lhs, &*b.rhs), (Expr::VectorSelector(l), Expr::VectorSelector(r))
+                        if l.name == r.name && r.offset.is_some() && l.offset.is_none());
+                walk(&b.lhs, born, cx, rule, out);
                 // The right side of `and`/`unless` only selects series.
                 walk(
                     &b.rhs,

@@ -37,6 +37,17 @@ pub struct Model {
     pub capacity: Option<Capacity>,
     /// Checks silenced for one generated rule each (`lint: {ignore: [...]}`).
     pub lint_ignores: Vec<Suppression>,
+    /// The library's words in texts, and annotation template overrides.
+    pub wording: Wording,
+}
+
+/// The library's own words for the generated texts.
+#[derive(Debug, Clone, Default)]
+pub struct Wording {
+    /// The setting that sizes the pool (`maximumPoolSize`); empty: "the pool size".
+    pub size_setting: String,
+    /// Annotation templates replacing the built-in ones, by alert key.
+    pub templates: BTreeMap<String, String>,
 }
 
 /// Capacity planning settings, with the environment's overlay applied.
@@ -122,8 +133,27 @@ pub struct Metric {
     pub kind: MetricKind,
     pub unit: Unit,
     pub help: String,
+    /// Labels the metric carries besides the target's `job` and `instance`.
+    pub labels: Vec<String>,
+    /// A histogram's finite bucket bounds, ascending (None: not declared).
+    pub buckets: Option<Vec<f64>>,
     pub span: Option<Span>,
 }
+
+impl Metric {
+    /// Whether a series of this metric has `label` (from itself or from its target).
+    pub fn carries(&self, label: &str) -> bool {
+        TARGET_LABELS.contains(&label) || self.labels.iter().any(|l| l == label)
+    }
+
+    /// The largest finite bucket bound of a histogram, when declared.
+    pub fn top_bucket(&self) -> Option<f64> {
+        self.buckets.as_ref().and_then(|b| b.last().copied())
+    }
+}
+
+/// Labels every scraped series gets from its target.
+pub const TARGET_LABELS: [&str; 2] = ["job", "instance"];
 
 /// What a pool's metrics mean. Each role requires a metric type and unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,10 +165,14 @@ pub enum Role {
     AcquisitionTimeouts,
     CreationErrors,
     QueryDuration,
+    Waiting,
+    WaitCount,
+    WaitDuration,
+    MaxWait,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 11] = [
         Role::Size,
         Role::Active,
         Role::Available,
@@ -146,6 +180,10 @@ impl Role {
         Role::AcquisitionTimeouts,
         Role::CreationErrors,
         Role::QueryDuration,
+        Role::Waiting,
+        Role::WaitCount,
+        Role::WaitDuration,
+        Role::MaxWait,
     ];
 
     pub fn key(self) -> &'static str {
@@ -157,22 +195,33 @@ impl Role {
             Role::AcquisitionTimeouts => "acquisition_timeouts",
             Role::CreationErrors => "creation_errors",
             Role::QueryDuration => "query_duration",
+            Role::Waiting => "waiting",
+            Role::WaitCount => "wait_count",
+            Role::WaitDuration => "wait_duration",
+            Role::MaxWait => "max_wait",
         }
     }
 
     pub fn kind(self) -> MetricKind {
         match self {
-            Role::Size | Role::Active | Role::Available => MetricKind::Gauge,
+            Role::Size | Role::Active | Role::Available | Role::Waiting | Role::MaxWait => {
+                MetricKind::Gauge
+            }
             Role::WaitTime | Role::QueryDuration => MetricKind::Histogram,
-            Role::AcquisitionTimeouts | Role::CreationErrors => MetricKind::Counter,
+            Role::AcquisitionTimeouts
+            | Role::CreationErrors
+            | Role::WaitCount
+            | Role::WaitDuration => MetricKind::Counter,
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Role::Size | Role::Active | Role::Available => Unit::Connections,
-            Role::WaitTime | Role::QueryDuration => Unit::Seconds,
-            Role::AcquisitionTimeouts | Role::CreationErrors => Unit::Events,
+            Role::Size | Role::Active | Role::Available | Role::Waiting => Unit::Connections,
+            Role::WaitTime | Role::QueryDuration | Role::WaitDuration | Role::MaxWait => {
+                Unit::Seconds
+            }
+            Role::AcquisitionTimeouts | Role::CreationErrors | Role::WaitCount => Unit::Events,
         }
     }
 }
@@ -188,9 +237,23 @@ pub struct Roles {
     pub acquisition_timeouts: Option<String>,
     pub creation_errors: Option<String>,
     pub query_duration: Option<String>,
+    pub waiting: Option<String>,
+    pub wait_count: Option<String>,
+    pub wait_duration: Option<String>,
+    pub max_wait: Option<String>,
+    /// Long-form bindings: per role, (identity label, the metric's label holding it).
+    pub matches: Vec<(Role, Vec<(String, String)>)>,
 }
 
 impl Roles {
+    /// The (identity label, metric label) pairs of a role bound in long form.
+    pub fn matches(&self, role: Role) -> &[(String, String)] {
+        self.matches
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or(&[], |(_, m)| m.as_slice())
+    }
+
     pub fn get(&self, role: Role) -> Option<&str> {
         match role {
             Role::Size => Some(&self.size),
@@ -200,6 +263,10 @@ impl Roles {
             Role::AcquisitionTimeouts => self.acquisition_timeouts.as_deref(),
             Role::CreationErrors => self.creation_errors.as_deref(),
             Role::QueryDuration => self.query_duration.as_deref(),
+            Role::Waiting => self.waiting.as_deref(),
+            Role::WaitCount => self.wait_count.as_deref(),
+            Role::WaitDuration => self.wait_duration.as_deref(),
+            Role::MaxWait => self.max_wait.as_deref(),
         }
     }
 
@@ -216,9 +283,37 @@ pub struct Pool {
     /// Equality matchers, sorted by label name.
     pub selector: Vec<(String, String)>,
     pub keep_labels: Vec<String>,
+    /// Labels identifying one instance of the pool: every rule aggregates by them.
+    pub identity: Vec<String>,
+    /// Static labels on every alert of the pool (the spec's, then the pool's), sorted.
+    pub labels: Vec<(String, String)>,
+    /// Per role, the identity and kept labels its metric's series carry (after `match`).
+    pub coverage: Vec<(Role, Vec<String>)>,
     pub roles: Roles,
     pub policies: Policies,
     pub span: Option<Span>,
+}
+
+impl Pool {
+    /// The labels every rule of the pool aggregates by: the identity, then the kept labels.
+    pub fn group_labels(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.identity.iter().map(String::as_str).collect();
+        for k in &self.keep_labels {
+            if !out.contains(&k.as_str()) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// The grouping labels a role's series carry (all of them unless bound with `match`
+    /// to a metric that lacks some, such as a per-database size in a per-user pool).
+    pub fn covered(&self, role: Role) -> Vec<&str> {
+        match self.coverage.iter().find(|(r, _)| *r == role) {
+            Some((_, c)) => c.iter().map(String::as_str).collect(),
+            None => self.group_labels(),
+        }
+    }
 }
 
 /// What an alert watches. Each signal has a fixed expression shape and comparison.
@@ -233,6 +328,8 @@ pub enum Signal {
     Absent,
     /// The recommended size (peak use plus headroom) stays above the configured size.
     Undersized,
+    /// Share of queries slower than the query-duration histogram's largest finite bucket.
+    SlowQueries,
 }
 
 /// How a signal's value is compared with a level's threshold.
@@ -254,13 +351,14 @@ impl Comparison {
 }
 
 impl Signal {
-    pub const THRESHOLDED: [Signal; 6] = [
+    pub const THRESHOLDED: [Signal; 7] = [
         Signal::Utilization,
         Signal::AcquisitionTimeouts,
         Signal::CreationErrors,
         Signal::WaitTimeP99,
         Signal::QueryDurationP99,
         Signal::Exhausted,
+        Signal::SlowQueries,
     ];
 
     pub fn key(self) -> &'static str {
@@ -273,6 +371,7 @@ impl Signal {
             Signal::Exhausted => "exhausted",
             Signal::Absent => "absent",
             Signal::Undersized => "undersized",
+            Signal::SlowQueries => "slow_queries",
         }
     }
 
@@ -282,7 +381,7 @@ impl Signal {
             Signal::AcquisitionTimeouts => Some(Role::AcquisitionTimeouts),
             Signal::CreationErrors => Some(Role::CreationErrors),
             Signal::WaitTimeP99 => Some(Role::WaitTime),
-            Signal::QueryDurationP99 => Some(Role::QueryDuration),
+            Signal::QueryDurationP99 | Signal::SlowQueries => Some(Role::QueryDuration),
             _ => None,
         }
     }
@@ -297,7 +396,7 @@ impl Signal {
     /// The unit of the compared value.
     pub fn unit(self) -> ValueUnit {
         match self {
-            Signal::Utilization => ValueUnit::Ratio,
+            Signal::Utilization | Signal::SlowQueries => ValueUnit::Ratio,
             Signal::AcquisitionTimeouts | Signal::CreationErrors => ValueUnit::PerSecond,
             Signal::WaitTimeP99 | Signal::QueryDurationP99 => ValueUnit::Seconds,
             Signal::Exhausted | Signal::Undersized => ValueUnit::Connections,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::{
     AbsentPolicy, AlertLevel, Capacity, Catalog, Comparison, DashboardOptions, Deploy, Level,
     Metric, Model, Operator, Policies, Policy, Pool, PromDuration, Role, Roles, Signal,
-    Suppression, ValueUnit,
+    Suppression, ValueUnit, Wording,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -52,6 +52,14 @@ pub const INVALID_VALUE: Code = Code {
 pub const UNKNOWN_ENV: Code = Code {
     code: "PW012",
     name: "unknown-environment",
+};
+pub const IDENTITY: Code = Code {
+    code: "PW014",
+    name: "identity-label-not-carried",
+};
+pub const UNREACHABLE: Code = Code {
+    code: "PW015",
+    name: "unreachable-threshold",
 };
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
@@ -281,7 +289,14 @@ impl Cx<'_> {
                 .label("second declaration");
                 self.push(d);
             }
-            pools.push(self.pool(rp, &catalog, &defaults, &severities, &pool_label));
+            pools.push(self.pool(
+                rp,
+                &catalog,
+                &defaults,
+                &severities,
+                &pool_label,
+                &raw.labels,
+            ));
         }
 
         let dash = raw.dashboard.as_ref();
@@ -321,6 +336,7 @@ impl Cx<'_> {
             environments: raw.environments.keys().cloned().collect(),
             capacity,
             lint_ignores: self.lint_ignores(raw),
+            wording: self.wording(raw),
         }
     }
 
@@ -465,6 +481,44 @@ impl Cx<'_> {
         }
     }
 
+    /// The wording; template overrides must name a known alert key (compiled with the
+    /// built-in templates, where a syntax error is reported).
+    fn wording(&mut self, raw: &RawSpec) -> Wording {
+        let Some(w) = &raw.wording else {
+            return Wording::default();
+        };
+        let mut templates = std::collections::BTreeMap::new();
+        let keys: Vec<&str> = Signal::THRESHOLDED
+            .iter()
+            .chain(&[Signal::Absent, Signal::Undersized])
+            .map(|s| s.key())
+            .collect();
+        for (k, v) in &w.templates {
+            if !keys.contains(&k.as_str()) {
+                let mut d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("`{k}` is not an alert key a template can override"),
+                )
+                .at(self.span(v))
+                .help(format!("alert keys: {}", keys.join(", ")));
+                if let Some(m) = did_you_mean(k, keys.iter().copied()) {
+                    d = d.help(format!("did you mean `{m}`?"));
+                }
+                self.push(d);
+                continue;
+            }
+            templates.insert(k.clone(), v.value.clone());
+        }
+        Wording {
+            size_setting: w
+                .size_setting
+                .as_ref()
+                .map(|s| s.value.trim().to_string())
+                .unwrap_or_default(),
+            templates,
+        }
+    }
+
     /// The spec's suppressions; their codes and rule names are checked with the rules.
     fn lint_ignores(&self, raw: &RawSpec) -> Vec<Suppression> {
         raw.lint
@@ -533,11 +587,20 @@ impl Cx<'_> {
                     self.push(d);
                 }
             }
+            let mut labels: Vec<String> = Vec::new();
+            for l in &m.labels {
+                if self.label_name(l) && !labels.contains(&l.value) {
+                    labels.push(l.value.clone());
+                }
+            }
+            let buckets = m.buckets.as_ref().map(|b| self.buckets(m, b));
             let metric = Metric {
                 name: name.clone(),
                 kind: m.kind.value,
                 unit: m.unit.value,
                 help: m.help.value.clone(),
+                labels,
+                buckets,
                 span: self.span(&m.name),
             };
             if !catalog.insert(metric) {
@@ -551,6 +614,53 @@ impl Cx<'_> {
             }
         }
         catalog
+    }
+
+    /// A histogram's bucket bounds: finite, ascending, on a histogram.
+    fn buckets(&mut self, m: &spec::RawMetric, b: &S<Vec<S<f64>>>) -> Vec<f64> {
+        if m.kind.value != spec::MetricKind::Histogram {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                format!(
+                    "`{}` is a {:?}: only a histogram has buckets",
+                    m.name.value, m.kind.value
+                )
+                .to_lowercase(),
+            )
+            .at(self.span(b));
+            self.push(d);
+        }
+        if b.value.is_empty() {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                "a histogram needs at least one finite bucket",
+            )
+            .at(self.span(b));
+            self.push(d);
+        }
+        let mut out: Vec<f64> = Vec::new();
+        for v in &b.value {
+            if !v.value.is_finite() {
+                let d =
+                    Diagnostic::error(INVALID_VALUE, "bucket bounds are finite; `+Inf` is implied")
+                        .at(self.span(v));
+                self.push(d);
+                continue;
+            }
+            if out.last().is_some_and(|p| *p >= v.value) {
+                let d = Diagnostic::error(INVALID_VALUE, "bucket bounds must be ascending")
+                    .at(self.span(v))
+                    .label(format!(
+                        "{} follows {}",
+                        crate::conventions::number(v.value),
+                        crate::conventions::number(out.last().copied().unwrap_or_default())
+                    ));
+                self.push(d);
+                continue;
+            }
+            out.push(v.value);
+        }
+        out
     }
 
     fn label_name(&mut self, l: &S<String>) -> bool {
@@ -574,6 +684,7 @@ impl Cx<'_> {
         defaults: &Policies,
         severities: &[String],
         pool_label: &str,
+        spec_labels: &std::collections::BTreeMap<String, S<String>>,
     ) -> Pool {
         if !is_slug(&rp.name.value) {
             let d = Diagnostic::error(
@@ -635,16 +746,67 @@ impl Cx<'_> {
             }
             keep.push(l.value.clone());
         }
+        let identity = self.identity(rp, pool_label);
+        let mut labels: Vec<(String, String)> = Vec::new();
+        for (k, v) in spec_labels.iter().chain(&rp.labels) {
+            if !self.static_label(k, v, pool_label, &identity) {
+                continue;
+            }
+            labels.retain(|(lk, _)| lk != k);
+            labels.push((k.clone(), v.value.clone()));
+        }
+        labels.sort();
         let r = &rp.metrics;
-        let mut opt = |v: &Option<S<String>>, role| v.as_ref().map(|n| self.role(n, role, catalog));
+        let mut bound: Vec<(Role, &S<spec::RawBinding>)> =
+            vec![(Role::Size, &r.size), (Role::Active, &r.active)];
+        for (role, b) in [
+            (Role::Available, &r.available),
+            (Role::WaitTime, &r.wait_time),
+            (Role::AcquisitionTimeouts, &r.acquisition_timeouts),
+            (Role::CreationErrors, &r.creation_errors),
+            (Role::QueryDuration, &r.query_duration),
+            (Role::Waiting, &r.waiting),
+            (Role::WaitCount, &r.wait_count),
+            (Role::WaitDuration, &r.wait_duration),
+            (Role::MaxWait, &r.max_wait),
+        ] {
+            if let Some(b) = b {
+                bound.push((role, b));
+            }
+        }
+        let mut names: Vec<(Role, String)> = Vec::new();
+        let mut matches = Vec::new();
+        let mut coverage = Vec::new();
+        for (role, b) in bound {
+            let name = self.role(b, role, catalog);
+            if let Some(metric) = catalog.get(&name) {
+                let covered = self.coverage(rp, role, b, metric, &identity, &keep);
+                coverage.push((role, covered));
+            }
+            if !b.value.matches.is_empty() {
+                matches.push((role, b.value.matches.clone()));
+            }
+            names.push((role, name));
+        }
+        let get = |role: Role| {
+            names
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, n)| n.clone())
+        };
         let roles = Roles {
-            available: opt(&r.available, Role::Available),
-            wait_time: opt(&r.wait_time, Role::WaitTime),
-            acquisition_timeouts: opt(&r.acquisition_timeouts, Role::AcquisitionTimeouts),
-            creation_errors: opt(&r.creation_errors, Role::CreationErrors),
-            query_duration: opt(&r.query_duration, Role::QueryDuration),
-            size: self.role(&r.size, Role::Size, catalog),
-            active: self.role(&r.active, Role::Active, catalog),
+            size: get(Role::Size).unwrap_or_default(),
+            active: get(Role::Active).unwrap_or_default(),
+            available: get(Role::Available),
+            wait_time: get(Role::WaitTime),
+            acquisition_timeouts: get(Role::AcquisitionTimeouts),
+            creation_errors: get(Role::CreationErrors),
+            query_duration: get(Role::QueryDuration),
+            waiting: get(Role::Waiting),
+            wait_count: get(Role::WaitCount),
+            wait_duration: get(Role::WaitDuration),
+            max_wait: get(Role::MaxWait),
+            matches,
         };
         let mut policies = match &rp.policies {
             Some(over) => self.policies(over, severities, Some(defaults)),
@@ -652,6 +814,7 @@ impl Cx<'_> {
         };
         // A signal whose metric this pool lacks has no alert for it.
         policies.thresholds.retain(|p| roles.supports(p.signal));
+        self.reachable(rp, &roles, &policies, catalog);
         Pool {
             name: rp.name.value.clone(),
             title: rp
@@ -660,31 +823,249 @@ impl Cx<'_> {
                 .map_or_else(|| rp.name.value.clone(), |t| t.value.clone()),
             selector,
             keep_labels: keep,
+            identity,
+            labels,
+            coverage,
             roles,
             policies,
             span: self.span(&rp.name),
         }
     }
 
-    fn role(&mut self, name: &S<String>, role: Role, catalog: &Catalog) -> String {
-        let Some(metric) = catalog.get(&name.value) else {
+    /// The pool's identity labels: valid, distinct, not `le` nor the pool label.
+    fn identity(&mut self, rp: &spec::RawPool, pool_label: &str) -> Vec<String> {
+        let Some(list) = &rp.identity else {
+            return super::TARGET_LABELS.iter().map(|l| l.to_string()).collect();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for l in &list.value {
+            if !self.label_name(l) {
+                continue;
+            }
+            if l.value == "le" || l.value == pool_label {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("`{}` cannot identify a pool instance", l.value),
+                )
+                .at(self.span(l))
+                .label(if l.value == "le" {
+                    "`le` is the histogram bucket label"
+                } else {
+                    "this is the pool label poolwatch sets on every rule"
+                });
+                self.push(d);
+                continue;
+            }
+            if out.contains(&l.value) {
+                let d = Diagnostic::error(
+                    DUPLICATE,
+                    format!("identity label `{}` is listed twice", l.value),
+                )
+                .at(self.span(l));
+                self.push(d);
+                continue;
+            }
+            out.push(l.value.clone());
+        }
+        out
+    }
+
+    /// A static alert label: a valid name that does not overwrite one poolwatch sets.
+    fn static_label(
+        &mut self,
+        k: &str,
+        v: &S<String>,
+        pool_label: &str,
+        identity: &[String],
+    ) -> bool {
+        if !is_label_name(k) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("static label `{k}` is not a valid Prometheus label name"),
+            )
+            .at(self.span(v));
+            self.push(d);
+            return false;
+        }
+        if k == "severity" || k == pool_label || identity.iter().any(|i| i == k) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("static label `{k}` would overwrite a label poolwatch sets"),
+            )
+            .at(self.span(v))
+            .label("severity, the pool label and the identity labels come from the spec");
+            self.push(d);
+            return false;
+        }
+        true
+    }
+
+    /// The grouping labels a role's series carry, with a located error for every identity
+    /// label a plainly bound metric lacks: its alerts would aggregate the label away and
+    /// fire for no instance in particular.
+    fn coverage(
+        &mut self,
+        rp: &spec::RawPool,
+        role: Role,
+        b: &S<spec::RawBinding>,
+        metric: &Metric,
+        identity: &[String],
+        keep: &[String],
+    ) -> Vec<String> {
+        let mut covered = Vec::new();
+        for (id_label, metric_label) in &b.value.matches {
+            if !identity.contains(id_label) {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "`match` names `{id_label}`, which is not an identity label of pool `{}`",
+                        rp.name.value
+                    ),
+                )
+                .at(self.span(b))
+                .help(format!("identity: [{}]", identity.join(", ")));
+                self.push(d);
+            }
+            if !metric.carries(metric_label) {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "`{}` does not carry the label `{metric_label}`",
+                        metric.name
+                    ),
+                )
+                .at(self.span(b))
+                .help(format!(
+                    "declare it in the catalog: `labels: [{metric_label}]` on `{}`",
+                    metric.name
+                ));
+                self.push(d);
+            }
+        }
+        for l in identity {
+            let matched = b.value.matches.iter().any(|(i, _)| i == l);
+            if matched || metric.carries(l) {
+                covered.push(l.clone());
+            } else if b.value.matches.is_empty() {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "identity label `{l}` of pool `{}` is not carried by `{}` (role `{}`)",
+                        rp.name.value,
+                        metric.name,
+                        role.key()
+                    ),
+                )
+                .at(self.span(b))
+                .label("this metric lacks the label")
+                .help(format!(
+                    "declare the label in the catalog (`labels: [{l}]` on `{}`), bind the role \
+                     in long form with `match: {{{l}: <the metric's label>}}`, or remove `{l}` \
+                     from the pool's `identity`",
+                    metric.name
+                ));
+                self.push(d);
+            }
+        }
+        for k in keep {
+            if !covered.contains(k) {
+                covered.push(k.clone());
+            }
+        }
+        covered
+    }
+
+    /// A quantile threshold at or above the histogram's largest finite bucket can never be
+    /// exceeded (histogram_quantile returns at most that bound): refuse it, offering the
+    /// share above the top bucket instead. The share needs declared buckets.
+    fn reachable(
+        &mut self,
+        rp: &spec::RawPool,
+        roles: &Roles,
+        policies: &Policies,
+        catalog: &Catalog,
+    ) {
+        for p in &policies.thresholds {
+            let role = match p.signal {
+                Signal::WaitTimeP99 => Role::WaitTime,
+                Signal::QueryDurationP99 | Signal::SlowQueries => Role::QueryDuration,
+                _ => continue,
+            };
+            let Some(metric) = roles.get(role).and_then(|m| catalog.get(m)) else {
+                continue;
+            };
+            let top = metric.top_bucket();
+            if p.signal == Signal::SlowQueries {
+                if top.is_none() {
+                    let d = Diagnostic::error(
+                        UNREACHABLE,
+                        format!(
+                            "policy `slow_queries` needs the buckets of `{}` (pool `{}`)",
+                            metric.name, rp.name.value
+                        ),
+                    )
+                    .at(p.span.clone())
+                    .help(format!(
+                        "declare them in the catalog: `buckets: [...]` on `{}`",
+                        metric.name
+                    ));
+                    self.push(d);
+                }
+                continue;
+            }
+            let Some(top) = top else { continue };
+            for (level, _) in p.alert_levels() {
+                if level.value >= top {
+                    let n = crate::conventions::number;
+                    let d = Diagnostic::error(
+                        UNREACHABLE,
+                        format!(
+                            "policy `{}` of pool `{}` can never fire: the p99 of `{}` is at most \
+                             its largest finite bucket, {}s, and the threshold is {}s",
+                            p.signal.key(),
+                            rp.name.value,
+                            metric.name,
+                            n(top),
+                            n(level.value)
+                        ),
+                    )
+                    .at(level.span.clone())
+                    .label("unreachable threshold")
+                    .help(format!(
+                        "alert on the share of observations above the top bucket instead: \
+                         `(rate({m}_count[5m]) - rate({m}_bucket{{le=\"{t}\"}}[5m])) / \
+                         rate({m}_count[5m]) > 0.01` is policy `slow_queries` with `value: 0.01`",
+                        m = metric.name,
+                        t = n(top)
+                    ))
+                    .help("or lower the threshold below the largest bucket");
+                    self.push(d);
+                }
+            }
+        }
+    }
+
+    fn role(&mut self, b: &S<spec::RawBinding>, role: Role, catalog: &Catalog) -> String {
+        let name = b;
+        let value = &b.value.metric;
+        let Some(metric) = catalog.get(value) else {
             let mut d = Diagnostic::error(
                 UNKNOWN_METRIC,
                 format!(
                     "role `{}` names `{}`, which is not in the catalog",
                     role.key(),
-                    name.value
+                    value
                 ),
             )
             .at(self.span(name))
             .label("unknown metric");
-            if let Some(s) = did_you_mean(&name.value, catalog.names()) {
+            if let Some(s) = did_you_mean(value, catalog.names()) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
                 d = d.help("declare it under `catalog:` with its type and unit");
             }
             self.push(d);
-            return name.value.clone();
+            return value.clone();
         };
         if metric.kind != role.kind() {
             let d = Diagnostic::error(
@@ -777,13 +1158,14 @@ impl Cx<'_> {
         severities: &[String],
         defaults: Option<&Policies>,
     ) -> Policies {
-        let entries: [(Signal, &Option<S<RawPolicy>>); 6] = [
+        let entries: [(Signal, &Option<S<RawPolicy>>); 7] = [
             (Signal::Utilization, &raw.utilization),
             (Signal::AcquisitionTimeouts, &raw.acquisition_timeouts),
             (Signal::CreationErrors, &raw.creation_errors),
             (Signal::WaitTimeP99, &raw.wait_time_p99),
             (Signal::QueryDurationP99, &raw.query_duration_p99),
             (Signal::Exhausted, &raw.exhausted),
+            (Signal::SlowQueries, &raw.slow_queries),
         ];
         let mut thresholds = Vec::new();
         for (signal, p) in entries {

@@ -4,13 +4,12 @@
 //! schema; they are built as JSON here and checked against each panel type's own schema in
 //! the test suite.
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::promql::PoolExprs;
 use crate::conventions::{self, number};
-use crate::model::{Model, Pool, Signal};
+use crate::model::{Model, Pool, Role, Signal};
 
 pub const SCHEMA_VERSION: u32 = 42;
 /// Grafana's per-panel rate window variable.
@@ -53,7 +52,17 @@ pub struct Variable {
     pub kind: String,
     pub name: String,
     pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasource: Option<DataSourceRef>,
     pub query: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_all: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<u8>,
     pub hide: u8,
     pub refresh: u8,
     pub regex: String,
@@ -93,6 +102,13 @@ pub struct Panel {
     pub targets: Vec<Target>,
     pub field_config: FieldConfigSource,
     pub options: Value,
+    /// The variable the panel is repeated for (one gauge or heatmap per pool instance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_per_row: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -245,6 +261,8 @@ struct PanelSpec {
     options: Value,
     w: u32,
     h: u32,
+    /// Repeated per value of this variable.
+    repeat: Option<String>,
 }
 
 fn no_thresholds(model: &Model) -> Thresholds {
@@ -255,6 +273,28 @@ fn no_thresholds(model: &Model) -> Thresholds {
             value: None,
         }],
     }
+}
+
+/// A legend naming the series' pool instance: `active {{instance}}`.
+fn legend(pool: &Pool, what: &str) -> String {
+    let ids: Vec<String> = pool
+        .group_labels()
+        .iter()
+        .filter(|l| **l != "job")
+        .map(|l| format!("{{{{{l}}}}}"))
+        .collect();
+    if ids.is_empty() {
+        what.to_string()
+    } else if what.is_empty() {
+        ids.join(" ")
+    } else {
+        format!("{what} {}", ids.join(" "))
+    }
+}
+
+/// The variable a per-instance panel repeats for: the pool's last identity label.
+fn repeat_var(pool: &Pool) -> Option<String> {
+    pool.identity.last().cloned()
 }
 
 /// The panels of one pool, in reading order.
@@ -286,7 +326,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         max: Some(100.0),
         targets: vec![target(
             format!("100 * ({})", x.utilization()),
-            "utilization",
+            &legend(pool, ""),
             0,
             "time_series",
         )],
@@ -303,9 +343,10 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         }),
         w: 6,
         h: 8,
+        repeat: repeat_var(pool),
     });
 
-    if let Some(wait) = &r.wait_time {
+    if r.wait_time.is_some() {
         out.push(PanelSpec {
             kind: "timeseries",
             title: "Connection Acquisition Wait Time".into(),
@@ -318,8 +359,8 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
                 .enumerate()
                 .map(|(i, q)| {
                     target(
-                        x.quantile(*q, wait),
-                        &format!("p{}", conventions::quantile_label(*q)),
+                        x.quantile(*q, Role::WaitTime),
+                        &legend(pool, &format!("p{}", conventions::quantile_label(*q))),
                         i,
                         "time_series",
                     )
@@ -330,34 +371,36 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             options: timeseries_options(),
             w: 18,
             h: 8,
+            repeat: None,
         });
     }
 
     out.push(PanelSpec {
         kind: "timeseries",
         title: "Connections".into(),
-        description: "Active, available and configured connections.".into(),
+        description: "Active, free (size minus active) and configured connections, per pool instance.".into(),
         unit: "short",
         min: Some(0.0),
         max: None,
         targets: vec![
-            target(x.gauge(&r.active), "active", 0, "time_series"),
-            target(x.available(), "available", 1, "time_series"),
-            target(x.gauge(&r.size), "size", 2, "time_series"),
+            target(x.gauge(Role::Active), &legend(pool, "active"), 0, "time_series"),
+            target(x.free(), &legend(pool, "free"), 1, "time_series"),
+            target(x.gauge(Role::Size), &legend(pool, "size"), 2, "time_series"),
         ],
         thresholds: no_thresholds(model),
         custom: timeseries_custom(false),
         options: timeseries_options(),
         w: 12,
         h: 8,
+        repeat: None,
     });
 
-    let failures: Vec<(&str, &String)> = [
-        ("acquisition timeouts", &r.acquisition_timeouts),
-        ("creation errors", &r.creation_errors),
+    let failures: Vec<(&str, Role)> = [
+        ("acquisition timeouts", Role::AcquisitionTimeouts),
+        ("creation errors", Role::CreationErrors),
     ]
     .into_iter()
-    .filter_map(|(legend, m)| m.as_ref().map(|m| (legend, m)))
+    .filter(|(_, role)| r.get(*role).is_some())
     .collect();
     if !failures.is_empty() {
         out.push(PanelSpec {
@@ -370,17 +413,20 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             targets: failures
                 .iter()
                 .enumerate()
-                .map(|(i, (legend, m))| target(x.counter_rate(m), legend, i, "time_series"))
+                .map(|(i, (what, role))| {
+                    target(x.counter_rate(*role), &legend(pool, what), i, "time_series")
+                })
                 .collect(),
             thresholds: no_thresholds(model),
             custom: timeseries_custom(false),
             options: timeseries_options(),
             w: 12,
             h: 8,
+            repeat: None,
         });
     }
 
-    if let Some(query) = &r.query_duration {
+    if r.query_duration.is_some() {
         out.push(PanelSpec {
             kind: "timeseries",
             title: "Query Duration p99".into(),
@@ -388,12 +434,18 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             unit: "s",
             min: Some(0.0),
             max: None,
-            targets: vec![target(x.quantile(0.99, query), "p99", 0, "time_series")],
+            targets: vec![target(
+                x.quantile(0.99, Role::QueryDuration),
+                &legend(pool, "p99"),
+                0,
+                "time_series",
+            )],
             thresholds: steps(model, pool, Signal::QueryDurationP99, 1.0),
             custom: timeseries_custom(true),
             options: timeseries_options(),
             w: 12,
             h: 8,
+            repeat: None,
         });
     }
 
@@ -406,10 +458,15 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         );
         let pool_sel = super::promql::pool_matcher(&model.pool_label, &pool.name);
         let mut targets = vec![
-            target(x.gauge(&r.size), "configured", 0, "time_series"),
             target(
-                format!("{}{pool_sel}", names.recommended),
-                "recommended",
+                x.gauge(Role::Size),
+                &legend(pool, "configured"),
+                0,
+                "time_series",
+            ),
+            target(
+                format!("{}{}", names.recommended, x.recorded(&model.pool_label)),
+                &legend(pool, "recommended"),
                 1,
                 "time_series",
             ),
@@ -448,18 +505,19 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             options: timeseries_options(),
             w: 12,
             h: 8,
+            repeat: None,
         });
     }
 
-    if let Some(wait) = &r.wait_time {
+    if r.wait_time.is_some() {
         out.push(PanelSpec {
             kind: "heatmap",
             title: "Wait Time Distribution".into(),
-            description: "Acquisition wait time buckets per second.".into(),
+            description: "Acquisition wait time buckets per second, one heatmap per pool instance.".into(),
             unit: "s",
             min: None,
             max: None,
-            targets: vec![target(x.bucket_rate(wait), "{{le}}", 0, "heatmap")],
+            targets: vec![target(x.bucket_rate(Role::WaitTime), "{{le}}", 0, "heatmap")],
             thresholds: no_thresholds(model),
             custom: json!({ "scaleDistribution": { "type": "linear" }, "hideFrom": { "legend": false, "tooltip": false, "viz": false } }),
             options: json!({
@@ -476,6 +534,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             }),
             w: 12,
             h: 8,
+            repeat: repeat_var(pool),
         });
     }
     out
@@ -515,6 +574,9 @@ fn layout(specs: Vec<PanelSpec>, next_id: &mut u32, mut y: u32) -> (Vec<Panel>, 
                 overrides: Vec::new(),
             },
             options: s.options,
+            repeat_direction: s.repeat.as_ref().map(|_| "h".to_string()),
+            max_per_row: s.repeat.as_ref().map(|_| 4),
+            repeat: s.repeat,
         });
         x += s.w;
         row_h = row_h.max(s.h);
@@ -532,7 +594,7 @@ pub fn dashboard(model: &Model) -> Dashboard {
     // Each pool's panels are built on every core, then laid out in order.
     let specs: Vec<Vec<PanelSpec>> = model
         .pools
-        .par_iter()
+        .iter()
         .map(|pool| pool_panels(model, pool))
         .collect();
     for (pool, specs) in model.pools.iter().zip(specs) {
@@ -585,20 +647,65 @@ pub fn dashboard(model: &Model) -> Dashboard {
         schema_version: SCHEMA_VERSION,
         panels: items,
         templating: List {
-            list: vec![Variable {
-                kind: "datasource".into(),
-                name: conventions::DATASOURCE_VAR.into(),
-                label: "Data source".into(),
-                query: "prometheus".into(),
-                hide: 0,
-                refresh: 1,
-                regex: String::new(),
-                skip_url_sync: false,
-            }],
+            list: variables(model),
         },
         annotations: List { list: Vec::new() },
         links: Vec::new(),
     }
+}
+
+/// The data source variable, then one multi-select variable per identity label (in the
+/// pools' order), its values read from the size metric of the first pool that has it.
+fn variables(model: &Model) -> Vec<Variable> {
+    let mut out = vec![Variable {
+        kind: "datasource".into(),
+        name: conventions::DATASOURCE_VAR.into(),
+        label: "Data source".into(),
+        datasource: None,
+        query: "prometheus".into(),
+        definition: None,
+        multi: None,
+        include_all: None,
+        sort: None,
+        hide: 0,
+        refresh: 1,
+        regex: String::new(),
+        skip_url_sync: false,
+    }];
+    for pool in &model.pools {
+        let matches = pool.roles.matches(Role::Size);
+        for l in &pool.identity {
+            if out.iter().any(|v| &v.name == l) {
+                continue;
+            }
+            // The size metric may hold the label under its own name (`match`); a label it
+            // lacks is read from the active connections.
+            let (metric, on) = match matches.iter().find(|(i, _)| i == l) {
+                Some((_, m)) => (pool.roles.size.as_str(), m.as_str()),
+                None if pool.covered(Role::Size).contains(&l.as_str()) => {
+                    (pool.roles.size.as_str(), l.as_str())
+                }
+                None => (pool.roles.active.as_str(), l.as_str()),
+            };
+            let query = format!("label_values({metric}, {on})");
+            out.push(Variable {
+                kind: "query".into(),
+                name: l.clone(),
+                label: l.clone(),
+                datasource: Some(DataSourceRef::variable()),
+                query: query.clone(),
+                definition: Some(query),
+                multi: Some(true),
+                include_all: Some(true),
+                sort: Some(1),
+                hide: 0,
+                refresh: 2,
+                regex: String::new(),
+                skip_url_sync: false,
+            });
+        }
+    }
+    out
 }
 
 /// Every panel of the dashboard, rows' nested panels included.

@@ -39,10 +39,19 @@ fn action(action: &str, value: f64, labels: &BTreeMap<String, String>) -> Result
         };
     }
     if let Some(name) = head.strip_prefix("$labels.") {
-        return match (filter, labels.get(name)) {
-            (None, Some(v)) => Ok(v.clone()),
+        // A label the alert lacks prints empty: Prometheus expands templates with
+        // `missingkey=zero`, and a map of strings has "" as its zero value.
+        return match filter {
+            None => Ok(labels.get(name).cloned().unwrap_or_default()),
             _ => Err(unsupported()),
         };
+    }
+    // `printf "%.4g" $value`: a number with four significant digits and no SI prefix, for
+    // values printed with an explicit unit (`0.01/s`).
+    if filter.is_none()
+        && head.split_whitespace().collect::<Vec<_>>() == ["printf", "\"%.4g\"", "$value"]
+    {
+        return Ok(g4(value));
     }
     if head != "$value" {
         return Err(unsupported());

@@ -4,14 +4,13 @@ use std::collections::BTreeMap;
 
 use minijinja::Environment;
 use minijinja::value::Value;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::promql::PoolExprs;
 use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, Pool, Signal};
+use crate::model::{Model, Pool, PromDuration, Role, Signal};
 use crate::source::Span;
 
 pub const TEMPLATE: Code = Code {
@@ -92,18 +91,15 @@ pub fn rule_file(model: &Model, env: &Environment<'static>) -> Result<RuleFile, 
     let mut alerts = Vec::new();
     let mut records = Vec::new();
     let mut diags = Vec::new();
-    // Pools are independent: their rules are built on every core, then kept in order.
-    let per_pool: Vec<_> = model
-        .pools
-        .par_iter()
-        .map(|pool| {
-            (
-                recording_rules(model, pool, &window),
-                alerting_rules(model, pool, &window, env),
-            )
-        })
-        .collect();
-    for (pool_records, pool_alerts) in per_pool {
+    let overridden = with_overrides(model, env);
+    let env = match &overridden {
+        Ok(Some(e)) => e,
+        Ok(None) => env,
+        Err(d) => return Err(vec![d.clone()]),
+    };
+    for pool in &model.pools {
+        let pool_records = recording_rules(model, pool, &window);
+        let pool_alerts = alerting_rules(model, pool, &window, env);
         records.extend(pool_records);
         match pool_alerts {
             Ok(rules) => alerts.extend(rules),
@@ -127,6 +123,27 @@ pub fn rule_file(model: &Model, env: &Environment<'static>) -> Result<RuleFile, 
             },
         ],
     })
+}
+
+/// The environment with the spec's template overrides added (None without any).
+fn with_overrides(
+    model: &Model,
+    env: &Environment<'static>,
+) -> Result<Option<Environment<'static>>, Diagnostic> {
+    if model.wording.templates.is_empty() {
+        return Ok(None);
+    }
+    let mut env = env.clone();
+    for (key, text) in &model.wording.templates {
+        env.add_template_owned(templates::override_template(key), text.clone())
+            .map_err(|e| {
+                Diagnostic::error(
+                    TEMPLATE,
+                    format!("wording template `{key}` does not compile: {e}"),
+                )
+            })?;
+    }
+    Ok(Some(env))
 }
 
 fn pool_labels(model: &Model, pool: &Pool) -> BTreeMap<String, String> {
@@ -158,9 +175,9 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
             format!("max_over_time({}{pool_sel}[{window}])", names.utilization),
         ),
     ];
-    if let (Some(wait), Some(hist)) = (&names.wait, &pool.roles.wait_time) {
-        rules.push(record(&wait.mean, x.mean(hist)));
-        rules.push(record(&wait.bucket_rate, x.bucket_rate(hist)));
+    if let Some(wait) = &names.wait {
+        rules.push(record(&wait.mean, x.mean(Role::WaitTime)));
+        rules.push(record(&wait.bucket_rate, x.bucket_rate(Role::WaitTime)));
         for (q, name) in &wait.quantiles {
             rules.push(record(
                 name,
@@ -176,13 +193,14 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     rules
 }
 
-/// Prometheus template text naming the kept labels: ` ({{ $labels.service }})`.
+/// Prometheus template text naming the pool instance by its identity and kept labels:
+/// ` (job={{ $labels.job }}, instance={{ $labels.instance }})`.
 fn scope_text(pool: &Pool) -> String {
-    if pool.keep_labels.is_empty() {
+    let labels = pool.group_labels();
+    if labels.is_empty() {
         return String::new();
     }
-    let parts: Vec<String> = pool
-        .keep_labels
+    let parts: Vec<String> = labels
         .iter()
         .map(|l| format!("{l}={{{{ $labels.{l} }}}}"))
         .collect();
@@ -215,6 +233,22 @@ fn alert(
         ("for", Value::from(d.for_.clone())),
         ("severity", Value::from(d.severity)),
         ("metric", Value::from(pool.roles.size.clone())),
+        (
+            "size_setting",
+            Value::from(if model.wording.size_setting.is_empty() {
+                "the pool size".to_string()
+            } else {
+                model.wording.size_setting.clone()
+            }),
+        ),
+        (
+            "has_size_setting",
+            Value::from(!model.wording.size_setting.is_empty()),
+        ),
+        (
+            "has_environments",
+            Value::from(!model.environments.is_empty()),
+        ),
     ];
     vars.extend(d.vars);
     let ctx = Value::from(
@@ -225,6 +259,7 @@ fn alert(
     let ann =
         annotations(model, d.signal, env, &ctx).map_err(|e| template_diag(d.signal, pool, &e))?;
     let mut labels = pool_labels(model, pool);
+    labels.extend(pool.labels.iter().cloned());
     labels.insert("severity".to_string(), d.severity.to_string());
     Ok(Rule {
         record: None,
@@ -249,30 +284,40 @@ fn alerting_rules(
     env: &Environment<'static>,
 ) -> Result<Vec<Rule>, Vec<Diagnostic>> {
     let x = PoolExprs::rules(pool, window);
+    let top = pool
+        .roles
+        .query_duration
+        .as_ref()
+        .and_then(|m| model.catalog.get(m))
+        .and_then(|m| m.top_bucket());
     let mut drafts = Vec::new();
     for policy in &pool.policies.thresholds {
         for (level, a) in policy.alert_levels() {
+            let mut vars = vec![
+                ("threshold", Value::from(number(level.value))),
+                (
+                    "threshold_percent",
+                    Value::from(number(level.value * 100.0)),
+                ),
+            ];
+            if let Some(top) = top {
+                vars.push(("top_bucket", Value::from(number(top))));
+            }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: x.condition(policy.signal, level.value),
+                expr: x.condition(policy.signal, level.value, top),
                 for_: a.for_.to_string(),
                 severity: &a.severity,
                 threshold: Some(level.value),
                 span: level.span.clone(),
-                vars: vec![
-                    ("threshold", Value::from(number(level.value))),
-                    (
-                        "threshold_percent",
-                        Value::from(number(level.value * 100.0)),
-                    ),
-                ],
+                vars,
             });
         }
     }
     if let Some(absent) = &pool.policies.absent {
         drafts.push(Draft {
             signal: Signal::Absent,
-            expr: x.signal(Signal::Absent),
+            expr: x.absent(absence_lookback(absent.for_)),
             for_: absent.for_.to_string(),
             severity: &absent.severity,
             threshold: None,
@@ -294,8 +339,8 @@ fn alerting_rules(
             signal: Signal::Undersized,
             expr: x.binary(
                 &format!("{}{pool_sel}", names.recommended),
-                &format!("> ignoring({})", model.pool_label),
-                &x.signal(Signal::Undersized),
+                &undersized_op(pool, &model.pool_label),
+                &x.gauge(Role::Size),
             ),
             for_: undersized.for_.to_string(),
             severity: &undersized.severity,
@@ -327,6 +372,24 @@ fn alerting_rules(
     }
 }
 
+/// How long a pool instance that stopped exporting is remembered by the absence alert:
+/// an hour, or twice the alert's `for` when that is longer (it must outlast the `for`).
+pub fn absence_lookback(for_: PromDuration) -> PromDuration {
+    let twice = PromDuration::from_millis(for_.millis().saturating_mul(2));
+    twice.max(PromDuration::from_secs(3600))
+}
+
+/// The recommendation (per instance, with the pool label) against the configured size (per
+/// instance, or per fewer labels when the size is bound with `match`).
+fn undersized_op(pool: &Pool, pool_label: &str) -> String {
+    let size = pool.covered(Role::Size);
+    if size.len() == pool.group_labels().len() {
+        format!("> ignoring({pool_label})")
+    } else {
+        format!("> on({}) group_left", size.join(", "))
+    }
+}
+
 /// Capacity-planning recording rules: concurrent use, recommended size, memory ceiling.
 fn capacity_rules(
     model: &Model,
@@ -343,7 +406,7 @@ fn capacity_rules(
         conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
     let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
     let mut rules = vec![
-        record(&names.active, x.gauge(&pool.roles.active)),
+        record(&names.active, x.gauge(Role::Active)),
         record(
             &names.recommended,
             format!(
@@ -366,7 +429,11 @@ fn annotations(
     env: &Environment<'static>,
     ctx: &Value,
 ) -> Result<Annotations, minijinja::Error> {
-    let name = templates::alert_template(signal);
+    let name = if model.wording.templates.contains_key(signal.key()) {
+        templates::override_template(signal.key())
+    } else {
+        templates::alert_template(signal)
+    };
     Ok(Annotations {
         summary: templates::render_block(env, &name, "summary", ctx)?,
         description: templates::render_block(env, &name, "description", ctx)?,

@@ -2,7 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Pool, Role, Signal};
+use crate::model::{Pool, PromDuration, Role, Signal};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub fn escape_label_value(v: &str) -> String {
@@ -78,6 +78,8 @@ pub struct PoolExprs<'a> {
     pub window: &'a str,
     /// Break long binary expressions over lines (rule files show them as block scalars).
     pub multiline: bool,
+    /// Filter every series by the dashboard's identity variables (`instance=~"$instance"`).
+    pub variables: bool,
 }
 
 /// Lines longer than this are broken at their top-level binary operator.
@@ -90,6 +92,7 @@ impl<'a> PoolExprs<'a> {
             pool,
             window,
             multiline: true,
+            variables: false,
         }
     }
 
@@ -99,6 +102,7 @@ impl<'a> PoolExprs<'a> {
             pool,
             window,
             multiline: false,
+            variables: true,
         }
     }
 
@@ -125,10 +129,50 @@ impl<'a> PoolExprs<'a> {
         format!("{metric}{}", matchers(&pairs))
     }
 
-    /// `sum by (kept, extra) (inner)`, or `sum(inner)` with nothing kept.
-    pub fn sum(&self, inner: &str, extra: &[&str]) -> String {
-        let mut labels: Vec<&str> = self.pool.keep_labels.iter().map(String::as_str).collect();
-        labels.extend_from_slice(extra);
+    /// A role's series (with a suffix such as `_bucket`), its long-form `match` labels
+    /// copied to the identity's names with `label_replace`.
+    pub fn select_role(&self, role: Role, suffix: &str) -> String {
+        self.select_role_with(role, suffix, None)
+    }
+
+    /// [`Self::select_role`] with one more matcher (`le="5"`).
+    fn select_role_with(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
+        let mut out = self.select(&format!("{}{suffix}", self.role(role)));
+        let mut extras: Vec<String> = Vec::new();
+        if self.variables {
+            let matches = self.pool.roles.matches(role);
+            for l in self.pool.covered(role) {
+                if !self.pool.identity.iter().any(|i| i == l) {
+                    continue;
+                }
+                let on = matches
+                    .iter()
+                    .find(|(i, _)| i == l)
+                    .map_or(l, |(_, m)| m.as_str());
+                extras.push(format!("{on}=~\"${l}\""));
+            }
+        }
+        extras.extend(extra.map(str::to_string));
+        let extra = (!extras.is_empty()).then(|| extras.join(", "));
+        let extra = extra.as_deref();
+        if let Some(e) = extra {
+            out = match out.strip_suffix('}') {
+                Some(head) => format!("{head}, {e}}}"),
+                None => format!("{out}{{{e}}}"),
+            };
+        }
+        for (id_label, metric_label) in self.pool.roles.matches(role) {
+            out = format!(
+                "label_replace({out}, \"{}\", \"$1\", \"{}\", \"(.*)\")",
+                escape_label_value(id_label),
+                escape_label_value(metric_label)
+            );
+        }
+        out
+    }
+
+    /// `sum by (labels) (inner)`, or `sum(inner)` with no labels.
+    fn sum_by(labels: &[&str], inner: &str) -> String {
         if labels.is_empty() {
             format!("sum({inner})")
         } else {
@@ -136,90 +180,220 @@ impl<'a> PoolExprs<'a> {
         }
     }
 
+    /// `inner` summed per pool instance: by the identity and kept labels (those a role's
+    /// series carry), plus `extra`.
+    pub fn sum(&self, role: Role, inner: &str, extra: &[&str]) -> String {
+        let mut labels = self.pool.covered(role);
+        labels.extend_from_slice(extra);
+        Self::sum_by(&labels, inner)
+    }
+
+    /// `lhs op rhs` where the two sides may carry different grouping labels (a per-database
+    /// size against per-(database, user) activity): matched on the shared ones, the side
+    /// with more labels kept.
+    pub fn join(&self, lhs: (&str, Role), op: &str, rhs: (&str, Role)) -> String {
+        let (l, r) = (self.pool.covered(lhs.1), self.pool.covered(rhs.1));
+        let op = if l.len() == r.len() {
+            op.to_string()
+        } else if r.len() < l.len() {
+            format!("{op} on({}) group_left", r.join(", "))
+        } else {
+            format!("{op} on({}) group_right", l.join(", "))
+        };
+        self.binary(lhs.0, &op, rhs.0)
+    }
+
     pub fn rate(&self, metric: &str) -> String {
         format!("rate({}[{}])", self.select(metric), self.window)
     }
 
-    /// Per-second rate of a counter, summed to the kept labels.
-    pub fn counter_rate(&self, metric: &str) -> String {
-        self.sum(&self.rate(metric), &[])
+    fn role_rate(&self, role: Role, suffix: &str) -> String {
+        format!("rate({}[{}])", self.select_role(role, suffix), self.window)
     }
 
-    /// A gauge summed to the kept labels.
-    pub fn gauge(&self, metric: &str) -> String {
-        self.sum(&self.select(metric), &[])
+    /// Per-second rate of a counter role, per pool instance.
+    pub fn counter_rate(&self, role: Role) -> String {
+        self.sum(role, &self.role_rate(role, ""), &[])
     }
 
-    /// active / size, a 0..1 ratio.
+    /// A counter's rate per pool instance, counting a series born at a non-zero value (a
+    /// labelled counter appears at its first increment, which rate() never sees) as that
+    /// many events over the rate window. Only a series new while its pool instance was
+    /// already exporting counts: after a Prometheus restart every series looks new.
+    pub fn counter_signal(&self, role: Role) -> String {
+        let rate = self.counter_rate(role);
+        let series = self.select_role(role, "");
+        let size = self.select_role(Role::Size, "");
+        let w = self.window;
+        let born = format!(
+            "{} / {}",
+            self.sum(
+                role,
+                &format!(
+                    "({series} unless {series} offset {w}) and on({}) ({size} offset {w})",
+                    self.pool.covered(Role::Size).join(", ")
+                ),
+                &[]
+            ),
+            crate::conventions::number(self.window_secs())
+        );
+        format!("(\n  (\n    {rate}\n    + {born}\n  )\n  or {rate}\n  or {born}\n)")
+    }
+
+    fn window_secs(&self) -> f64 {
+        crate::model::PromDuration::parse(self.window)
+            .map(|d| d.millis() as f64 / 1000.0)
+            .unwrap_or(300.0)
+    }
+
+    /// Matchers of a pool's recorded series: the pool label, and in dashboards the identity
+    /// variables.
+    pub fn recorded(&self, pool_label: &str) -> String {
+        let mut out = format!("{{{pool_label}=\"{}\"", escape_label_value(&self.pool.name));
+        if self.variables {
+            for l in &self.pool.identity {
+                out.push_str(&format!(", {l}=~\"${l}\""));
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// A gauge role summed per pool instance.
+    pub fn gauge(&self, role: Role) -> String {
+        self.sum(role, &self.select_role(role, ""), &[])
+    }
+
+    /// active / size, a 0..1 ratio, per pool instance. A size of 0 ("unlimited" in
+    /// database/sql) gives no value rather than +Inf.
     pub fn utilization(&self) -> String {
-        self.binary(
-            &self.gauge(&self.pool.roles.active),
+        let size = format!("({} > 0)", self.gauge(Role::Size));
+        self.join(
+            (&self.gauge(Role::Active), Role::Active),
             "/",
-            &self.gauge(&self.pool.roles.size),
+            (&size, Role::Size),
         )
     }
 
-    /// Bucket rates of a histogram, summed to the kept labels and `le`.
-    pub fn bucket_rate(&self, histogram: &str) -> String {
-        self.sum(&self.rate(&format!("{histogram}_bucket")), &["le"])
+    /// Connections not in use: the configured size minus the busy ones. Pools that create
+    /// connections lazily report few idle ones while healthy, so the idle gauge cannot say
+    /// the pool is exhausted.
+    pub fn free(&self) -> String {
+        let size = format!("({} > 0)", self.gauge(Role::Size));
+        format!(
+            "({})",
+            self.join(
+                (&size, Role::Size),
+                "-",
+                (&self.gauge(Role::Active), Role::Active)
+            )
+        )
     }
 
-    pub fn quantile(&self, q: f64, histogram: &str) -> String {
+    /// Bucket rates of a histogram, per pool instance and `le`.
+    pub fn bucket_rate(&self, role: Role) -> String {
+        self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
+    }
+
+    pub fn quantile(&self, q: f64, role: Role) -> String {
         format!(
             "histogram_quantile({}, {})",
             number(q),
-            self.bucket_rate(histogram)
+            self.bucket_rate(role)
         )
     }
 
-    /// Mean of a histogram's observations over the window.
-    pub fn mean(&self, histogram: &str) -> String {
+    /// Mean of a histogram's observations over the window (none without observations).
+    pub fn mean(&self, role: Role) -> String {
         self.binary(
-            &self.counter_rate(&format!("{histogram}_sum")),
+            &self.sum(role, &self.role_rate(role, "_sum"), &[]),
             "/",
-            &self.counter_rate(&format!("{histogram}_count")),
+            &format!(
+                "({} > 0)",
+                self.sum(role, &self.role_rate(role, "_count"), &[])
+            ),
         )
     }
 
-    /// Available connections: the pool's gauge, or size - active when it has none.
-    pub fn available(&self) -> String {
-        let r = &self.pool.roles;
-        match &r.available {
-            Some(m) => self.gauge(m),
-            None => format!("({} - {})", self.gauge(&r.size), self.gauge(&r.active)),
-        }
+    /// The share of a histogram's observations above its largest finite bucket `top`:
+    /// what a quantile cannot show, as histogram_quantile never exceeds that bound.
+    /// Prometheus 3 writes whole bounds as `5.0`, exporters and Prometheus 2 as `5`: the
+    /// matcher takes both.
+    pub fn share_above(&self, role: Role, top: f64) -> String {
+        let bound = number(top);
+        let le = if bound.contains(['.', 'e']) {
+            format!("le=\"{bound}\"")
+        } else {
+            format!("le=~\"{bound}(\\\\.0)?\"")
+        };
+        let bucket = self.select_role_with(role, "_bucket", Some(&le));
+        let count = self.sum(role, &self.role_rate(role, "_count"), &[]);
+        let above = format!(
+            "{count} - {}",
+            self.sum(role, &format!("rate({bucket}[{}])", self.window), &[])
+        );
+        self.binary(&format!("({above})"), "/", &format!("({count} > 0)"))
     }
 
-    /// The metric of an optional role. The model drops every signal whose role a pool
-    /// lacks, so this is only asked for roles that exist; an empty name would fail the
-    /// PromQL check rather than pass silently.
+    /// The metric of a role. The model drops every signal whose role a pool lacks, so this
+    /// is only asked for roles that exist; an empty name would fail the PromQL check rather
+    /// than pass silently.
     fn role(&self, role: Role) -> &str {
         self.pool.roles.get(role).unwrap_or_default()
     }
 
-    /// The value a signal compares with its thresholds.
-    pub fn signal(&self, signal: Signal) -> String {
-        let r = &self.pool.roles;
+    /// The value a signal compares with its thresholds (None for the absence and
+    /// undersized alerts, whose expressions are not a value against a threshold).
+    pub fn signal(&self, signal: Signal, top_bucket: Option<f64>) -> String {
         match signal {
             Signal::Utilization => self.utilization(),
-            Signal::AcquisitionTimeouts => self.counter_rate(self.role(Role::AcquisitionTimeouts)),
-            Signal::CreationErrors => self.counter_rate(self.role(Role::CreationErrors)),
-            Signal::WaitTimeP99 => self.quantile(0.99, self.role(Role::WaitTime)),
-            Signal::QueryDurationP99 => self.quantile(0.99, self.role(Role::QueryDuration)),
-            Signal::Exhausted => self.available(),
-            Signal::Absent => format!("absent({})", self.select(&r.size)),
+            Signal::AcquisitionTimeouts => self.counter_signal(Role::AcquisitionTimeouts),
+            Signal::CreationErrors => self.counter_signal(Role::CreationErrors),
+            Signal::WaitTimeP99 => self.quantile(0.99, Role::WaitTime),
+            Signal::QueryDurationP99 => self.quantile(0.99, Role::QueryDuration),
+            Signal::SlowQueries => {
+                self.share_above(Role::QueryDuration, top_bucket.unwrap_or(f64::INFINITY))
+            }
+            Signal::Exhausted => self.free(),
+            Signal::Absent => self.absent(PromDuration::from_secs(3600)),
             // Compared against the recommended size's recording rule.
-            Signal::Undersized => self.gauge(&r.size),
+            Signal::Undersized => self.gauge(Role::Size),
         }
     }
 
-    /// The alert condition: the signal compared with a threshold.
-    pub fn condition(&self, signal: Signal, threshold: f64) -> String {
-        self.binary(
-            &self.signal(signal),
+    /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
+    /// or, when every instance is gone, absent().
+    pub fn absent(&self, lookback: PromDuration) -> String {
+        let size = self.select_role(Role::Size, "");
+        let per_instance = self.binary(
+            &self.sum(
+                Role::Size,
+                &format!("max_over_time({size}[{lookback}])"),
+                &[],
+            ),
+            "unless",
+            &self.gauge(Role::Size),
+        );
+        format!(
+            "(\n{per_instance}\n)\nor absent({})",
+            self.select(self.role(Role::Size))
+        )
+    }
+
+    /// The alert condition: the signal compared with a threshold. Exhaustion, where the
+    /// library counts waiting clients, also needs someone waiting.
+    pub fn condition(&self, signal: Signal, threshold: f64, top_bucket: Option<f64>) -> String {
+        let cond = self.binary(
+            &self.signal(signal, top_bucket),
             signal.comparison().operator(),
             &number(threshold),
-        )
+        );
+        if signal == Signal::Exhausted && self.pool.roles.waiting.is_some() {
+            let waiting = format!("{} > 0", self.gauge(Role::Waiting));
+            let on = self.pool.covered(Role::Waiting).join(", ");
+            return format!("({cond})\nand on({on})\n{waiting}");
+        }
+        cond
     }
 }
 

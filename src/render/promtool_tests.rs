@@ -16,7 +16,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::prom_template;
@@ -152,7 +151,7 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
     let mut covered = 0;
     // Each alert's tests are independent of the others': build them on every core.
     let built: Vec<(&Alert, Result<Vec<TestGroup>, String>)> = alerts
-        .par_iter()
+        .iter()
         .filter(|a| a.signal != Signal::Absent)
         .map(|a| (a, tests.alert_groups(a)))
         .collect();
@@ -197,7 +196,7 @@ pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage)
     }
     let built: Vec<_> = model
         .pools
-        .par_iter()
+        .iter()
         .enumerate()
         .zip(&records)
         .map(|((ix, pool), records)| (pool, tests.recording_group(ix, pool, records)))
@@ -386,6 +385,8 @@ impl Trace {
 #[derive(Debug, Clone)]
 struct Scenario {
     series: Vec<Series>,
+    /// The grouping labels of the pool instance the trace is about (the hot one).
+    hot: BTreeMap<String, String>,
     trace: Option<Trace>,
     /// The index of the pool whose inputs these are (None when they mix pools).
     origin: Option<usize>,
@@ -421,6 +422,7 @@ const JUST_BELOW: f64 = 0.99;
 /// Builds one pool's test inputs. The only place that knows how each signal is fed.
 #[derive(Debug, Clone, Copy)]
 struct Inputs<'a> {
+    model: &'a Model,
     pool: &'a Pool,
     /// The pool's index in the model.
     ix: usize,
@@ -434,25 +436,61 @@ struct Inputs<'a> {
 /// The configured pool size of the undersized alert's tests; its "threshold".
 const UNDERSIZED_SIZE: f64 = 10.0;
 
-impl Inputs<'_> {
-    /// The pool's selector labels, and a value for each kept label.
+impl<'a> Inputs<'a> {
+    /// The hot pool instance's selector and grouping labels.
     fn labels(&self) -> BTreeMap<String, String> {
         Self::labels_of(self.pool)
     }
 
-    /// A pool's selector labels, and a value for each kept label.
+    /// A pool's selector labels, and a value for each grouping label (identity and kept),
+    /// for its first (hot) instance.
     fn labels_of(pool: &Pool) -> BTreeMap<String, String> {
+        Self::instance_labels(pool, 1)
+    }
+
+    /// The selector and grouping labels of the pool's `n`th instance in a test world.
+    fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
         let mut labels: BTreeMap<String, String> = pool
-            .keep_labels
+            .group_labels()
             .iter()
-            .map(|l| (l.clone(), conventions::test_label_value(l)))
+            .map(|l| (l.to_string(), conventions::test_label_value_of(l, n)))
             .collect();
         labels.extend(pool.selector.iter().cloned());
         labels
     }
 
+    /// The grouping labels an alert of the `n`th instance carries.
+    fn group_of(pool: &Pool, n: u32) -> BTreeMap<String, String> {
+        let mut labels = Self::instance_labels(pool, n);
+        let group = pool.group_labels();
+        labels.retain(|k, _| group.contains(&k.as_str()));
+        labels
+    }
+
     fn series(&self, role: Role, suffix: &'static str, le: Option<f64>, values: String) -> Series {
-        let mut labels = self.labels();
+        self.series_of(1, role, suffix, le, values)
+    }
+
+    /// A series of the `n`th instance: the role's metric with the labels its series carry
+    /// (identity labels bound with `match` under the metric's own name, those it lacks
+    /// left out).
+    fn series_of(
+        &self,
+        n: u32,
+        role: Role,
+        suffix: &'static str,
+        le: Option<f64>,
+        values: String,
+    ) -> Series {
+        let mut labels = Self::instance_labels(self.pool, n);
+        let covered = self.pool.covered(role);
+        let group = self.pool.group_labels();
+        labels.retain(|k, _| !group.contains(&k.as_str()) || covered.contains(&k.as_str()));
+        for (id_label, metric_label) in self.pool.roles.matches(role) {
+            if let Some(v) = labels.remove(id_label) {
+                labels.insert(metric_label.clone(), v);
+            }
+        }
         if let Some(le) = le {
             labels.insert("le".to_string(), number(le));
         }
@@ -463,6 +501,23 @@ impl Inputs<'_> {
             labels,
             values,
         }
+    }
+
+    /// The series of `sc` moved to the `n`th instance.
+    fn moved(&self, sc: &Scenario, n: u32) -> Vec<Series> {
+        sc.series
+            .iter()
+            .map(|s| {
+                let le = s.labels.get("le").and_then(|v| v.parse().ok());
+                self.series_of(n, s.role, s.suffix, le, s.values.clone())
+            })
+            .collect()
+    }
+
+    /// The catalog's finite buckets of a histogram role (None when the spec declares none).
+    fn buckets(&self, role: Role) -> Option<&'a [f64]> {
+        let m = self.model.catalog.get(self.pool.roles.get(role)?)?;
+        m.buckets.as_deref().filter(|b| !b.is_empty())
     }
 
     fn constant(&self, v: f64) -> String {
@@ -492,7 +547,7 @@ impl Inputs<'_> {
         let lowest = levels.iter().copied().fold(t, f64::min);
         let highest = levels.iter().copied().fold(t, f64::max);
         match signal {
-            Signal::Utilization => Targets {
+            Signal::Utilization | Signal::SlowQueries => Targets {
                 firing: f64::midpoint(t, 1.0),
                 silent: t * JUST_BELOW,
                 healthy: lowest / 2.0,
@@ -549,20 +604,51 @@ impl Inputs<'_> {
                     constant(active / size),
                 )
             }
-            Signal::Exhausted => match self.pool.roles.available {
-                Some(_) => (
-                    vec![self.series(Role::Available, "", None, self.constant(value))],
-                    constant(value),
-                ),
-                // Available is size - active: ten connections busy, `value` more in the pool.
-                None => (
-                    vec![
-                        self.series(Role::Size, "", None, self.constant(value + 10.0)),
-                        self.series(Role::Active, "", None, self.constant(10.0)),
-                    ],
-                    constant(value),
-                ),
-            },
+            // Free connections are size - active: ten connections busy, `value` more in the
+            // pool; where the library counts waiting clients, some wait.
+            Signal::Exhausted => {
+                let mut series = vec![
+                    self.series(Role::Size, "", None, self.constant(value + 10.0)),
+                    self.series(Role::Active, "", None, self.constant(10.0)),
+                ];
+                if self.pool.roles.waiting.is_some() {
+                    series.push(self.series(Role::Waiting, "", None, self.constant(3.0)));
+                }
+                (series, constant(value))
+            }
+            Signal::SlowQueries => {
+                let buckets = self.buckets(Role::QueryDuration)?;
+                let top = *buckets.last()?;
+                // SHARE_OF observations a step, `above` of them slower than the top bucket.
+                let n = SHARE_OF;
+                let above = (value * n).round();
+                let below = n - above;
+                let mut series: Vec<Series> = buckets
+                    .iter()
+                    .map(|&le| {
+                        self.series(Role::QueryDuration, "_bucket", Some(le), self.rising(below))
+                    })
+                    .collect();
+                series.push(self.series(
+                    Role::QueryDuration,
+                    "_bucket",
+                    Some(f64::INFINITY),
+                    self.rising(n),
+                ));
+                let sum = as_printed(below * top / 2.0 + above * 2.0 * top);
+                series.push(self.series(Role::QueryDuration, "_sum", None, self.rising(sum)));
+                series.push(self.series(Role::QueryDuration, "_count", None, self.rising(n)));
+                let t = self.timing;
+                let at = t.window_steps;
+                let (count, bucket) = (t.rate(n, at), t.rate(below, at));
+                (
+                    series,
+                    Some(Trace::Constant {
+                        from: 1,
+                        value: (count - bucket) / count,
+                    }),
+                )
+            }
             Signal::Undersized => {
                 // The largest steady use whose recommended size, ceil(headroom * use), is
                 // at most `value`. Recording rules are evaluated before alerts
@@ -601,8 +687,20 @@ impl Inputs<'_> {
                 } else {
                     Role::QueryDuration
                 };
-                // 99 of every 100 observations at or below `value` (at half of it), one
-                // above (at twice it): the 99th percentile is the bucket bound `value`.
+                if let Some(bounds) = self.buckets(role) {
+                    let (cumulative, sum) = real_buckets(bounds, value);
+                    let p99 = bucket_quantile(0.99, &cumulative);
+                    return Some(self.scenario_of(
+                        self.histogram(role, &cumulative, sum),
+                        Some(Trace::Constant {
+                            from: 1,
+                            value: p99,
+                        }),
+                    ));
+                }
+                // Without declared buckets: 99 of every 100 observations at or below `value`
+                // (at half of it), one above (at twice it): the 99th percentile is the
+                // bucket bound `value`.
                 let value = as_printed(value);
                 let buckets = if value > 0.0 {
                     [(value, 99.0), (f64::INFINITY, 100.0)]
@@ -620,13 +718,65 @@ impl Inputs<'_> {
             }
             Signal::Absent => return None,
         };
-        Some(Scenario {
+        Some(self.scenario_of(series, trace))
+    }
+
+    /// A scenario of the hot instance's series.
+    fn scenario_of(&self, series: Vec<Series>, trace: Option<Trace>) -> Scenario {
+        Scenario {
             series,
+            hot: Self::instance_labels(self.pool, 1),
             trace,
             origin: Some(self.ix),
             sizes_seen: None,
-        })
+        }
     }
+}
+
+/// Observations a step in share and real-bucket scenarios: fine enough to place a share or
+/// a quantile within 0.1%.
+const SHARE_OF: f64 = 1000.0;
+
+/// Cumulative counts over a histogram's real buckets (then `+Inf`) whose p99 comes close to
+/// `value` from below, and their sum: of SHARE_OF observations, some in the lowest bucket
+/// and the rest in the bucket holding `value`, so that the 99th one falls at `value`. At or
+/// below zero there is no observation (histogram_quantile gives NaN: no alert).
+fn real_buckets(bounds: &[f64], value: f64) -> (Vec<(f64, f64)>, f64) {
+    let n = SHARE_OF;
+    let mut all: Vec<f64> = bounds.to_vec();
+    all.push(f64::INFINITY);
+    if value <= 0.0 || !value.is_finite() {
+        return (all.iter().map(|&le| (le, 0.0)).collect(), 0.0);
+    }
+    // The bucket (lo, hi] holding value; beyond the top bound, the +Inf bucket.
+    let i = all
+        .iter()
+        .position(|&b| value <= b)
+        .unwrap_or(all.len() - 1);
+    let (lo, hi) = (if i == 0 { 0.0 } else { all[i - 1] }, all[i]);
+    // Of n observations, `below` at or under lo: the 99th percentile's rank 0.99n falls in
+    // (lo, hi] at lo + (hi - lo) * (0.99n - below) / (n - below).
+    let below = if i == 0 || !hi.is_finite() {
+        0.0
+    } else {
+        let f = ((value - lo) / (hi - lo)).min(0.99);
+        (n * (0.99 - f) / (1.0 - f))
+            .ceil()
+            .min(0.99 * n - 1.0)
+            .max(0.0)
+    };
+    let counts: Vec<(f64, f64)> = all
+        .iter()
+        .enumerate()
+        .map(|(j, &le)| (le, if j < i { below } else { n }))
+        .collect();
+    let mid = if hi.is_finite() {
+        f64::midpoint(lo, hi)
+    } else {
+        2.0 * lo
+    };
+    let sum = as_printed(below * all[0] / 2.0 + (n - below) * mid);
+    (counts, sum)
 }
 
 /// `(active, size)` whose ratio is within 0.1% of `value`, with the smallest power-of-ten
@@ -834,16 +984,12 @@ impl<'a> Alert<'a> {
         sc.trace?.at(k, t).filter(|v| self.holds(*v))
     }
 
-    /// The labels the expression keeps from a scenario's series.
+    /// The labels the expression keeps: the hot instance's grouping labels.
     fn labels(&self, sc: &Scenario) -> BTreeMap<String, String> {
-        let Some(first) = sc.series.first() else {
-            return BTreeMap::new();
-        };
-        self.pool
-            .keep_labels
-            .iter()
-            .filter_map(|l| first.labels.get(l).map(|v| (l.clone(), v.clone())))
-            .collect()
+        let group = self.pool.group_labels();
+        let mut labels = sc.hot.clone();
+        labels.retain(|k, _| group.contains(&k.as_str()));
+        labels
     }
 
     /// The alert's value and labels if it is firing at step `n`: its condition has held
@@ -996,6 +1142,7 @@ impl<'a> Tests<'a> {
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
         let inputs = Inputs {
+            model: self.model,
             pool: a.pool,
             ix: a.pool_ix,
             timing: t,
@@ -1012,10 +1159,17 @@ impl<'a> Tests<'a> {
                 .map(|p| p.levels.iter().map(|l| l.value).collect())
                 .unwrap_or_default();
             let targets = inputs.targets(a.signal, threshold, &levels);
+            // Every world has a second, idle pool instance beside the one the test is
+            // about: an alert must fire for the hot instance only, with its labels.
+            let idle = inputs.scenario(a.signal, targets.healthy);
             let realize = |v: f64| {
-                inputs
+                let mut sc = inputs
                     .scenario(a.signal, v)
-                    .ok_or_else(|| format!("no input series give its signal {}", number(v)))
+                    .ok_or_else(|| format!("no input series give its signal {}", number(v)))?;
+                if let Some(idle) = &idle {
+                    sc.series.extend(inputs.moved(idle, 2));
+                }
+                Ok::<Scenario, String>(sc)
             };
             let (firing, silent) = (realize(targets.firing)?, realize(targets.silent)?);
             let op = a.signal.comparison().operator();
@@ -1078,6 +1232,7 @@ impl<'a> Tests<'a> {
         let mut series: Vec<Series> = Vec::new();
         for (ix, pool) in pools.iter().enumerate() {
             let inputs = Inputs {
+                model: self.model,
                 pool,
                 ix,
                 timing: self.timing,
@@ -1096,6 +1251,7 @@ impl<'a> Tests<'a> {
         }
         Scenario {
             series,
+            hot: BTreeMap::new(),
             trace: None,
             origin: None,
             sizes_seen: Some(sizes_seen),
@@ -1114,6 +1270,7 @@ impl<'a> Tests<'a> {
         let steps = longest + 2;
         let missing = Scenario {
             series: Vec::new(),
+            hot: BTreeMap::new(),
             trace: None,
             origin: None,
             sizes_seen: None,
@@ -1176,6 +1333,7 @@ impl<'a> Tests<'a> {
         // The peak is inside the window, the rates are settled.
         let at = ws + 2;
         let inputs = Inputs {
+            model: self.model,
             pool,
             ix,
             timing: t,
@@ -1250,7 +1408,8 @@ impl<'a> Tests<'a> {
                 .into_iter()
                 .map(|(le, value)| {
                     let mut labels = inputs.labels();
-                    labels.retain(|k, _| !constant && pool.keep_labels.contains(k));
+                    let group = pool.group_labels();
+                    labels.retain(|k, _| !constant && group.contains(&k.as_str()));
                     labels.extend(rule.labels.clone());
                     if let Some(le) = le {
                         labels.insert("le".to_string(), number(le));
@@ -1273,6 +1432,7 @@ impl<'a> Tests<'a> {
         }
         let sc = Scenario {
             series,
+            hot: BTreeMap::new(),
             trace: None,
             origin: Some(ix),
             sizes_seen: None,

@@ -13,7 +13,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::model::Signal;
 
 /// Template sources, embedded at build time from `templates/`.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     (
         "alerts/utilization.j2",
         include_str!("../../templates/alerts/utilization.j2"),
@@ -47,6 +47,10 @@ const TEMPLATES: [(&str, &str); 9] = [
         include_str!("../../templates/alerts/undersized.j2"),
     ),
     (
+        "alerts/slow_queries.j2",
+        include_str!("../../templates/alerts/slow_queries.j2"),
+    ),
+    (
         "docs/runbook.md.j2",
         include_str!("../../templates/docs/runbook.md.j2"),
     ),
@@ -55,6 +59,11 @@ const TEMPLATES: [(&str, &str); 9] = [
 /// Name of the template that holds a signal's annotation blocks.
 pub fn alert_template(signal: Signal) -> String {
     format!("alerts/{}.j2", signal.key())
+}
+
+/// Name under which a spec's own template for an alert key is compiled.
+pub fn override_template(key: &str) -> String {
+    format!("wording/{key}.j2")
 }
 
 /// Escapes text so Prometheus's Go templates print it literally: `{{` becomes an action

@@ -92,6 +92,25 @@ pub struct RawSpec {
     /// Checks silenced for single generated rules.
     #[serde(default)]
     pub lint: Option<RawLint>,
+    /// Static labels put on every alert of every pool (routing: `team`, `service`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, S<String>>,
+    /// The words annotation texts use for this library, and template overrides.
+    #[serde(default)]
+    pub wording: Option<RawWording>,
+}
+
+/// The library's own words: the setting that sizes the pool, and annotation templates that
+/// replace the built-in ones, by alert key (`utilization`, `exhausted`, ...).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWording {
+    /// The setting that sizes the pool: `maximumPoolSize`, `default_pool_size`, ...
+    #[serde(default)]
+    pub size_setting: Option<S<String>>,
+    /// minijinja text per alert key, with `summary` and `description` blocks.
+    #[serde(default)]
+    pub templates: BTreeMap<String, S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +213,12 @@ pub struct RawMetric {
     pub kind: S<MetricKind>,
     pub unit: S<Unit>,
     pub help: S<String>,
+    /// Labels the metric itself carries, besides the scrape target's `job` and `instance`.
+    #[serde(default)]
+    pub labels: Vec<S<String>>,
+    /// A histogram's finite bucket bounds (`le`), ascending.
+    #[serde(default)]
+    pub buckets: Option<S<Vec<S<f64>>>>,
 }
 
 /// Prometheus metric types the catalog knows.
@@ -233,6 +258,12 @@ pub struct RawPool {
     pub selector: BTreeMap<String, S<String>>,
     #[serde(default)]
     pub keep_labels: Vec<S<String>>,
+    /// Labels that identify one instance of the pool (default `[job, instance]`).
+    #[serde(default)]
+    pub identity: Option<S<Vec<S<String>>>>,
+    /// Static labels put on every alert of this pool, over the spec's.
+    #[serde(default)]
+    pub labels: BTreeMap<String, S<String>>,
     pub metrics: RawRoles,
     /// Per-pool overrides of the spec's policies, signal by signal.
     #[serde(default)]
@@ -245,19 +276,86 @@ pub struct RawPool {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoles {
-    pub size: S<String>,
-    pub active: S<String>,
-    /// Without it, available connections are computed as size - active.
+    pub size: S<RawBinding>,
+    pub active: S<RawBinding>,
+    /// Idle connections (informational: lazily created pools have none idle when healthy).
     #[serde(default)]
-    pub available: Option<S<String>>,
+    pub available: Option<S<RawBinding>>,
     #[serde(default)]
-    pub wait_time: Option<S<String>>,
+    pub wait_time: Option<S<RawBinding>>,
     #[serde(default)]
-    pub acquisition_timeouts: Option<S<String>>,
+    pub acquisition_timeouts: Option<S<RawBinding>>,
     #[serde(default)]
-    pub creation_errors: Option<S<String>>,
+    pub creation_errors: Option<S<RawBinding>>,
     #[serde(default)]
-    pub query_duration: Option<S<String>>,
+    pub query_duration: Option<S<RawBinding>>,
+    /// Clients or threads waiting for a connection (gauge).
+    #[serde(default)]
+    pub waiting: Option<S<RawBinding>>,
+    /// Waits for a connection (counter).
+    #[serde(default)]
+    pub wait_count: Option<S<RawBinding>>,
+    /// Seconds waited for a connection (counter).
+    #[serde(default)]
+    pub wait_duration: Option<S<RawBinding>>,
+    /// The longest current wait, seconds (gauge).
+    #[serde(default)]
+    pub max_wait: Option<S<RawBinding>>,
+}
+
+/// A role's metric: its name, or `{metric: NAME, match: {identity_label: metric_label}}`
+/// when the metric names an identity label differently (pgbouncer's per-database
+/// `pool_size` has the database in `name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawBinding {
+    pub metric: String,
+    /// (identity label, the metric's label holding its value), sorted.
+    pub matches: Vec<(String, String)>,
+}
+
+impl<'de> Deserialize<'de> for RawBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawBinding;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metric name or {metric, match}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawBinding, E> {
+                Ok(RawBinding {
+                    metric: v.to_string(),
+                    matches: Vec::new(),
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawBinding, A::Error> {
+                let mut metric = None;
+                let mut matches: Option<BTreeMap<String, String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "metric" if metric.is_none() => metric = Some(map.next_value()?),
+                        "match" if matches.is_none() => matches = Some(map.next_value()?),
+                        "metric" | "match" => {
+                            return Err(serde::de::Error::duplicate_field("metric or match"));
+                        }
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["metric", "match"],
+                            ));
+                        }
+                    }
+                }
+                Ok(RawBinding {
+                    metric: metric.ok_or_else(|| serde::de::Error::missing_field("metric"))?,
+                    matches: matches.unwrap_or_default().into_iter().collect(),
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,6 +375,9 @@ pub struct RawPolicies {
     pub exhausted: Option<S<RawPolicy>>,
     #[serde(default)]
     pub absent: Option<S<RawAbsent>>,
+    /// Share of observations above the query-duration histogram's largest finite bucket.
+    #[serde(default)]
+    pub slow_queries: Option<S<RawPolicy>>,
 }
 
 #[derive(Debug, Deserialize)]
