@@ -203,7 +203,6 @@ fn database_sql_pool_exhaustion_end_to_end() {
 
     // 3. Released: waits stop, the wait counter's rate falls back to 0 within a window.
     control(app, "/release?db=orders");
-    control(app, "/ping?db=orders");
     wait_for("every alert clears", Duration::from_secs(60), || {
         let alerts = prom.alerts()?;
         if alerts.is_empty() {
