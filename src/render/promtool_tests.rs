@@ -459,14 +459,6 @@ impl<'a> Inputs<'a> {
         labels
     }
 
-    /// The grouping labels an alert of the `n`th instance carries.
-    fn group_of(pool: &Pool, n: u32) -> BTreeMap<String, String> {
-        let mut labels = Self::instance_labels(pool, n);
-        let group = pool.group_labels();
-        labels.retain(|k, _| group.contains(&k.as_str()));
-        labels
-    }
-
     fn series(&self, role: Role, suffix: &'static str, le: Option<f64>, values: String) -> Series {
         self.series_of(1, role, suffix, le, values)
     }
@@ -621,7 +613,7 @@ impl<'a> Inputs<'a> {
                 let top = *buckets.last()?;
                 // SHARE_OF observations a step, `above` of them slower than the top bucket.
                 let n = SHARE_OF;
-                let above = (value * n).round();
+                let above = (value * n).floor();
                 let below = n - above;
                 let mut series: Vec<Series> = buckets
                     .iter()
@@ -734,8 +726,8 @@ impl<'a> Inputs<'a> {
 }
 
 /// Observations a step in share and real-bucket scenarios: fine enough to place a share or
-/// a quantile within 0.1%.
-const SHARE_OF: f64 = 1000.0;
+/// a quantile within 0.01%.
+const SHARE_OF: f64 = 10_000.0;
 
 /// Cumulative counts over a histogram's real buckets (then `+Inf`) whose p99 comes close to
 /// `value` from below, and their sum: of SHARE_OF observations, some in the lowest bucket
