@@ -361,6 +361,9 @@ enum Trace {
     Constant { from: u64, value: f64 },
     /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
     Ramp { per_step: f64 },
+    /// A counter series born at step `at` at a value and never rising again: counted as
+    /// `value` (that many events over the rate window, per second) for a window, then 0.
+    Born { at: u64, value: f64 },
 }
 
 impl Trace {
@@ -368,6 +371,9 @@ impl Trace {
         match self {
             Trace::Constant { from, value } => (k >= from).then_some(value),
             Trace::Ramp { per_step } => (k >= 1).then(|| t.rate(per_step, k)),
+            Trace::Born { at, value } => {
+                (k >= at).then(|| if k < at + t.window_steps { value } else { 0.0 })
+            }
         }
     }
 
@@ -376,6 +382,7 @@ impl Trace {
         match self {
             Trace::Constant { from, .. } => from,
             Trace::Ramp { .. } => t.window_steps,
+            Trace::Born { at, .. } => at + t.window_steps,
         }
     }
 }
@@ -448,22 +455,27 @@ impl<'a> Inputs<'a> {
         Self::instance_labels(pool, 1)
     }
 
-    /// The selector and grouping labels of the pool's `n`th instance in a test world.
+    /// The selector and grouping labels of the pool's `n`th instance in a test world. As
+    /// replicas of one job do, instances differ in the last identity label only (`instance`),
+    /// so an aggregation that drops it merges them; where a role is bound with `match` (a
+    /// metric shared by several instances) they differ in every label, so that no two
+    /// instances share a series.
     fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
+        let shared = pool.roles.matches.is_empty();
+        let last = pool.identity.last();
         let mut labels: BTreeMap<String, String> = pool
             .group_labels()
             .iter()
-            .map(|l| (l.to_string(), conventions::test_label_value_of(l, n)))
+            .map(|l| {
+                let k = if !shared || last.is_some_and(|i| i == l) {
+                    n
+                } else {
+                    1
+                };
+                (l.to_string(), conventions::test_label_value_of(l, k))
+            })
             .collect();
         labels.extend(pool.selector.iter().cloned());
-        labels
-    }
-
-    /// The grouping labels an alert of the `n`th instance carries.
-    fn group_of(pool: &Pool, n: u32) -> BTreeMap<String, String> {
-        let mut labels = Self::instance_labels(pool, n);
-        let group = pool.group_labels();
-        labels.retain(|k, _| group.contains(&k.as_str()));
         labels
     }
 
@@ -621,7 +633,7 @@ impl<'a> Inputs<'a> {
                 let top = *buckets.last()?;
                 // SHARE_OF observations a step, `above` of them slower than the top bucket.
                 let n = SHARE_OF;
-                let above = (value * n).round();
+                let above = (value * n).floor();
                 let below = n - above;
                 let mut series: Vec<Series> = buckets
                     .iter()
@@ -734,8 +746,8 @@ impl<'a> Inputs<'a> {
 }
 
 /// Observations a step in share and real-bucket scenarios: fine enough to place a share or
-/// a quantile within 0.1%.
-const SHARE_OF: f64 = 1000.0;
+/// a quantile within 0.01%.
+const SHARE_OF: f64 = 10_000.0;
 
 /// Cumulative counts over a histogram's real buckets (then `+Inf`) whose p99 comes close to
 /// `value` from below, and their sum: of SHARE_OF observations, some in the lowest bucket
@@ -1220,7 +1232,70 @@ impl<'a> Tests<'a> {
                 vec![self.check(a.name(), &h, settle(&h))?],
             ));
         }
+        if matches!(
+            a.signal,
+            Signal::AcquisitionTimeouts | Signal::CreationErrors
+        ) {
+            groups.push(self.born_group(a, &inputs, longest)?);
+        }
         Ok(groups)
+    }
+
+    /// A labelled counter appears at its first increment, at a value above 0, which rate()
+    /// never sees: while its pool instance has been exporting for a rate window, the alert
+    /// counts it (and fires after its `for` if that is shorter than the window), for the
+    /// hot instance only; once the window has passed it resolves.
+    fn born_group(&self, a: &Alert, inputs: &Inputs, longest: u64) -> Result<TestGroup, String> {
+        let t = self.timing;
+        let role = a.signal.role().ok_or("it watches no counter")?;
+        let ws = t.window_steps;
+        let at = ws + 1;
+        let wait = t.steps(a.for_);
+        let steps = at + ws + longest + 2;
+        let inputs = Inputs { steps, ..*inputs };
+        // Enough events that their count over the window is above the threshold.
+        let threshold = a.threshold.unwrap_or_default();
+        let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
+        let series = vec![
+            inputs.series_of(1, Role::Size, "", None, inputs.constant(10.0)),
+            inputs.series_of(2, Role::Size, "", None, inputs.constant(10.0)),
+            inputs.series_of(
+                1,
+                role,
+                "",
+                None,
+                format!("_x{at} {}x{}", number(born), steps - at),
+            ),
+            inputs.series_of(2, role, "", None, inputs.constant(0.0)),
+        ];
+        let sc = Scenario {
+            series,
+            hot: Inputs::instance_labels(a.pool, 1),
+            trace: Some(Trace::Born {
+                at,
+                value: born / t.window_secs(),
+            }),
+            origin: Some(a.pool_ix),
+            sizes_seen: None,
+        };
+        let mut checks = Vec::new();
+        for n in [at + wait.max(1) - 1, at + wait, at + ws + wait] {
+            if checks
+                .iter()
+                .all(|c: &AlertRuleTest| c.eval_time != t.time(n))
+            {
+                checks.push(self.check(a.name(), &sc, n)?);
+            }
+        }
+        Ok(self.group(
+            format!(
+                "{}: a counter born at {} counts, for the hot instance only",
+                a.describe(),
+                number(born)
+            ),
+            &sc,
+            checks,
+        ))
     }
 
     /// Every pool's size series: the scenario in which every pool's metrics are present,
@@ -1290,7 +1365,7 @@ impl<'a> Tests<'a> {
         if !silent.exp_alerts.is_empty() {
             return Err("no input keeps it silent".into());
         }
-        Ok(vec![
+        let mut groups = vec![
             self.group(
                 format!(
                     "{alertname} (every pool): fires once the metrics are missing for its `for`"
@@ -1303,7 +1378,100 @@ impl<'a> Tests<'a> {
                 &present,
                 vec![silent],
             ),
-        ])
+        ];
+        groups.push(self.one_instance_gone(alertname, longest)?);
+        Ok(groups)
+    }
+
+    /// Every pool's first instance stops exporting (a stale marker) while its second goes
+    /// on: the absence alert fires for the first instance alone, with its labels, once its
+    /// `for` has passed, and not a step before.
+    fn one_instance_gone(&self, alertname: &str, longest: u64) -> Result<TestGroup, String> {
+        const SIZE: f64 = 10.0;
+        /// The stale marker's step: the instance exported at steps 0 to STOP - 1.
+        const STOP: u64 = 3;
+        let t = self.timing;
+        let steps = STOP + longest + 2;
+        let mut series: Vec<Series> = Vec::new();
+        let mut gone: Vec<Series> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (ix, pool) in self.model.pools.iter().enumerate() {
+            let inputs = Inputs {
+                model: self.model,
+                pool,
+                ix,
+                timing: t,
+                steps,
+                headroom: headroom(self.model),
+            };
+            let hot = inputs.series_of(
+                1,
+                Role::Size,
+                "",
+                None,
+                format!("{}x{} stale", number(SIZE), STOP - 1),
+            );
+            let idle = inputs.series_of(2, Role::Size, "", None, inputs.constant(SIZE));
+            for s in [hot, idle] {
+                if seen.insert(s.input().series) {
+                    if s.values.ends_with("stale") {
+                        gone.push(s.clone());
+                    }
+                    series.push(s);
+                }
+            }
+        }
+        let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
+        fors.sort_unstable();
+        fors.dedup();
+        let mut checks = Vec::new();
+        for f in fors {
+            for n in [STOP + f.max(1) - 1, STOP + f] {
+                let mut exp_alerts = Vec::new();
+                for a in self.named(alertname) {
+                    if n < STOP + t.steps(a.for_) {
+                        continue;
+                    }
+                    // The instances of the alert's pool that stopped, summed per instance.
+                    let group = a.pool.group_labels();
+                    let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
+                    for s in gone.iter().filter(|s| s.seen_by(a.pool)) {
+                        let mut labels = s.labels.clone();
+                        for (id_label, metric_label) in a.pool.roles.matches(Role::Size) {
+                            if let Some(v) = labels.remove(metric_label) {
+                                labels.insert(id_label.clone(), v);
+                            }
+                        }
+                        labels.retain(|k, _| group.contains(&k.as_str()));
+                        *by_instance.entry(labels).or_default() += SIZE;
+                    }
+                    for (labels, value) in by_instance {
+                        exp_alerts.push(a.expected(value, &labels)?);
+                    }
+                }
+                checks.push(AlertRuleTest {
+                    eval_time: t.time(n),
+                    alertname: alertname.to_string(),
+                    exp_alerts,
+                });
+            }
+        }
+        if checks.iter().all(|c| c.exp_alerts.is_empty()) {
+            return Err("no instance that stops exporting makes it fire".into());
+        }
+        checks.dedup_by(|a, b| a.eval_time == b.eval_time);
+        let sc = Scenario {
+            series,
+            hot: BTreeMap::new(),
+            trace: None,
+            origin: None,
+            sizes_seen: None,
+        };
+        Ok(self.group(
+            format!("{alertname} (every pool): fires for the one instance that stops exporting"),
+            &sc,
+            checks,
+        ))
     }
 
     /// The expected values of a pool's recording rules, on a pool that was 90% busy a
