@@ -137,6 +137,12 @@ impl<'a> PoolExprs<'a> {
 
     /// [`Self::select_role`] with one more matcher (`le="5"`).
     fn select_role_with(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
+        self.relabel(role, self.select_role_plain(role, suffix, extra))
+    }
+
+    /// A role's series with its selector and dashboard variables, without the `match`
+    /// relabelling: for wrapping in a range or offset first (see [`Self::relabel`]).
+    fn select_role_plain(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
         let mut out = self.select(&format!("{}{suffix}", self.role(role)));
         let mut extras: Vec<String> = Vec::new();
         if self.variables {
@@ -161,6 +167,15 @@ impl<'a> PoolExprs<'a> {
                 None => format!("{out}{{{e}}}"),
             };
         }
+        out
+    }
+
+    /// `inner` (a role's series, or a function of them such as `max_over_time(..[1h])`
+    /// or `x offset 5m`) with the role's long-form `match` labels copied to the identity's
+    /// names. Applied outside any range or offset: `label_replace` returns an instant
+    /// vector, which neither takes.
+    pub fn relabel(&self, role: Role, inner: String) -> String {
+        let mut out = inner;
         for (id_label, metric_label) in self.pool.roles.matches(role) {
             out = format!(
                 "label_replace({out}, \"{}\", \"$1\", \"{}\", \"(.*)\")",
@@ -170,6 +185,7 @@ impl<'a> PoolExprs<'a> {
         }
         out
     }
+
 
     /// `sum by (labels) (inner)`, or `sum(inner)` with no labels.
     fn sum_by(labels: &[&str], inner: &str) -> String {
@@ -196,9 +212,10 @@ impl<'a> PoolExprs<'a> {
         let op = if l.len() == r.len() {
             op.to_string()
         } else if r.len() < l.len() {
-            format!("{op} on({}) group_left", r.join(", "))
+            // `group_left()`: a bare `group_left (sum ...)` reads as a label list.
+            format!("{op} on({}) group_left()", r.join(", "))
         } else {
-            format!("{op} on({}) group_right", l.join(", "))
+            format!("{op} on({}) group_right()", l.join(", "))
         };
         self.binary(lhs.0, &op, rhs.0)
     }
@@ -223,14 +240,20 @@ impl<'a> PoolExprs<'a> {
     pub fn counter_signal(&self, role: Role) -> String {
         let rate = self.counter_rate(role);
         let series = self.select_role(role, "");
-        let size = self.select_role(Role::Size, "");
-        let w = self.window;
+        let series_then = self.relabel(
+            role,
+            format!("{} offset {}", self.select_role_plain(role, "", None), self.window),
+        );
+        let size_then = self.relabel(
+            Role::Size,
+            format!("{} offset {}", self.select_role_plain(Role::Size, "", None), self.window),
+        );
         let born = format!(
             "{} / {}",
             self.sum(
                 role,
                 &format!(
-                    "({series} unless {series} offset {w}) and on({}) ({size} offset {w})",
+                    "({series} unless {series_then}) and on({}) ({size_then})",
                     self.pool.covered(Role::Size).join(", ")
                 ),
                 &[]
@@ -364,11 +387,11 @@ impl<'a> PoolExprs<'a> {
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
     /// or, when every instance is gone, absent().
     pub fn absent(&self, lookback: PromDuration) -> String {
-        let size = self.select_role(Role::Size, "");
+        let size = self.select_role_plain(Role::Size, "", None);
         let per_instance = self.binary(
             &self.sum(
                 Role::Size,
-                &format!("max_over_time({size}[{lookback}])"),
+                &self.relabel(Role::Size, format!("max_over_time({size}[{lookback}])")),
                 &[],
             ),
             "unless",

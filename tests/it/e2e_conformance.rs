@@ -380,6 +380,12 @@ fn exposition_parser_reads_families_labels_and_buckets() {
             super::e2e_support::RATE_WINDOW
         )
     );
+    assert_eq!(
+        super::e2e_support::grafana_substitute(
+            r#"label_replace(x{name=~"$database"}, "database", "$1", "name", "(.*)")"#
+        ),
+        r#"label_replace(x{name=~".*"}, "database", "$1", "name", "(.*)")"#
+    );
     let rows = super::e2e_support::csv_rows("a,b\n\"x,\"\"y\"\"\",2\n");
     assert_eq!(rows[0]["a"], "x,\"y\"");
     assert_eq!(rows[0]["b"], "2");

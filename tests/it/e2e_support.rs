@@ -700,7 +700,8 @@ pub(crate) fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
 
 /// A Grafana query made concrete: interval variables become a window Prometheus has data
 /// for, any other variable (`$datasource`, identity variables like `$instance` or
-/// `${database}`) the regex `.*`, which matches every value as Grafana's "All" does.
+/// `${database}`) the regex `.*`, which matches every value as Grafana's "All" does;
+/// `"$1"` in label_replace stays.
 pub(crate) fn grafana_substitute(expr: &str) -> String {
     let mut out = expr
         .replace("$__rate_interval", RATE_WINDOW)
@@ -715,8 +716,12 @@ pub(crate) fn grafana_substitute(expr: &str) -> String {
     while let Some(i) = rest.find('$') {
         result.push_str(&rest[..i]);
         let after = &rest[i + 1..];
+        // `$1` (label_replace's capture group) is not a variable: names start with a
+        // letter or `_`.
         let skip = if let Some(inner) = after.strip_prefix('{') {
             inner.find('}').map_or(0, |j| j + 2)
+        } else if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            0
         } else {
             after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
