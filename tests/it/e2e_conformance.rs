@@ -19,6 +19,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         conformance_finds_renamed_metrics_labels_types_and_buckets,
         no_preset_output_mentions_k2_or_another_librarys_settings,
         foreign_word_check_matches_whole_tokens,
+        no_preset_runbook_points_at_what_its_output_lacks,
         exposition_parser_reads_families_labels_and_buckets,
     ]
 }
@@ -320,6 +321,45 @@ fn no_preset_output_mentions_k2_or_another_librarys_settings() {
                         file.strip_prefix(&out).unwrap().display()
                     ));
                 }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// A preset's runbook sends the reader only to what exists: a sizing table only when the
+/// spec has environments, a dashboard panel only when the dashboard has it, a section only
+/// when the runbook has it.
+fn no_preset_runbook_points_at_what_its_output_lacks() {
+    let mut found = Vec::new();
+    for (preset, _) in PRESETS {
+        let text = std::fs::read_to_string(repo().join(preset)).unwrap();
+        let spec: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("out");
+        super::e2e_support::emit(&text, work.path(), &out);
+        let runbook = std::fs::read_to_string(out.join("docs/connection_pool.md")).unwrap();
+        let dashboard = std::fs::read_to_string(out.join("dashboards/connection_pool.json"))
+            .unwrap()
+            .to_lowercase();
+        let flat = runbook.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.contains("sizing table") && spec.get("environments").is_none() {
+            found.push(format!("{preset}: the runbook cites a sizing table; the spec has no environments"));
+        }
+        for panel in ["Query Duration p99", "query duration p99", "Wait Time p99"] {
+            if flat.contains(panel) && !dashboard.contains(&format!("\"{}", panel.to_lowercase())) {
+                found.push(format!("{preset}: the runbook cites {panel:?}; the dashboard has no such panel"));
+            }
+        }
+        // "(Section Name)" references: each must be a heading of the runbook.
+        for (i, _) in flat.match_indices('(') {
+            let Some(len) = flat[i + 1..].find(')') else { continue };
+            let name = &flat[i + 1..i + 1 + len];
+            let titled = !name.is_empty()
+                && name.split(' ').all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+                && name.contains(' ');
+            if titled && !runbook.lines().any(|l| l.starts_with('#') && l.contains(name)) {
+                found.push(format!("{preset}: the runbook refers to ({name}), not one of its sections"));
             }
         }
     }
