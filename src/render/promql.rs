@@ -186,7 +186,6 @@ impl<'a> PoolExprs<'a> {
         out
     }
 
-
     /// `sum by (labels) (inner)`, or `sum(inner)` with no labels.
     fn sum_by(labels: &[&str], inner: &str) -> String {
         if labels.is_empty() {
@@ -242,11 +241,19 @@ impl<'a> PoolExprs<'a> {
         let series = self.select_role(role, "");
         let series_then = self.relabel(
             role,
-            format!("{} offset {}", self.select_role_plain(role, "", None), self.window),
+            format!(
+                "{} offset {}",
+                self.select_role_plain(role, "", None),
+                self.window
+            ),
         );
         let size_then = self.relabel(
             Role::Size,
-            format!("{} offset {}", self.select_role_plain(Role::Size, "", None), self.window),
+            format!(
+                "{} offset {}",
+                self.select_role_plain(Role::Size, "", None),
+                self.window
+            ),
         );
         let born = format!(
             "{} / {}",

@@ -81,7 +81,10 @@ pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>)
         });
         if let Some(f) = part {
             if e.kind != "counter" {
-                out.push(format!("{}: a {} series is a counter, not a {}", e.name, f.kind, e.kind));
+                out.push(format!(
+                    "{}: a {} series is a counter, not a {}",
+                    e.name, f.kind, e.kind
+                ));
             }
             if f.labels != e.labels {
                 out.push(format!(
@@ -145,9 +148,9 @@ fn unit_problem(e: &Entry) -> Option<String> {
         "bytes" if !says_bytes => Some("unit bytes, but the name has no _bytes".into()),
         u if says_seconds && u != "seconds" => Some(format!("named in seconds, unit {u}")),
         u if says_bytes && u != "bytes" => Some(format!("named in bytes, unit {u}")),
-        u if e.kind == "counter" && !["events", "seconds", "bytes"].contains(&u) => {
-            Some(format!("a counter in {u}: its rate is not per second of anything"))
-        }
+        u if e.kind == "counter" && !["events", "seconds", "bytes"].contains(&u) => Some(format!(
+            "a counter in {u}: its rate is not per second of anything"
+        )),
         _ => None,
     }
 }
@@ -218,7 +221,11 @@ fn every_preset_catalog_matches_its_exporters_exposition() {
             parse_exposition(&std::fs::read_to_string(exposition_path(exporter)).unwrap());
         assert!(!families.is_empty(), "{exporter}.prom holds no metric");
         let entries = catalog(&text);
-        assert!(entries.len() >= 3, "{preset}: a catalog of {}", entries.len());
+        assert!(
+            entries.len() >= 3,
+            "{preset}: a catalog of {}",
+            entries.len()
+        );
         problems.extend(
             mismatches(&entries, &families)
                 .into_iter()
@@ -239,7 +246,8 @@ fn conformance_finds_renamed_metrics_labels_types_and_buckets() {
         .iter()
         .position(|e| e.kind == "histogram" && e.buckets.is_some())
         .expect("a histogram with buckets in the HikariCP preset");
-    let mutants: Vec<(&str, Box<dyn Fn(&mut Entry)>)> = vec![
+    type Mutant = Box<dyn Fn(&mut Entry)>;
+    let mutants: Vec<(&str, Mutant)> = vec![
         ("renamed", Box::new(|e| e.name.push_str("_renamed"))),
         ("retyped", Box::new(|e| e.kind = "gauge".into())),
         (
@@ -344,22 +352,36 @@ fn no_preset_runbook_points_at_what_its_output_lacks() {
             .to_lowercase();
         let flat = runbook.split_whitespace().collect::<Vec<_>>().join(" ");
         if flat.contains("sizing table") && spec.get("environments").is_none() {
-            found.push(format!("{preset}: the runbook cites a sizing table; the spec has no environments"));
+            found.push(format!(
+                "{preset}: the runbook cites a sizing table; the spec has no environments"
+            ));
         }
         for panel in ["Query Duration p99", "query duration p99", "Wait Time p99"] {
             if flat.contains(panel) && !dashboard.contains(&format!("\"{}", panel.to_lowercase())) {
-                found.push(format!("{preset}: the runbook cites {panel:?}; the dashboard has no such panel"));
+                found.push(format!(
+                    "{preset}: the runbook cites {panel:?}; the dashboard has no such panel"
+                ));
             }
         }
         // "(Section Name)" references: each must be a heading of the runbook.
         for (i, _) in flat.match_indices('(') {
-            let Some(len) = flat[i + 1..].find(')') else { continue };
+            let Some(len) = flat[i + 1..].find(')') else {
+                continue;
+            };
             let name = &flat[i + 1..i + 1 + len];
             let titled = !name.is_empty()
-                && name.split(' ').all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+                && name
+                    .split(' ')
+                    .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
                 && name.contains(' ');
-            if titled && !runbook.lines().any(|l| l.starts_with('#') && l.contains(name)) {
-                found.push(format!("{preset}: the runbook refers to ({name}), not one of its sections"));
+            if titled
+                && !runbook
+                    .lines()
+                    .any(|l| l.starts_with('#') && l.contains(name))
+            {
+                found.push(format!(
+                    "{preset}: the runbook refers to ({name}), not one of its sections"
+                ));
             }
         }
     }
@@ -368,11 +390,17 @@ fn no_preset_runbook_points_at_what_its_output_lacks() {
 
 /// The word check itself: tokens are found, longer identifiers are not.
 fn foreign_word_check_matches_whole_tokens() {
-    assert!(mentions("Consider raising K2_QUERY_ENGINE_POOL_SIZE.", "K2_QUERY_ENGINE_POOL_SIZE"));
+    assert!(mentions(
+        "Consider raising K2_QUERY_ENGINE_POOL_SIZE.",
+        "K2_QUERY_ENGINE_POOL_SIZE"
+    ));
     assert!(mentions("the K2 engine", "K2"));
     assert!(mentions("rate(k2_connection_pool_size[5m])", "k2_"));
     assert!(!mentions("uid poolwatch-kk2x", "K2"));
-    assert!(!mentions("pgbouncer_databases_pool_size", "default_pool_size"));
+    assert!(!mentions(
+        "pgbouncer_databases_pool_size",
+        "default_pool_size"
+    ));
     assert!(mentions("raise default_pool_size", "default_pool_size"));
 }
 
@@ -399,10 +427,7 @@ fn exposition_parser_reads_families_labels_and_buckets() {
     assert_eq!(f.keys().collect::<Vec<_>>(), ["a_seconds", "b_total", "c"]);
     assert_eq!(f["a_seconds"].kind, "histogram");
     assert_eq!(f["a_seconds"].buckets, [0.5]);
-    assert_eq!(
-        f["a_seconds"].labels,
-        BTreeSet::from(["pool".to_string()])
-    );
+    assert_eq!(f["a_seconds"].labels, BTreeSet::from(["pool".to_string()]));
     assert_eq!(
         f["a_seconds"].values["pool"],
         BTreeSet::from(["p\"1".to_string()])

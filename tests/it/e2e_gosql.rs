@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::e2e_conformance;
-use super::e2e_support::{self as support, Alert, Postgres, Prometheus, Proc, Tools, wait_for};
+use super::e2e_support::{self as support, Alert, Postgres, Proc, Prometheus, Tools, wait_for};
 
 /// The preset under test.
 const PRESET: &str = "specs/presets/go-sql.yaml";
@@ -65,7 +65,14 @@ fn start(bin: &Path, work: &Path, pg: &Postgres) -> (SocketAddr, Proc) {
             "host=127.0.0.1 port={} user=postgres dbname=app sslmode=disable connect_timeout=5",
             pg.port
         ))
-        .args(["-listen", "127.0.0.1:0", "-max-open", "2", "-lifetime", "5m"])
+        .args([
+            "-listen",
+            "127.0.0.1:0",
+            "-max-open",
+            "2",
+            "-lifetime",
+            "5m",
+        ])
         // Its stdin stays open while we hold the child; when we are gone, it exits.
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

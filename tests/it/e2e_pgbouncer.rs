@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use super::e2e_conformance;
 use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
 use super::e2e_support::{
-    self as support, Alert, HttpServer, Postgres, Prometheus, Proc, Tools, free_port,
-    server_dir, wait_for,
+    self as support, Alert, HttpServer, Postgres, Proc, Prometheus, Tools, free_port, server_dir,
+    wait_for,
 };
 
 /// pgbouncer's `server_check_delay` in the scenario, in seconds (default 30).
@@ -47,7 +47,11 @@ impl Pgbouncer {
         let dir = server_dir(work, "pgbouncer");
         let port = free_port();
         let userlist = dir.join("userlist.txt");
-        std::fs::write(&userlist, "\"alice\" \"\"\n\"bob\" \"\"\n\"pgbouncer\" \"\"\n").unwrap();
+        std::fs::write(
+            &userlist,
+            "\"alice\" \"\"\n\"bob\" \"\"\n\"pgbouncer\" \"\"\n",
+        )
+        .unwrap();
         let ini = dir.join("pgbouncer.ini");
         std::fs::write(
             &ini,
@@ -74,24 +78,36 @@ impl Pgbouncer {
         .unwrap();
         let proc = Proc::spawn(
             "pgbouncer",
-            support::unprivileged(&tools.pgbouncer).arg(&ini).current_dir(&dir),
+            support::unprivileged(&tools.pgbouncer)
+                .arg(&ini)
+                .current_dir(&dir),
             work.join("pgbouncer.log"),
             "TERM",
         );
         let mut b = Self { port, proc };
         let console = b.console(tools);
-        wait_for("pgbouncer's admin console answers", Duration::from_secs(20), || {
-            b.proc.assert_running();
-            let out = support::run_bounded(
-                &mut support::psql_cmd(&console.psql, port, "pgbouncer", "pgbouncer", "SHOW VERSION"),
-                Duration::from_secs(10),
-            );
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            }
-        });
+        wait_for(
+            "pgbouncer's admin console answers",
+            Duration::from_secs(20),
+            || {
+                b.proc.assert_running();
+                let out = support::run_bounded(
+                    &mut support::psql_cmd(
+                        &console.psql,
+                        port,
+                        "pgbouncer",
+                        "pgbouncer",
+                        "SHOW VERSION",
+                    ),
+                    Duration::from_secs(10),
+                );
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&out.stderr).into_owned())
+                }
+            },
+        );
         b
     }
 
@@ -258,8 +274,5 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     drop(exporter);
     drop(bouncer);
     drop(pg);
-    eprintln!(
-        "e2e pgbouncer: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("e2e pgbouncer: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -53,14 +53,26 @@ struct Mapping {
 const MAPPINGS: [Mapping; 3] = [
     Mapping {
         command: "databases",
-        labels: &["name", "host", "port", "database", "force_user", "pool_mode"],
+        labels: &[
+            "name",
+            "host",
+            "port",
+            "database",
+            "force_user",
+            "pool_mode",
+        ],
         columns: &[
             ("pool_size", "pool_size", Kind::Gauge, 1.0),
             ("reserve_pool", "reserve_pool", Kind::Gauge, 1.0),
             // pgbouncer >= 1.24 renamed the column; the exporter maps both to one name.
             ("reserve_pool_size", "reserve_pool", Kind::Gauge, 1.0),
             ("max_connections", "max_connections", Kind::Gauge, 1.0),
-            ("current_connections", "current_connections", Kind::Gauge, 1.0),
+            (
+                "current_connections",
+                "current_connections",
+                Kind::Gauge,
+                1.0,
+            ),
             ("paused", "paused", Kind::Gauge, 1.0),
             ("disabled", "disabled", Kind::Gauge, 1.0),
         ],
@@ -72,17 +84,52 @@ const MAPPINGS: [Mapping; 3] = [
         labels: &["database"],
         columns: &[
             ("query_count", "queries_pooled_total", Kind::Counter, 1.0),
-            ("query_time", "queries_duration_seconds_total", Kind::Counter, 1e-6),
+            (
+                "query_time",
+                "queries_duration_seconds_total",
+                Kind::Counter,
+                1e-6,
+            ),
             ("bytes_received", "received_bytes_total", Kind::Counter, 1.0),
             ("requests", "queries_total", Kind::Counter, 1.0),
             ("bytes_sent", "sent_bytes_total", Kind::Counter, 1.0),
-            ("wait_time", "client_wait_seconds_total", Kind::Counter, 1e-6),
-            ("xact_count", "sql_transactions_pooled_total", Kind::Counter, 1.0),
-            ("xact_time", "server_in_transaction_seconds_total", Kind::Counter, 1e-6),
-            ("client_parse_count", "client_parses_total", Kind::Counter, 1.0),
-            ("server_parse_count", "server_parses_total", Kind::Counter, 1.0),
+            (
+                "wait_time",
+                "client_wait_seconds_total",
+                Kind::Counter,
+                1e-6,
+            ),
+            (
+                "xact_count",
+                "sql_transactions_pooled_total",
+                Kind::Counter,
+                1.0,
+            ),
+            (
+                "xact_time",
+                "server_in_transaction_seconds_total",
+                Kind::Counter,
+                1e-6,
+            ),
+            (
+                "client_parse_count",
+                "client_parses_total",
+                Kind::Counter,
+                1.0,
+            ),
+            (
+                "server_parse_count",
+                "server_parses_total",
+                Kind::Counter,
+                1.0,
+            ),
             ("bind_count", "binds_total", Kind::Counter, 1.0),
-            ("server_assignment_count", "server_assignments_total", Kind::Counter, 1.0),
+            (
+                "server_assignment_count",
+                "server_assignments_total",
+                Kind::Counter,
+                1.0,
+            ),
         ],
     },
     Mapping {
@@ -90,12 +137,32 @@ const MAPPINGS: [Mapping; 3] = [
         labels: &["database", "user"],
         columns: &[
             ("cl_active", "client_active_connections", Kind::Gauge, 1.0),
-            ("cl_active_cancel_req", "client_active_cancel_connections", Kind::Gauge, 1.0),
+            (
+                "cl_active_cancel_req",
+                "client_active_cancel_connections",
+                Kind::Gauge,
+                1.0,
+            ),
             ("cl_waiting", "client_waiting_connections", Kind::Gauge, 1.0),
-            ("cl_waiting_cancel_req", "client_waiting_cancel_connections", Kind::Gauge, 1.0),
+            (
+                "cl_waiting_cancel_req",
+                "client_waiting_cancel_connections",
+                Kind::Gauge,
+                1.0,
+            ),
             ("sv_active", "server_active_connections", Kind::Gauge, 1.0),
-            ("sv_active_cancel", "server_active_cancel_connections", Kind::Gauge, 1.0),
-            ("sv_being_canceled", "server_being_canceled_connections", Kind::Gauge, 1.0),
+            (
+                "sv_active_cancel",
+                "server_active_cancel_connections",
+                Kind::Gauge,
+                1.0,
+            ),
+            (
+                "sv_being_canceled",
+                "server_being_canceled_connections",
+                Kind::Gauge,
+                1.0,
+            ),
             ("sv_idle", "server_idle_connections", Kind::Gauge, 1.0),
             ("sv_used", "server_used_connections", Kind::Gauge, 1.0),
             ("sv_tested", "server_testing_connections", Kind::Gauge, 1.0),
@@ -125,7 +192,10 @@ const LISTS: [(&str, &str); 11] = [
 /// `SHOW CONFIG` keys published (collector.go's `configMap`).
 const CONFIG: [(&str, &str); 2] = [
     ("max_client_conn", "pgbouncer_config_max_client_connections"),
-    ("max_user_connections", "pgbouncer_config_max_user_connections"),
+    (
+        "max_user_connections",
+        "pgbouncer_config_max_user_connections",
+    ),
 ];
 
 /// Where the bridge finds the admin console.
@@ -139,7 +209,13 @@ pub(crate) struct AdminConsole {
 impl AdminConsole {
     fn show(&self, what: &str) -> Result<Vec<BTreeMap<String, String>>, String> {
         let out = run_bounded(
-            &mut psql_cmd(&self.psql, self.port, &self.user, "pgbouncer", &format!("SHOW {what}")),
+            &mut psql_cmd(
+                &self.psql,
+                self.port,
+                &self.user,
+                "pgbouncer",
+                &format!("SHOW {what}"),
+            ),
             Duration::from_secs(10),
         );
         if !out.status.success() {
@@ -163,8 +239,12 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
             out.push_str("# TYPE pgbouncer_version_info gauge\n");
             for row in rows {
                 let version = row.get("version").cloned().unwrap_or_default();
-                writeln!(out, "pgbouncer_version_info{{version=\"{}\"}} 1", escape(&version))
-                    .unwrap();
+                writeln!(
+                    out,
+                    "pgbouncer_version_info{{version=\"{}\"}} 1",
+                    escape(&version)
+                )
+                .unwrap();
             }
         }
         Err(_) => up = false,
@@ -173,10 +253,17 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
     match console.show("LISTS") {
         Ok(rows) => {
             for (list, metric) in LISTS {
-                if let Some(row) = rows.iter().find(|r| r.get("list").is_some_and(|l| l == list)) {
+                if let Some(row) = rows
+                    .iter()
+                    .find(|r| r.get("list").is_some_and(|l| l == list))
+                {
                     let value = row.get("items").map_or("NaN", String::as_str);
-                    writeln!(out, "# TYPE {metric} gauge\n{metric} {}", number(value, 1.0))
-                        .unwrap();
+                    writeln!(
+                        out,
+                        "# TYPE {metric} gauge\n{metric} {}",
+                        number(value, 1.0)
+                    )
+                    .unwrap();
                 }
             }
         }
@@ -188,8 +275,12 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
             for (key, metric) in CONFIG {
                 if let Some(row) = rows.iter().find(|r| r.get("key").is_some_and(|k| k == key)) {
                     let value = row.get("value").map_or("NaN", String::as_str);
-                    writeln!(out, "# TYPE {metric} gauge\n{metric} {}", number(value, 1.0))
-                        .unwrap();
+                    writeln!(
+                        out,
+                        "# TYPE {metric} gauge\n{metric} {}",
+                        number(value, 1.0)
+                    )
+                    .unwrap();
                 }
             }
         }
@@ -250,16 +341,16 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
                 let labels: Vec<String> = mapping
                     .labels
                     .iter()
-                    .map(|l| {
-                        format!(
-                            "{l}=\"{}\"",
-                            escape(row.get(*l).map_or("", String::as_str))
-                        )
-                    })
+                    .map(|l| format!("{l}=\"{}\"", escape(row.get(*l).map_or("", String::as_str))))
                     .collect();
                 let value = row.get(column).map_or("", String::as_str);
-                writeln!(out, "{name}{{{}}} {}", labels.join(","), number(value, factor))
-                    .unwrap();
+                writeln!(
+                    out,
+                    "{name}{{{}}} {}",
+                    labels.join(","),
+                    number(value, factor)
+                )
+                .unwrap();
             }
         }
     }

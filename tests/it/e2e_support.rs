@@ -97,8 +97,7 @@ fn postgres_bin() -> Option<PathBuf> {
             let e = e.ok()?;
             let major = e.file_name().to_str()?.parse::<u32>().ok()?;
             let bin = e.path().join("bin");
-            (bin.join("initdb").is_file() && bin.join("postgres").is_file())
-                .then_some((major, bin))
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file()).then_some((major, bin))
         })
         .collect();
     majors.sort();
@@ -336,18 +335,22 @@ impl Postgres {
             psql: tools.psql.clone(),
             proc,
         };
-        wait_for("PostgreSQL accepts connections", Duration::from_secs(30), || {
-            pg.proc.assert_running();
-            let out = run_bounded(
-                &mut pg.psql_cmd("postgres", "postgres", "select 1"),
-                Duration::from_secs(10),
-            );
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            }
-        });
+        wait_for(
+            "PostgreSQL accepts connections",
+            Duration::from_secs(30),
+            || {
+                pg.proc.assert_running();
+                let out = run_bounded(
+                    &mut pg.psql_cmd("postgres", "postgres", "select 1"),
+                    Duration::from_secs(10),
+                );
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&out.stderr).into_owned())
+                }
+            },
+        );
         pg
     }
 
@@ -371,13 +374,21 @@ impl Postgres {
 /// `psql --csv` against 127.0.0.1:`port`, bounded connection time, no password prompt.
 pub(crate) fn psql_cmd(psql: &Path, port: u16, user: &str, db: &str, sql: &str) -> Command {
     let mut c = Command::new(psql);
-    c.args(["-X", "--csv", "-v", "ON_ERROR_STOP=1", "-w", "-h", "127.0.0.1"])
-        .arg("-p")
-        .arg(port.to_string())
-        .args(["-U", user, "-d", db, "-c", sql])
-        .env("PGCONNECT_TIMEOUT", "5")
-        .env_remove("PGPASSWORD")
-        .env_remove("PGSERVICE");
+    c.args([
+        "-X",
+        "--csv",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-w",
+        "-h",
+        "127.0.0.1",
+    ])
+    .arg("-p")
+    .arg(port.to_string())
+    .args(["-U", user, "-d", db, "-c", sql])
+    .env("PGCONNECT_TIMEOUT", "5")
+    .env_remove("PGPASSWORD")
+    .env_remove("PGSERVICE");
     c
 }
 
@@ -552,7 +563,10 @@ impl Prometheus {
             "prometheus",
             Command::new(&tools.prometheus)
                 .arg(format!("--config.file={}", config_path.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
                 .arg(format!("--web.listen-address={web}"))
                 .arg("--log.level=warn")
                 .current_dir(&dir),
@@ -763,9 +777,7 @@ pub(crate) fn fast_preset(text: &str) -> String {
                 for (k, v) in m.iter_mut() {
                     match k.as_str() {
                         Some("for") => *v = serde_norway::Value::String(FOR.into()),
-                        Some("rate_window") => {
-                            *v = serde_norway::Value::String(RATE_WINDOW.into())
-                        }
+                        Some("rate_window") => *v = serde_norway::Value::String(RATE_WINDOW.into()),
                         _ => walk(v),
                     }
                 }
