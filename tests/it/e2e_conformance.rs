@@ -86,12 +86,7 @@ pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>)
                     e.name, f.kind, e.kind
                 ));
             }
-            if f.labels != e.labels {
-                out.push(format!(
-                    "{}: catalog labels {:?}, exposition labels {:?}",
-                    e.name, e.labels, f.labels
-                ));
-            }
+            out.extend(label_mismatch(e, f));
             continue;
         }
         let Some(f) = families.get(&e.name) else {
@@ -111,12 +106,7 @@ pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>)
                 e.name, e.kind, f.kind
             ));
         }
-        if f.labels != e.labels {
-            out.push(format!(
-                "{}: catalog labels {:?}, exposition labels {:?}",
-                e.name, e.labels, f.labels
-            ));
-        }
+        out.extend(label_mismatch(e, f));
         if e.kind == "histogram" {
             let same = e.buckets.as_ref().is_some_and(|b| {
                 b.len() == f.buckets.len()
@@ -136,6 +126,15 @@ pub(crate) fn mismatches(entries: &[Entry], families: &BTreeMap<String, Family>)
         }
     }
     out
+}
+
+fn label_mismatch(e: &Entry, f: &Family) -> Option<String> {
+    (f.labels != e.labels).then(|| {
+        format!(
+            "{}: catalog labels {:?}, exposition labels {:?}",
+            e.name, e.labels, f.labels
+        )
+    })
 }
 
 /// The unit a name promises by Prometheus's naming conventions (base units as suffixes:

@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::e2e_conformance;
-use super::e2e_support::{self as support, Alert, Postgres, Proc, Prometheus, Tools, wait_for};
+use super::e2e_support::{self as support, Postgres, Proc, Tools};
 
 /// The preset under test.
 const PRESET: &str = "specs/presets/go-sql.yaml";
@@ -146,53 +146,20 @@ fn database_sql_pool_exhaustion_end_to_end() {
     let (_, exposition) = support::http_get(app, "/metrics").unwrap();
     e2e_conformance::assert_live_exposition("go-sql", PRESET, &exposition);
 
-    let preset = std::fs::read_to_string(support::repo().join(PRESET)).unwrap();
-    let out = work.join("generated");
-    support::emit(&support::fast_preset(&preset), work, &out);
-    let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
-    )
-    .unwrap();
-    let mut prom = Prometheus::start(
-        tools,
-        work,
-        &[("app", app)],
-        &out.join("rules/connection_pool.yml"),
-    );
-    prom.wait_healthy(2);
+    let (mut prom, dashboard) = support::monitor(tools, work, PRESET, &[("app", app)]);
 
     // 1. Quiet.
     support::assert_quiet(&mut prom, "quiet service", Duration::from_secs(8));
 
     // 2. Exhausted: five holders on a pool of two.
     control(app, "/hold?db=orders&n=5&seconds=90");
-    let firing = wait_for(
-        "utilization and exhaustion alerts fire for db_name orders",
-        Duration::from_secs(45),
-        || {
+    let firing = support::wait_firing_for(
+        &mut prom,
+        ("db_name", "orders"),
+        &["ConnectionPoolHighUtilization", "ConnectionPoolExhausted"],
+        |prom| {
             gosql.assert_running();
-            let alerts = prom.alerts()?;
-            let wrong: Vec<&Alert> = alerts
-                .iter()
-                .filter(|a| !a.has("db_name", "orders"))
-                .collect();
-            assert!(
-                wrong.is_empty(),
-                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
-            );
-            let fired = |name: &str| {
-                alerts
-                    .iter()
-                    .any(|a| a.name == name && a.state == "firing" && a.has("db_name", "orders"))
-            };
-            if fired("ConnectionPoolHighUtilization") && fired("ConnectionPoolExhausted") {
-                Ok(alerts)
-            } else {
-                Err(format!(
-                    "{alerts:#?}\nin use: {:?}",
-                    prom.query("go_sql_in_use_connections")
-                ))
-            }
+            format!("in use: {:?}", prom.query("go_sql_in_use_connections"))
         },
     );
     for a in &firing {
@@ -201,23 +168,11 @@ fn database_sql_pool_exhaustion_end_to_end() {
             "the alert names its service instance: {a:#?}"
         );
     }
-    let empty = prom.empty_dashboard_queries(&dashboard);
-    assert!(
-        empty.is_empty(),
-        "dashboard queries without data while the pool is exhausted:\n{}",
-        empty.join("\n")
-    );
+    support::assert_dashboard_has_data(&mut prom, &dashboard);
 
     // 3. Released: waits stop, the wait counter's rate falls back to 0 within a window.
     control(app, "/release?db=orders");
-    wait_for("every alert clears", Duration::from_secs(60), || {
-        let alerts = prom.alerts()?;
-        if alerts.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{alerts:#?}"))
-        }
-    });
+    support::wait_all_clear(&mut prom, Duration::from_secs(60));
     support::assert_quiet(&mut prom, "released service", Duration::from_secs(8));
 
     drop(prom);

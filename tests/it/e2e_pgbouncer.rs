@@ -23,8 +23,7 @@ use std::time::{Duration, Instant};
 use super::e2e_conformance;
 use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
 use super::e2e_support::{
-    self as support, Alert, HttpServer, Postgres, Proc, Prometheus, Tools, free_port, server_dir,
-    wait_for,
+    self as support, HttpServer, Postgres, Proc, Tools, free_port, server_dir, wait_for,
 };
 
 /// pgbouncer's `server_check_delay` in the scenario, in seconds (default 30).
@@ -180,81 +179,41 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     let (_, exposition) = support::http_get(exporter.addr, "/metrics").unwrap();
     e2e_conformance::assert_live_exposition("pgbouncer", PRESET, &exposition);
 
-    let preset = std::fs::read_to_string(support::repo().join(PRESET)).unwrap();
-    let out = work.join("generated");
-    support::emit(&support::fast_preset(&preset), work, &out);
-    let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
-    )
-    .unwrap();
-    let mut prom = Prometheus::start(
-        tools,
-        work,
-        &[("pgbouncer", exporter.addr)],
-        &out.join("rules/connection_pool.yml"),
-    );
-    prom.wait_healthy(2);
+    let (mut prom, dashboard) =
+        support::monitor(tools, work, PRESET, &[("pgbouncer", exporter.addr)]);
 
     // 1. Quiet: a few `for:` spans with nothing pending or firing.
     support::assert_quiet(&mut prom, "quiet bouncer", Duration::from_secs(8));
 
-    // 2. Exhausted: alice's pool has 2 servers and 6 clients.
+    // 2. Exhausted: alice's pool has 2 servers and 6 clients; bob's stays idle.
     let clients: Vec<Proc> = (0..CLIENTS)
         .map(|n| bouncer.client(tools, work, "alice", "select pg_sleep(90)", n))
         .collect();
-    let firing = wait_for(
-        "utilization and exhaustion alerts fire for (shop, alice)",
-        Duration::from_secs(45),
-        || {
-            let alerts = prom.alerts()?;
-            // Never an alert for bob's idle pool, at any moment of the exhaustion.
-            let wrong: Vec<&Alert> = alerts.iter().filter(|a| !a.has("user", "alice")).collect();
-            assert!(
-                wrong.is_empty(),
-                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
-            );
-            let fired = |name: &str| {
-                alerts.iter().any(|a| {
-                    a.name == name
-                        && a.state == "firing"
-                        && a.has("database", "shop")
-                        && a.has("user", "alice")
-                })
-            };
-            if fired("ConnectionPoolHighUtilization") && fired("ConnectionPoolExhausted") {
-                Ok(alerts)
-            } else {
-                Err(format!(
-                    "{alerts:#?}\nwaiting now: {:?}",
-                    prom.query("pgbouncer_pools_client_waiting_connections")
-                ))
-            }
+    let firing = support::wait_firing_for(
+        &mut prom,
+        ("user", "alice"),
+        &["ConnectionPoolHighUtilization", "ConnectionPoolExhausted"],
+        |prom| {
+            format!(
+                "waiting now: {:?}",
+                prom.query("pgbouncer_pools_client_waiting_connections")
+            )
         },
     );
     for a in &firing {
         assert!(
-            a.has("instance", &exporter.addr.to_string()) && a.has("job", "pgbouncer"),
-            "the alert names its bouncer: {a:#?}"
+            a.has("database", "shop")
+                && a.has("instance", &exporter.addr.to_string())
+                && a.has("job", "pgbouncer"),
+            "the alert names its bouncer and pool: {a:#?}"
         );
     }
-    let empty = prom.empty_dashboard_queries(&dashboard);
-    assert!(
-        empty.is_empty(),
-        "dashboard queries without data while the pool is exhausted:\n{}",
-        empty.join("\n")
-    );
+    support::assert_dashboard_has_data(&mut prom, &dashboard);
 
     // 3. Idle again: clients gone (killed by PID), alice uses her pool once more.
     drop(clients);
     bouncer.query_once(tools, "alice");
-    wait_for("every alert clears", Duration::from_secs(45), || {
-        let alerts = prom.alerts()?;
-        if alerts.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{alerts:#?}"))
-        }
-    });
+    support::wait_all_clear(&mut prom, Duration::from_secs(45));
     // Longer than server_check_delay plus a `for:`: idle servers become sv_used.
     support::assert_quiet(
         &mut prom,

@@ -250,42 +250,8 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
         Err(_) => up = false,
     }
 
-    match console.show("LISTS") {
-        Ok(rows) => {
-            for (list, metric) in LISTS {
-                if let Some(row) = rows
-                    .iter()
-                    .find(|r| r.get("list").is_some_and(|l| l == list))
-                {
-                    let value = row.get("items").map_or("NaN", String::as_str);
-                    writeln!(
-                        out,
-                        "# TYPE {metric} gauge\n{metric} {}",
-                        number(value, 1.0)
-                    )
-                    .unwrap();
-                }
-            }
-        }
-        Err(_) => up = false,
-    }
-
-    match console.show("CONFIG") {
-        Ok(rows) => {
-            for (key, metric) in CONFIG {
-                if let Some(row) = rows.iter().find(|r| r.get("key").is_some_and(|k| k == key)) {
-                    let value = row.get("value").map_or("NaN", String::as_str);
-                    writeln!(
-                        out,
-                        "# TYPE {metric} gauge\n{metric} {}",
-                        number(value, 1.0)
-                    )
-                    .unwrap();
-                }
-            }
-        }
-        Err(_) => up = false,
-    }
+    up &= key_value_gauges(&mut out, console.show("LISTS"), ("list", "items"), &LISTS);
+    up &= key_value_gauges(&mut out, console.show("CONFIG"), ("key", "value"), &CONFIG);
 
     match console.show("CLIENTS") {
         Ok(rows) => {
@@ -362,6 +328,32 @@ pub(crate) fn scrape(console: &AdminConsole) -> String {
     )
     .unwrap();
     out
+}
+
+/// Rows that are (key, value) pairs (`SHOW LISTS`, `SHOW CONFIG`): a gauge for each key the
+/// exporter publishes, under its name. False when the query failed.
+fn key_value_gauges(
+    out: &mut String,
+    rows: Result<Vec<BTreeMap<String, String>>, String>,
+    (key_column, value_column): (&str, &str),
+    published: &[(&str, &str)],
+) -> bool {
+    let Ok(rows) = rows else { return false };
+    for (key, metric) in published {
+        if let Some(row) = rows
+            .iter()
+            .find(|r| r.get(key_column).is_some_and(|k| k == key))
+        {
+            let value = row.get(value_column).map_or("NaN", String::as_str);
+            writeln!(
+                out,
+                "# TYPE {metric} gauge\n{metric} {}",
+                number(value, 1.0)
+            )
+            .unwrap();
+        }
+    }
+    true
 }
 
 /// A cell as the exporter converts it: a number times the factor; NULL (empty in CSV) NaN.

@@ -919,3 +919,80 @@ pub(crate) fn assert_quiet(prom: &mut Prometheus, phase: &str, span: Duration) {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// The generated monitoring of a preset, loaded into a real Prometheus that scrapes `jobs`:
+/// `poolwatch emit` on the preset with shortened durations, the server started and healthy.
+pub(crate) fn monitor(
+    tools: &Tools,
+    work: &Path,
+    preset: &str,
+    jobs: &[(&str, SocketAddr)],
+) -> (Prometheus, Value) {
+    let text = std::fs::read_to_string(repo().join(preset)).unwrap();
+    let out = work.join("generated");
+    emit(&fast_preset(&text), work, &out);
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
+    )
+    .unwrap();
+    let mut prom = Prometheus::start(tools, work, jobs, &out.join("rules/connection_pool.yml"));
+    prom.wait_healthy(2);
+    (prom, dashboard)
+}
+
+/// The exhausted phase: waits until every alert of `names` fires for the pool whose
+/// `label` is `value`, failing at once if any alert concerns another pool; the firing alerts.
+/// `observe` is called on every poll (to check the subject is still running) and its text
+/// shown when the alerts do not come.
+pub(crate) fn wait_firing_for(
+    prom: &mut Prometheus,
+    (label, value): (&str, &str),
+    names: &[&str],
+    mut observe: impl FnMut(&mut Prometheus) -> String,
+) -> Vec<Alert> {
+    wait_for(
+        &format!("{names:?} fire for {label}={value}"),
+        Duration::from_secs(45),
+        || {
+            let seen = observe(prom);
+            let alerts = prom.alerts()?;
+            let wrong: Vec<&Alert> = alerts.iter().filter(|a| !a.has(label, value)).collect();
+            assert!(
+                wrong.is_empty(),
+                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
+            );
+            let fired = |name: &&str| {
+                alerts
+                    .iter()
+                    .any(|a| a.name == *name && a.state == "firing" && a.has(label, value))
+            };
+            if names.iter().all(fired) {
+                Ok(alerts)
+            } else {
+                Err(format!("{alerts:#?}\n{seen}"))
+            }
+        },
+    )
+}
+
+/// Every query of the dashboard returns data now.
+pub(crate) fn assert_dashboard_has_data(prom: &mut Prometheus, dashboard: &Value) {
+    let empty = prom.empty_dashboard_queries(dashboard);
+    assert!(
+        empty.is_empty(),
+        "dashboard queries without data while the pool is exhausted:\n{}",
+        empty.join("\n")
+    );
+}
+
+/// Waits until no alert is pending or firing.
+pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
+    wait_for("every alert clears", limit, || {
+        let alerts = prom.alerts()?;
+        if alerts.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{alerts:#?}"))
+        }
+    });
+}
