@@ -10,7 +10,8 @@
 //! 2. exhausted: five goroutines run `select pg_sleep(..)` on `orders` (two run, three wait);
 //!    the utilization and exhaustion alerts fire for db_name="orders" of this instance,
 //!    none for `billing`; every query of the generated dashboard returns data;
-//! 3. released: the holds are cancelled, every alert clears and stays clear.
+//! 3. released: the holds are cancelled, every alert clears and stays clear;
+//! 4. the service stops: the absence alert fires for each of its two pools, nothing else.
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -175,8 +176,11 @@ fn database_sql_pool_exhaustion_end_to_end() {
     support::wait_all_clear(&mut prom, Duration::from_secs(60));
     support::assert_quiet(&mut prom, "released service", Duration::from_secs(8));
 
-    drop(prom);
+    // 4. The service stops: absence for each of its pools.
     drop(gosql);
+    support::wait_absent_for(&mut prom, "db_name", &["orders", "billing"]);
+
+    drop(prom);
     drop(pg);
     eprintln!(
         "e2e database/sql: {:.1} s (go build {:.1} s)",

@@ -12,7 +12,8 @@
 //!    every query of the generated dashboard returns data;
 //! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
 //!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
-//!    `server_idle <= 0` fired here).
+//!    `server_idle <= 0` fired here);
+//! 4. the exporter stops: the absence alert fires for each database it exported, nothing else.
 //!
 //! The pgbouncer database `shop` points at PostgreSQL's `app`, so the pool's `database`
 //! label (shop) differs from SHOW DATABASES' `database` column (app): a size matched on the
@@ -229,8 +230,11 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
         prom.query("pgbouncer_pools_server_idle_connections")
     );
 
-    drop(prom);
+    // 4. The exporter stops: absence per database (pool_size is per database).
     drop(exporter);
+    support::wait_absent_for(&mut prom, "database", &["shop", "pgbouncer"]);
+
+    drop(prom);
     drop(bouncer);
     drop(pg);
     eprintln!("e2e pgbouncer: {:.1} s", started.elapsed().as_secs_f64());

@@ -996,3 +996,30 @@ pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
         }
     });
 }
+
+/// The exporter is gone: the absence alert fires for every pool instance it exported, each
+/// named by `label`, and no other alert fires.
+pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str]) {
+    wait_for(
+        &format!("ConnectionPoolMetricsAbsent fires for each {label} of {values:?}"),
+        Duration::from_secs(45),
+        || {
+            let alerts = prom.alerts()?;
+            let other: Vec<&Alert> = alerts
+                .iter()
+                .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
+                .collect();
+            assert!(other.is_empty(), "alerts besides absence: {other:#?}");
+            let fired = |v: &&str| {
+                alerts
+                    .iter()
+                    .any(|a| a.state == "firing" && a.has(label, v))
+            };
+            if values.iter().all(fired) {
+                Ok(())
+            } else {
+                Err(format!("{alerts:#?}"))
+            }
+        },
+    );
+}

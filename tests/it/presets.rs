@@ -60,7 +60,7 @@ fn init_prints_to_stdout_and_refuses_to_overwrite() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("go_sql_stats_connections_in_use"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("go_sql_in_use_connections"));
 
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("spec.yaml");
