@@ -245,7 +245,10 @@ mod tests {
         );
         // Prometheus expands with missingkey=zero: a label the alert lacks prints empty
         // (promtool 2.42 agrees).
-        assert_eq!(expand("[{{ $labels.missing }}]", 1.0, &labels).unwrap(), "[]");
+        assert_eq!(
+            expand("[{{ $labels.missing }}]", 1.0, &labels).unwrap(),
+            "[]"
+        );
         assert_eq!(
             expand("{{ printf \"%.4g\" $value }}/s", 2.0 / 300.0, &labels).unwrap(),
             "0.006667/s"
