@@ -21,6 +21,7 @@ mod prometheus_server;
 mod promtool_mutations;
 mod promtool_tests;
 mod properties;
+mod runbook_replay;
 mod yaml_writer;
 
 fn main() {
@@ -38,6 +39,7 @@ fn main() {
         ("prometheus_server", prometheus_server::tests),
         ("promtool_mutations", promtool_mutations::tests),
         ("promtool_tests", promtool_tests::tests),
+        ("runbook_replay", runbook_replay::tests),
         ("properties", properties::tests),
         ("yaml_writer", yaml_writer::tests),
     ]);
