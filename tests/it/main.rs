@@ -14,6 +14,7 @@ mod escaping;
 mod fleet;
 mod generated_output;
 mod grafana_schema;
+mod identity;
 mod lint;
 mod output_safety;
 mod presets;
@@ -33,6 +34,7 @@ fn main() {
         ("fleet", fleet::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
+        ("identity", identity::tests),
         ("lint", lint::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
