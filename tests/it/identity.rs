@@ -121,8 +121,72 @@ fn a_zero_size_gives_no_utilization() {
     assert!(ok, "{out}");
 }
 
+/// A spec's `wording:` replaces a built-in annotation template, and its generated unit
+/// tests expect the new text (promtool proves it).
+fn wording_overrides_a_template() {
+    let promtool = common::promtool();
+    let text = SpecSource::builtin().text.replace(
+        "wording:\n  size_setting: K2_QUERY_ENGINE_POOL_SIZE\n",
+        "wording:\n  size_setting: K2_QUERY_ENGINE_POOL_SIZE\n  templates:\n    utilization: |\n      [% block summary %]Busy: [[ pool_name ]][[ scope ]][% endblock %]\n      [% block description %]{{ $value | humanizePercentage }} in use; raise [[ size_setting ]].[% endblock %]\n",
+    );
+    assert_ne!(
+        text,
+        SpecSource::builtin().text,
+        "the K2 spec changed shape"
+    );
+    let g = common::generate(&SpecSource {
+        name: "k2-wording.yaml".into(),
+        text,
+    });
+    let tests = g
+        .files
+        .iter()
+        .find(|f| f.path == conventions::test_file_path())
+        .unwrap();
+    assert!(
+        tests
+            .contents
+            .contains("summary: 'Busy: k2 (job=job-1, instance=instance-1)'"),
+        "{}",
+        tests.contents
+    );
+    assert!(
+        tests
+            .contents
+            .contains("95% in use; raise K2_QUERY_ENGINE_POOL_SIZE.")
+    );
+    let dir = common::write_to_temp(&g);
+    let (ok, out) = common::run(
+        std::process::Command::new(&promtool)
+            .arg("test")
+            .arg("rules")
+            .arg(dir.path().join(conventions::test_file_path())),
+    );
+    assert!(ok, "{out}");
+}
+
+/// Built-in texts use the spec's words: no preset's output mentions K2 or its setting.
+fn presets_do_not_speak_k2() {
+    for (name, source) in common::all_specs() {
+        if !name.starts_with("preset-") || name == "preset-k2" {
+            continue;
+        }
+        for f in common::generate(&source).files {
+            for word in ["K2", "DuckDB", "Emergency Pool Drain", "object storage"] {
+                assert!(
+                    !f.contents.contains(word),
+                    "{name}: {} mentions {word}",
+                    f.path
+                );
+            }
+        }
+    }
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
+        presets_do_not_speak_k2,
+        [PROMTOOL] wording_overrides_a_template,
         k2_refuses_a_query_threshold_above_its_top_bucket,
         every_alert_groups_by_the_pool_identity,
         [PROMTOOL] a_zero_size_gives_no_utilization,
