@@ -693,6 +693,8 @@ mod tests {
                 kind,
                 unit,
                 help: String::new(),
+                labels: Vec::new(),
+                buckets: None,
                 span: None,
             });
         }

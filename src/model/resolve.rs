@@ -1034,9 +1034,14 @@ impl Cx<'_> {
                     .help(format!(
                         "alert on the share of observations above the top bucket instead: \
                          `(rate({m}_count[5m]) - rate({m}_bucket{{le=\"{t}\"}}[5m])) / \
-                         rate({m}_count[5m]) > 0.01` is policy `slow_queries` with `value: 0.01`",
+                         rate({m}_count[5m]) > 0.01`{policy}",
                         m = metric.name,
-                        t = n(top)
+                        t = n(top),
+                        policy = if role == Role::QueryDuration {
+                            ", which is policy `slow_queries` with `value: 0.01`"
+                        } else {
+                            ""
+                        }
                     ))
                     .help("or lower the threshold below the largest bucket");
                     self.push(d);

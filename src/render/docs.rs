@@ -27,6 +27,8 @@ struct RuleRow {
     expr: String,
     #[serde(rename = "for")]
     for_: String,
+    /// The labels the alert fires per: the pool's identity (and kept labels).
+    per: String,
 }
 
 /// Text safe inside a markdown table cell: one line, `|` escaped.
@@ -61,9 +63,17 @@ pub fn runbook(
         doc.rules.push(RuleRow {
             pool: cell(&rule.origin.pool),
             severity: cell(rule.labels.get("severity").map_or("", String::as_str)),
-            condition: cell(rule.annotations.as_ref().map_or("", |a| a.summary.as_str())),
+            condition: cell(&rule.origin.condition),
             expr: cell(&rule.expr),
             for_: rule.for_.clone().unwrap_or_default(),
+            per: cell(
+                &model
+                    .pools
+                    .iter()
+                    .find(|p| p.name == rule.origin.pool)
+                    .map(|p| p.group_labels().join(", "))
+                    .unwrap_or_default(),
+            ),
         });
     }
     let alerts: Vec<AlertDoc> = order.iter().filter_map(|n| by_name.remove(n)).collect();
@@ -72,6 +82,12 @@ pub fn runbook(
         title => model.title.clone(),
         dashboard_uid => conventions::dashboard_uid(&model.name, model.environment.as_deref()),
         alerts => Value::from(minijinja::value::Serde(&alerts)),
+        size_setting => if model.wording.size_setting.is_empty() {
+            "the pool size".to_string()
+        } else {
+            format!("`{}`", model.wording.size_setting)
+        },
+        has_environments => !model.environments.is_empty(),
     };
     env.get_template("docs/runbook.md.j2")
         .and_then(|t| t.render(ctx))

@@ -243,7 +243,17 @@ mod tests {
             expand(text, 0.95, &labels).unwrap(),
             "Pool (prod) at 95%, {{ x"
         );
-        assert!(expand("{{ $labels.missing }}", 1.0, &labels).is_err());
+        // Prometheus expands with missingkey=zero: a label the alert lacks prints empty
+        // (promtool 2.42 agrees).
+        assert_eq!(
+            expand("[{{ $labels.missing }}]", 1.0, &labels).unwrap(),
+            "[]"
+        );
+        assert_eq!(
+            expand("{{ printf \"%.4g\" $value }}/s", 2.0 / 300.0, &labels).unwrap(),
+            "0.006667/s"
+        );
+        assert!(expand("{{ printf \"%d\" $value }}", 1.0, &labels).is_err());
         assert!(expand("{{ range . }}", 1.0, &labels).is_err());
     }
 }

@@ -54,6 +54,8 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub pool: String,
+    /// The alert's summary without the instance's labels, for the runbook's table.
+    pub condition: String,
     pub signal: Option<Signal>,
     pub threshold: Option<f64>,
     pub span: Option<Span>,
@@ -163,6 +165,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         annotations: None,
         origin: Origin {
             pool: pool.name.clone(),
+            condition: String::new(),
             signal: None,
             threshold: None,
             span: pool.span.clone(),
@@ -251,13 +254,17 @@ fn alert(
         ),
     ];
     vars.extend(d.vars);
-    let ctx = Value::from(
-        vars.into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<BTreeMap<String, Value>>(),
-    );
+    let mut vars: BTreeMap<String, Value> =
+        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let ctx = Value::from(vars.clone());
     let ann =
         annotations(model, d.signal, env, &ctx).map_err(|e| template_diag(d.signal, pool, &e))?;
+    // The same summary without the instance's labels, for the runbook's table.
+    vars.insert("scope".to_string(), Value::from(""));
+    let unscoped = Value::from(vars);
+    let condition =
+        templates::render_block(env, &template_name(model, d.signal), "summary", &unscoped)
+            .map_err(|e| template_diag(d.signal, pool, &e))?;
     let mut labels = pool_labels(model, pool);
     labels.extend(pool.labels.iter().cloned());
     labels.insert("severity".to_string(), d.severity.to_string());
@@ -270,6 +277,7 @@ fn alert(
         annotations: Some(ann),
         origin: Origin {
             pool: pool.name.clone(),
+            condition,
             signal: Some(d.signal),
             threshold: d.threshold,
             span: d.span,
@@ -429,11 +437,7 @@ fn annotations(
     env: &Environment<'static>,
     ctx: &Value,
 ) -> Result<Annotations, minijinja::Error> {
-    let name = if model.wording.templates.contains_key(signal.key()) {
-        templates::override_template(signal.key())
-    } else {
-        templates::alert_template(signal)
-    };
+    let name = template_name(model, signal);
     Ok(Annotations {
         summary: templates::render_block(env, &name, "summary", ctx)?,
         description: templates::render_block(env, &name, "description", ctx)?,
@@ -443,6 +447,15 @@ fn annotations(
             signal,
         )),
     })
+}
+
+/// The template of a signal's annotations: the spec's own, else the built-in one.
+fn template_name(model: &Model, signal: Signal) -> String {
+    if model.wording.templates.contains_key(signal.key()) {
+        templates::override_template(signal.key())
+    } else {
+        templates::alert_template(signal)
+    }
 }
 
 fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnostic {

@@ -829,6 +829,12 @@ fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     start + (end - start) * ((rank - before) / (count - before))
 }
 
+/// The catalog's buckets of a pool's wait-time histogram, when declared.
+fn inputs_buckets<'m>(model: &'m Model, pool: &Pool) -> Option<&'m [f64]> {
+    let m = model.catalog.get(pool.roles.wait_time.as_deref()?)?;
+    m.buckets.as_deref().filter(|b| !b.is_empty())
+}
+
 /// The headroom of the spec's capacity planning (1 without it: then unused).
 fn headroom(model: &Model) -> f64 {
     model.capacity.as_ref().map_or(1.0, |c| c.headroom)
@@ -1485,7 +1491,8 @@ impl<'a> Tests<'a> {
         const SIZE: f64 = 100.0;
         const PEAK: f64 = 90.0;
         const NOW: f64 = 50.0;
-        /// Cumulative observations per step by bucket, and their sum.
+        /// Cumulative observations per step by bucket, and their sum, for a histogram whose
+        /// buckets the catalog does not declare.
         const WAITS: [(f64, f64); 4] = [
             (0.1, 50.0),
             (0.5, 90.0),
@@ -1496,6 +1503,21 @@ impl<'a> Tests<'a> {
         if records.is_empty() {
             return Ok(None);
         }
+        // The catalog's own buckets when it declares them (no invented bounds): of 100
+        // observations a step, half at or below the first bound, then more at each.
+        let waits: Vec<(f64, f64)> = match inputs_buckets(self.model, pool) {
+            Some(bounds) => {
+                let n = bounds.len() as f64;
+                let mut out: Vec<(f64, f64)> = bounds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &le)| (le, (50.0 + 49.0 * i as f64 / n).floor()))
+                    .collect();
+                out.push((f64::INFINITY, 100.0));
+                out
+            }
+            None => WAITS.to_vec(),
+        };
         let t = self.timing;
         let ws = t.window_steps;
         // The peak is inside the window, the rates are settled.
@@ -1518,9 +1540,9 @@ impl<'a> Tests<'a> {
             ),
         ];
         if pool.roles.wait_time.is_some() {
-            series.extend(inputs.histogram(Role::WaitTime, &WAITS, WAIT_SUM));
+            series.extend(inputs.histogram(Role::WaitTime, &waits, WAIT_SUM));
         }
-        let rates: Vec<(f64, f64)> = WAITS.iter().map(|&(le, c)| (le, t.rate(c, at))).collect();
+        let rates: Vec<(f64, f64)> = waits.iter().map(|&(le, c)| (le, t.rate(c, at))).collect();
 
         let window = self.model.rate_window.to_string();
         let names = conventions::record_names(pool, &self.model.pool_label, &window);
@@ -1552,7 +1574,7 @@ impl<'a> Tests<'a> {
             } else if wait.is_some_and(|w| name == w.mean) {
                 vec![(
                     None,
-                    t.rate(WAIT_SUM, at) / t.rate(WAITS[WAITS.len() - 1].1, at),
+                    t.rate(WAIT_SUM, at) / t.rate(waits[waits.len() - 1].1, at),
                 )]
             } else if wait.is_some_and(|w| name == w.bucket_rate) {
                 rates.iter().map(|&(le, r)| (Some(le), r)).collect()

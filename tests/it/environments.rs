@@ -46,11 +46,11 @@ fn every_environment_of_the_runbook_sizing_table_is_generated() {
 fn overlays_change_policies_and_sizing() {
     let heavy = rules_of("production-heavy");
     assert!(
-        heavy.contains("sum(k2_connection_pool_size) > 0.85\n"),
+        heavy.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.85\n"),
         "{heavy}"
     );
     assert!(
-        heavy.contains("sum(k2_connection_pool_size) > 0.95\n"),
+        heavy.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.95\n"),
         "{heavy}"
     );
     assert!(heavy.contains("severity: critical"));
@@ -61,17 +61,20 @@ fn overlays_change_policies_and_sizing() {
     assert!(dev.contains("expr: vector(5)"), "{dev}");
     // The base keeps the runbook's numbers: 0.9 warning, 4GB / 50MB = 80.
     let base = rules_of("base");
-    assert!(base.contains("sum(k2_connection_pool_size) > 0.9\n"));
+    assert!(base.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.9\n"));
     assert!(base.contains("expr: vector(80)"));
 }
 
 fn capacity_rules_follow_the_runbook_formula() {
     let base = rules_of("base");
     assert!(base.contains(
-        "record: pool:k2_connection_pool_size:recommended_p99_1d\n    expr: ceil(1.2 * quantile_over_time(0.99, pool:k2_connection_pool_active_connections:sum{pool=\"k2\"}[1d]))"
+        "record: pool_job_instance:k2_connection_pool_size:recommended_p99_1d\n    expr: ceil(1.2 * quantile_over_time(0.99, pool_job_instance:k2_connection_pool_active_connections:sum{pool=\"k2\"}[1d]))"
     ), "{base}");
     assert!(base.contains("alert: ConnectionPoolUndersized"));
-    assert!(base.contains("> ignoring(pool)"));
+    // Per replica: the recommendation against that replica's configured size.
+    assert!(
+        base.contains("> ignoring(pool)\n      sum by (job, instance) (k2_connection_pool_size)")
+    );
 }
 
 fn emit_env_writes_one_environment_at_the_output_root() {

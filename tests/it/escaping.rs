@@ -146,12 +146,16 @@ fn promtool_accepts_hostile_text() {
         .find(|r| r.origin.signal == Some(poolwatch::model::Signal::Absent))
         .unwrap();
     let a = absent.annotations.as_ref().unwrap();
-    let unescape = |s: &str| s.replace("{{ \"{{\" }}", "{{");
     // absent() returns the selector's equality matchers as labels, then the rule adds its own.
     let mut labels = absent.labels.clone();
     for (k, v) in &g.model.pools[0].selector {
         labels.insert(k.clone(), v.clone());
     }
+    // The texts name the pool instance; absent() has none, so its labels print empty.
+    let expr_labels: std::collections::BTreeMap<String, String> =
+        g.model.pools[0].selector.iter().cloned().collect();
+    let unescape =
+        |s: &str| poolwatch::render::prom_template::expand(s, 1.0, &expr_labels).unwrap();
     let test = serde_json::json!({
         "rule_files": [rules.to_str().unwrap()],
         "evaluation_interval": "1m",

@@ -274,7 +274,7 @@ fn utilization_gauge_thresholds_come_from_the_policy() {
     // And the alert uses the same 0.9.
     let rules = file(&generated, "rules/connection_pool.yml");
     assert!(rules.contains(
-        "sum(k2_connection_pool_active_connections) / sum(k2_connection_pool_size) > 0.9\n"
+        "sum by (job, instance) (k2_connection_pool_active_connections)\n      /\n      (sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.9\n"
     ));
 }
 

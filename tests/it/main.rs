@@ -19,6 +19,7 @@ mod escaping;
 mod fleet;
 mod generated_output;
 mod grafana_schema;
+mod identity;
 mod lint;
 mod output_safety;
 mod presets;
@@ -26,6 +27,7 @@ mod prometheus_server;
 mod promtool_mutations;
 mod promtool_tests;
 mod properties;
+mod runbook_replay;
 mod yaml_writer;
 
 fn main() {
@@ -40,12 +42,14 @@ fn main() {
         ("fleet", fleet::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
+        ("identity", identity::tests),
         ("lint", lint::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
         ("prometheus_server", prometheus_server::tests),
         ("promtool_mutations", promtool_mutations::tests),
         ("promtool_tests", promtool_tests::tests),
+        ("runbook_replay", runbook_replay::tests),
         ("properties", properties::tests),
         ("yaml_writer", yaml_writer::tests),
     ]);

@@ -1,6 +1,7 @@
 //! The generated tests are strong: for every alert of every spec, raising its threshold out
-//! of reach, lowering it, removing its `for` or renaming its severity in the rule file makes
-//! `promtool test rules` fail. The unmutated files pass.
+//! of reach, lowering it, removing its `for`, renaming its severity, summing over the whole
+//! fleet instead of per pool instance, or dropping the instance label from the grouping in
+//! the rule file makes `promtool test rules` fail. The unmutated files pass.
 //!
 //! Each mutation is run against the alert's own test groups only (those named
 //! `<alert> pool=<pool> severity=<severity>: ...`): an alert's tests must catch the edits of
@@ -32,6 +33,70 @@ fn threshold(expr: &str) -> Option<(String, &str, f64)> {
 
 fn set_expr(rule: &mut Value, expr: String) {
     rule["expr"] = Value::String(expr);
+}
+
+/// Rewrites every label list after `by ` and `on(` in an expression.
+fn edit_lists(expr: &str, edit: &dyn Fn(Vec<&str>) -> Vec<String>) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    loop {
+        let next = ["by (", "on("]
+            .iter()
+            .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
+            .min();
+        let Some((i, len)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let open = i + len;
+        let close = open + rest[open..].find(')').unwrap();
+        let labels: Vec<&str> = rest[open..close].split(", ").collect();
+        out.push_str(&rest[..open]);
+        out.push_str(&edit(labels).join(", "));
+        rest = &rest[close..];
+    }
+}
+
+/// Aggregation mutants: the pool's identity grouping removed (a fleet-wide sum: `by (le)`
+/// kept for histograms), and its last identity label (`instance`) dropped.
+fn aggregation_mutations(rule: &Value, identity: &[String]) -> Vec<Mutation> {
+    let expr = rule["expr"].as_str().unwrap().to_string();
+    if !expr.contains("by (") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let ids = identity.to_vec();
+    let fleet = edit_lists(&expr, &|labels| {
+        labels
+            .into_iter()
+            .filter(|l| !ids.iter().any(|i| i == l))
+            .map(str::to_string)
+            .collect()
+    })
+    .replace("sum by () (", "sum(");
+    if fleet != expr {
+        out.push(Mutation {
+            name: "identity grouping removed (fleet-wide sum)".into(),
+            apply: Box::new(move |r| set_expr(r, fleet.clone())),
+        });
+    }
+    if let Some(last) = identity.last().cloned() {
+        let dropped = edit_lists(&expr, &|labels| {
+            labels
+                .into_iter()
+                .filter(|l| *l != last)
+                .map(str::to_string)
+                .collect()
+        })
+        .replace("sum by () (", "sum(");
+        if dropped != expr {
+            out.push(Mutation {
+                name: format!("`{}` dropped from the grouping", identity.last().unwrap()),
+                apply: Box::new(move |r| set_expr(r, dropped.clone())),
+            });
+        }
+    }
+    out
 }
 
 fn mutations(rule: &Value) -> Vec<Mutation> {
@@ -131,7 +196,17 @@ fn every_mutation_of_every_alert_fails_the_generated_tests() {
             let (ok, out) = promtool_test(&promtool, &own_tests);
             assert!(ok, "{alert}: its tests fail unmutated:\n{out}");
 
-            let ms = mutations(rule);
+            let pool_name = rule["labels"][g.model.pool_label.as_str()]
+                .as_str()
+                .unwrap();
+            let pool = g.model.pools.iter().find(|p| p.name == pool_name).unwrap();
+            let mut ms = mutations(rule);
+            let aggregation = aggregation_mutations(rule, &pool.identity);
+            assert!(
+                !aggregation.is_empty() || !rule["expr"].as_str().unwrap().contains("by ("),
+                "{alert}: no aggregation mutants"
+            );
+            ms.extend(aggregation);
             assert!(ms.len() >= 2, "{alert}: too few mutations");
             for m in ms {
                 let mut mutated = original.clone();
