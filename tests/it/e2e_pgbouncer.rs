@@ -23,9 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::e2e_conformance;
 use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
-use super::e2e_support::{
-    self as support, HttpServer, Postgres, Proc, Tools, free_port, server_dir, wait_for,
-};
+use super::e2e_support::{self as support, Postgres, Proc, Tools, free_port, server_dir, wait_for};
 
 /// pgbouncer's `server_check_delay` in the scenario, in seconds (default 30).
 const SERVER_CHECK_DELAY: u64 = 2;
@@ -164,24 +162,19 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     );
     let bouncer = Pgbouncer::start(tools, work, &pg);
     let console = bouncer.console(tools);
-    let exporter = HttpServer::start(move |path| {
-        if path.starts_with("/metrics") {
-            bridge::scrape(&console)
-        } else {
-            String::new()
-        }
-    });
+    let exporter = bridge::Bridge::start(console);
 
     // Both pools exist (each user has had a server once) before anything is measured.
     bouncer.query_once(tools, "alice");
     bouncer.query_once(tools, "bob");
 
     // The real exposition: every preset catalog entry is in it, as typed and labelled.
-    let (_, exposition) = support::http_get(exporter.addr, "/metrics").unwrap();
+    std::thread::sleep(bridge::REFRESH * 3);
+    let (_, exposition) = support::http_get(exporter.server.addr, "/metrics").unwrap();
     e2e_conformance::assert_live_exposition("pgbouncer", PRESET, &exposition);
 
     let (mut prom, dashboard) =
-        support::monitor(tools, work, PRESET, &[("pgbouncer", exporter.addr)]);
+        support::monitor(tools, work, PRESET, &[("pgbouncer", exporter.server.addr)]);
 
     // 1. Quiet: a few `for:` spans with nothing pending or firing.
     support::assert_quiet(&mut prom, "quiet bouncer", Duration::from_secs(8));
@@ -204,7 +197,7 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     for a in &firing {
         assert!(
             a.has("database", "shop")
-                && a.has("instance", &exporter.addr.to_string())
+                && a.has("instance", &exporter.server.addr.to_string())
                 && a.has("job", "pgbouncer"),
             "the alert names its bouncer and pool: {a:#?}"
         );

@@ -13,13 +13,18 @@
 //! the columns mapped as LABEL, NULL values become NaN). HELP texts are left out: they are
 //! the exporter's prose, and the catalog conformance needs only names, types and labels.
 //! What the bridge does not reproduce: the exporter's own `process_*`/`go_*` metrics and
-//! `pgbouncer_exporter_build_info`, which carry no pool data.
+//! `pgbouncer_exporter_build_info`, which carry no pool data; and timing: the exporter
+//! queries the console when scraped, the bridge every [`REFRESH`] in the background and
+//! serves the latest result, because seven `psql` runs per scrape can outlast a 1 s scrape
+//! timeout on a busy machine (values are then at most one refresh old).
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::e2e_support::{csv_rows, psql_cmd, run_bounded};
+use super::e2e_support::{HttpServer, csv_rows, psql_cmd, run_bounded};
 
 /// A column of a `SHOW` result published as a metric: (column, metric name after
 /// `pgbouncer_<command>_`, type, factor to the metric's unit).
@@ -197,6 +202,46 @@ const CONFIG: [(&str, &str); 2] = [
         "pgbouncer_config_max_user_connections",
     ),
 ];
+
+/// How often the bridge reads the admin console.
+pub(crate) const REFRESH: Duration = Duration::from_millis(300);
+
+/// The bridge serving on 127.0.0.1; stops reading and serving when dropped.
+#[derive(Debug)]
+pub(crate) struct Bridge {
+    pub server: HttpServer,
+    stop: Arc<AtomicBool>,
+}
+
+impl Bridge {
+    /// Reads the console once (so the first scrape has data), then serves `/metrics`.
+    pub(crate) fn start(console: AdminConsole) -> Self {
+        let latest = Arc::new(Mutex::new(scrape(&console)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (writer, stopped) = (latest.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let page = scrape(&console);
+                *writer.lock().unwrap_or_else(|e| e.into_inner()) = page;
+                std::thread::sleep(REFRESH);
+            }
+        });
+        let server = HttpServer::start(move |path| {
+            if path.starts_with("/metrics") {
+                latest.lock().unwrap_or_else(|e| e.into_inner()).clone()
+            } else {
+                String::new()
+            }
+        });
+        Self { server, stop }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
 
 /// Where the bridge finds the admin console.
 #[derive(Debug, Clone)]

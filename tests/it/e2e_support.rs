@@ -634,7 +634,7 @@ impl Prometheus {
     pub(crate) fn wait_healthy(&mut self, groups: usize) -> Vec<(String, String)> {
         let names = wait_for(
             "rules loaded and healthy, targets up",
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             || {
                 let targets = self.api("/api/v1/targets")?;
                 let active = targets["activeTargets"].as_array().ok_or("no targets")?;
