@@ -51,8 +51,32 @@ pub struct Rule {
     pub origin: Origin,
 }
 
+/// What a recording rule records: its kind, as a type (the unit tests pick each one's
+/// expected value by it, not by its name).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Record {
+    /// active / size.
+    Utilization,
+    /// The utilization's peak over the rate window.
+    PeakUtilization,
+    /// Mean wait time over the rate window.
+    WaitMean,
+    /// Wait-time bucket rates.
+    WaitBucketRate,
+    /// A wait-time quantile.
+    WaitQuantile(f64),
+    /// Concurrent use: active connections per instance.
+    CapacityActive,
+    /// The recommended size.
+    Recommended,
+    /// The memory ceiling, a constant.
+    MemoryCeiling,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
+    /// For a recording rule, what it records.
+    pub record: Option<Record>,
     pub pool: String,
     /// The alert's summary without the instance's labels, for the runbook's table.
     pub condition: String,
@@ -156,7 +180,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     let x = PoolExprs::rules(pool, window);
     let names = conventions::record_names(pool, &model.pool_label, window);
     let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
-    let record = |name: &str, expr: String| Rule {
+    let record = |kind: Record, name: &str, expr: String| Rule {
         record: Some(name.to_string()),
         alert: None,
         expr,
@@ -164,6 +188,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         labels: pool_labels(model, pool),
         annotations: None,
         origin: Origin {
+            record: Some(kind),
             pool: pool.name.clone(),
             condition: String::new(),
             signal: None,
@@ -172,17 +197,23 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         },
     };
     let mut rules = vec![
-        record(&names.utilization, x.utilization()),
+        record(Record::Utilization, &names.utilization, x.utilization()),
         record(
+            Record::PeakUtilization,
             &names.peak_utilization,
             format!("max_over_time({}{pool_sel}[{window}])", names.utilization),
         ),
     ];
     if let Some(wait) = &names.wait {
-        rules.push(record(&wait.mean, x.mean(Role::WaitTime)));
-        rules.push(record(&wait.bucket_rate, x.bucket_rate(Role::WaitTime)));
+        rules.push(record(Record::WaitMean, &wait.mean, x.mean(Role::WaitTime)));
+        rules.push(record(
+            Record::WaitBucketRate,
+            &wait.bucket_rate,
+            x.bucket_rate(Role::WaitTime),
+        ));
         for (q, name) in &wait.quantiles {
             rules.push(record(
+                Record::WaitQuantile(*q),
                 name,
                 format!(
                     "histogram_quantile({}, {}{pool_sel})",
@@ -276,6 +307,7 @@ fn alert(
         labels,
         annotations: Some(ann),
         origin: Origin {
+            record: None,
             pool: pool.name.clone(),
             condition,
             signal: Some(d.signal),
@@ -403,7 +435,7 @@ fn capacity_rules(
     model: &Model,
     pool: &Pool,
     window: &str,
-    record: &dyn Fn(&str, String) -> Rule,
+    record: &dyn Fn(Record, &str, String) -> Rule,
 ) -> Vec<Rule> {
     let Some(cap) = &model.capacity else {
         return Vec::new();
@@ -414,8 +446,9 @@ fn capacity_rules(
         conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
     let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
     let mut rules = vec![
-        record(&names.active, x.gauge(Role::Active)),
+        record(Record::CapacityActive, &names.active, x.gauge(Role::Active)),
         record(
+            Record::Recommended,
             &names.recommended,
             format!(
                 "ceil({} * quantile_over_time({}, {}{pool_sel}[{peak_window}]))",
@@ -426,7 +459,11 @@ fn capacity_rules(
         ),
     ];
     if let Some(ceiling) = cap.memory_ceiling() {
-        rules.push(record(&names.memory_ceiling, format!("vector({ceiling})")));
+        rules.push(record(
+            Record::MemoryCeiling,
+            &names.memory_ceiling,
+            format!("vector({ceiling})"),
+        ));
     }
     rules
 }
