@@ -10,7 +10,8 @@ use super::promql::PoolExprs;
 use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, Pool, PromDuration, Role, Signal};
+use crate::model::{Model, Pool, Role, Signal};
+use crate::signals::ExprCx;
 use crate::source::Span;
 
 pub const TEMPLATE: Code = Code {
@@ -345,7 +346,14 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: x.condition(policy.signal, level.value, top),
+                expr: x.condition(
+                    policy.signal,
+                    level.value,
+                    &ExprCx {
+                        top_bucket: top,
+                        for_: a.for_,
+                    },
+                ),
                 for_: a.for_.to_string(),
                 severity: &a.severity,
                 threshold: Some(level.value),
@@ -357,7 +365,13 @@ fn alerting_rules(
     if let Some(absent) = &pool.policies.absent {
         drafts.push(Draft {
             signal: Signal::Absent,
-            expr: x.absent(absence_lookback(absent.for_)),
+            expr: x.signal(
+                Signal::Absent,
+                &ExprCx {
+                    top_bucket: None,
+                    for_: absent.for_,
+                },
+            ),
             for_: absent.for_.to_string(),
             severity: &absent.severity,
             threshold: None,
@@ -410,13 +424,6 @@ fn alerting_rules(
     } else {
         Err(diags)
     }
-}
-
-/// How long a pool instance that stopped exporting is remembered by the absence alert:
-/// an hour, or twice the alert's `for` when that is longer (it must outlast the `for`).
-pub fn absence_lookback(for_: PromDuration) -> PromDuration {
-    let twice = PromDuration::from_millis(for_.millis().saturating_mul(2));
-    twice.max(PromDuration::from_secs(3600))
 }
 
 /// The recommendation (per instance, with the pool label) against the configured size (per

@@ -8,6 +8,7 @@ use super::file::InputSeries;
 use crate::conventions::{self, number};
 use crate::model::{Model, Pool, Role, Signal};
 use crate::render::promql::push_matchers;
+use crate::signals::{Proof, ProofCx};
 
 /// An input series standing for one of a pool's metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,18 +106,6 @@ impl Scenario {
             .map_or_else(String::new, number)
     }
 }
-
-/// The signal values a test drives an alert's expression to.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Targets {
-    pub(super) firing: f64,
-    pub(super) silent: f64,
-    pub(super) healthy: f64,
-}
-
-/// Where the "just below the threshold" case sits, as a share of the threshold: above what a
-/// threshold lowered by a tenth would still let pass.
-pub(super) const JUST_BELOW: f64 = 0.99;
 
 /// Builds one pool's test inputs. The only place that knows how each signal is fed.
 #[derive(Debug, Clone, Copy)]
@@ -251,52 +240,16 @@ impl<'a> Inputs<'a> {
         out
     }
 
-    /// The firing, just-silent and healthy values for an alert level on `signal`; `levels`
-    /// are all the policy's thresholds.
-    pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Targets {
-        let lowest = levels.iter().copied().fold(t, f64::min);
-        let highest = levels.iter().copied().fold(t, f64::max);
-        match signal {
-            Signal::Utilization | Signal::SlowQueries => Targets {
-                firing: f64::midpoint(t, 1.0),
-                silent: t * JUST_BELOW,
-                healthy: lowest / 2.0,
-            },
-            Signal::WaitTimeP99 | Signal::QueryDurationP99 => Targets {
-                firing: if t > 0.0 { 2.0 * t } else { 1.0 },
-                silent: t * JUST_BELOW,
-                healthy: lowest / 2.0,
-            },
-            // rate() grows while its window fills: rise fast enough to be above the
-            // threshold from the first evaluation on (one event a step above zero).
-            Signal::AcquisitionTimeouts | Signal::CreationErrors => Targets {
-                firing: if t > 0.0 {
-                    2.0 * t * self.timing.window_steps as f64
-                } else {
-                    1.0 / self.timing.step_secs()
-                },
-                silent: t * JUST_BELOW,
-                healthy: 0.0,
-            },
-            Signal::Exhausted => Targets {
-                firing: t.floor(),
-                silent: t.floor() + 1.0,
-                healthy: highest.floor() + 5.0,
-            },
-            // Recommended sizes against a pool of UNDERSIZED_SIZE: above it; equal to it
-            // (`>` does not hold); half of it.
-            Signal::Undersized => Targets {
-                firing: 2.0 * t,
-                silent: t,
-                healthy: t / 2.0,
-            },
-            // Absence is a matter of which series exist: see `presence`.
-            Signal::Absent => Targets {
-                firing: 1.0,
-                silent: 0.0,
-                healthy: 0.0,
-            },
-        }
+    /// The firing, just-silent and healthy values for an alert level on `signal` (the
+    /// signal's own [`crate::signals::Def::proof`]); `levels` are all the policy's
+    /// thresholds.
+    pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Proof {
+        (crate::signals::def(signal).proof)(&ProofCx {
+            threshold: t,
+            levels,
+            window_steps: self.timing.window_steps,
+            step_secs: self.timing.step_secs(),
+        })
     }
 
     /// Series that drive `signal` to `value` (for a counter, the rate it settles at), or
