@@ -81,17 +81,7 @@ pub fn dashboard_file_path() -> String {
 
 /// The alert each signal raises.
 pub fn alert_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Utilization => "ConnectionPoolHighUtilization",
-        Signal::AcquisitionTimeouts => "ConnectionPoolAcquisitionTimeouts",
-        Signal::CreationErrors => "ConnectionPoolCreationErrors",
-        Signal::WaitTimeP99 => "ConnectionPoolSlowAcquisition",
-        Signal::QueryDurationP99 => "ConnectionPoolSlowQueries",
-        Signal::Exhausted => "ConnectionPoolExhausted",
-        Signal::Absent => "ConnectionPoolMetricsAbsent",
-        Signal::Undersized => "ConnectionPoolUndersized",
-        Signal::SlowQueries => "ConnectionPoolSlowQueries",
-    }
+    crate::signals::def(signal).alert
 }
 
 /// Anchor of the runbook section each alert links to: the alert's name in lower case, as

@@ -13,6 +13,7 @@ pub mod diag;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod signals;
 pub mod source;
 pub mod spec;
 pub mod write;

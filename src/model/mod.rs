@@ -362,46 +362,21 @@ impl Signal {
     ];
 
     pub fn key(self) -> &'static str {
-        match self {
-            Signal::Utilization => "utilization",
-            Signal::AcquisitionTimeouts => "acquisition_timeouts",
-            Signal::CreationErrors => "creation_errors",
-            Signal::WaitTimeP99 => "wait_time_p99",
-            Signal::QueryDurationP99 => "query_duration_p99",
-            Signal::Exhausted => "exhausted",
-            Signal::Absent => "absent",
-            Signal::Undersized => "undersized",
-            Signal::SlowQueries => "slow_queries",
-        }
+        crate::signals::def(self).key
     }
 
     /// The optional role a signal cannot do without (size and active always exist).
     pub fn role(self) -> Option<Role> {
-        match self {
-            Signal::AcquisitionTimeouts => Some(Role::AcquisitionTimeouts),
-            Signal::CreationErrors => Some(Role::CreationErrors),
-            Signal::WaitTimeP99 => Some(Role::WaitTime),
-            Signal::QueryDurationP99 | Signal::SlowQueries => Some(Role::QueryDuration),
-            _ => None,
-        }
+        crate::signals::def(self).role
     }
 
     pub fn comparison(self) -> Comparison {
-        match self {
-            Signal::Exhausted => Comparison::AtOrBelow,
-            _ => Comparison::Above,
-        }
+        crate::signals::def(self).comparison
     }
 
     /// The unit of the compared value.
     pub fn unit(self) -> ValueUnit {
-        match self {
-            Signal::Utilization | Signal::SlowQueries => ValueUnit::Ratio,
-            Signal::AcquisitionTimeouts | Signal::CreationErrors => ValueUnit::PerSecond,
-            Signal::WaitTimeP99 | Signal::QueryDurationP99 => ValueUnit::Seconds,
-            Signal::Exhausted | Signal::Undersized => ValueUnit::Connections,
-            Signal::Absent => ValueUnit::None,
-        }
+        crate::signals::def(self).unit
     }
 }
 

@@ -719,33 +719,7 @@ impl Cx<'_> {
             }
             selector.push((k.clone(), v.value.clone()));
         }
-        let mut keep = Vec::new();
-        for l in &rp.keep_labels {
-            if !self.label_name(l) {
-                continue;
-            }
-            if l.value == "le" || l.value == pool_label {
-                let d = Diagnostic::error(
-                    INVALID_NAME,
-                    format!("`{}` cannot be a kept label", l.value),
-                )
-                .at(self.span(l))
-                .label(if l.value == "le" {
-                    "`le` is the histogram bucket label; quantiles aggregate it away"
-                } else {
-                    "this is the pool label poolwatch sets on every rule"
-                });
-                self.push(d);
-                continue;
-            }
-            if keep.contains(&l.value) {
-                let d = Diagnostic::error(DUPLICATE, format!("label `{}` is kept twice", l.value))
-                    .at(self.span(l));
-                self.push(d);
-                continue;
-            }
-            keep.push(l.value.clone());
-        }
+        let keep = self.grouping_labels(&rp.keep_labels, pool_label, "a kept label", "kept");
         let identity = self.identity(rp, pool_label);
         let mut labels: Vec<(String, String)> = Vec::new();
         for (k, v) in spec_labels.iter().chain(&rp.labels) {
@@ -832,36 +806,49 @@ impl Cx<'_> {
         }
     }
 
-    /// The pool's identity labels: valid, distinct, not `le` nor the pool label.
+    /// The pool's identity labels (default: the scrape target's `job` and `instance`).
     fn identity(&mut self, rp: &spec::RawPool, pool_label: &str) -> Vec<String> {
-        let Some(list) = &rp.identity else {
-            return super::TARGET_LABELS.iter().map(|l| l.to_string()).collect();
-        };
+        match &rp.identity {
+            None => super::TARGET_LABELS.iter().map(|l| l.to_string()).collect(),
+            Some(list) => self.grouping_labels(
+                &list.value,
+                pool_label,
+                "an identity label",
+                "an identity label",
+            ),
+        }
+    }
+
+    /// Labels a pool's rules group by (`identity`, `keep_labels`): valid, distinct, and
+    /// neither `le` nor the pool label. `what` names one in errors ("a kept label"), `twice`
+    /// says how it repeats ("kept": "label `x` is kept twice").
+    fn grouping_labels(
+        &mut self,
+        list: &[S<String>],
+        pool_label: &str,
+        what: &str,
+        twice: &str,
+    ) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for l in &list.value {
+        for l in list {
             if !self.label_name(l) {
                 continue;
             }
             if l.value == "le" || l.value == pool_label {
-                let d = Diagnostic::error(
-                    INVALID_NAME,
-                    format!("`{}` cannot identify a pool instance", l.value),
-                )
-                .at(self.span(l))
-                .label(if l.value == "le" {
-                    "`le` is the histogram bucket label"
-                } else {
-                    "this is the pool label poolwatch sets on every rule"
-                });
+                let d = Diagnostic::error(INVALID_NAME, format!("`{}` cannot be {what}", l.value))
+                    .at(self.span(l))
+                    .label(if l.value == "le" {
+                        "`le` is the histogram bucket label; quantiles aggregate it away"
+                    } else {
+                        "this is the pool label poolwatch sets on every rule"
+                    });
                 self.push(d);
                 continue;
             }
             if out.contains(&l.value) {
-                let d = Diagnostic::error(
-                    DUPLICATE,
-                    format!("identity label `{}` is listed twice", l.value),
-                )
-                .at(self.span(l));
+                let d =
+                    Diagnostic::error(DUPLICATE, format!("label `{}` is {twice} twice", l.value))
+                        .at(self.span(l));
                 self.push(d);
                 continue;
             }

@@ -449,6 +449,40 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         });
     }
 
+    // The share of queries slower than the histogram's largest bucket, which the p99
+    // cannot show, with the slow-query policy's steps.
+    if pool.policies.get(Signal::SlowQueries).is_some()
+        && let Some(top) = r
+            .query_duration
+            .as_ref()
+            .and_then(|m| model.catalog.get(m))
+            .and_then(|m| m.top_bucket())
+    {
+        out.push(PanelSpec {
+            kind: "timeseries",
+            title: format!("Queries Slower Than {}s", number(top)),
+            description: format!(
+                "Share of queries slower than {}s, the query-duration histogram's largest bucket. Threshold lines: the slow-query policy.",
+                number(top)
+            ),
+            unit: "percentunit",
+            min: Some(0.0),
+            max: None,
+            targets: vec![target(
+                x.share_above(Role::QueryDuration, top),
+                &legend(pool, "slower"),
+                0,
+                "time_series",
+            )],
+            thresholds: steps(model, pool, Signal::SlowQueries, 1.0),
+            custom: timeseries_custom(true),
+            options: timeseries_options(),
+            w: 12,
+            h: 8,
+            repeat: None,
+        });
+    }
+
     if let Some(cap) = &model.capacity {
         let names = conventions::capacity_names(
             pool,
@@ -674,6 +708,9 @@ fn variables(model: &Model) -> Vec<Variable> {
     }];
     for pool in &model.pools {
         let matches = pool.roles.matches(Role::Size);
+        // Each variable offers the values left by the ones before it (the instances of the
+        // chosen jobs).
+        let mut chosen: Vec<String> = Vec::new();
         for l in &pool.identity {
             if out.iter().any(|v| &v.name == l) {
                 continue;
@@ -687,7 +724,12 @@ fn variables(model: &Model) -> Vec<Variable> {
                 }
                 None => (pool.roles.active.as_str(), l.as_str()),
             };
-            let query = format!("label_values({metric}, {on})");
+            let filter = if chosen.is_empty() {
+                String::new()
+            } else {
+                format!("{{{}}}", chosen.join(", "))
+            };
+            let query = format!("label_values({metric}{filter}, {on})");
             out.push(Variable {
                 kind: "query".into(),
                 name: l.clone(),
@@ -703,6 +745,9 @@ fn variables(model: &Model) -> Vec<Variable> {
                 regex: String::new(),
                 skip_url_sync: false,
             });
+            if pool.covered(Role::Size).contains(&l.as_str()) && matches.is_empty() {
+                chosen.push(format!("{l}=~\"${l}\""));
+            }
         }
     }
     out

@@ -10,7 +10,8 @@ use super::promql::PoolExprs;
 use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, Pool, PromDuration, Role, Signal};
+use crate::model::{Model, Pool, Role, Signal};
+use crate::signals::ExprCx;
 use crate::source::Span;
 
 pub const TEMPLATE: Code = Code {
@@ -51,8 +52,32 @@ pub struct Rule {
     pub origin: Origin,
 }
 
+/// What a recording rule records: its kind, as a type (the unit tests pick each one's
+/// expected value by it, not by its name).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Record {
+    /// active / size.
+    Utilization,
+    /// The utilization's peak over the rate window.
+    PeakUtilization,
+    /// Mean wait time over the rate window.
+    WaitMean,
+    /// Wait-time bucket rates.
+    WaitBucketRate,
+    /// A wait-time quantile.
+    WaitQuantile(f64),
+    /// Concurrent use: active connections per instance.
+    CapacityActive,
+    /// The recommended size.
+    Recommended,
+    /// The memory ceiling, a constant.
+    MemoryCeiling,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
+    /// For a recording rule, what it records.
+    pub record: Option<Record>,
     pub pool: String,
     /// The alert's summary without the instance's labels, for the runbook's table.
     pub condition: String,
@@ -156,7 +181,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     let x = PoolExprs::rules(pool, window);
     let names = conventions::record_names(pool, &model.pool_label, window);
     let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
-    let record = |name: &str, expr: String| Rule {
+    let record = |kind: Record, name: &str, expr: String| Rule {
         record: Some(name.to_string()),
         alert: None,
         expr,
@@ -164,6 +189,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         labels: pool_labels(model, pool),
         annotations: None,
         origin: Origin {
+            record: Some(kind),
             pool: pool.name.clone(),
             condition: String::new(),
             signal: None,
@@ -172,17 +198,23 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         },
     };
     let mut rules = vec![
-        record(&names.utilization, x.utilization()),
+        record(Record::Utilization, &names.utilization, x.utilization()),
         record(
+            Record::PeakUtilization,
             &names.peak_utilization,
             format!("max_over_time({}{pool_sel}[{window}])", names.utilization),
         ),
     ];
     if let Some(wait) = &names.wait {
-        rules.push(record(&wait.mean, x.mean(Role::WaitTime)));
-        rules.push(record(&wait.bucket_rate, x.bucket_rate(Role::WaitTime)));
+        rules.push(record(Record::WaitMean, &wait.mean, x.mean(Role::WaitTime)));
+        rules.push(record(
+            Record::WaitBucketRate,
+            &wait.bucket_rate,
+            x.bucket_rate(Role::WaitTime),
+        ));
         for (q, name) in &wait.quantiles {
             rules.push(record(
+                Record::WaitQuantile(*q),
                 name,
                 format!(
                     "histogram_quantile({}, {}{pool_sel})",
@@ -276,6 +308,7 @@ fn alert(
         labels,
         annotations: Some(ann),
         origin: Origin {
+            record: None,
             pool: pool.name.clone(),
             condition,
             signal: Some(d.signal),
@@ -313,7 +346,14 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: x.condition(policy.signal, level.value, top),
+                expr: x.condition(
+                    policy.signal,
+                    level.value,
+                    &ExprCx {
+                        top_bucket: top,
+                        for_: a.for_,
+                    },
+                ),
                 for_: a.for_.to_string(),
                 severity: &a.severity,
                 threshold: Some(level.value),
@@ -325,7 +365,13 @@ fn alerting_rules(
     if let Some(absent) = &pool.policies.absent {
         drafts.push(Draft {
             signal: Signal::Absent,
-            expr: x.absent(absence_lookback(absent.for_)),
+            expr: x.signal(
+                Signal::Absent,
+                &ExprCx {
+                    top_bucket: None,
+                    for_: absent.for_,
+                },
+            ),
             for_: absent.for_.to_string(),
             severity: &absent.severity,
             threshold: None,
@@ -380,13 +426,6 @@ fn alerting_rules(
     }
 }
 
-/// How long a pool instance that stopped exporting is remembered by the absence alert:
-/// an hour, or twice the alert's `for` when that is longer (it must outlast the `for`).
-pub fn absence_lookback(for_: PromDuration) -> PromDuration {
-    let twice = PromDuration::from_millis(for_.millis().saturating_mul(2));
-    twice.max(PromDuration::from_secs(3600))
-}
-
 /// The recommendation (per instance, with the pool label) against the configured size (per
 /// instance, or per fewer labels when the size is bound with `match`).
 fn undersized_op(pool: &Pool, pool_label: &str) -> String {
@@ -403,7 +442,7 @@ fn capacity_rules(
     model: &Model,
     pool: &Pool,
     window: &str,
-    record: &dyn Fn(&str, String) -> Rule,
+    record: &dyn Fn(Record, &str, String) -> Rule,
 ) -> Vec<Rule> {
     let Some(cap) = &model.capacity else {
         return Vec::new();
@@ -414,8 +453,9 @@ fn capacity_rules(
         conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
     let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
     let mut rules = vec![
-        record(&names.active, x.gauge(Role::Active)),
+        record(Record::CapacityActive, &names.active, x.gauge(Role::Active)),
         record(
+            Record::Recommended,
             &names.recommended,
             format!(
                 "ceil({} * quantile_over_time({}, {}{pool_sel}[{peak_window}]))",
@@ -426,7 +466,11 @@ fn capacity_rules(
         ),
     ];
     if let Some(ceiling) = cap.memory_ceiling() {
-        rules.push(record(&names.memory_ceiling, format!("vector({ceiling})")));
+        rules.push(record(
+            Record::MemoryCeiling,
+            &names.memory_ceiling,
+            format!("vector({ceiling})"),
+        ));
     }
     rules
 }

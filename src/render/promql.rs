@@ -3,6 +3,7 @@
 
 use crate::conventions::number;
 use crate::model::{Pool, PromDuration, Role, Signal};
+use crate::signals::ExprCx;
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub fn escape_label_value(v: &str) -> String {
@@ -372,23 +373,9 @@ impl<'a> PoolExprs<'a> {
         self.pool.roles.get(role).unwrap_or_default()
     }
 
-    /// The value a signal compares with its thresholds (None for the absence and
-    /// undersized alerts, whose expressions are not a value against a threshold).
-    pub fn signal(&self, signal: Signal, top_bucket: Option<f64>) -> String {
-        match signal {
-            Signal::Utilization => self.utilization(),
-            Signal::AcquisitionTimeouts => self.counter_signal(Role::AcquisitionTimeouts),
-            Signal::CreationErrors => self.counter_signal(Role::CreationErrors),
-            Signal::WaitTimeP99 => self.quantile(0.99, Role::WaitTime),
-            Signal::QueryDurationP99 => self.quantile(0.99, Role::QueryDuration),
-            Signal::SlowQueries => {
-                self.share_above(Role::QueryDuration, top_bucket.unwrap_or(f64::INFINITY))
-            }
-            Signal::Exhausted => self.free(),
-            Signal::Absent => self.absent(PromDuration::from_secs(3600)),
-            // Compared against the recommended size's recording rule.
-            Signal::Undersized => self.gauge(Role::Size),
-        }
+    /// The value a signal compares with its thresholds (see [`crate::signals`]).
+    pub fn signal(&self, signal: Signal, cx: &ExprCx) -> String {
+        (crate::signals::def(signal).expr)(self, cx)
     }
 
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
@@ -412,9 +399,9 @@ impl<'a> PoolExprs<'a> {
 
     /// The alert condition: the signal compared with a threshold. Exhaustion, where the
     /// library counts waiting clients, also needs someone waiting.
-    pub fn condition(&self, signal: Signal, threshold: f64, top_bucket: Option<f64>) -> String {
+    pub fn condition(&self, signal: Signal, threshold: f64, cx: &ExprCx) -> String {
         let cond = self.binary(
-            &self.signal(signal, top_bucket),
+            &self.signal(signal, cx),
             signal.comparison().operator(),
             &number(threshold),
         );

@@ -12,49 +12,11 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::model::Signal;
 
-/// Template sources, embedded at build time from `templates/`.
-const TEMPLATES: [(&str, &str); 10] = [
-    (
-        "alerts/utilization.j2",
-        include_str!("../../templates/alerts/utilization.j2"),
-    ),
-    (
-        "alerts/acquisition_timeouts.j2",
-        include_str!("../../templates/alerts/acquisition_timeouts.j2"),
-    ),
-    (
-        "alerts/creation_errors.j2",
-        include_str!("../../templates/alerts/creation_errors.j2"),
-    ),
-    (
-        "alerts/wait_time_p99.j2",
-        include_str!("../../templates/alerts/wait_time_p99.j2"),
-    ),
-    (
-        "alerts/query_duration_p99.j2",
-        include_str!("../../templates/alerts/query_duration_p99.j2"),
-    ),
-    (
-        "alerts/exhausted.j2",
-        include_str!("../../templates/alerts/exhausted.j2"),
-    ),
-    (
-        "alerts/absent.j2",
-        include_str!("../../templates/alerts/absent.j2"),
-    ),
-    (
-        "alerts/undersized.j2",
-        include_str!("../../templates/alerts/undersized.j2"),
-    ),
-    (
-        "alerts/slow_queries.j2",
-        include_str!("../../templates/alerts/slow_queries.j2"),
-    ),
-    (
-        "docs/runbook.md.j2",
-        include_str!("../../templates/docs/runbook.md.j2"),
-    ),
-];
+/// The runbook's template, embedded at build time; the alerts' come with their signals.
+const RUNBOOK: (&str, &str) = (
+    "docs/runbook.md.j2",
+    include_str!("../../templates/docs/runbook.md.j2"),
+);
 
 /// Name of the template that holds a signal's annotation blocks.
 pub fn alert_template(signal: Signal) -> String {
@@ -100,9 +62,10 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
             minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
         })
     });
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)?;
+    for def in crate::signals::ALL {
+        env.add_template_owned(alert_template(def.signal), def.template)?;
     }
+    env.add_template(RUNBOOK.0, RUNBOOK.1)?;
     Ok(env)
 }
 

@@ -183,8 +183,73 @@ fn presets_do_not_speak_k2() {
     }
 }
 
+/// Dashboards per pool instance: a multi-select variable per identity label, every query
+/// filtered by them and every legend naming the instance, the gauge and the heatmap
+/// repeated per instance. Panels come from the spec, never from the data, so a dashboard
+/// does not grow with replicas.
+fn dashboards_are_per_instance() {
+    for (name, source) in common::all_specs() {
+        let g = common::generate(&source);
+        let file = g
+            .files
+            .iter()
+            .find(|f| f.path == conventions::dashboard_file_path())
+            .unwrap();
+        let d: serde_json::Value = serde_json::from_str(&file.contents).unwrap();
+        let vars = d["templating"]["list"].as_array().unwrap();
+        for pool in &g.model.pools {
+            for l in &pool.identity {
+                let v = vars
+                    .iter()
+                    .find(|v| v["name"] == l.as_str())
+                    .unwrap_or_else(|| panic!("{name}: no variable {l}"));
+                assert_eq!(v["type"], "query", "{name}: {l}");
+                assert_eq!(v["multi"], true, "{name}: {l}");
+                assert_eq!(v["includeAll"], true, "{name}: {l}");
+                assert!(
+                    v["query"].as_str().unwrap().starts_with("label_values("),
+                    "{name}: {l}: {}",
+                    v["query"]
+                );
+            }
+        }
+        let last = g.model.pools[0].identity.last().unwrap().clone();
+        let panels: Vec<&serde_json::Value> = d["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] != "row")
+            .collect();
+        for p in &panels {
+            let title = p["title"].as_str().unwrap();
+            if matches!(p["type"].as_str(), Some("gauge" | "heatmap")) {
+                assert_eq!(p["repeat"], last.as_str(), "{name}: {title}");
+            }
+            for t in p["targets"].as_array().unwrap() {
+                let expr = t["expr"].as_str().unwrap();
+                let legend = t["legendFormat"].as_str().unwrap();
+                // Constants (the memory ceiling, the expected size) have no instance.
+                if expr.starts_with("vector(") || expr.contains(":memory_ceiling") {
+                    continue;
+                }
+                assert!(
+                    expr.contains(&format!("=~\"${last}\"")),
+                    "{name}: {title}: not filtered by ${last}: {expr}"
+                );
+                if p["type"] != "heatmap" {
+                    assert!(
+                        legend.contains(&format!("{{{{{last}}}}}")),
+                        "{name}: {title}: legend `{legend}` does not name the instance"
+                    );
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
+        dashboards_are_per_instance,
         presets_do_not_speak_k2,
         [PROMTOOL] wording_overrides_a_template,
         k2_refuses_a_query_threshold_above_its_top_bucket,

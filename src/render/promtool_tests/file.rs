@@ -1,0 +1,79 @@
+//! The promtool unit-test file, as `promtool test rules` reads it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// A promtool unit-test file, as `promtool test rules` reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestFile {
+    pub rule_files: Vec<String>,
+    pub evaluation_interval: String,
+    /// promtool evaluates groups in map order unless told: recording rules first, so an
+    /// alert reading a recorded series (the undersized alert) sees this step's value.
+    pub group_eval_order: Vec<String>,
+    pub tests: Vec<TestGroup>,
+}
+
+/// One test: input series, and what the rules must produce from them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestGroup {
+    pub name: String,
+    pub interval: String,
+    pub input_series: Vec<InputSeries>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alert_rule_test: Vec<AlertRuleTest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub promql_expr_test: Vec<PromqlExprTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSeries {
+    pub series: String,
+    pub values: String,
+}
+
+/// The alerts named `alertname` that must be firing at `eval_time` (none: an empty list).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRuleTest {
+    pub eval_time: String,
+    pub alertname: String,
+    pub exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpAlert {
+    pub exp_labels: BTreeMap<String, String>,
+    pub exp_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PromqlExprTest {
+    pub expr: String,
+    pub eval_time: String,
+    pub exp_samples: Vec<ExpSample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpSample {
+    pub labels: String,
+    pub value: f64,
+}
+
+/// How many alerts have both a firing and a silent case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub alerts: usize,
+    pub firing_and_silent: usize,
+}
+
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "alerts with a firing and a silent case: {}/{}",
+            self.firing_and_silent, self.alerts
+        )
+    }
+}

@@ -1,0 +1,506 @@
+//! The test worlds: the input series that drive each signal to a value, for a pool's hot
+//! instance and the idle one beside it, with the value each gives the signal over time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::arithmetic::{Timing, as_printed, bucket_quantile, ratio};
+use super::file::InputSeries;
+use crate::conventions::{self, number};
+use crate::model::{Model, Pool, Role, Signal};
+use crate::render::promql::push_matchers;
+use crate::signals::{Proof, ProofCx};
+
+/// An input series standing for one of a pool's metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Series {
+    pub(super) role: Role,
+    /// `_bucket`, `_sum`, `_count` for a histogram's series, else empty.
+    pub(super) suffix: &'static str,
+    pub(super) metric: String,
+    pub(super) labels: BTreeMap<String, String>,
+    /// promtool's expanding notation: `100x10`, `0+1x10`.
+    pub(super) values: String,
+}
+
+impl Series {
+    pub(super) fn input(&self) -> InputSeries {
+        let pairs: Vec<(&str, &str)> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut series = self.metric.clone();
+        push_matchers(&mut series, &pairs);
+        InputSeries {
+            series,
+            values: self.values.clone(),
+        }
+    }
+
+    /// Whether the pool's queries for this series' role select it.
+    pub(super) fn seen_by(&self, pool: &Pool) -> bool {
+        self.metric.strip_suffix(self.suffix) == pool.roles.get(self.role)
+            && pool
+                .selector
+                .iter()
+                .all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
+
+/// The value a signal's expression takes at each evaluation step of a test.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Trace {
+    /// `value` from step `from` on, no result before.
+    Constant { from: u64, value: f64 },
+    /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
+    Ramp { per_step: f64 },
+    /// A counter series born at step `at` at a value and never rising again: counted as
+    /// `value` (that many events over the rate window, per second) for a window, then 0.
+    Born { at: u64, value: f64 },
+}
+
+impl Trace {
+    pub(super) fn at(self, k: u64, t: Timing) -> Option<f64> {
+        match self {
+            Trace::Constant { from, value } => (k >= from).then_some(value),
+            Trace::Ramp { per_step } => (k >= 1).then(|| t.rate(per_step, k)),
+            Trace::Born { at, value } => {
+                (k >= at).then(|| if k < at + t.window_steps { value } else { 0.0 })
+            }
+        }
+    }
+
+    /// The first step from which the value stays the same.
+    pub(super) fn steady_from(self, t: Timing) -> u64 {
+        match self {
+            Trace::Constant { from, .. } => from,
+            Trace::Ramp { .. } => t.window_steps,
+            Trace::Born { at, .. } => at + t.window_steps,
+        }
+    }
+}
+
+/// A test's input series, and the value they give the signal they were built for (None for
+/// the presence scenarios of the absent alert, whose value depends on each pool).
+#[derive(Debug, Clone)]
+pub(super) struct Scenario {
+    pub(super) series: Vec<Series>,
+    /// The grouping labels of the pool instance the trace is about (the hot one).
+    pub(super) hot: BTreeMap<String, String>,
+    pub(super) trace: Option<Trace>,
+    /// The index of the pool whose inputs these are (None when they mix pools).
+    pub(super) origin: Option<usize>,
+    /// For the presence scenario: which pools (by index) see one of its size series.
+    pub(super) sizes_seen: Option<Vec<bool>>,
+}
+
+impl Scenario {
+    pub(super) fn inputs(&self) -> Vec<InputSeries> {
+        self.series.iter().map(Series::input).collect()
+    }
+
+    /// The settled value, for test names.
+    pub(super) fn shown(&self, t: Timing) -> String {
+        self.trace
+            .and_then(|tr| tr.at(tr.steady_from(t), t))
+            .map_or_else(String::new, number)
+    }
+}
+
+/// Builds one pool's test inputs. The only place that knows how each signal is fed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Inputs<'a> {
+    pub(super) model: &'a Model,
+    pub(super) pool: &'a Pool,
+    /// The pool's index in the model.
+    pub(super) ix: usize,
+    pub(super) timing: Timing,
+    /// Samples per series: steps 0 to `steps`.
+    pub(super) steps: u64,
+    /// Headroom of the recommended size (capacity planning), for the undersized alert.
+    pub(super) headroom: f64,
+}
+
+/// The configured pool size of the undersized alert's tests; its "threshold".
+pub(super) const UNDERSIZED_SIZE: f64 = 10.0;
+
+impl<'a> Inputs<'a> {
+    /// The hot pool instance's selector and grouping labels.
+    pub(super) fn labels(&self) -> BTreeMap<String, String> {
+        Self::labels_of(self.pool)
+    }
+
+    /// A pool's selector labels, and a value for each grouping label (identity and kept),
+    /// for its first (hot) instance.
+    pub(super) fn labels_of(pool: &Pool) -> BTreeMap<String, String> {
+        Self::instance_labels(pool, 1)
+    }
+
+    /// The selector and grouping labels of the pool's `n`th instance in a test world. As
+    /// replicas of one job do, instances differ in the last identity label only (`instance`),
+    /// so an aggregation that drops it merges them; where a role is bound with `match` (a
+    /// metric shared by several instances) they differ in every label, so that no two
+    /// instances share a series.
+    pub(super) fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
+        let shared = pool.roles.matches.is_empty();
+        let last = pool.identity.last();
+        let mut labels: BTreeMap<String, String> = pool
+            .group_labels()
+            .iter()
+            .map(|l| {
+                let k = if !shared || last.is_some_and(|i| i == l) {
+                    n
+                } else {
+                    1
+                };
+                (l.to_string(), conventions::test_label_value_of(l, k))
+            })
+            .collect();
+        labels.extend(pool.selector.iter().cloned());
+        labels
+    }
+
+    pub(super) fn series(
+        &self,
+        role: Role,
+        suffix: &'static str,
+        le: Option<f64>,
+        values: String,
+    ) -> Series {
+        self.series_of(1, role, suffix, le, values)
+    }
+
+    /// A series of the `n`th instance: the role's metric with the labels its series carry
+    /// (identity labels bound with `match` under the metric's own name, those it lacks
+    /// left out).
+    pub(super) fn series_of(
+        &self,
+        n: u32,
+        role: Role,
+        suffix: &'static str,
+        le: Option<f64>,
+        values: String,
+    ) -> Series {
+        let mut labels = Self::instance_labels(self.pool, n);
+        let covered = self.pool.covered(role);
+        let group = self.pool.group_labels();
+        labels.retain(|k, _| !group.contains(&k.as_str()) || covered.contains(&k.as_str()));
+        for (id_label, metric_label) in self.pool.roles.matches(role) {
+            if let Some(v) = labels.remove(id_label) {
+                labels.insert(metric_label.clone(), v);
+            }
+        }
+        if let Some(le) = le {
+            labels.insert("le".to_string(), number(le));
+        }
+        Series {
+            role,
+            suffix,
+            metric: format!("{}{suffix}", self.pool.roles.get(role).unwrap_or_default()),
+            labels,
+            values,
+        }
+    }
+
+    /// The series of `sc` moved to the `n`th instance.
+    pub(super) fn moved(&self, sc: &Scenario, n: u32) -> Vec<Series> {
+        sc.series
+            .iter()
+            .map(|s| {
+                let le = s.labels.get("le").and_then(|v| v.parse().ok());
+                self.series_of(n, s.role, s.suffix, le, s.values.clone())
+            })
+            .collect()
+    }
+
+    /// The catalog's finite buckets of a histogram role (None when the spec declares none).
+    pub(super) fn buckets(&self, role: Role) -> Option<&'a [f64]> {
+        let m = self.model.catalog.get(self.pool.roles.get(role)?)?;
+        m.buckets.as_deref().filter(|b| !b.is_empty())
+    }
+
+    pub(super) fn constant(&self, v: f64) -> String {
+        format!("{}x{}", number(v), self.steps)
+    }
+
+    pub(super) fn rising(&self, per_step: f64) -> String {
+        format!("0+{}x{}", number(per_step), self.steps)
+    }
+
+    /// A histogram's `_bucket`, `_sum` and `_count` series, rising every step by the
+    /// cumulative bucket counts (`le`, count; the last is `+Inf`) and the sum.
+    pub(super) fn histogram(&self, role: Role, buckets: &[(f64, f64)], sum: f64) -> Vec<Series> {
+        let mut out: Vec<Series> = buckets
+            .iter()
+            .map(|&(le, count)| self.series(role, "_bucket", Some(le), self.rising(count)))
+            .collect();
+        let count = buckets.last().map_or(0.0, |b| b.1);
+        out.push(self.series(role, "_sum", None, self.rising(sum)));
+        out.push(self.series(role, "_count", None, self.rising(count)));
+        out
+    }
+
+    /// The firing, just-silent and healthy values for an alert level on `signal` (the
+    /// signal's own [`crate::signals::Def::proof`]); `levels` are all the policy's
+    /// thresholds.
+    pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Proof {
+        (crate::signals::def(signal).proof)(&ProofCx {
+            threshold: t,
+            levels,
+            window_steps: self.timing.window_steps,
+            step_secs: self.timing.step_secs(),
+        })
+    }
+
+    /// Series that drive `signal` to `value` (for a counter, the rate it settles at), or
+    /// None when no series can.
+    pub(super) fn scenario(&self, signal: Signal, value: f64) -> Option<Scenario> {
+        let constant = |value: f64| Some(Trace::Constant { from: 0, value });
+        let (series, trace) = match signal {
+            Signal::Utilization => {
+                let (active, size) = ratio(value)?;
+                (
+                    vec![
+                        self.series(Role::Size, "", None, self.constant(size)),
+                        self.series(Role::Active, "", None, self.constant(active)),
+                    ],
+                    constant(active / size),
+                )
+            }
+            // Free connections are size - active: ten connections busy, `value` more in the
+            // pool; where the library counts waiting clients, some wait.
+            Signal::Exhausted => {
+                let mut series = vec![
+                    self.series(Role::Size, "", None, self.constant(value + 10.0)),
+                    self.series(Role::Active, "", None, self.constant(10.0)),
+                ];
+                if self.pool.roles.waiting.is_some() {
+                    series.push(self.series(Role::Waiting, "", None, self.constant(3.0)));
+                }
+                (series, constant(value))
+            }
+            Signal::SlowQueries => {
+                let buckets = self.buckets(Role::QueryDuration)?;
+                let top = *buckets.last()?;
+                // SHARE_OF observations a step, `above` of them slower than the top bucket.
+                let n = SHARE_OF;
+                let above = (value * n).floor();
+                let below = n - above;
+                let mut series: Vec<Series> = buckets
+                    .iter()
+                    .map(|&le| {
+                        self.series(Role::QueryDuration, "_bucket", Some(le), self.rising(below))
+                    })
+                    .collect();
+                series.push(self.series(
+                    Role::QueryDuration,
+                    "_bucket",
+                    Some(f64::INFINITY),
+                    self.rising(n),
+                ));
+                let sum = as_printed(below * top / 2.0 + above * 2.0 * top);
+                series.push(self.series(Role::QueryDuration, "_sum", None, self.rising(sum)));
+                series.push(self.series(Role::QueryDuration, "_count", None, self.rising(n)));
+                let t = self.timing;
+                let at = t.window_steps;
+                let (count, bucket) = (t.rate(n, at), t.rate(below, at));
+                (
+                    series,
+                    Some(Trace::Constant {
+                        from: 1,
+                        value: (count - bucket) / count,
+                    }),
+                )
+            }
+            Signal::Undersized => {
+                // The largest steady use whose recommended size, ceil(headroom * use), is
+                // at most `value`. Recording rules are evaluated before alerts
+                // (`group_eval_order`), so the alert sees the recommendation from step 0.
+                let active = (value / self.headroom).floor();
+                let recommended = (self.headroom * active).ceil();
+                if active < 1.0 || recommended > value {
+                    return None;
+                }
+                (
+                    vec![
+                        self.series(Role::Size, "", None, self.constant(UNDERSIZED_SIZE)),
+                        self.series(Role::Active, "", None, self.constant(active)),
+                    ],
+                    Some(Trace::Constant {
+                        from: 0,
+                        value: recommended,
+                    }),
+                )
+            }
+            Signal::AcquisitionTimeouts | Signal::CreationErrors => {
+                let role = if signal == Signal::AcquisitionTimeouts {
+                    Role::AcquisitionTimeouts
+                } else {
+                    Role::CreationErrors
+                };
+                let per_step = as_printed(value * self.timing.step_secs());
+                (
+                    vec![self.series(role, "", None, self.rising(per_step))],
+                    Some(Trace::Ramp { per_step }),
+                )
+            }
+            Signal::WaitTimeP99 | Signal::QueryDurationP99 => {
+                let role = if signal == Signal::WaitTimeP99 {
+                    Role::WaitTime
+                } else {
+                    Role::QueryDuration
+                };
+                if let Some(bounds) = self.buckets(role) {
+                    let (cumulative, sum) = real_buckets(bounds, value);
+                    let p99 = bucket_quantile(0.99, &cumulative);
+                    return Some(self.scenario_of(
+                        self.histogram(role, &cumulative, sum),
+                        Some(Trace::Constant {
+                            from: 1,
+                            value: p99,
+                        }),
+                    ));
+                }
+                // Without declared buckets: 99 of every 100 observations at or below `value`
+                // (at half of it), one above (at twice it): the 99th percentile is the
+                // bucket bound `value`.
+                let value = as_printed(value);
+                let buckets = if value > 0.0 {
+                    [(value, 99.0), (f64::INFINITY, 100.0)]
+                } else {
+                    [(value, 100.0), (f64::INFINITY, 100.0)]
+                };
+                let sum = as_printed(99.0 * value / 2.0 + 2.0 * value);
+                (
+                    self.histogram(role, &buckets, sum),
+                    Some(Trace::Constant {
+                        from: 1,
+                        value: bucket_quantile(0.99, &buckets),
+                    }),
+                )
+            }
+            Signal::Absent => return None,
+        };
+        Some(self.scenario_of(series, trace))
+    }
+
+    /// A scenario of the hot instance's series.
+    pub(super) fn scenario_of(&self, series: Vec<Series>, trace: Option<Trace>) -> Scenario {
+        Scenario {
+            series,
+            hot: Self::instance_labels(self.pool, 1),
+            trace,
+            origin: Some(self.ix),
+            sizes_seen: None,
+        }
+    }
+}
+
+/// Observations a step in share and real-bucket scenarios: fine enough to place a share or
+/// a quantile within 0.01%.
+pub(super) const SHARE_OF: f64 = 10_000.0;
+
+/// Cumulative counts over a histogram's real buckets (then `+Inf`) whose p99 comes close to
+/// `value` from below, and their sum: of SHARE_OF observations, some in the lowest bucket
+/// and the rest in the bucket holding `value`, so that the 99th one falls at `value`. At or
+/// below zero there is no observation (histogram_quantile gives NaN: no alert).
+pub(super) fn real_buckets(bounds: &[f64], value: f64) -> (Vec<(f64, f64)>, f64) {
+    let n = SHARE_OF;
+    let mut all: Vec<f64> = bounds.to_vec();
+    all.push(f64::INFINITY);
+    if value <= 0.0 || !value.is_finite() {
+        return (all.iter().map(|&le| (le, 0.0)).collect(), 0.0);
+    }
+    // The bucket (lo, hi] holding value; beyond the top bound, the +Inf bucket.
+    let i = all
+        .iter()
+        .position(|&b| value <= b)
+        .unwrap_or(all.len() - 1);
+    let (lo, hi) = (if i == 0 { 0.0 } else { all[i - 1] }, all[i]);
+    // Of n observations, `below` at or under lo: the 99th percentile's rank 0.99n falls in
+    // (lo, hi] at lo + (hi - lo) * (0.99n - below) / (n - below).
+    let below = if i == 0 || !hi.is_finite() {
+        0.0
+    } else {
+        let f = ((value - lo) / (hi - lo)).min(0.99);
+        (n * (0.99 - f) / (1.0 - f))
+            .ceil()
+            .min(0.99 * n - 1.0)
+            .max(0.0)
+    };
+    let counts: Vec<(f64, f64)> = all
+        .iter()
+        .enumerate()
+        .map(|(j, &le)| (le, if j < i { below } else { n }))
+        .collect();
+    let mid = if hi.is_finite() {
+        f64::midpoint(lo, hi)
+    } else {
+        2.0 * lo
+    };
+    let sum = as_printed(below * all[0] / 2.0 + (n - below) * mid);
+    (counts, sum)
+}
+
+/// The catalog's buckets of a pool's wait-time histogram, when declared.
+pub(super) fn inputs_buckets<'m>(model: &'m Model, pool: &Pool) -> Option<&'m [f64]> {
+    let m = model.catalog.get(pool.roles.wait_time.as_deref()?)?;
+    m.buckets.as_deref().filter(|b| !b.is_empty())
+}
+
+/// The headroom of the spec's capacity planning (1 without it: then unused).
+pub(super) fn headroom(model: &Model) -> f64 {
+    model.capacity.as_ref().map_or(1.0, |c| c.headroom)
+}
+
+/// The pools (by index) that may see a pool's test series: those whose selector is a subset
+/// of the series' labels. A superset is enough ([`Series::seen_by`] decides); finding them
+/// through the selectors keeps a fleet's test generation linear.
+pub(super) fn viewers(pools: &[Pool]) -> Vec<Vec<usize>> {
+    /// More labels than this and every pool is a candidate (2^N subsets would be tried).
+    const MAX_SUBSET_LABELS: usize = 12;
+    let mut by_selector: HashMap<Vec<(&str, &str)>, Vec<usize>> = HashMap::new();
+    // A selector on `le` may match a histogram bucket whatever the pool: always a candidate.
+    let mut on_le = Vec::new();
+    for (q, pool) in pools.iter().enumerate() {
+        if pool.selector.iter().any(|(k, _)| k == "le") {
+            on_le.push(q);
+        } else {
+            let key = pool.selector.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            by_selector.entry(key.collect()).or_default().push(q);
+        }
+    }
+    pools
+        .iter()
+        .enumerate()
+        .map(|(ix, pool)| {
+            let labels = Inputs::labels_of(pool);
+            let labels: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if labels.len() > MAX_SUBSET_LABELS {
+                return (0..pools.len()).collect();
+            }
+            let mut out = on_le.clone();
+            let mut key = Vec::with_capacity(labels.len());
+            for mask in 0u32..(1 << labels.len()) {
+                key.clear();
+                key.extend(
+                    labels
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, kv)| *kv),
+                );
+                if let Some(qs) = by_selector.get(&key) {
+                    out.extend(qs);
+                }
+            }
+            debug_assert!(out.contains(&ix));
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect()
+}

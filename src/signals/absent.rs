@@ -1,0 +1,28 @@
+//! ConnectionPoolMetricsAbsent: a pool instance that stopped exporting its size, or every
+//! instance gone (absent()). Proven by which series exist, not by a value.
+
+use super::{Def, Proof};
+use crate::model::{Comparison, PromDuration, Signal, ValueUnit};
+
+/// How long a pool instance that stopped exporting is remembered: an hour, or twice the
+/// alert's `for` when that is longer (it must outlast the `for`).
+pub fn lookback(for_: PromDuration) -> PromDuration {
+    let twice = PromDuration::from_millis(for_.millis().saturating_mul(2));
+    twice.max(PromDuration::from_secs(3600))
+}
+
+pub const DEF: Def = Def {
+    signal: Signal::Absent,
+    key: "absent",
+    alert: "ConnectionPoolMetricsAbsent",
+    role: None,
+    comparison: Comparison::Above,
+    unit: ValueUnit::None,
+    template: include_str!("../../templates/alerts/absent.j2"),
+    expr: |x, cx| x.absent(lookback(cx.for_)),
+    proof: |_| Proof {
+        firing: 1.0,
+        silent: 0.0,
+        healthy: 0.0,
+    },
+};

@@ -1,0 +1,17 @@
+//! ConnectionPoolCreationErrors: failures to open a connection, per second and instance,
+//! a counter series born at a value counted.
+
+use super::{Def, rate_proof};
+use crate::model::{Comparison, Role, Signal, ValueUnit};
+
+pub const DEF: Def = Def {
+    signal: Signal::CreationErrors,
+    key: "creation_errors",
+    alert: "ConnectionPoolCreationErrors",
+    role: Some(Role::CreationErrors),
+    comparison: Comparison::Above,
+    unit: ValueUnit::PerSecond,
+    template: include_str!("../../templates/alerts/creation_errors.j2"),
+    expr: |x, _cx| x.counter_signal(Role::CreationErrors),
+    proof: rate_proof,
+};

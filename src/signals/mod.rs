@@ -1,0 +1,165 @@
+//! Every alert signal poolwatch generates, one file each (the way ruff keeps one rule per
+//! file): its key (the policy's and the template's name), alert name, the role it cannot do
+//! without, how its value compares with a threshold, the value's unit, its per-instance
+//! expression, where its proofs drive it, and its annotation template. [`ALL`] lists them;
+//! everything else (model, names, templates, PromQL, unit tests) asks [`def`].
+//!
+//! Adding an alert: a file here, its `templates/alerts/<key>.j2`, its entry in [`ALL`] and
+//! its `Signal` variant; the panels and the test worlds that feed its metrics stay with
+//! their kind of metric.
+
+mod absent;
+mod acquisition_timeouts;
+mod creation_errors;
+mod exhausted;
+mod query_duration_p99;
+mod slow_queries;
+mod undersized;
+mod utilization;
+mod wait_time_p99;
+
+use crate::model::{Comparison, PromDuration, Role, Signal, ValueUnit};
+use crate::render::promql::PoolExprs;
+
+/// What an expression may depend on besides the pool.
+#[derive(Debug, Clone, Copy)]
+pub struct ExprCx {
+    /// The query-duration histogram's largest finite bucket, when declared.
+    pub top_bucket: Option<f64>,
+    /// The alert's `for`.
+    pub for_: PromDuration,
+}
+
+/// Where a signal's proofs drive its value, against one alert level's threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proof {
+    /// A value that fires the alert.
+    pub firing: f64,
+    /// A value just clear of the threshold (a threshold lowered by a tenth would fire).
+    pub silent: f64,
+    /// A healthy value, clear of every level.
+    pub healthy: f64,
+}
+
+/// What a proof needs to know: the level's threshold, every level of the policy, and the
+/// test's rate window in evaluation steps and step length.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofCx<'a> {
+    pub threshold: f64,
+    pub levels: &'a [f64],
+    pub window_steps: u64,
+    pub step_secs: f64,
+}
+
+impl ProofCx<'_> {
+    pub fn lowest(&self) -> f64 {
+        self.levels.iter().copied().fold(self.threshold, f64::min)
+    }
+
+    pub fn highest(&self) -> f64 {
+        self.levels.iter().copied().fold(self.threshold, f64::max)
+    }
+}
+
+/// Where the "just below the threshold" case sits, as a share of the threshold: above what a
+/// threshold lowered by a tenth would still let pass.
+pub const JUST_BELOW: f64 = 0.99;
+
+/// One signal, all in one place.
+#[derive(Debug)]
+pub struct Def {
+    pub signal: Signal,
+    /// Policy key, template file stem and runbook key.
+    pub key: &'static str,
+    pub alert: &'static str,
+    /// The optional role it cannot do without (size and active always exist).
+    pub role: Option<Role>,
+    pub comparison: Comparison,
+    pub unit: ValueUnit,
+    /// The annotation template (`summary` and `description` blocks).
+    pub template: &'static str,
+    /// The value compared with the threshold, per pool instance (for the absence alert,
+    /// the whole condition; for the undersized one, the configured size it compares with).
+    pub expr: fn(&PoolExprs, &ExprCx) -> String,
+    /// The values its proofs drive it to.
+    pub proof: fn(&ProofCx) -> Proof,
+}
+
+/// Every signal, in the order their alerts are written.
+pub const ALL: [&Def; 9] = [
+    &utilization::DEF,
+    &acquisition_timeouts::DEF,
+    &creation_errors::DEF,
+    &wait_time_p99::DEF,
+    &query_duration_p99::DEF,
+    &exhausted::DEF,
+    &absent::DEF,
+    &undersized::DEF,
+    &slow_queries::DEF,
+];
+
+/// A signal's definition.
+pub fn def(signal: Signal) -> &'static Def {
+    match signal {
+        Signal::Utilization => &utilization::DEF,
+        Signal::AcquisitionTimeouts => &acquisition_timeouts::DEF,
+        Signal::CreationErrors => &creation_errors::DEF,
+        Signal::WaitTimeP99 => &wait_time_p99::DEF,
+        Signal::QueryDurationP99 => &query_duration_p99::DEF,
+        Signal::Exhausted => &exhausted::DEF,
+        Signal::Absent => &absent::DEF,
+        Signal::Undersized => &undersized::DEF,
+        Signal::SlowQueries => &slow_queries::DEF,
+    }
+}
+
+/// Proof values of a rate compared with a threshold: rate() grows while its window fills,
+/// so the firing rate is high enough to be above the threshold from the first evaluation on
+/// (one event a step above zero).
+fn rate_proof(cx: &ProofCx) -> Proof {
+    let t = cx.threshold;
+    Proof {
+        firing: if t > 0.0 {
+            2.0 * t * cx.window_steps as f64
+        } else {
+            1.0 / cx.step_secs
+        },
+        silent: t * JUST_BELOW,
+        healthy: 0.0,
+    }
+}
+
+/// Proof values of a 0..1 share: halfway to 1, just below, half the lowest level.
+fn share_proof(cx: &ProofCx) -> Proof {
+    Proof {
+        firing: f64::midpoint(cx.threshold, 1.0),
+        silent: cx.threshold * JUST_BELOW,
+        healthy: cx.lowest() / 2.0,
+    }
+}
+
+/// Proof values of a quantile in seconds: twice the threshold, just below, half the lowest.
+fn quantile_proof(cx: &ProofCx) -> Proof {
+    let t = cx.threshold;
+    Proof {
+        firing: if t > 0.0 { 2.0 * t } else { 1.0 },
+        silent: t * JUST_BELOW,
+        healthy: cx.lowest() / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signal_is_listed_once_under_its_own_key() {
+        assert_eq!(ALL.len(), 9);
+        for d in ALL {
+            assert_eq!(def(d.signal).key, d.key);
+            assert_eq!(ALL.iter().filter(|o| o.key == d.key).count(), 1);
+            assert!(d.template.contains("[% block summary %]"), "{}", d.key);
+            assert!(d.template.contains("[% block description %]"), "{}", d.key);
+        }
+    }
+}

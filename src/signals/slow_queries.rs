@@ -1,0 +1,17 @@
+//! ConnectionPoolSlowQueries: the share of queries slower than the query-duration
+//! histogram's largest finite bucket, per instance (what a p99 can never show).
+
+use super::{Def, share_proof};
+use crate::model::{Comparison, Role, Signal, ValueUnit};
+
+pub const DEF: Def = Def {
+    signal: Signal::SlowQueries,
+    key: "slow_queries",
+    alert: "ConnectionPoolSlowQueries",
+    role: Some(Role::QueryDuration),
+    comparison: Comparison::Above,
+    unit: ValueUnit::Ratio,
+    template: include_str!("../../templates/alerts/slow_queries.j2"),
+    expr: |x, cx| x.share_above(Role::QueryDuration, cx.top_bucket.unwrap_or(f64::INFINITY)),
+    proof: share_proof,
+};
