@@ -45,15 +45,14 @@ impl Pgbouncer {
         let dir = server_dir(work, "pgbouncer");
         let port = free_port();
         let userlist = dir.join("userlist.txt");
-        std::fs::write(
+        support::write_for_server(
             &userlist,
             "\"alice\" \"\"\n\"bob\" \"\"\n\"pgbouncer\" \"\"\n",
-        )
-        .unwrap();
+        );
         let ini = dir.join("pgbouncer.ini");
-        std::fs::write(
+        support::write_for_server(
             &ini,
-            format!(
+            &format!(
                 "[databases]\n\
                  shop = host=127.0.0.1 port={pg_port} dbname=app\n\
                  [pgbouncer]\n\
@@ -72,8 +71,7 @@ impl Pgbouncer {
                 pg_port = pg.port,
                 userlist = userlist.display(),
             ),
-        )
-        .unwrap();
+        );
         let proc = Proc::spawn(
             "pgbouncer",
             support::unprivileged(&tools.pgbouncer)

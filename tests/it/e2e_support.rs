@@ -140,14 +140,25 @@ pub(crate) fn unprivileged(program: &Path) -> Command {
     }
 }
 
-/// A folder the unprivileged servers may write in.
+/// A folder the unprivileged servers may write in. Its parent (the scenario's temporary
+/// folder) is opened for traversal: under a umask of 077 it would be root's alone.
 pub(crate) fn server_dir(parent: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     if is_root() {
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
     }
     dir
+}
+
+/// Writes a file a server reads (its configuration), owned by the server's user.
+pub(crate) fn write_for_server(path: &Path, contents: &str) {
+    std::fs::write(path, contents).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
 }
 
 /// Runs a command to its end within `limit`; past it the command is killed and the test fails.
