@@ -7,7 +7,9 @@
 //!   (`POOLWATCH_E2E_CAPTURE=1` rewrites them); each scenario also checks its live scrape
 //!   against the preset and against this file, so a changed exporter shows up in both places.
 //! - `hikaricp.prom`: no JVM here, so not a scrape: written by hand from HikariCP's
-//!   MicrometerMetricsTracker and Micrometer's Prometheus naming, as that file's header says.
+//!   MicrometerMetricsTracker and Micrometer's Prometheus naming, as that file's header says;
+//!   `hikaricp-summary.prom` the same service with Micrometer's default (no
+//!   percentiles-histogram), where the acquire timer is a summary without buckets.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -20,6 +22,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         no_preset_output_mentions_k2_or_another_librarys_settings,
         foreign_word_check_matches_whole_tokens,
         no_preset_runbook_points_at_what_its_output_lacks,
+        hikaricp_without_percentiles_histogram_loses_only_the_quantiles,
         exposition_parser_reads_families_labels_and_buckets,
     ]
 }
@@ -385,6 +388,113 @@ fn no_preset_runbook_points_at_what_its_output_lacks() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Micrometer's default (no percentiles-histogram) exports the acquire timer as a summary:
+/// only what reads its `_bucket` series goes dark (the acquire-time quantiles, their alert
+/// and panels); every other alert, recording rule (the mean wait from `_sum` / `_count`
+/// included) and panel finds every series it reads.
+fn hikaricp_without_percentiles_histogram_loses_only_the_quantiles() {
+    let text = std::fs::read_to_string(repo().join("specs/presets/hikaricp.yaml")).unwrap();
+    let exposition = std::fs::read_to_string(exposition_path("hikaricp-summary")).unwrap();
+    assert!(
+        parse_exposition(&exposition)
+            .get("hikaricp_connections_acquire_seconds")
+            .is_some_and(|f| f.kind == "summary"),
+        "the default exposition has the acquire timer as a summary"
+    );
+    // The sample names it holds (a summary's are `<name>_sum` and `<name>_count`).
+    let present: BTreeSet<String> = exposition
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    super::e2e_support::emit(&text, work.path(), &out);
+    let rules: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(out.join("rules/connection_pool.yml")).unwrap(),
+    )
+    .unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
+    )
+    .unwrap();
+    let mut exprs: Vec<(String, String)> = Vec::new();
+    for group in rules["groups"].as_sequence().unwrap() {
+        for rule in group["rules"].as_sequence().unwrap() {
+            let name = rule
+                .get("alert")
+                .or_else(|| rule.get("record"))
+                .and_then(|v| v.as_str())
+                .unwrap()
+                .to_string();
+            exprs.push((name, rule["expr"].as_str().unwrap().to_string()));
+        }
+    }
+    for expr in super::e2e_support::dashboard_exprs(&dashboard) {
+        exprs.push(("panel".into(), expr));
+    }
+    // Dark: reads a raw series the exposition lacks, or a recorded series that is dark;
+    // resolved to a fixpoint, as recording rules read each other.
+    let mut dark: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let before = dark.len();
+        for (name, expr) in &exprs {
+            let missing: Vec<&str> = hikaricp_series(expr)
+                .into_iter()
+                .filter(|m| {
+                    if m.contains(':') {
+                        dark.contains(*m)
+                    } else {
+                        !present.contains(*m)
+                    }
+                })
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            assert!(
+                missing
+                    .iter()
+                    .all(|m| m.contains("_bucket") || dark.contains(*m)),
+                "{name} reads {missing:?}, which a default Micrometer service does not export:\n{expr}"
+            );
+            dark.insert(name.clone());
+        }
+        if dark.len() == before {
+            break;
+        }
+    }
+    let mean_works = exprs
+        .iter()
+        .any(|(name, _)| name.ends_with(":mean5m") && !dark.contains(name));
+    assert!(
+        mean_works,
+        "no mean acquire time from _sum / _count: {exprs:#?}"
+    );
+    assert!(
+        dark.iter().any(|n| n == "ConnectionPoolSlowAcquisition"),
+        "the acquire-time p99 alert should be the one that needs buckets: {dark:?}"
+    );
+    let dark_alerts: Vec<&String> = dark
+        .iter()
+        .filter(|n| n.starts_with("ConnectionPool"))
+        .collect();
+    assert_eq!(
+        dark_alerts,
+        ["ConnectionPoolSlowAcquisition"],
+        "alerts dark without buckets"
+    );
+}
+
+/// The series names an expression reads that name HikariCP's metrics: raw
+/// (`hikaricp_connections_active`) or recorded (`level:hikaricp_...:operation`).
+fn hikaricp_series(expr: &str) -> BTreeSet<&str> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|t| t.starts_with("hikaricp_") || t.contains(":hikaricp_"))
+        .collect()
 }
 
 /// The word check itself: tokens are found, longer identifiers are not.
