@@ -221,10 +221,28 @@ pub(crate) struct Proc {
 
 impl Proc {
     /// Starts `cmd` with its output in `log`; `stop` is the signal that ends it cleanly
-    /// (PostgreSQL: INT, fast shutdown; pgbouncer and Prometheus: TERM).
+    /// (PostgreSQL: INT, fast shutdown; pgbouncer and Prometheus: TERM). It runs under
+    /// coreutils' `timeout`, which passes our stop signal on and ends the process after
+    /// [`LIFETIME`] even if this test is killed before its Drop guards run.
     pub(crate) fn spawn(name: &str, cmd: &mut Command, log: PathBuf, stop: &'static str) -> Self {
         let file = std::fs::File::create(&log).unwrap();
-        let child = cmd
+        let mut bounded = Command::new("timeout");
+        bounded
+            .arg(format!("--signal={stop}"))
+            .arg("--kill-after=10")
+            .arg(LIFETIME.as_secs().to_string())
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => bounded.env(k, v),
+                None => bounded.env_remove(k),
+            };
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            bounded.current_dir(dir);
+        }
+        let child = bounded
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -264,12 +282,31 @@ impl Proc {
     }
 }
 
+/// The longest any process of a scenario may live (`timeout` ends it then).
+const LIFETIME: Duration = Duration::from_secs(600);
+
+/// Sends a signal to the processes whose parent is `pid` (the program `timeout` runs).
+fn signal_children(pid: u32, sig: &str) {
+    let _ = Command::new("pkill")
+        .arg(format!("-{sig}"))
+        .arg("-P")
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
-        signal(self.child.id(), self.stop);
+        let pid = self.child.id();
+        // `timeout` passes a catchable signal on to its program; KILL it cannot.
+        if self.stop == "KILL" {
+            signal_children(pid, "KILL");
+        }
+        signal(pid, self.stop);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -277,6 +314,7 @@ impl Drop for Proc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        signal_children(pid, "KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
