@@ -39,7 +39,7 @@ pub(crate) fn build(tools: &Tools) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join("gosql");
     support::run_ok(
-        Command::new(&tools.go)
+        Command::new(tools.go.as_ref().expect("go (golang-go) on PATH"))
             .args(["build", "-o"])
             .arg(&bin)
             .arg("main.go")
