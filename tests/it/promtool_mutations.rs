@@ -58,13 +58,24 @@ fn edit_lists(expr: &str, edit: &dyn Fn(Vec<&str>) -> Vec<String>) -> String {
 }
 
 /// Aggregation mutants: the pool's identity grouping removed (a fleet-wide sum: `by (le)`
-/// kept for histograms), and its last identity label (`instance`) dropped.
-fn aggregation_mutations(rule: &Value, identity: &[String]) -> Vec<Mutation> {
+/// kept for histograms), its last identity label (`instance`) dropped, and, where the
+/// worlds give an instance several series (a counter with a label besides the instance's),
+/// `sum` replaced by `max` and by `avg`.
+fn aggregation_mutations(rule: &Value, identity: &[String], several: bool) -> Vec<Mutation> {
     let expr = rule["expr"].as_str().unwrap().to_string();
     if !expr.contains("by (") {
         return Vec::new();
     }
     let mut out = Vec::new();
+    if several {
+        for op in ["max", "avg"] {
+            let mutated = expr.replace("sum by (", &format!("{op} by ("));
+            out.push(Mutation {
+                name: format!("sum replaced by {op}"),
+                apply: Box::new(move |r| set_expr(r, mutated.clone())),
+            });
+        }
+    }
     let ids = identity.to_vec();
     let fleet = edit_lists(&expr, &|labels| {
         labels
@@ -201,7 +212,28 @@ fn every_mutation_of_every_alert_fails_the_generated_tests() {
                 .unwrap();
             let pool = g.model.pools.iter().find(|p| p.name == pool_name).unwrap();
             let mut ms = mutations(rule);
-            let aggregation = aggregation_mutations(rule, &pool.identity);
+            // Counters with a label besides the pool's grouping and selector labels are split
+            // over two series of one instance in the worlds: there sum, max and avg differ.
+            let group = pool.group_labels();
+            let several = [
+                poolwatch::model::Role::AcquisitionTimeouts,
+                poolwatch::model::Role::CreationErrors,
+            ]
+            .into_iter()
+            .filter_map(|r| pool.roles.get(r))
+            .filter(|m| {
+                rule["expr"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("rate({m}"))
+            })
+            .filter_map(|m| g.model.catalog.get(m))
+            .any(|m| {
+                m.labels.iter().any(|l| {
+                    !group.contains(&l.as_str()) && !pool.selector.iter().any(|(k, _)| k == l)
+                })
+            });
+            let aggregation = aggregation_mutations(rule, &pool.identity, several);
             assert!(
                 !aggregation.is_empty() || !rule["expr"].as_str().unwrap().contains("by ("),
                 "{alert}: no aggregation mutants"

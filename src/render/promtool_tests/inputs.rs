@@ -53,7 +53,8 @@ pub(super) enum Trace {
     /// `value` from step `from` on, no result before.
     Constant { from: u64, value: f64 },
     /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
-    Ramp { per_step: f64 },
+    /// `series` such counters of one instance, summed (a labelled counter's series).
+    Ramp { per_step: f64, series: u32 },
     /// A counter series born at step `at` at a value and never rising again: counted as
     /// `value` (that many events over the rate window, per second) for a window, then 0.
     Born { at: u64, value: f64 },
@@ -63,7 +64,11 @@ impl Trace {
     pub(super) fn at(self, k: u64, t: Timing) -> Option<f64> {
         match self {
             Trace::Constant { from, value } => (k >= from).then_some(value),
-            Trace::Ramp { per_step } => (k >= 1).then(|| t.rate(per_step, k)),
+            // Prometheus's sum adds the series' rates one after the other.
+            Trace::Ramp { per_step, series } => (k >= 1).then(|| {
+                let r = t.rate(per_step, k);
+                (1..series).fold(r, |acc, _| acc + r)
+            }),
             Trace::Born { at, value } => {
                 (k >= at).then(|| if k < at + t.window_steps { value } else { 0.0 })
             }
@@ -202,15 +207,38 @@ impl<'a> Inputs<'a> {
         }
     }
 
-    /// The series of `sc` moved to the `n`th instance.
+    /// The series of `sc` moved to the `n`th instance (their other labels kept).
     pub(super) fn moved(&self, sc: &Scenario, n: u32) -> Vec<Series> {
+        let group = self.pool.group_labels();
         sc.series
             .iter()
             .map(|s| {
                 let le = s.labels.get("le").and_then(|v| v.parse().ok());
-                self.series_of(n, s.role, s.suffix, le, s.values.clone())
+                let mut moved = self.series_of(n, s.role, s.suffix, le, s.values.clone());
+                for (k, v) in &s.labels {
+                    if !group.contains(&k.as_str()) && !moved.labels.contains_key(k) {
+                        moved.labels.insert(k.clone(), v.clone());
+                    }
+                }
+                moved
             })
             .collect()
+    }
+
+    /// A label the role's metric carries besides the pool's grouping and selector labels
+    /// (`component`), to split an instance's series over.
+    pub(super) fn split_label(&self, role: Role) -> Option<String> {
+        let m = self.model.catalog.get(self.pool.roles.get(role)?)?;
+        let group = self.pool.group_labels();
+        m.labels
+            .iter()
+            .rev()
+            .find(|l| {
+                !group.contains(&l.as_str())
+                    && !self.pool.selector.iter().any(|(k, _)| k == *l)
+                    && self.pool.roles.matches(role).iter().all(|(_, ml)| ml != *l)
+            })
+            .cloned()
     }
 
     /// The catalog's finite buckets of a histogram role (None when the spec declares none).
@@ -338,11 +366,39 @@ impl<'a> Inputs<'a> {
                 } else {
                     Role::CreationErrors
                 };
-                let per_step = as_printed(value * self.timing.step_secs());
-                (
-                    vec![self.series(role, "", None, self.rising(per_step))],
-                    Some(Trace::Ramp { per_step }),
-                )
+                // Where the counter has a label besides the instance's (a labelled counter),
+                // the instance's events are split over two of its series: a sum differs
+                // from a max or an average there.
+                match self.split_label(role) {
+                    None => {
+                        let per_step = as_printed(value * self.timing.step_secs());
+                        (
+                            vec![self.series(role, "", None, self.rising(per_step))],
+                            Some(Trace::Ramp {
+                                per_step,
+                                series: 1,
+                            }),
+                        )
+                    }
+                    Some(label) => {
+                        let per_step = as_printed(value * self.timing.step_secs() / 2.0);
+                        let series = ["a", "b"]
+                            .iter()
+                            .map(|part| {
+                                let mut s = self.series(role, "", None, self.rising(per_step));
+                                s.labels.insert(label.clone(), format!("{label}-{part}"));
+                                s
+                            })
+                            .collect();
+                        (
+                            series,
+                            Some(Trace::Ramp {
+                                per_step,
+                                series: 2,
+                            }),
+                        )
+                    }
+                }
             }
             Signal::WaitTimeP99 | Signal::QueryDurationP99 => {
                 let role = if signal == Signal::WaitTimeP99 {
