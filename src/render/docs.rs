@@ -88,6 +88,8 @@ pub fn runbook(
             format!("`{}`", model.wording.size_setting)
         },
         has_environments => !model.environments.is_empty(),
+        // Only a pool with a query-duration metric has that panel to point at.
+        has_query_duration => model.pools.iter().any(|p| p.roles.query_duration.is_some()),
     };
     env.get_template("docs/runbook.md.j2")
         .and_then(|t| t.render(ctx))
