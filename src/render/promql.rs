@@ -133,11 +133,19 @@ impl<'a> PoolExprs<'a> {
     /// A role's series (with a suffix such as `_bucket`), its long-form `match` labels
     /// copied to the identity's names with `label_replace`.
     pub fn select_role(&self, role: Role, suffix: &str) -> String {
-        self.select_role_with(role, suffix, None)
+        self.select_role_with(role, suffix, None, &|s| s.to_string())
     }
 
-    /// [`Self::select_role`] with one more matcher (`le="5"`).
-    fn select_role_with(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
+    /// [`Self::select_role`] with one more matcher (`le="5"`), and `wrap` applied to the
+    /// selector inside the `label_replace` (a range or an offset must follow the selector
+    /// itself: `rate(x[5m])`, `x offset 5m`).
+    fn select_role_with(
+        &self,
+        role: Role,
+        suffix: &str,
+        extra: Option<&str>,
+        wrap: &dyn Fn(&str) -> String,
+    ) -> String {
         let mut out = self.select(&format!("{}{suffix}", self.role(role)));
         let mut extras: Vec<String> = Vec::new();
         if self.variables {
@@ -162,6 +170,7 @@ impl<'a> PoolExprs<'a> {
                 None => format!("{out}{{{e}}}"),
             };
         }
+        out = wrap(&out);
         for (id_label, metric_label) in self.pool.roles.matches(role) {
             out = format!(
                 "label_replace({out}, \"{}\", \"$1\", \"{}\", \"(.*)\")",
@@ -197,9 +206,9 @@ impl<'a> PoolExprs<'a> {
         let op = if l.len() == r.len() {
             op.to_string()
         } else if r.len() < l.len() {
-            format!("{op} on({}) group_left", r.join(", "))
+            format!("{op} on({}) group_left()", r.join(", "))
         } else {
-            format!("{op} on({}) group_right", l.join(", "))
+            format!("{op} on({}) group_right()", l.join(", "))
         };
         self.binary(lhs.0, &op, rhs.0)
     }
@@ -209,7 +218,8 @@ impl<'a> PoolExprs<'a> {
     }
 
     fn role_rate(&self, role: Role, suffix: &str) -> String {
-        format!("rate({}[{}])", self.select_role(role, suffix), self.window)
+        let w = self.window;
+        self.select_role_with(role, suffix, None, &|s| format!("rate({s}[{w}])"))
     }
 
     /// Per-second rate of a counter role, per pool instance.
@@ -223,16 +233,19 @@ impl<'a> PoolExprs<'a> {
     /// already exporting counts: after a Prometheus restart every series looks new.
     pub fn counter_signal(&self, role: Role) -> String {
         let rate = self.counter_rate(role);
-        let series = self.select_role(role, "");
-        let size = self.select_role(Role::Size, "");
         let w = self.window;
+        let offset = |s: &str| format!("{s} offset {w}");
+        let series = self.select_role(role, "");
+        let before = self.select_role_with(role, "", None, &offset);
+        let presence = self.pool.presence_role();
+        let size = self.select_role_with(presence, "", None, &offset);
         let born = format!(
             "{} / {}",
             self.sum(
                 role,
                 &format!(
-                    "({series} unless {series} offset {w}) and on({}) ({size} offset {w})",
-                    self.pool.covered(Role::Size).join(", ")
+                    "({series} unless {before}) and on({}) ({size})",
+                    self.pool.covered(presence).join(", ")
                 ),
                 &[]
             ),
@@ -327,12 +340,11 @@ impl<'a> PoolExprs<'a> {
         } else {
             format!("le=~\"{bound}(\\\\.0)?\"")
         };
-        let bucket = self.select_role_with(role, "_bucket", Some(&le));
+        let w = self.window;
+        let bucket =
+            self.select_role_with(role, "_bucket", Some(&le), &|s| format!("rate({s}[{w}])"));
         let count = self.sum(role, &self.role_rate(role, "_count"), &[]);
-        let above = format!(
-            "{count} - {}",
-            self.sum(role, &format!("rate({bucket}[{}])", self.window), &[])
-        );
+        let above = format!("{count} - {}", self.sum(role, &bucket, &[]));
         self.binary(&format!("({above})"), "/", &format!("({count} > 0)"))
     }
 
@@ -351,19 +363,18 @@ impl<'a> PoolExprs<'a> {
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
     /// or, when every instance is gone, absent().
     pub fn absent(&self, lookback: PromDuration) -> String {
-        let size = self.select_role(Role::Size, "");
+        let presence = self.pool.presence_role();
+        let seen = self.select_role_with(presence, "", None, &|s| {
+            format!("max_over_time({s}[{lookback}])")
+        });
         let per_instance = self.binary(
-            &self.sum(
-                Role::Size,
-                &format!("max_over_time({size}[{lookback}])"),
-                &[],
-            ),
+            &self.sum(presence, &seen, &[]),
             "unless",
-            &self.gauge(Role::Size),
+            &self.gauge(presence),
         );
         format!(
             "(\n{per_instance}\n)\nor absent({})",
-            self.select(self.role(Role::Size))
+            self.select(self.role(presence))
         )
     }
 
