@@ -306,6 +306,16 @@ impl Pool {
         out
     }
 
+    /// The role whose series say a pool instance exists: the size, unless it is shared by
+    /// several instances (bound with `match` to fewer labels), then the active connections.
+    pub fn presence_role(&self) -> Role {
+        if self.covered(Role::Size).len() == self.group_labels().len() {
+            Role::Size
+        } else {
+            Role::Active
+        }
+    }
+
     /// The grouping labels a role's series carry (all of them unless bound with `match`
     /// to a metric that lacks some, such as a per-database size in a per-user pool).
     pub fn covered(&self, role: Role) -> Vec<&str> {

@@ -267,7 +267,10 @@ fn alert(
         ("scope", safe(scope_text(pool))),
         ("for", Value::from(d.for_.clone())),
         ("severity", Value::from(d.severity)),
-        ("metric", Value::from(pool.roles.size.clone())),
+        (
+            "metric",
+            Value::from(pool.roles.get(pool.presence_role()).unwrap_or_default()),
+        ),
         (
             "size_setting",
             Value::from(if model.wording.size_setting.is_empty() {

@@ -133,17 +133,19 @@ impl<'a> PoolExprs<'a> {
     /// A role's series (with a suffix such as `_bucket`), its long-form `match` labels
     /// copied to the identity's names with `label_replace`.
     pub fn select_role(&self, role: Role, suffix: &str) -> String {
-        self.select_role_with(role, suffix, None)
+        self.select_role_with(role, suffix, None, &|s| s.to_string())
     }
 
-    /// [`Self::select_role`] with one more matcher (`le="5"`).
-    fn select_role_with(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
-        self.relabel(role, self.select_role_plain(role, suffix, extra))
-    }
-
-    /// A role's series with its selector and dashboard variables, without the `match`
-    /// relabelling: for wrapping in a range or offset first (see [`Self::relabel`]).
-    fn select_role_plain(&self, role: Role, suffix: &str, extra: Option<&str>) -> String {
+    /// [`Self::select_role`] with one more matcher (`le="5"`), and `wrap` applied to the
+    /// selector inside the `label_replace` (a range or an offset must follow the selector
+    /// itself: `rate(x[5m])`, `x offset 5m`).
+    fn select_role_with(
+        &self,
+        role: Role,
+        suffix: &str,
+        extra: Option<&str>,
+        wrap: &dyn Fn(&str) -> String,
+    ) -> String {
         let mut out = self.select(&format!("{}{suffix}", self.role(role)));
         let mut extras: Vec<String> = Vec::new();
         if self.variables {
@@ -168,15 +170,7 @@ impl<'a> PoolExprs<'a> {
                 None => format!("{out}{{{e}}}"),
             };
         }
-        out
-    }
-
-    /// `inner` (a role's series, or a function of them such as `max_over_time(..[1h])`
-    /// or `x offset 5m`) with the role's long-form `match` labels copied to the identity's
-    /// names. Applied outside any range or offset: `label_replace` returns an instant
-    /// vector, which neither takes.
-    pub fn relabel(&self, role: Role, inner: String) -> String {
-        let mut out = inner;
+        out = wrap(&out);
         for (id_label, metric_label) in self.pool.roles.matches(role) {
             out = format!(
                 "label_replace({out}, \"{}\", \"$1\", \"{}\", \"(.*)\")",
@@ -212,7 +206,6 @@ impl<'a> PoolExprs<'a> {
         let op = if l.len() == r.len() {
             op.to_string()
         } else if r.len() < l.len() {
-            // `group_left()`: a bare `group_left (sum ...)` reads as a label list.
             format!("{op} on({}) group_left()", r.join(", "))
         } else {
             format!("{op} on({}) group_right()", l.join(", "))
@@ -225,7 +218,8 @@ impl<'a> PoolExprs<'a> {
     }
 
     fn role_rate(&self, role: Role, suffix: &str) -> String {
-        format!("rate({}[{}])", self.select_role(role, suffix), self.window)
+        let w = self.window;
+        self.select_role_with(role, suffix, None, &|s| format!("rate({s}[{w}])"))
     }
 
     /// Per-second rate of a counter role, per pool instance.
@@ -239,30 +233,19 @@ impl<'a> PoolExprs<'a> {
     /// already exporting counts: after a Prometheus restart every series looks new.
     pub fn counter_signal(&self, role: Role) -> String {
         let rate = self.counter_rate(role);
+        let w = self.window;
+        let offset = |s: &str| format!("{s} offset {w}");
         let series = self.select_role(role, "");
-        let series_then = self.relabel(
-            role,
-            format!(
-                "{} offset {}",
-                self.select_role_plain(role, "", None),
-                self.window
-            ),
-        );
-        let size_then = self.relabel(
-            Role::Size,
-            format!(
-                "{} offset {}",
-                self.select_role_plain(Role::Size, "", None),
-                self.window
-            ),
-        );
+        let before = self.select_role_with(role, "", None, &offset);
+        let presence = self.pool.presence_role();
+        let size = self.select_role_with(presence, "", None, &offset);
         let born = format!(
             "{} / {}",
             self.sum(
                 role,
                 &format!(
-                    "({series} unless {series_then}) and on({}) ({size_then})",
-                    self.pool.covered(Role::Size).join(", ")
+                    "({series} unless {before}) and on({}) ({size})",
+                    self.pool.covered(presence).join(", ")
                 ),
                 &[]
             ),
@@ -357,12 +340,11 @@ impl<'a> PoolExprs<'a> {
         } else {
             format!("le=~\"{bound}(\\\\.0)?\"")
         };
-        let bucket = self.select_role_with(role, "_bucket", Some(&le));
+        let w = self.window;
+        let bucket =
+            self.select_role_with(role, "_bucket", Some(&le), &|s| format!("rate({s}[{w}])"));
         let count = self.sum(role, &self.role_rate(role, "_count"), &[]);
-        let above = format!(
-            "{count} - {}",
-            self.sum(role, &format!("rate({bucket}[{}])", self.window), &[])
-        );
+        let above = format!("{count} - {}", self.sum(role, &bucket, &[]));
         self.binary(&format!("({above})"), "/", &format!("({count} > 0)"))
     }
 
@@ -381,19 +363,18 @@ impl<'a> PoolExprs<'a> {
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
     /// or, when every instance is gone, absent().
     pub fn absent(&self, lookback: PromDuration) -> String {
-        let size = self.select_role_plain(Role::Size, "", None);
+        let presence = self.pool.presence_role();
+        let seen = self.select_role_with(presence, "", None, &|s| {
+            format!("max_over_time({s}[{lookback}])")
+        });
         let per_instance = self.binary(
-            &self.sum(
-                Role::Size,
-                &self.relabel(Role::Size, format!("max_over_time({size}[{lookback}])")),
-                &[],
-            ),
+            &self.sum(presence, &seen, &[]),
             "unless",
-            &self.gauge(Role::Size),
+            &self.gauge(presence),
         );
         format!(
             "(\n{per_instance}\n)\nor absent({})",
-            self.select(self.role(Role::Size))
+            self.select(self.role(presence))
         )
     }
 

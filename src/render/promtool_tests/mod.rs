@@ -265,7 +265,7 @@ impl<'a> Alert<'a> {
                 None => sc
                     .series
                     .iter()
-                    .any(|s| s.role == Role::Size && s.seen_by(pool)),
+                    .any(|s| s.role == pool.presence_role() && s.seen_by(pool)),
             };
             return (!present).then(|| (1.0, pool.selector.iter().cloned().collect()));
         }
@@ -529,6 +529,21 @@ impl<'a> Tests<'a> {
         ) {
             groups.push(self.born_group(a, &inputs, longest)?);
         }
+        // Where the library counts waiting clients, a full pool nobody waits for is not
+        // exhausted: the firing world with no one waiting stays silent.
+        if a.signal == Signal::Exhausted && a.pool.roles.waiting.is_some() {
+            let mut calm = firing.clone();
+            for s in calm.series.iter_mut().filter(|s| s.role == Role::Waiting) {
+                s.values = inputs.constant(0.0);
+            }
+            calm.trace = None;
+            let check = self.check(a.name(), &calm, fire_at)?;
+            groups.push(self.group(
+                format!("{}: full but no one waits: silent", a.describe()),
+                &calm,
+                vec![check],
+            ));
+        }
         Ok(groups)
     }
 
@@ -548,8 +563,8 @@ impl<'a> Tests<'a> {
         let threshold = a.threshold.unwrap_or_default();
         let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
         let series = vec![
-            inputs.series_of(1, Role::Size, "", None, inputs.constant(10.0)),
-            inputs.series_of(2, Role::Size, "", None, inputs.constant(10.0)),
+            inputs.series_of(1, a.pool.presence_role(), "", None, inputs.constant(10.0)),
+            inputs.series_of(2, a.pool.presence_role(), "", None, inputs.constant(10.0)),
             inputs.series_of(
                 1,
                 role,
@@ -605,7 +620,12 @@ impl<'a> Tests<'a> {
                 steps,
                 headroom: headroom(self.model),
             };
-            let s = inputs.series(Role::Size, "", None, inputs.constant(UNDERSIZED_SIZE));
+            let s = inputs.series(
+                pool.presence_role(),
+                "",
+                None,
+                inputs.constant(UNDERSIZED_SIZE),
+            );
             for &q in self.viewers.get(ix).into_iter().flatten() {
                 if s.seen_by(&pools[q]) {
                     sizes_seen[q] = true;
@@ -695,14 +715,15 @@ impl<'a> Tests<'a> {
                 steps,
                 headroom: headroom(self.model),
             };
+            let presence = pool.presence_role();
             let hot = inputs.series_of(
                 1,
-                Role::Size,
+                presence,
                 "",
                 None,
                 format!("{}x{} stale", number(SIZE), STOP - 1),
             );
-            let idle = inputs.series_of(2, Role::Size, "", None, inputs.constant(SIZE));
+            let idle = inputs.series_of(2, presence, "", None, inputs.constant(SIZE));
             for s in [hot, idle] {
                 if seen.insert(s.input().series) {
                     if s.values.ends_with("stale") {
@@ -726,9 +747,13 @@ impl<'a> Tests<'a> {
                     // The instances of the alert's pool that stopped, summed per instance.
                     let group = a.pool.group_labels();
                     let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
-                    for s in gone.iter().filter(|s| s.seen_by(a.pool)) {
+                    let presence = a.pool.presence_role();
+                    for s in gone
+                        .iter()
+                        .filter(|s| s.role == presence && s.seen_by(a.pool))
+                    {
                         let mut labels = s.labels.clone();
-                        for (id_label, metric_label) in a.pool.roles.matches(Role::Size) {
+                        for (id_label, metric_label) in a.pool.roles.matches(presence) {
                             if let Some(v) = labels.remove(metric_label) {
                                 labels.insert(id_label.clone(), v);
                             }
