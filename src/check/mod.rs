@@ -3,7 +3,9 @@
 //! catalog, then each check (one module each, listed in [`registry`]) reports what it finds.
 //! None stops at its first finding.
 
+pub mod baseline;
 pub mod dashboard;
+pub mod knowledge;
 pub mod lint;
 pub mod registry;
 pub mod rules_file;
@@ -46,28 +48,26 @@ pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> 
     diags
 }
 
+/// The context a spec's rules and dashboards are checked in: its catalog (complete, so
+/// an unknown metric is an error) and its severities.
+pub fn spec_context(model: &Model, rules: &[lint::RuleUnit]) -> lint::Cx {
+    lint::Cx::new(
+        knowledge::Knowledge::from_catalog(&model.catalog),
+        Some(model.severities.clone()),
+        rules,
+    )
+}
+
 /// Every rule check on the generated rule file. Returns the context the dashboard's
-/// queries are typed in (the catalog and the recorded series' types) with the findings;
-/// the parsed expressions are freed on return, before anything else is built.
-pub fn generated_rules<'m>(model: &'m Model, rules: &RuleFile) -> (lint::Cx<'m>, Vec<Diagnostic>) {
+/// queries are typed in (the catalog and the recorded series' types) with the findings.
+pub fn generated_rules(model: &Model, rules: &RuleFile) -> (lint::Cx, Vec<Diagnostic>) {
     let (units, mut diags) = rules_file::from_generated(rules, &model.lint_ignores);
-    let cx = lint::Cx::new(&model.catalog, &model.severities, &units);
+    let cx = spec_context(model, &units);
     diags.extend(run::rules(&units, &cx));
     (cx, diags)
 }
 
-/// Top-level panels (or rows) per slice in [`generated_dashboard`].
-pub const PANELS_PER_SLICE: usize = 16;
-
-/// Every dashboard check on the generated dashboard, a slice of panels at a time: a fleet's
-/// dashboard as one JSON tree would take twice the memory of everything else under check.
-/// The findings are those of the whole dashboard, in its order (tests/fleet.rs).
+/// Every dashboard check on the generated dashboard.
 pub fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnostic> {
-    let shell = grafana::value_shell(d);
-    run::dashboard_slices(
-        &d.panels,
-        PANELS_PER_SLICE,
-        |slice| dashboard::DashboardDoc::generated(grafana::slice_value(&shell, slice)),
-        cx,
-    )
+    run::dashboard(&dashboard::DashboardDoc::generated(grafana::to_value(d)), cx)
 }
