@@ -148,7 +148,11 @@ impl<'a> PanelRef<'a> {
             .map(|ts| {
                 ts.iter()
                     .filter_map(|t| {
-                        let expr = t.get("expr").and_then(Value::as_str)?;
+                        // An empty query is never run; a hidden one still is.
+                        let expr = t
+                            .get("expr")
+                            .and_then(Value::as_str)
+                            .filter(|e| !e.trim().is_empty())?;
                         let r = t.get("refId").and_then(Value::as_str).unwrap_or("?");
                         Some((r.to_string(), expr, t))
                     })

@@ -232,7 +232,6 @@ impl Knowledge {
         let (kind, buckets) = match suffix {
             "_total" => (MetricType::Counter, false),
             "_bucket" => (MetricType::Counter, true),
-            "_created" => (MetricType::Gauge, false),
             _ if name.ends_with("_info") => (MetricType::Info, false),
             _ if is_binary_name(name) => (MetricType::StateSet, false),
             _ => (MetricType::Unknown, false),
@@ -419,6 +418,11 @@ mod tests {
         assert!(Knowledge::infer("x_seconds_bucket").buckets);
         assert_eq!(Knowledge::infer("build_info").kind, MetricType::Info);
         assert_eq!(Knowledge::infer("up").kind, MetricType::StateSet);
+        // `_created` names a creation timestamp only beside a counter the exposition has.
+        assert_eq!(
+            Knowledge::infer("mysql_global_status_threads_created").kind,
+            MetricType::Unknown
+        );
         assert_eq!(Knowledge::infer("queue_length").kind, MetricType::Unknown);
         assert!(!Knowledge::infer("x_total").exact);
     }

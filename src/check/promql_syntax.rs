@@ -39,6 +39,8 @@ const GRAFANA_VARS: [(&str, &str); 8] = [
 enum Placeholder {
     Number,
     Name,
+    /// A set operator: `a $op b` with `op` one of `and`, `or`, `unless`.
+    Operator,
 }
 
 /// Replaces Grafana variables with values PromQL accepts: the built-in ones with sample
@@ -88,6 +90,7 @@ fn substitute(expr: &str, mode: Placeholder) -> String {
             } else {
                 match mode {
                     Placeholder::Number => "1".to_string(),
+                    Placeholder::Operator => "or".to_string(),
                     Placeholder::Name => {
                         let name: String = out[i..i + var_len]
                             .chars()
@@ -134,20 +137,32 @@ fn variable_at(s: &str) -> usize {
     0
 }
 
-/// Parses a dashboard query: variables as numbers first, then as names.
+/// Parses a dashboard query: variables as numbers first, then as names, then as set
+/// operators; the first reading that parses wins.
 pub fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
     let first = substitute(text, Placeholder::Number);
-    match promql_parser::parser::parse(&first) {
-        Ok(e) => Ok(e),
-        Err(e) => {
-            let second = substitute(text, Placeholder::Name);
-            if second != first {
-                promql_parser::parser::parse(&second).map_err(|_| e)
-            } else {
-                Err(e)
-            }
+    let err = match promql_parser::parser::parse(&first) {
+        Ok(e) => return Ok(e),
+        Err(e) => e,
+    };
+    if first == substitute_builtin(text) {
+        return Err(err);
+    }
+    for mode in [Placeholder::Name, Placeholder::Operator] {
+        if let Ok(e) = promql_parser::parser::parse(&substitute(text, mode)) {
+            return Ok(e);
         }
     }
+    Err(err)
+}
+
+/// Only Grafana's built-in variables replaced.
+fn substitute_builtin(expr: &str) -> String {
+    let mut out = expr.to_string();
+    for (var, value) in GRAFANA_VARS {
+        out = out.replace(var, value);
+    }
+    out
 }
 
 /// Parses one expression, giving a clearer message than the parser's when it can.
@@ -375,6 +390,7 @@ mod tests {
             "$metric{job=\"a\"}",
             "rate(x_total[${window}]) offset $shift",
             "histogram_quantile([[q]], sum by (le) (rate(x_bucket[5m])))",
+            "a{x=\"1\"} $op on (entity) b == 0",
             "rate(x_total{path=~\"/api/[a-z]+\"}[5m])",
         ] {
             assert!(parse_query(q).is_ok(), "{q}: {:?}", parse_query(q));

@@ -385,14 +385,21 @@ impl Env {
                 }
                 Ty::gauge(ValUnit::Number, labels)
             }
-            "stddev" | "stdvar" | "quantile" | "avg" | "min" | "max" => Ty {
+            // The largest or smallest of counters still only grows (between resets), and
+            // of bucket rates is still a bucket rate per `le` (when `le` survives).
+            "min" | "max" => Ty {
+                buckets: inner.buckets && !labels.drops("le"),
+                labels,
+                ..inner
+            },
+            "stddev" | "stdvar" | "quantile" | "avg" => Ty {
+                buckets: inner.buckets && inner.kind == Kind::Rate && !labels.drops("le"),
                 labels,
                 kind: if inner.kind == Kind::Counter {
                     Kind::Gauge
                 } else {
                     inner.kind
                 },
-                buckets: false,
                 ..inner
             },
             // sum keeps counters counters and buckets buckets (when `le` survives).
@@ -478,7 +485,21 @@ impl Env {
             }
             _ => Kind::Gauge,
         };
-        let buckets = (l.buckets && !r_vec) || (r.buckets && !l_vec);
+        // The result's series are one side's (the left's, unless `group_right`): it keeps
+        // that side's buckets when scaled or joined (`* on (...) group_left (node) ...`).
+        let right_wins = matches!(
+            b.modifier.as_ref().map(|m| &m.card),
+            Some(VectorMatchCardinality::OneToMany(_))
+        );
+        let buckets = if !l_vec {
+            r.buckets
+        } else if !r_vec {
+            l.buckets
+        } else if right_wins {
+            r.buckets
+        } else {
+            l.buckets && matches!(op.as_str(), "*" | "/")
+        };
         Ty {
             kind,
             unit,
