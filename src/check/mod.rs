@@ -14,6 +14,8 @@ pub mod template;
 pub mod typing;
 
 pub mod alert_without_comparison;
+pub mod alert_without_for;
+pub mod counter_compared;
 pub mod counter_without_rate;
 pub mod datasource_variable;
 pub mod duplicate_rule;
@@ -24,8 +26,10 @@ pub mod label_aggregated_away;
 pub mod missing_annotation;
 pub mod panel_unit;
 pub mod panel_unit_mismatch;
+pub mod percent_sign;
 pub mod promql_syntax;
 pub mod rate_interval;
+pub mod rate_on_binary;
 pub mod rate_on_gauge;
 pub mod record_name;
 pub mod template_syntax;
@@ -34,6 +38,7 @@ pub mod unit_mismatch;
 pub mod unknown_metric;
 pub mod unknown_severity;
 pub mod unknown_template_function;
+pub mod unreachable_quantile;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;

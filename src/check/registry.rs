@@ -112,6 +112,21 @@ pub const CHECKS: &[CheckInfo] = &[
         "alert_without_comparison.rs"
     ),
     check!(
+        rate_on_binary,
+        Run::Rule(rate_on_binary::check),
+        "rate_on_binary.rs"
+    ),
+    check!(
+        counter_compared,
+        Run::Rule(counter_compared::check),
+        "counter_compared.rs"
+    ),
+    check!(
+        unreachable_quantile,
+        Run::Rule(unreachable_quantile::check),
+        "unreachable_quantile.rs"
+    ),
+    check!(
         invalid_duration,
         Run::Rule(invalid_duration::check),
         "invalid_duration.rs"
@@ -153,6 +168,16 @@ pub const CHECKS: &[CheckInfo] = &[
         "duplicate_rule.rs"
     ),
     check!(invalid_suppression, Run::Reader, "invalid_suppression.rs"),
+    check!(
+        percent_sign,
+        Run::Rule(percent_sign::check),
+        "percent_sign.rs"
+    ),
+    check!(
+        alert_without_for,
+        Run::Rule(alert_without_for::check),
+        "alert_without_for.rs"
+    ),
     check!(
         panel_unit,
         Run::Dashboard(panel_unit::check),

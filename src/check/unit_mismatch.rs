@@ -45,10 +45,13 @@ pub fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
         return false;
     };
     let vector = |e: &Expr| cx.env.type_of(e).kind != Kind::Scalar;
+    let t = cx.env.type_of(side);
     div.op.to_string() == "/"
         && vector(&div.lhs)
         && vector(&div.rhs)
-        && cx.env.type_of(side).unit == ValUnit::Unknown
+        && t.unit == ValUnit::Unknown
+        // `100 * A / B` is a percentage already.
+        && t.scale == 1.0
         && k > 0.0
         && k <= 1.0
 }
