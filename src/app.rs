@@ -238,7 +238,9 @@ fn levels(args: &CheckArgs) -> Result<Vec<(&'static str, Option<diag::Severity>)
         let bad = || {
             Diagnostic::error(
                 READ,
-                format!("--level {l}: expected CODE=LEVEL, e.g. PW207=off (levels: error, warning, info, off)"),
+                format!(
+                    "--level {l}: expected CODE=LEVEL, e.g. PW207=off (levels: error, warning, info, off)"
+                ),
             )
         };
         let (code, level) = l.split_once('=').ok_or_else(bad)?;
@@ -273,10 +275,10 @@ fn check_files(args: &CheckArgs) -> Report {
     };
     let baseline = match &args.baseline {
         None => None,
-        Some(path) => match read_text(path, "baseline")
-            .and_then(|src| check::baseline::parse(&src.text).map_err(|m| {
-                Diagnostic::error(READ, format!("{}: {m}", src.name))
-            })) {
+        Some(path) => match read_text(path, "baseline").and_then(|src| {
+            check::baseline::parse(&src.text)
+                .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))
+        }) {
             Ok(b) => Some(b),
             Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
         },
@@ -307,14 +309,16 @@ fn check_files(args: &CheckArgs) -> Report {
     input.extend(linted.unusable);
     let mut diags = linted.findings;
     // Levels: the user's settings over the checks' defaults.
-    diags.retain_mut(|d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
-        Some((_, None)) => false,
-        Some((_, Some(level))) => {
-            d.severity = *level;
-            true
-        }
-        None => true,
-    });
+    diags.retain_mut(
+        |d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
+            Some((_, None)) => false,
+            Some((_, Some(level))) => {
+                d.severity = *level;
+                true
+            }
+            None => true,
+        },
+    );
     diag::sort(&mut diags);
     if let Some(path) = &args.write_baseline {
         let file = crate::render::OutputFile {

@@ -59,11 +59,7 @@ fn fires_on_presence(e: &Expr) -> bool {
         Expr::Call(c) if c.func.name == "vector" => {
             c.args.args.first().is_some_and(|a| fires_on_presence(a))
         }
-        Expr::VectorSelector(vs) => vs
-            .matchers
-            .matchers
-            .iter()
-            .any(|m| m.name != "__name__"),
+        Expr::VectorSelector(vs) => vs.matchers.matchers.iter().any(|m| m.name != "__name__"),
         Expr::Aggregate(a) => fires_on_presence(&a.expr),
         Expr::Call(c) => c.args.args.iter().any(|a| fires_on_presence(a)),
         Expr::Binary(b) => fires_on_presence(&b.lhs) || fires_on_presence(&b.rhs),

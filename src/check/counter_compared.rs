@@ -33,7 +33,9 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         let Expr::Binary(b) = e else {
             return;
         };
-        if !b.op.is_comparison_operator() {
+        // `== 0` asks whether anything happened at all since the start: a fair question.
+        let op = b.op.to_string();
+        if !b.op.is_comparison_operator() || op == "==" || op == "!=" {
             return;
         }
         let side = match (unparen(&b.lhs), unparen(&b.rhs)) {

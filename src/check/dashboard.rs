@@ -93,10 +93,18 @@ fn plugin_of(ds: &Value, vars: &BTreeMap<String, String>) -> Option<String> {
         Value::String(s) if s.starts_with('$') => var(s),
         Value::String(s) => {
             let l = s.to_ascii_lowercase();
-            ["loki", "elasticsearch", "influx", "tempo", "cloudwatch", "mysql", "postgres"]
-                .into_iter()
-                .find(|p| l.contains(p))
-                .map(str::to_string)
+            [
+                "loki",
+                "elasticsearch",
+                "influx",
+                "tempo",
+                "cloudwatch",
+                "mysql",
+                "postgres",
+            ]
+            .into_iter()
+            .find(|p| l.contains(p))
+            .map(str::to_string)
         }
         Value::Object(o) => {
             let uid = o.get("uid").and_then(Value::as_str).unwrap_or("");
@@ -117,9 +125,18 @@ fn looks_like_logql(expr: &str) -> bool {
         .strip_prefix("sum")
         .or_else(|| t.strip_prefix("count_over_time"))
         .unwrap_or(t);
-    ["|=", "|~", "!~ \"", "| json", "| logfmt", "| line_format", "| pattern", "| unwrap"]
-        .iter()
-        .any(|p| t.contains(p))
+    [
+        "|=",
+        "|~",
+        "!~ \"",
+        "| json",
+        "| logfmt",
+        "| line_format",
+        "| pattern",
+        "| unwrap",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
         || t.starts_with('{') && t.contains("} |")
 }
 

@@ -71,7 +71,9 @@ fn disjoint(a: &RuleUnit, b: &RuleUnit, cx: &Cx) -> bool {
             && mb
                 .iter()
                 .any(|(l2, op2, v2)| l2 == label && (op2 != op || v2 != value))
-            && !mb.iter().any(|(l2, op2, v2)| l2 == label && op2 == op && v2 == value)
+            && !mb
+                .iter()
+                .any(|(l2, op2, v2)| l2 == label && op2 == op && v2 == value)
     })
 }
 

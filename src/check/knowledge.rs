@@ -277,7 +277,10 @@ pub fn parse_exposition(text: &str) -> Result<BTreeMap<String, Family>, (usize, 
             };
             let value = words.next().unwrap_or("");
             match what {
-                "TYPE" => out.entry(name.to_string()).or_insert_with(blank).kind = MetricType::parse(value),
+                "TYPE" => {
+                    out.entry(name.to_string()).or_insert_with(blank).kind =
+                        MetricType::parse(value)
+                }
                 "UNIT" => out.entry(name.to_string()).or_insert_with(blank).unit = unit_word(value),
                 _ => {}
             }

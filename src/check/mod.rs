@@ -74,5 +74,8 @@ pub fn generated_rules(model: &Model, rules: &RuleFile) -> (lint::Cx, Vec<Diagno
 
 /// Every dashboard check on the generated dashboard.
 pub fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnostic> {
-    run::dashboard(&dashboard::DashboardDoc::generated(grafana::to_value(d)), cx)
+    run::dashboard(
+        &dashboard::DashboardDoc::generated(grafana::to_value(d)),
+        cx,
+    )
 }

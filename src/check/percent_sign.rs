@@ -52,7 +52,9 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             let shown = &text.text[action.range.clone()];
             let (message, help) = if humanized {
                 (
-                    format!("{what} `{key}` writes `%` after `humanizePercentage`, which adds its own: `{shown}%` prints \"95%%\""),
+                    format!(
+                        "{what} `{key}` writes `%` after `humanizePercentage`, which adds its own: `{shown}%` prints \"95%%\""
+                    ),
                     "drop the `%` after the action".to_string(),
                 )
             } else if let Some(unit) = other_unit {

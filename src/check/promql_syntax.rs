@@ -128,7 +128,11 @@ fn variable_at(s: &str) -> usize {
     }
     if let Some(rest) = s.strip_prefix("[[") {
         let n = ident(rest);
-        return if n > 0 && rest[n..].starts_with("]]") { n + 4 } else { 0 };
+        return if n > 0 && rest[n..].starts_with("]]") {
+            n + 4
+        } else {
+            0
+        };
     }
     if let Some(rest) = s.strip_prefix('$') {
         let n = ident(rest);

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn a_regex_bracket_is_not_a_window() {
         let w = super::windows("rate(x_total{path=~\"/a[\\\\.:]b\"}[$__rate_interval])");
-        assert_eq!(w, vec![("rate".to_string(), "$__rate_interval".to_string())]);
+        assert_eq!(
+            w,
+            vec![("rate".to_string(), "$__rate_interval".to_string())]
+        );
     }
 }
 

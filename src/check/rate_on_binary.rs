@@ -38,11 +38,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             continue;
         }
         let name = selector_name(arg).unwrap_or("its argument");
-        let severity = if t.exact {
-            SEVERITY
-        } else {
-            Severity::Warning
-        };
+        let severity = if t.exact { SEVERITY } else { Severity::Warning };
         out.push(
             rule.diag(
                 CODE,

@@ -39,11 +39,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         }
         // A kind known only from a name's convention may be wrong (old exporters name
         // counters without `_total`): a warning then.
-        let severity = if t.exact {
-            SEVERITY
-        } else {
-            Severity::Warning
-        };
+        let severity = if t.exact { SEVERITY } else { Severity::Warning };
         let (what, name) = match arg {
             Expr::MatrixSelector(ms) => (
                 format!("`{}` is a gauge", ms.vs.name.as_deref().unwrap_or("?")),

@@ -2,9 +2,9 @@
 
 use super::dashboard::DashboardDoc;
 use super::invalid_suppression;
+use super::knowledge::Knowledge;
 use super::lint::{Cx, Ignore, RuleUnit};
 use super::registry::{CHECKS, Run};
-use super::knowledge::Knowledge;
 use super::{invalid_duration, rules_file};
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Sources, Span};

@@ -245,7 +245,10 @@ impl Resolved {
     /// The type, whatever the name is.
     pub fn ty(&self) -> &Ty {
         match self {
-            Resolved::Catalog(t) | Resolved::Recorded(t) | Resolved::Builtin(t) | Resolved::Inferred(t) => t,
+            Resolved::Catalog(t)
+            | Resolved::Recorded(t)
+            | Resolved::Builtin(t)
+            | Resolved::Inferred(t) => t,
         }
     }
 
@@ -748,7 +751,7 @@ pub fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Metric;
+    use crate::model::{Catalog, Metric, MetricKind};
 
     fn catalog() -> Catalog {
         let mut c = Catalog::default();
@@ -770,8 +773,7 @@ mod tests {
     }
 
     fn ty(src: &str) -> Ty {
-        let c = catalog();
-        let env = Env::new(&c);
+        let env = Env::new(Knowledge::from_catalog(&catalog()));
         env.type_of(&promql_parser::parser::parse(src).unwrap())
     }
 
@@ -812,6 +814,19 @@ mod tests {
         assert!(!ty("sum without (instance) (active)").labels.drops("job"));
         assert!(ty("sum(active) / sum(size)").labels.drops("job"));
         assert!(!ty("active / size").labels.drops("job"));
+    }
+
+    #[test]
+    fn names_type_what_no_catalog_holds() {
+        let t = ty("sum by (le, pod) (rate(shop_seconds_bucket[5m]))");
+        assert!(t.buckets && !t.exact);
+        assert_eq!(ty("rate(shop_orders_total[5m])").kind, Kind::Rate);
+        let joined = ty(
+            "sum by (instance, le) (rate(x_bucket[5m])) * on (instance) group_left (node) max by (instance, node) (node_info)",
+        );
+        assert!(joined.buckets);
+        assert!(ty("x_up").binary);
+        assert!(ty("up").exact && ty("up").binary);
     }
 
     #[test]
