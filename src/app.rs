@@ -164,12 +164,13 @@ fn expand(paths: &[PathBuf], exts: &[&str]) -> (Vec<(PathBuf, bool)>, Vec<Diagno
     (out, errs)
 }
 
+/// What the files are checked against: what is known of the metrics, the spec's
+/// severities (none without a spec), and those sources in words for the summary.
+type Against = (Knowledge, Option<Vec<String>>, String);
+
 /// What `--metrics`, `--metadata` and `--spec` say about the metrics, and the spec's
 /// severities. Only the spec's catalog is resolved: nothing is generated.
-fn knowledge(
-    args: &CheckArgs,
-    sources: &mut Sources,
-) -> Result<(Knowledge, Option<Vec<String>>, String), Vec<Diagnostic>> {
+fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Diagnostic>> {
     let mut errs = Vec::new();
     let (mut k, severities, mut said) = match &args.spec.spec {
         None => (Knowledge::default(), None, Vec::new()),

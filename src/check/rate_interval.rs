@@ -63,18 +63,6 @@ fn first_window(s: &str) -> Option<&str> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_regex_bracket_is_not_a_window() {
-        let w = super::windows("rate(x_total{path=~\"/a[\\\\.:]b\"}[$__rate_interval])");
-        assert_eq!(
-            w,
-            vec![("rate".to_string(), "$__rate_interval".to_string())]
-        );
-    }
-}
-
 pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
@@ -99,4 +87,16 @@ pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnos
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_regex_bracket_is_not_a_window() {
+        let w = super::windows("rate(x_total{path=~\"/a[\\\\.:]b\"}[$__rate_interval])");
+        assert_eq!(
+            w,
+            vec![("rate".to_string(), "$__rate_interval".to_string())]
+        );
+    }
 }

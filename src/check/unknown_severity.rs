@@ -26,7 +26,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Some(severities) = &cx.severities else {
         return Vec::new();
     };
-    if severities.iter().any(|s| *s == sev.text) {
+    if severities.contains(&sev.text) {
         return Vec::new();
     }
     let guess = crate::model::did_you_mean(&sev.text, severities.iter().map(String::as_str));
