@@ -392,7 +392,7 @@ mod tests {
             "topk($topk, sum by (pod) (rate(x_total{ns=~\"$ns\"}[$__rate_interval])))",
             "sum by ($label) (x)",
             "$metric{job=\"a\"}",
-            "rate(x_total[${window}]) offset $shift",
+            "rate(x_total[${window}] offset $shift)",
             "histogram_quantile([[q]], sum by (le) (rate(x_bucket[5m])))",
             "a{x=\"1\"} $op on (entity) b == 0",
             "rate(x_total{path=~\"/api/[a-z]+\"}[5m])",
