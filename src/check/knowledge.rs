@@ -363,48 +363,76 @@ pub fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
 
 /// "Did you mean" in time linear in the number of names: every name and each of its
 /// one-character deletions index the name, so a lookup lists the names within one edit
-/// (and most within two) without comparing against all of them.
+/// (and most within two) without comparing against all of them. The deletions are kept as
+/// hashes (computed from prefix and suffix hashes, no string built), sorted once; a
+/// colliding hash only adds a candidate, which the edit distance then judges.
 #[derive(Debug, Default)]
 pub struct NameIndex {
-    by_key: HashMap<String, Vec<u32>>,
+    /// (hash of a name or of one of its deletions, name index), sorted.
+    keys: Vec<(u64, u32)>,
     names: Vec<String>,
+}
+
+/// Hashes of a name and of each of its one-byte deletions (names are ASCII; other bytes
+/// only make extra candidates).
+fn deletion_hashes(name: &str, mut f: impl FnMut(u64)) {
+    const P: u64 = 0x100_0000_01b3;
+    let b = name.as_bytes();
+    let n = b.len();
+    // prefix[i]: hash of b[..i]; suffix[i]: hash of b[i..]; pow[k] = P^k.
+    let mut prefix = Vec::with_capacity(n + 1);
+    let mut pow = Vec::with_capacity(n + 1);
+    prefix.push(0u64);
+    pow.push(1u64);
+    for (i, &c) in b.iter().enumerate() {
+        prefix.push(prefix[i].wrapping_mul(P).wrapping_add(u64::from(c) + 1));
+        pow.push(pow[i].wrapping_mul(P));
+    }
+    let mut suffix = vec![0u64; n + 1];
+    for i in (0..n).rev() {
+        suffix[i] = (u64::from(b[i]) + 1)
+            .wrapping_mul(pow[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+    }
+    let mix =
+        |h: u64, len: usize| (h ^ (len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).rotate_left(17);
+    f(mix(prefix[n], n));
+    for i in 0..n {
+        // b[..i] followed by b[i+1..]: the prefix shifted by the suffix's length.
+        let h = prefix[i]
+            .wrapping_mul(pow[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+        f(mix(h, n - 1));
+    }
 }
 
 impl NameIndex {
     pub fn new(names: Vec<String>) -> Self {
-        let mut by_key: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut keys = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
         for (i, n) in names.iter().enumerate() {
-            for k in deletions(n) {
-                let ids = by_key.entry(k).or_default();
-                if ids.last() != Some(&(i as u32)) {
-                    ids.push(i as u32);
-                }
-            }
+            deletion_hashes(n, |h| keys.push((h, i as u32)));
         }
-        Self { by_key, names }
+        keys.sort_unstable();
+        keys.dedup();
+        Self { keys, names }
     }
 
     /// The closest indexed name within the distance `did_you_mean` allows.
     pub fn closest(&self, name: &str) -> Option<&str> {
-        let mut ids: Vec<u32> = deletions(name)
-            .filter_map(|k| self.by_key.get(&k))
-            .flatten()
-            .copied()
-            .collect();
+        let mut ids: Vec<u32> = Vec::new();
+        deletion_hashes(name, |h| {
+            let start = self.keys.partition_point(|&(k, _)| k < h);
+            ids.extend(
+                self.keys[start..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == h)
+                    .map(|&(_, i)| i),
+            );
+        });
         ids.sort_unstable();
         ids.dedup();
         crate::model::did_you_mean(name, ids.iter().map(|&i| self.names[i as usize].as_str()))
     }
-}
-
-/// A name and each of its one-character deletions.
-fn deletions(name: &str) -> impl Iterator<Item = String> + '_ {
-    std::iter::once(name.to_string()).chain(name.char_indices().map(move |(i, c)| {
-        let mut s = String::with_capacity(name.len());
-        s.push_str(&name[..i]);
-        s.push_str(&name[i + c.len_utf8()..]);
-        s
-    }))
 }
 
 #[cfg(test)]
@@ -466,5 +494,8 @@ mod tests {
             Some("k2_connection_pool_acquisition_timeouts_total")
         );
         assert_eq!(idx.closest("something_else"), None);
+        assert_eq!(idx.closest("uq"), Some("up"));
+        assert_eq!(idx.closest("upp"), Some("up"));
+        assert_eq!(idx.closest("p"), Some("up"));
     }
 }

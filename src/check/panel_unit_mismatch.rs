@@ -45,7 +45,7 @@ pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnosti
             ("percentunit", _) if ty.is_percent() => {
                 Some(("a 0..100 percentage", "`percent`, or drop the `100 *`"))
             }
-            (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) => {
+            (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) && ty.scale == 1.0 => {
                 Some(("seconds", "`s` (Grafana scales it to ms when small)"))
             }
             _ => None,
