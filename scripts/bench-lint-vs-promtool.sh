@@ -68,18 +68,21 @@ make_repo() {
   }'
 }
 
-# best SECONDS-of-RUNS for a command.
+# "WALL CPU": the best wall-clock and the best CPU (user + sys, all threads) seconds of
+# RUNS runs. CPU time is what a busy machine cannot inflate; wall time is what a user waits.
 best() {
-  local b="" t0 t1 t
+  local bw="" bc="" out w c
   for _ in $(seq "$runs"); do
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || true
-    t1=$(date +%s.%N)
-    t=$(echo "$t1 - $t0" | bc -l)
-    if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+    out=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 | tail -1 ) || true
+    w=$(echo "$out" | awk '{print $1}')
+    c=$(echo "$out" | awk '{print $2 + $3}')
+    if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then bw=$w; fi
+    if [ -z "$bc" ] || [ "$(echo "$c < $bc" | bc -l)" = 1 ]; then bc=$c; fi
   done
-  printf '%.3f' "$b"
+  echo "$bw $bc"
 }
+w() { echo "$1" | awk '{print $1}'; }
+c() { echo "$1" | awk '{print $2}'; }
 
 lint() { "$POOLWATCH" check --rules "$1" --metadata "$1.metadata.json" --fail-on never; }
 promtool_all() { "$PROMTOOL" check rules "$1"/*.yml; }
@@ -89,17 +92,20 @@ files=$(ls "$work/repo" | wc -l)
 "$POOLWATCH" check --rules "$work/repo" --metadata "$work/repo.metadata.json" --fail-on never 2>&1 | tail -1
 p=$(best lint "$work/repo")
 t=$(best promtool_all "$work/repo")
-echo "== $rules rules in $files files (best of $runs)"
-printf 'poolwatch check --rules DIR --metadata M   %8.3f s\n' "$p"
-printf 'promtool check rules FILE...               %8.3f s\n' "$t"
-printf 'promtool / poolwatch                       %8.1fx\n' "$(echo "$t / $p" | bc -l)"
+echo "== $rules rules in $files files (best of $runs)            wall s    CPU s"
+printf 'poolwatch check --rules DIR --metadata M   %8.3f %8.3f\n' "$(w "$p")" "$(c "$p")"
+printf 'promtool check rules FILE...               %8.3f %8.3f\n' "$(w "$t")" "$(c "$t")"
+printf 'promtool / poolwatch                       %7.1fx %7.1fx\n' \
+  "$(echo "$(w "$t") / $(w "$p")" | bc -l)" "$(echo "$(c "$t") / $(c "$p")" | bc -l)"
 
 if [ -n "${CORPUS:-}" ] && [ -d "$CORPUS" ]; then
   mapfile -t cf < <(find "$CORPUS" -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
   cp_=$(best "$POOLWATCH" check --rules "$CORPUS" --fail-on never)
   ct=$(best "$PROMTOOL" check rules "${cf[@]}")
-  echo "== corpus $CORPUS: ${#cf[@]} files"
-  printf 'poolwatch %8.3f s   promtool %8.3f s   promtool / poolwatch %6.1fx\n' "$cp_" "$ct" "$(echo "$ct / $cp_" | bc -l)"
+  echo "== corpus $CORPUS: ${#cf[@]} files (wall s, CPU s)"
+  printf 'poolwatch %6.3f %6.3f   promtool %6.3f %6.3f   promtool / poolwatch %5.1fx wall %5.1fx CPU\n' \
+    "$(w "$cp_")" "$(c "$cp_")" "$(w "$ct")" "$(c "$ct")" \
+    "$(echo "$(w "$ct") / $(w "$cp_")" | bc -l)" "$(echo "$(c "$ct") / $(c "$cp_")" | bc -l)"
 fi
 
 echo "== growth (poolwatch alone, best of $runs)"
@@ -109,6 +115,6 @@ for f in 0.25 0.5 1 2 4; do
   make_repo "$work/g$n" "$n"
   s=$(best lint "$work/g$n")
   [ -z "$base" ] && base=$s && base_n=$n
-  printf '%6d rules  %8.3f s   time x%5.2f for rules x%5.2f\n' "$n" "$s" \
-    "$(echo "$s / $base" | bc -l)" "$(echo "$n / $base_n" | bc -l)"
+  printf '%6d rules  wall %7.3f s  CPU %7.3f s   CPU x%5.2f for rules x%5.2f\n' "$n" "$(w "$s")" "$(c "$s")" \
+    "$(echo "$(c "$s") / $(c "$base")" | bc -l)" "$(echo "$n / $base_n" | bc -l)"
 done
