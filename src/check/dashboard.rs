@@ -344,6 +344,7 @@ impl DashboardDoc {
                     object: format!("{}, target {ref_id}", p.describe()),
                     ignores: Vec::new(),
                     panel: Some(p.index),
+                    ty: Default::default(),
                 });
             }
         }

@@ -20,8 +20,18 @@ pub struct Located {
     pub text: String,
     /// Where the whole value is written (for a generated rule: the spec entry it comes from).
     pub span: Option<Span>,
-    /// File offset of each byte of `text`, when the text is written verbatim enough to map.
-    map: Option<Vec<usize>>,
+    /// Where each byte of `text` is in the file, when the text is written verbatim enough
+    /// to map.
+    map: Option<Map>,
+}
+
+/// Offsets in a value's text to offsets in its file.
+#[derive(Debug, Clone)]
+enum Map {
+    /// The value is written as is (a plain one-line scalar) from this file offset.
+    Verbatim(usize),
+    /// The file offset of each byte (quotes, escapes and line folds skipped).
+    Table(Vec<usize>),
 }
 
 impl Located {
@@ -49,33 +59,45 @@ impl Located {
     /// otherwise the whole value's span.
     pub fn sub(&self, range: Range<usize>) -> Option<Span> {
         let span = self.span.as_ref()?;
-        let Some(map) = &self.map else {
-            return Some(span.clone());
+        let (start, end) = match &self.map {
+            None => return Some(span.clone()),
+            Some(Map::Verbatim(at)) => {
+                if range.start > self.text.len() {
+                    return None;
+                }
+                let end = range.end.min(self.text.len()).max(range.start + 1);
+                (at + range.start, at + end)
+            }
+            Some(Map::Table(map)) => {
+                let start = *map.get(range.start)?;
+                let last = range.end.saturating_sub(1).max(range.start);
+                let end = map.get(last).map_or(start + 1, |e| e + 1).max(start + 1);
+                (start, end)
+            }
         };
-        let start = *map.get(range.start)?;
-        let last = range.end.saturating_sub(1).max(range.start);
-        let end = map.get(last).map_or(start + 1, |e| e + 1).max(start + 1);
         Some(Span::new(span.file, start..end))
     }
 }
 
 /// Matches each byte of `value` to a byte of `file[range]` (extended to the end of the
 /// line, since block scalars' spans may stop short).
-fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
+fn align(value: &str, file: &str, range: Range<usize>) -> Option<Map> {
     let start = range.start.min(file.len());
+    // Most values (names, one-line expressions) are written exactly as they read.
+    if file.get(start..start + value.len()) == Some(value) {
+        return Some(Map::Verbatim(start));
+    }
     let value_end = range.end.min(file.len());
     let end = file
         .get(value_end..)?
         .find('\n')
         .map_or(file.len(), |i| value_end + i);
     let raw = file.get(start..end.max(start))?;
-    let raw: Vec<(usize, char)> = raw.char_indices().collect();
+    let mut raw = raw.char_indices();
     let mut map = Vec::with_capacity(value.len());
-    let mut j = 0;
     for c in value.chars() {
         loop {
-            let (off, rc) = *raw.get(j)?;
-            j += 1;
+            let (off, rc) = raw.next()?;
             if rc == c {
                 for _ in 0..c.len_utf8() {
                     map.push(start + off);
@@ -88,7 +110,7 @@ fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
             }
         }
     }
-    Some(map)
+    Some(Map::Table(map))
 }
 
 /// `# poolwatch: ignore PW104 reason` on a rule, or a spec's `lint.ignore` entry.
@@ -127,6 +149,9 @@ pub struct RuleUnit {
     pub ignores: Vec<Ignore>,
     /// For a dashboard query: its panel's position in the dashboard's panel list.
     pub panel: Option<usize>,
+    /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
+    /// a unit belongs to one file set, so to one context.
+    pub ty: std::cell::OnceCell<Option<Ty>>,
 }
 
 impl RuleUnit {
@@ -229,9 +254,11 @@ impl Cx {
             .closest(name)
     }
 
-    /// The type of a rule's expression, if it parses.
+    /// The type of a rule's expression, if it parses (typed once, for every check).
     pub fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
-        rule.ast.as_ref().ok().map(|e| self.env.type_of(e))
+        rule.ty
+            .get_or_init(|| rule.ast.as_ref().ok().map(|e| self.env.type_of(e)))
+            .clone()
     }
 
     /// The labels `$labels` holds for an alert: its expression's.

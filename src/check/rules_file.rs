@@ -193,6 +193,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 object,
                 ignores,
                 panel: None,
+                ty: Default::default(),
             });
         }
     }
@@ -312,6 +313,7 @@ pub fn from_generated(
                     .map(|(_, i)| i.clone())
                     .collect(),
                 panel: None,
+                ty: Default::default(),
             });
         }
     }

@@ -518,11 +518,11 @@ impl Env {
     fn call(&self, c: &Call) -> Ty {
         let name = c.func.name;
         let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
-        let first = args.first().map(|a| self.type_of(a));
-        let first_vec = args
-            .iter()
-            .map(|a| self.type_of(a))
-            .find(|t| t.kind != Kind::Scalar);
+        // Each argument typed once: nested calls would otherwise type their innermost
+        // arguments once per level and way of asking.
+        let tys: Vec<Ty> = args.iter().map(|a| self.type_of(a)).collect();
+        let first = tys.first().cloned();
+        let first_vec = tys.iter().find(|t| t.kind != Kind::Scalar).cloned();
         match name {
             "rate" | "irate" => {
                 let t = first.unwrap_or_else(Ty::unknown);
@@ -550,10 +550,7 @@ impl Env {
                 }
             }
             "histogram_quantile" | "histogram_fraction" => {
-                let t = args
-                    .get(1)
-                    .map(|a| self.type_of(a))
-                    .unwrap_or_else(Ty::unknown);
+                let t = tys.get(1).cloned().unwrap_or_else(Ty::unknown);
                 let unit = if name == "histogram_quantile" {
                     args.get(1)
                         .map_or(ValUnit::Unknown, |a| self.histogram_unit(a))
@@ -598,10 +595,7 @@ impl Env {
             }
             "avg_over_time" | "min_over_time" | "max_over_time" | "quantile_over_time"
             | "last_over_time" | "stddev_over_time" | "stdvar_over_time" => {
-                let t = args
-                    .last()
-                    .map(|a| self.type_of(a))
-                    .unwrap_or_else(Ty::unknown);
+                let t = tys.last().cloned().unwrap_or_else(Ty::unknown);
                 let kind = if t.kind == Kind::Counter {
                     Kind::Gauge
                 } else {
