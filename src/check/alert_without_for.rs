@@ -1,13 +1,13 @@
-//! PW212 alert-without-for: an alert that compares a value with a threshold has no `for`
-//! (or `for: 0s`), so one evaluation over the threshold pages.
+//! PW212 alert-without-for: an alert that compares a value with a threshold has no `for`,
+//! so one evaluation over the threshold pages.
 //!
 //! Why: rates and gauges cross thresholds for a scrape or two all the time (a deploy, a
 //! GC pause, a slow scrape). Without `for`, each crossing fires and resolves at once: a
 //! noisy alert that teaches people to ignore it. `for: 5m` waits until the condition has
 //! held for five minutes. Alerts meant to fire at once (a constant, `absent(...)`, a
 //! series that only exists in a bad state) are left alone, and so is a condition already
-//! smoothed over time (`avg_over_time`, `max_over_time`, ...). Info level: sometimes
-//! immediate is right.
+//! smoothed over time (`avg_over_time`, `max_over_time`, ...), and an explicit `for: 0s`
+//! (someone decided). Info level: sometimes immediate is right.
 //!
 //! Example: `alert: HighErrorRate` with `expr: rate(errors_total[1m]) > 5` and no `for`.
 
@@ -48,10 +48,7 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     if !rule.is_alert() || !filters(ast) || !noisy(ast) {
         return Vec::new();
     }
-    let waits = rule.for_.as_ref().is_some_and(|f| {
-        crate::model::PromDuration::parse(f.text.trim()).is_ok_and(|d| !d.is_zero())
-    });
-    if waits {
+    if rule.for_.is_some() {
         return Vec::new();
     }
     vec![
@@ -62,10 +59,7 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
                 "alert `{}` fires on the first evaluation over its threshold (no `for`)",
                 rule.name.text
             ),
-            rule.for_
-                .as_ref()
-                .and_then(|f| f.span.clone())
-                .or_else(|| rule.name.span.clone()),
+            rule.name.span.clone(),
         )
         .label("no `for`")
         .help("add `for: 5m` (or as long as a real problem takes to show) so a blip does not page"),
