@@ -1,7 +1,8 @@
 //! Checks of everything poolwatch would write, and of hand-written rule files and
-//! dashboards: every PromQL expression is parsed once and typed against the spec's metric
-//! catalog, then each check (one module each, listed in [`registry`]) reports what it finds.
-//! None stops at its first finding.
+//! dashboards: every PromQL expression is parsed once and typed with what is known of the
+//! metrics (a spec's catalog, a saved exposition or metadata, or only their names), then
+//! each check (one module each, listed in [`registry`]) reports what it finds. None stops
+//! at its first finding.
 
 pub mod baseline;
 pub mod dashboard;

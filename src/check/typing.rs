@@ -1,6 +1,8 @@
-//! Types of PromQL expressions from the metric catalog: for every subexpression, whether
-//! it is a counter, a gauge, a per-second rate or a histogram's buckets, its unit, and which
-//! labels survive its aggregations. The checks ask these questions; the AST is parsed once.
+//! Types of PromQL expressions from what is known of the metrics (a catalog, an exposition,
+//! metadata, or naming conventions: [`super::knowledge`]): for every subexpression, whether
+//! it is a counter, a gauge, a per-second rate or a histogram's buckets, its unit, whether
+//! it is a 0/1 state, which labels survive its aggregations, and whether its kind is known
+//! exactly or only inferred. The checks ask these questions; the AST is parsed once.
 
 use std::collections::{BTreeMap, BTreeSet};
 

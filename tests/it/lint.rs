@@ -128,6 +128,17 @@ fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
         "expected {line}:{col}:\n{}",
         report.stderr
     );
+    // With no spec: each alert's `runbook:` is named as not `runbook_url`.
+    assert_eq!(
+        report
+            .stderr
+            .matches("this is `runbook`, not `runbook_url`")
+            .count(),
+        3,
+        "{}",
+        report.stderr
+    );
+    assert!(report.stderr.contains("no catalog"), "{}", report.stderr);
     assert_eq!(report.code, 0, "warnings only");
     insta::assert_snapshot!(report.stderr);
     let json = run(&["check", "--format", "json", "--rules", path]);
