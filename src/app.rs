@@ -1,10 +1,11 @@
 //! The program's edge: reads the spec, runs the pipeline, writes or checks files, and
 //! turns the result into text for stdout/stderr and an exit code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::check::knowledge::{Knowledge, Origin, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
-use crate::cli::{CheckArgs, Cli, Command, InitArgs, SpecArg};
+use crate::cli::{CheckArgs, Cli, Command, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::pipeline::{self, Failure, Variants};
 use crate::render::OutputFile;
@@ -119,36 +120,245 @@ fn explain(args: &CheckArgs) -> Report {
     report
 }
 
-/// `check --rules FILE... --dashboards FILE...`: lints hand-written files against the
-/// spec's catalog and severities. Every file is read and checked before anything is printed.
-fn check_files(args: &CheckArgs) -> Report {
-    // The base spec's catalog and severities judge the files (overlays change thresholds).
-    let (mut sources, set) =
-        match load_and_generate(&args.spec, Target::Prometheus, Variants::All, args.format) {
-            Ok(v) => v,
-            Err(r) => return r,
+/// The files `--rules`/`--dashboards` name: files as given, folders searched (sorted, so
+/// the output is the same on every machine) for files with one of `exts`.
+fn expand(paths: &[PathBuf], exts: &[&str]) -> (Vec<(PathBuf, bool)>, Vec<Diagnostic>) {
+    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<(PathBuf, bool)>, errs: &mut Vec<Diagnostic>) {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                errs.push(Diagnostic::error(
+                    READ,
+                    format!("cannot read the folder {}: {e}", dir.display()),
+                ));
+                return;
+            }
         };
-    let model = &set[0].model;
-    let mut input = Vec::new();
-    let mut read = |paths: &[std::path::PathBuf], what: &str| -> Vec<FileId> {
+        entries.sort();
+        for p in entries {
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, exts, out, errs);
+            } else if p
+                .extension()
+                .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+            {
+                out.push((p, true));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, exts, &mut out, &mut errs);
+        } else {
+            out.push((p.clone(), false));
+        }
+    }
+    (out, errs)
+}
+
+/// What the files are checked against: what is known of the metrics, the spec's
+/// severities (none without a spec), and those sources in words for the summary.
+type Against = (Knowledge, Option<Vec<String>>, String);
+
+/// What `--metrics`, `--metadata` and `--spec` say about the metrics, and the spec's
+/// severities. Only the spec's catalog is resolved: nothing is generated.
+fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Diagnostic>> {
+    let mut errs = Vec::new();
+    let (mut k, severities, mut said) = match &args.spec.spec {
+        None => (Knowledge::default(), None, Vec::new()),
+        Some(_) => {
+            let src = read_spec(&args.spec).map_err(|d| vec![d])?;
+            let name = src.name.clone();
+            let file = sources.add(src.name, src.text);
+            let raw = spec::load(sources, file).map_err(|d| vec![d])?;
+            let model = crate::model::resolve(&raw, sources, file, None)?;
+            (
+                Knowledge::from_catalog(&model.catalog),
+                Some(model.severities),
+                vec![format!("the catalog of {name}")],
+            )
+        }
+    };
+    for path in &args.metrics {
+        match read_text(path, "metrics exposition") {
+            Err(d) => errs.push(d),
+            Ok(src) => match parse_exposition(&src.text) {
+                Ok(f) => {
+                    said.push(src.name.clone());
+                    k.merge(Origin::Exposition, f);
+                }
+                Err((line, msg)) => {
+                    let file = sources.add(src.name, src.text);
+                    let at = sources.offset_of(file, line, 1);
+                    errs.push(
+                        Diagnostic::error(READ, format!("not a /metrics exposition: {msg}"))
+                            .at(at.map(|o| crate::source::Span::new(file, o..o + 1))),
+                    );
+                }
+            },
+        }
+    }
+    for path in &args.metadata {
+        match read_text(path, "metadata response") {
+            Err(d) => errs.push(d),
+            Ok(src) => match parse_metadata(&src.text) {
+                Ok(f) => {
+                    said.push(src.name.clone());
+                    k.merge(Origin::Metadata, f);
+                }
+                Err(msg) => errs.push(
+                    Diagnostic::error(READ, format!("{}: {msg}", src.name))
+                        .object(format!("metadata {}", src.name)),
+                ),
+            },
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let said = if said.is_empty() {
+        "no catalog (types from metric names)".to_string()
+    } else {
+        said.join(", ")
+    };
+    Ok((k, severities, said))
+}
+
+/// `--level CODE=LEVEL` settings: code → level (`None`: off).
+fn levels(args: &CheckArgs) -> Result<Vec<(&'static str, Option<diag::Severity>)>, Diagnostic> {
+    let mut out = Vec::new();
+    for l in &args.level {
+        let bad = || {
+            Diagnostic::error(
+                READ,
+                format!(
+                    "--level {l}: expected CODE=LEVEL, e.g. PW207=off (levels: error, warning, info, off)"
+                ),
+            )
+        };
+        let (code, level) = l.split_once('=').ok_or_else(bad)?;
+        let c = registry::find(code.trim()).ok_or_else(|| {
+            Diagnostic::error(READ, format!("--level {l}: no check is called `{code}`"))
+                .help("`poolwatch check --list` lists them")
+        })?;
+        let level = match level.trim() {
+            "error" => Some(diag::Severity::Error),
+            "warning" => Some(diag::Severity::Warning),
+            "info" => Some(diag::Severity::Info),
+            "off" => None,
+            _ => return Err(bad()),
+        };
+        out.push((c.code.code, level));
+    }
+    Ok(out)
+}
+
+/// `check --rules PATH... --dashboards PATH...`: lints hand-written files, with what
+/// `--spec`, `--metrics` and `--metadata` say about the metrics (nothing but their names
+/// without them). Every file is read and checked before anything is printed.
+fn check_files(args: &CheckArgs) -> Report {
+    let mut sources = Sources::default();
+    let (knowledge, severities, against) = match knowledge(args, &mut sources) {
+        Ok(k) => k,
+        Err(d) => return failure_report(&sources, &d, args.format, EXIT_INPUT),
+    };
+    let levels = match levels(args) {
+        Ok(l) => l,
+        Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
+    };
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => match read_text(path, "baseline").and_then(|src| {
+            check::baseline::parse(&src.text)
+                .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))
+        }) {
+            Ok(b) => Some(b),
+            Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
+        },
+    };
+    let (rule_paths, mut input) = expand(&args.rules, &["yml", "yaml"]);
+    let (dash_paths, more) = expand(&args.dashboards, &["json"]);
+    input.extend(more);
+    let mut skipped_files = 0;
+    let mut read = |paths: &[(PathBuf, bool)], what: &str, markers: &[&str]| -> Vec<FileId> {
         let mut ids = Vec::new();
-        for path in paths {
+        for (path, found) in paths {
             match read_text(path, what) {
+                // A file found in a folder that cannot be one (a Deployment, a package
+                // manifest) is passed over; a file named on the command line is not.
+                Ok(src) if *found && !markers.iter().any(|m| src.text.contains(m)) => {
+                    skipped_files += 1
+                }
                 Ok(src) => ids.push(sources.add(src.name, src.text)),
                 Err(d) => input.push(d),
             }
         }
         ids
     };
-    let rule_files = read(&args.rules, "rule file");
-    let dashboards = read(&args.dashboards, "dashboard");
-    let linted = check::run::files(model, &sources, &rule_files, &dashboards);
+    let rule_files = read(&rule_paths, "rule file", &["groups"]);
+    // Old dashboards keep their panels in `rows`.
+    let dashboards = read(&dash_paths, "dashboard", &["\"panels\"", "\"rows\""]);
+    let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
     input.extend(linted.unusable);
     let mut diags = linted.findings;
+    // Levels: the user's settings over the checks' defaults.
+    diags.retain_mut(
+        |d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
+            Some((_, None)) => false,
+            Some((_, Some(level))) => {
+                d.severity = *level;
+                true
+            }
+            None => true,
+        },
+    );
     diag::sort(&mut diags);
+    if let Some(path) = &args.write_baseline {
+        let file = crate::render::OutputFile {
+            path: path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            contents: check::baseline::write(&diags, &sources),
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Err(e) = write::apply(dir, &[file], Mode::Write) {
+            return failure_report(
+                &sources,
+                &[Diagnostic::error(OUTPUT, e.to_string())],
+                args.format,
+                EXIT_INPUT,
+            );
+        }
+    }
+    let baselined = baseline
+        .as_ref()
+        .map_or(0, |b| check::baseline::apply(b, &mut diags, &sources));
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(diag::Severity::Error),
+        FailOn::Warning => Some(diag::Severity::Warning),
+        FailOn::Info => Some(diag::Severity::Info),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| {
+        diags
+            .iter()
+            .any(|d| d.suppressed.is_none() && d.severity >= t)
+    });
     let code = if !input.is_empty() {
         EXIT_INPUT
-    } else if diag::has_errors(&diags) {
+    } else if failing && args.write_baseline.is_none() {
         EXIT_FINDINGS
     } else {
         EXIT_OK
@@ -165,19 +375,42 @@ fn check_files(args: &CheckArgs) -> Report {
         if !args.rules.is_empty() {
             checked.push(format!(
                 "{} ({})",
-                plural(args.rules.len(), "rule file"),
+                plural(rule_files.len(), "rule file"),
                 plural(linted.rules, "rule")
             ));
         }
         if !args.dashboards.is_empty() {
-            checked.push(plural(args.dashboards.len(), "dashboard"));
+            checked.push(plural(dashboards.len(), "dashboard"));
         }
+        let mut notes = Vec::new();
+        if baselined > 0 {
+            notes.push(format!("{baselined} of them in the baseline"));
+        }
+        if linted.skipped_queries > 0 {
+            notes.push(format!(
+                "{} skipped (not Prometheus)",
+                plural(linted.skipped_queries, "dashboard query")
+            ));
+        }
+        if skipped_files > 0 {
+            notes.push(format!(
+                "{} in the folders skipped (no rule groups or panels)",
+                plural(skipped_files, "file")
+            ));
+        }
+        if let Some(p) = &args.write_baseline {
+            notes.push(format!("baseline written to {}", p.display()));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", notes.join("; "))
+        };
         report.stderr = text;
         report.stderr.push_str(&format!(
-            "poolwatch: {} checked against {}: {}\n",
+            "poolwatch: {} checked against {against}: {}{notes}\n",
             checked.join(" and "),
-            model.source_name,
-            diag::summary(&input)
+            diag::summary(&input),
         ));
     } else {
         report.stdout = text;

@@ -79,17 +79,51 @@ pub struct CheckArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Lint hand-written Prometheus rule files against the spec's metric catalog (instead of
-    /// checking what the spec generates).
-    #[arg(long, value_name = "FILE", num_args = 1..)]
+    /// Lint hand-written Prometheus rule files (plain, PrometheusRule manifests, Mimir/Cortex
+    /// namespace files) instead of checking what a spec generates. A folder is searched
+    /// for *.yml and *.yaml files holding rule groups. No spec is needed: types come from
+    /// metric names unless --spec, --metrics or --metadata say more.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     pub rules: Vec<PathBuf>,
-    /// Lint hand-written Grafana dashboard JSON files.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
+    /// Lint hand-written Grafana dashboard JSON files (a folder: every *.json in it).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     pub dashboards: Vec<PathBuf>,
+    /// A saved /metrics exposition (`curl target/metrics > FILE`): exact metric types,
+    /// units (# TYPE, # UNIT) and histogram buckets (le) for --rules/--dashboards.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Vec<PathBuf>,
+    /// A saved /api/v1/metadata response of a Prometheus server: exact metric types and
+    /// units for --rules/--dashboards.
+    #[arg(long, value_name = "FILE")]
+    pub metadata: Vec<PathBuf>,
+    /// The lowest level that fails the run (exit 1): error (default), warning, info, or
+    /// never.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Change a check's level: `--level PW207=off`, `--level record-name-convention=error`
+    /// (levels: error, warning, info, off). Repeatable.
+    #[arg(long, value_name = "CODE=LEVEL")]
+    pub level: Vec<String>,
+    /// Findings recorded in this file (by --write-baseline) are counted, not reported:
+    /// only new findings fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to FILE as the baseline, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
     /// Print one check's documentation (by code or name, e.g. PW205 or unit-mismatch).
     #[arg(long, value_name = "CODE", conflicts_with_all = ["rules", "dashboards", "list"])]
     pub explain: Option<String>,
     /// List every check: code, name, severity, summary.
     #[arg(long)]
     pub list: bool,
+}
+
+/// The lowest level that fails `check --rules/--dashboards`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
 }

@@ -15,6 +15,8 @@ use crate::source::{Sources, Span};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A note worth reading that needs no change (an alert without `for`).
+    Info,
     Warning,
     Error,
 }
@@ -145,6 +147,7 @@ fn render_human(diags: &[Diagnostic], sources: &Sources) -> String {
         let mut cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
+            Severity::Info => CsDiagnostic::note(),
         }
         .with_code(d.code.code.to_string())
         .with_message(format!("{} [{}]", d.message, d.code.name));
@@ -208,6 +211,7 @@ pub fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Info => "info",
     }
 }
 
@@ -262,10 +266,15 @@ fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
         })
         .collect();
     let (errors, warnings, suppressed) = counts(diags);
+    let info = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Info && d.suppressed.is_none())
+        .count();
     let doc = serde_json::json!({
         "diagnostics": items,
         "errors": errors,
         "warnings": warnings,
+        "info": info,
         "suppressed": suppressed,
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -310,7 +319,10 @@ fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
         let _ = writeln!(
             out,
             "::{} {}::{}",
-            severity_word(d.severity),
+            match d.severity {
+                Severity::Info => "notice",
+                s => severity_word(s),
+            },
             props.join(","),
             gh_escape(&msg, false)
         );
@@ -347,6 +359,13 @@ pub fn summary(diags: &[Diagnostic]) -> String {
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     );
+    let info = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Info && d.suppressed.is_none())
+        .count();
+    if info > 0 {
+        let _ = write!(s, ", {info} info");
+    }
     if suppressed > 0 {
         let _ = write!(s, ", {suppressed} suppressed");
     }

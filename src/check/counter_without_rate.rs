@@ -6,6 +6,9 @@
 //! true; compare its rate instead. (`absent`, `resets`, `changes`, `timestamp`,
 //! `count_over_time` and the like look at the samples, not the value, and are fine.)
 //!
+//! Runs on counters known as such (a catalog, `--metrics`, `--metadata`); PW108 covers a
+//! `_total` name compared to a number when nothing else is known.
+//!
 //! Example: `k2_connection_pool_creation_errors_total > 0`.
 
 use promql_parser::parser::Expr;
@@ -43,8 +46,12 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                 let Some(name) = vs.name.as_deref() else {
                     return;
                 };
+                // Only a counter known as one: a `_total` name alone is PW108's business,
+                // and only where it is compared.
                 let counter = match cx.env.resolve(name) {
-                    Resolved::Catalog(t) | Resolved::Recorded(t) => t.kind == Kind::Counter,
+                    Resolved::Catalog(t) | Resolved::Recorded(t) => {
+                        t.kind == Kind::Counter && t.exact
+                    }
                     _ => false,
                 };
                 if counter {

@@ -1,12 +1,15 @@
 //! Grafana dashboards under check, as JSON: the one poolwatch generates, or a hand-written
-//! file. Panels are found at the top level and inside rows; a panel's diagnostics point at
-//! its `"title"` in the file when there is one. Panel queries also go through the PromQL
-//! checks, typed against the catalog like rules.
+//! file. Panels are found at the top level, inside rows, and in old dashboards' `rows[]`;
+//! a panel's diagnostics point at its `"title"` in the file when there is one. Panel
+//! queries also go through the PromQL checks, typed like rules; queries of other data
+//! sources (Loki, Elasticsearch, ...) are skipped and counted.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::lint::{Located, NOT_PARSED, RuleUnit, UnitKind, parse_all};
+use super::lint::{Located, RuleUnit, UnitKind, parse_unit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::{FileId, Sources, Span};
 
@@ -17,6 +20,8 @@ pub struct DashboardDoc {
     file: Option<(FileId, String)>,
     /// Where each panel of [`DashboardDoc::panels`] is written, in the same order.
     places: Vec<PanelPlace>,
+    /// Data source template variables: name → plugin (`prometheus`, `loki`, ...).
+    ds_vars: BTreeMap<String, String>,
 }
 
 /// Where a panel is written: its byte range (up to the next panel) and its queries.
@@ -32,7 +37,16 @@ struct PanelPlace {
 #[derive(Debug, Default, serde::Deserialize)]
 struct RawDash {
     #[serde(default)]
-    panels: Vec<Spanned<RawPanel>>,
+    panels: Option<Vec<Spanned<RawPanel>>>,
+    /// Dashboards before schema version 16 keep their panels in `rows[].panels`.
+    #[serde(default)]
+    rows: Option<Vec<RawRow>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct RawRow {
+    #[serde(default)]
+    panels: Option<Vec<Spanned<RawPanel>>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -42,9 +56,9 @@ struct RawPanel {
     #[serde(default)]
     title: Option<Spanned<String>>,
     #[serde(default)]
-    panels: Vec<Spanned<RawPanel>>,
+    panels: Option<Vec<Spanned<RawPanel>>>,
     #[serde(default)]
-    targets: Vec<RawTarget>,
+    targets: Option<Vec<RawTarget>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -61,18 +75,101 @@ pub struct PanelRef<'a> {
     pub id: Option<i64>,
     /// Position in [`DashboardDoc::panels`].
     pub index: usize,
+    ds_vars: &'a BTreeMap<String, String>,
+}
+
+/// The data source plugin a `datasource` field names, when it says: `{"type": ...}`, a
+/// variable of type datasource, or a name that gives it away.
+fn plugin_of(ds: &Value, vars: &BTreeMap<String, String>) -> Option<String> {
+    let var = |s: &str| {
+        let name = s
+            .trim_start_matches('$')
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        let name = name.split(':').next().unwrap_or(name);
+        vars.get(name).cloned()
+    };
+    match ds {
+        Value::String(s) if s.starts_with('$') => var(s),
+        Value::String(s) => {
+            let l = s.to_ascii_lowercase();
+            [
+                "loki",
+                "elasticsearch",
+                "influx",
+                "tempo",
+                "cloudwatch",
+                "mysql",
+                "postgres",
+            ]
+            .into_iter()
+            .find(|p| l.contains(p))
+            .map(str::to_string)
+        }
+        Value::Object(o) => {
+            let uid = o.get("uid").and_then(Value::as_str).unwrap_or("");
+            match o.get("type").and_then(Value::as_str) {
+                Some("datasource") | None if uid.starts_with('$') => var(uid),
+                Some("datasource") | None => None,
+                Some(t) => Some(t.to_string()),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// True for a LogQL stream query (`{app="x"} |= "error"`), whatever its data source says.
+fn looks_like_logql(expr: &str) -> bool {
+    let t = expr.trim_start();
+    let t = t
+        .strip_prefix("sum")
+        .or_else(|| t.strip_prefix("count_over_time"))
+        .unwrap_or(t);
+    [
+        "|=",
+        "|~",
+        "!~ \"",
+        "| json",
+        "| logfmt",
+        "| line_format",
+        "| pattern",
+        "| unwrap",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+        || t.starts_with('{') && t.contains("} |")
 }
 
 impl<'a> PanelRef<'a> {
-    /// The panel's targets (queries), as (refId, expr, target).
+    /// The panel's PromQL targets, as (refId, expr, target); targets of other data
+    /// sources (by the target's or the panel's `datasource`) are left out.
     pub fn targets(&self) -> Vec<(String, &'a str, &'a Value)> {
+        self.all_targets()
+            .into_iter()
+            .filter(|(_, expr, t)| self.is_promql(expr, t))
+            .collect()
+    }
+
+    /// How many targets with an `expr` are not PromQL (Loki and the like).
+    pub fn skipped_targets(&self) -> usize {
+        self.all_targets()
+            .into_iter()
+            .filter(|(_, expr, t)| !self.is_promql(expr, t))
+            .count()
+    }
+
+    fn all_targets(&self) -> Vec<(String, &'a str, &'a Value)> {
         self.json
             .get("targets")
             .and_then(Value::as_array)
             .map(|ts| {
                 ts.iter()
                     .filter_map(|t| {
-                        let expr = t.get("expr").and_then(Value::as_str)?;
+                        // An empty query is never run; a hidden one still is.
+                        let expr = t
+                            .get("expr")
+                            .and_then(Value::as_str)
+                            .filter(|e| !e.trim().is_empty())?;
                         let r = t.get("refId").and_then(Value::as_str).unwrap_or("?");
                         Some((r.to_string(), expr, t))
                     })
@@ -81,11 +178,46 @@ impl<'a> PanelRef<'a> {
             .unwrap_or_default()
     }
 
-    /// The panel's unit (`fieldConfig.defaults.unit`), empty when it has none.
+    fn is_promql(&self, expr: &str, target: &Value) -> bool {
+        let plugin = target
+            .get("datasource")
+            .and_then(|d| plugin_of(d, self.ds_vars))
+            .or_else(|| {
+                self.json
+                    .get("datasource")
+                    .and_then(|d| plugin_of(d, self.ds_vars))
+            });
+        match plugin.as_deref() {
+            Some("prometheus") => true,
+            Some(_) => false,
+            None => !looks_like_logql(expr),
+        }
+    }
+
+    /// The panel's unit: `fieldConfig.defaults.unit`, or where older panels keep it
+    /// (the first y axis's `format`, a singlestat's `format`, a table's `styles[].unit`),
+    /// or a field override's unit. Empty when it has none.
     pub fn unit(&self) -> &'a str {
-        self.json
-            .pointer("/fieldConfig/defaults/unit")
-            .and_then(Value::as_str)
+        let s = |v: Option<&'a Value>| v.and_then(Value::as_str).filter(|u| !u.is_empty());
+        s(self.json.pointer("/fieldConfig/defaults/unit"))
+            .or_else(|| s(self.json.pointer("/yaxes/0/format")))
+            .or_else(|| s(self.json.get("format")))
+            .or_else(|| {
+                self.json
+                    .get("styles")
+                    .and_then(Value::as_array)
+                    .and_then(|st| st.iter().find_map(|x| s(x.get("unit"))))
+            })
+            .or_else(|| {
+                self.json
+                    .pointer("/fieldConfig/overrides")
+                    .and_then(Value::as_array)?
+                    .iter()
+                    .filter_map(|o| o.get("properties").and_then(Value::as_array))
+                    .flatten()
+                    .find(|p| p.get("id").and_then(Value::as_str) == Some("unit"))
+                    .and_then(|p| s(p.get("value")))
+            })
             .unwrap_or("")
     }
 
@@ -101,10 +233,12 @@ impl DashboardDoc {
     /// A generated dashboard, or a slice of its panels in the dashboard's shell (no
     /// source file).
     pub fn generated(json: Value) -> Self {
+        let ds_vars = datasource_variables(&json);
         Self {
             json,
             file: None,
             places: Vec::new(),
+            ds_vars,
         }
     }
 
@@ -123,25 +257,37 @@ impl DashboardDoc {
             );
         }
         Ok(Self {
+            ds_vars: datasource_variables(&json),
             json,
             file: Some((file, text.to_string())),
             places: places(sources, file, text),
         })
     }
 
-    /// Every panel, rows' nested panels included (rows themselves excluded).
+    /// How many panel queries are not PromQL and were not checked.
+    pub fn skipped_queries(&self) -> usize {
+        self.panels().iter().map(PanelRef::skipped_targets).sum()
+    }
+
+    /// Every panel, rows' nested panels and old dashboards' `rows[].panels` included (rows
+    /// themselves excluded), in the order [`places`] finds them.
     pub fn panels(&self) -> Vec<PanelRef<'_>> {
         let mut out: Vec<&Value> = Vec::new();
-        if let Some(ps) = self.json.get("panels").and_then(Value::as_array) {
-            for p in ps {
-                if p.get("type").and_then(Value::as_str) == Some("row") {
-                    if let Some(inner) = p.get("panels").and_then(Value::as_array) {
-                        out.extend(inner.iter());
-                    }
-                } else {
-                    out.push(p);
-                }
+        fn arr<'v>(v: &'v Value, k: &str) -> Vec<&'v Value> {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        }
+        for p in arr(&self.json, "panels") {
+            if p.get("type").and_then(Value::as_str) == Some("row") {
+                out.extend(arr(p, "panels"));
+            } else {
+                out.push(p);
             }
+        }
+        for row in arr(&self.json, "rows") {
+            out.extend(arr(row, "panels"));
         }
         out.into_iter()
             .enumerate()
@@ -150,6 +296,7 @@ impl DashboardDoc {
                 title: p.get("title").and_then(Value::as_str).unwrap_or(""),
                 id: p.get("id").and_then(Value::as_i64),
                 index,
+                ds_vars: &self.ds_vars,
             })
             .collect()
     }
@@ -172,7 +319,7 @@ impl DashboardDoc {
 
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
     /// Grafana variables (so places map into the file); it is parsed with them replaced.
-    pub fn queries(&self) -> Vec<RuleUnit<'_>> {
+    pub fn queries(&self) -> Vec<RuleUnit> {
         let title = self.json.get("title").and_then(Value::as_str).unwrap_or("");
         let mut out = Vec::new();
         for p in self.panels() {
@@ -185,11 +332,11 @@ impl DashboardDoc {
                 let text = self.file.as_ref().map_or("", |(_, t)| t.as_str());
                 let expr_loc = Located::from_yaml(expr, span.clone(), text);
                 out.push(RuleUnit {
-                    group: title.into(),
+                    group: title.to_string(),
                     kind: UnitKind::Query,
                     name: Located::new(ref_id.clone(), span),
+                    ast: parse_unit(UnitKind::Query, expr),
                     expr: expr_loc,
-                    ast: Err(NOT_PARSED.to_string()),
                     for_: None,
                     keep_firing_for: None,
                     labels: Default::default(),
@@ -197,10 +344,10 @@ impl DashboardDoc {
                     object: format!("{}, target {ref_id}", p.describe()),
                     ignores: Vec::new(),
                     panel: Some(p.index),
+                    ty: Default::default(),
                 });
             }
         }
-        parse_all(&mut out);
         out
     }
 
@@ -227,12 +374,15 @@ fn places(sources: &Sources, file: FileId, text: &str) -> Vec<PanelPlace> {
         return Vec::new();
     };
     let mut flat: Vec<&Spanned<RawPanel>> = Vec::new();
-    for p in &raw.panels {
+    for p in raw.panels.iter().flatten() {
         if p.value.kind.as_deref() == Some("row") {
-            flat.extend(p.value.panels.iter());
+            flat.extend(p.value.panels.iter().flatten());
         } else {
             flat.push(p);
         }
+    }
+    for row in raw.rows.iter().flatten() {
+        flat.extend(row.panels.iter().flatten());
     }
     let starts: Vec<usize> = flat
         .iter()
@@ -260,6 +410,7 @@ fn places(sources: &Sources, file: FileId, text: &str) -> Vec<PanelPlace> {
                     .value
                     .targets
                     .iter()
+                    .flatten()
                     .filter_map(|t| {
                         let e = t.expr.as_ref()?;
                         Some((e.value.clone(), crate::spec::span(sources, file, e)?))
@@ -268,4 +419,22 @@ fn places(sources: &Sources, file: FileId, text: &str) -> Vec<PanelPlace> {
             }
         })
         .collect()
+}
+
+/// A dashboard's data source variables (`templating.list[]` of type `datasource`): name →
+/// the plugin it selects (its `query`, e.g. `prometheus` or `loki`).
+fn datasource_variables(json: &Value) -> BTreeMap<String, String> {
+    json.pointer("/templating/list")
+        .and_then(Value::as_array)
+        .map(|vars| {
+            vars.iter()
+                .filter(|v| v.get("type").and_then(Value::as_str) == Some("datasource"))
+                .filter_map(|v| {
+                    let name = v.get("name").and_then(Value::as_str)?;
+                    let plugin = v.get("query").and_then(Value::as_str)?;
+                    Some((name.to_string(), plugin.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

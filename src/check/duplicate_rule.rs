@@ -5,12 +5,20 @@
 //! (Prometheus logs "duplicate sample"); for alerts, the two fight over one alert's state.
 //! Usually a copy-paste left behind when a rule was edited.
 //!
+//! Rules that share a name but select different values of a label their result keeps
+//! (`code=~"2.."` in one, `code=~"5.."` in the next, both `sum by (code, ...)`) write
+//! different series, a common way to build one series family from several expressions,
+//! and are left alone.
+//!
 //! Example: two `record: job:errors:rate5m` entries in one group, both with
 //! `labels: {team: db}`.
 
 use std::collections::BTreeMap;
 
+use promql_parser::parser::Expr;
+
 use super::lint::{Cx, RuleUnit, UnitKind};
+use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -29,7 +37,47 @@ type RuleKey<'a> = (
     Vec<(&'a str, &'a str)>,
 );
 
-pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+/// The label matchers of an expression's selectors: (label, operator, value), sorted.
+fn matchers(e: &Expr) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    visit(e, None, &mut |n, _| {
+        let vs = match n {
+            Expr::VectorSelector(vs) => vs,
+            Expr::MatrixSelector(ms) => &ms.vs,
+            _ => return,
+        };
+        for m in &vs.matchers.matchers {
+            if m.name != "__name__" {
+                out.push((m.name.clone(), m.op.to_string(), m.value.clone()));
+            }
+        }
+    });
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// True when the two rules select different values of a label both results keep, so
+/// they write different series.
+fn disjoint(a: &RuleUnit, b: &RuleUnit, cx: &Cx) -> bool {
+    let (Ok(ea), Ok(eb)) = (&a.ast, &b.ast) else {
+        return false;
+    };
+    let (la, lb) = (cx.env.type_of(ea).labels, cx.env.type_of(eb).labels);
+    let (ma, mb) = (matchers(ea), matchers(eb));
+    ma.iter().any(|(label, op, value)| {
+        !la.drops(label)
+            && !lb.drops(label)
+            && mb
+                .iter()
+                .any(|(l2, op2, v2)| l2 == label && (op2 != op || v2 != value))
+            && !mb
+                .iter()
+                .any(|(l2, op2, v2)| l2 == label && op2 == op && v2 == value)
+    })
+}
+
+pub fn check_all(rules: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut seen: BTreeMap<RuleKey<'_>, &RuleUnit> = BTreeMap::new();
     let mut out = Vec::new();
     for r in rules.iter().filter(|r| r.kind != UnitKind::Query) {
@@ -52,6 +100,9 @@ pub fn check_all(rules: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
                 // Alerts may share a name and labels on purpose (one alert, several
                 // conditions); only an identical copy is a mistake.
                 if r.is_alert() && !same_expr {
+                    continue;
+                }
+                if !same_expr && disjoint(first, r, cx) {
                     continue;
                 }
                 out.push(

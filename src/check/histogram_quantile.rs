@@ -7,6 +7,11 @@
 //! `sum by (job) (...)`), Prometheus returns nothing or NaN, and an alert over it never
 //! fires.
 //!
+//! Only what is certain is reported: an aggregation that drops `le` from `_bucket` series,
+//! or an argument known (from a catalog, `--metrics` or `--metadata`) to be a plain gauge
+//! or counter. A native histogram has no `_bucket` series and no `le`, so an argument
+//! nothing knows is left alone.
+//!
 //! Example: `histogram_quantile(0.99, sum(rate(k2_query_duration_seconds_bucket[5m])))` —
 //! `sum` without `by (le)` drops the buckets.
 
@@ -32,10 +37,14 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             continue;
         };
         let t = cx.env.type_of(arg);
-        if t.kind == Kind::Unknown && !t.buckets {
-            // An unknown metric: PW102 says so.
-            continue;
-        }
+        // Classic buckets read: a `_bucket` series, or a series recorded from one.
+        let mut reads_buckets = false;
+        visit(arg, None, &mut |n, _| {
+            if let Some(name) = selector_name(n) {
+                reads_buckets |= name.ends_with("_bucket")
+                    || cx.env.recorded.get(name).is_some_and(|r| r.buckets);
+            }
+        });
         // Point at the first metric inside the argument.
         let mut first = None;
         visit(arg, None, &mut |n, _| {
@@ -47,7 +56,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             .as_deref()
             .and_then(|n| rule.expr_word(n))
             .or_else(|| rule.expr.span.clone());
-        let (message, label, help) = if t.labels.drops("le") {
+        let (message, label, help) = if reads_buckets && t.labels.drops("le") {
             (
                 format!(
                     "`histogram_quantile` over an aggregation that drops `le` (it keeps {})",
@@ -56,7 +65,9 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                 "the `le` buckets are summed away".to_string(),
                 "aggregate with `sum by (le) (...)` (and any label you want to keep)".to_string(),
             )
-        } else if !t.buckets {
+        } else if !t.buckets && !reads_buckets && t.exact && t.kind != Kind::Unknown {
+            // Known not to be buckets. A native histogram (`rate(x[5m])`, no `_bucket`)
+            // or a name nothing knows may well be right.
             let what = match unparen(arg) {
                 a @ Expr::VectorSelector(_) => {
                     format!(

@@ -2,32 +2,41 @@
 //! hand-written rule file), each with its text located in a source file, its expression
 //! parsed once, and the suppressions that apply to it.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use promql_parser::parser::Expr;
 
+use super::knowledge::Knowledge;
 use super::typing::{Env, LabelSet, Ty};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::Span;
 
 /// A piece of text from a source file, with a map from offsets in the text to offsets in
 /// the file, so a diagnostic can point inside it (a column in a PromQL expression, an
-/// action in an annotation template). Generated text is borrowed from the rendered
-/// artifacts, not copied: a fleet's rule set is checked without a second copy of it.
+/// action in an annotation template).
 #[derive(Debug, Clone, Default)]
-pub struct Located<'a> {
-    pub text: Cow<'a, str>,
+pub struct Located {
+    pub text: String,
     /// Where the whole value is written (for a generated rule: the spec entry it comes from).
     pub span: Option<Span>,
-    /// File offset of each byte of `text`, when the text is written verbatim enough to map.
-    map: Option<Vec<usize>>,
+    /// Where each byte of `text` is in the file, when the text is written verbatim enough
+    /// to map.
+    map: Option<Map>,
 }
 
-impl<'a> Located<'a> {
+/// Offsets in a value's text to offsets in its file.
+#[derive(Debug, Clone)]
+enum Map {
+    /// The value is written as is (a plain one-line scalar) from this file offset.
+    Verbatim(usize),
+    /// The file offset of each byte (quotes, escapes and line folds skipped).
+    Table(Vec<usize>),
+}
+
+impl Located {
     /// Text whose sub-ranges all point at `span` (generated text has no finer place).
-    pub fn new(text: impl Into<Cow<'a, str>>, span: Option<Span>) -> Self {
+    pub fn new(text: impl Into<String>, span: Option<Span>) -> Self {
         Self {
             text: text.into(),
             span,
@@ -38,7 +47,7 @@ impl<'a> Located<'a> {
     /// Text read from `raw`, the source text of a YAML scalar (plain, quoted or block),
     /// starting at file offset `span.range.start`. Each character of the value is matched
     /// to its place in the raw text; quotes, escapes, indentation and line folds are skipped.
-    pub fn from_yaml(text: impl Into<Cow<'a, str>>, span: Option<Span>, file_text: &str) -> Self {
+    pub fn from_yaml(text: impl Into<String>, span: Option<Span>, file_text: &str) -> Self {
         let text = text.into();
         let map = span
             .as_ref()
@@ -50,33 +59,45 @@ impl<'a> Located<'a> {
     /// otherwise the whole value's span.
     pub fn sub(&self, range: Range<usize>) -> Option<Span> {
         let span = self.span.as_ref()?;
-        let Some(map) = &self.map else {
-            return Some(span.clone());
+        let (start, end) = match &self.map {
+            None => return Some(span.clone()),
+            Some(Map::Verbatim(at)) => {
+                if range.start > self.text.len() {
+                    return None;
+                }
+                let end = range.end.min(self.text.len()).max(range.start + 1);
+                (at + range.start, at + end)
+            }
+            Some(Map::Table(map)) => {
+                let start = *map.get(range.start)?;
+                let last = range.end.saturating_sub(1).max(range.start);
+                let end = map.get(last).map_or(start + 1, |e| e + 1).max(start + 1);
+                (start, end)
+            }
         };
-        let start = *map.get(range.start)?;
-        let last = range.end.saturating_sub(1).max(range.start);
-        let end = map.get(last).map_or(start + 1, |e| e + 1).max(start + 1);
         Some(Span::new(span.file, start..end))
     }
 }
 
 /// Matches each byte of `value` to a byte of `file[range]` (extended to the end of the
 /// line, since block scalars' spans may stop short).
-fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
+fn align(value: &str, file: &str, range: Range<usize>) -> Option<Map> {
     let start = range.start.min(file.len());
+    // Most values (names, one-line expressions) are written exactly as they read.
+    if file.get(start..start + value.len()) == Some(value) {
+        return Some(Map::Verbatim(start));
+    }
     let value_end = range.end.min(file.len());
     let end = file
         .get(value_end..)?
         .find('\n')
         .map_or(file.len(), |i| value_end + i);
     let raw = file.get(start..end.max(start))?;
-    let raw: Vec<(usize, char)> = raw.char_indices().collect();
+    let mut raw = raw.char_indices();
     let mut map = Vec::with_capacity(value.len());
-    let mut j = 0;
     for c in value.chars() {
         loop {
-            let (off, rc) = *raw.get(j)?;
-            j += 1;
+            let (off, rc) = raw.next()?;
             if rc == c {
                 for _ in 0..c.len_utf8() {
                     map.push(start + off);
@@ -89,7 +110,7 @@ fn align(value: &str, file: &str, range: Range<usize>) -> Option<Vec<usize>> {
             }
         }
     }
-    Some(map)
+    Some(Map::Table(map))
 }
 
 /// `# poolwatch: ignore PW104 reason` on a rule, or a spec's `lint.ignore` entry.
@@ -111,26 +132,29 @@ pub enum UnitKind {
 
 /// An alerting or recording rule, or a dashboard query, under check.
 #[derive(Debug, Clone)]
-pub struct RuleUnit<'a> {
+pub struct RuleUnit {
     /// The rule's group (for a query: the dashboard's title).
-    pub group: Cow<'a, str>,
+    pub group: String,
     pub kind: UnitKind,
-    pub name: Located<'a>,
-    pub expr: Located<'a>,
+    pub name: Located,
+    pub expr: Located,
     /// The parsed expression, shared by every check; the parser's message when it fails.
     pub ast: Result<Expr, String>,
-    pub for_: Option<Located<'a>>,
-    pub keep_firing_for: Option<Located<'a>>,
-    pub labels: BTreeMap<String, Located<'a>>,
-    pub annotations: BTreeMap<String, Located<'a>>,
+    pub for_: Option<Located>,
+    pub keep_firing_for: Option<Located>,
+    pub labels: BTreeMap<String, Located>,
+    pub annotations: BTreeMap<String, Located>,
     /// "alert X in group g": names the rule in diagnostics.
     pub object: String,
     pub ignores: Vec<Ignore>,
     /// For a dashboard query: its panel's position in the dashboard's panel list.
     pub panel: Option<usize>,
+    /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
+    /// a unit belongs to one file set, so to one context.
+    pub ty: std::cell::OnceCell<Option<Ty>>,
 }
 
-impl<'a> RuleUnit<'a> {
+impl RuleUnit {
     pub fn is_alert(&self) -> bool {
         self.kind == UnitKind::Alert
     }
@@ -168,7 +192,7 @@ impl<'a> RuleUnit<'a> {
 
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
     /// ("annotation"/"label", key, text).
-    pub fn templates(&self) -> Vec<(&'static str, &str, &Located<'a>)> {
+    pub fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
         if !self.is_alert() {
             return Vec::new();
         }
@@ -188,24 +212,22 @@ impl<'a> RuleUnit<'a> {
     }
 }
 
-/// Everything the rule checks read: the catalog with the recorded series, the spec's
-/// severity vocabulary.
-#[derive(Debug)]
-pub struct Cx<'a> {
-    pub env: Env<'a>,
-    pub severities: &'a [String],
+/// Everything the rule checks read: what is known of the metrics with the recorded
+/// series, and the spec's severity vocabulary (none without a spec: severities are free).
+#[derive(Debug, Default)]
+pub struct Cx {
+    pub env: Env,
+    pub severities: Option<Vec<String>>,
+    /// "Did you mean" over every known series name, built on first use.
+    names: std::sync::OnceLock<super::knowledge::NameIndex>,
 }
 
-impl<'a> Cx<'a> {
+impl Cx {
     /// Builds the context of a rule set: every recording rule's series is typed (in file
     /// order, so a rule may use the series recorded before it, and later ones on a second
     /// pass), with the rule's static labels added.
-    pub fn new(
-        catalog: &'a crate::model::Catalog,
-        severities: &'a [String],
-        rules: &[RuleUnit<'_>],
-    ) -> Self {
-        let mut env = Env::new(catalog);
+    pub fn new(knowledge: Knowledge, severities: Option<Vec<String>>, rules: &[RuleUnit]) -> Self {
+        let mut env = Env::new(knowledge);
         for _ in 0..2 {
             for r in rules.iter().filter(|r| r.is_record()) {
                 if let Ok(ast) = &r.ast {
@@ -214,43 +236,44 @@ impl<'a> Cx<'a> {
                         labels: t.labels.with(r.labels.keys().cloned()),
                         ..t
                     };
-                    env.recorded.insert(r.name.text.to_string(), t);
+                    env.recorded.insert(r.name.text.clone(), t);
                 }
             }
         }
-        Self { env, severities }
+        Self {
+            env,
+            severities,
+            names: Default::default(),
+        }
     }
 
-    /// The type of a rule's expression, if it parses.
-    pub fn type_of(&self, rule: &RuleUnit<'_>) -> Option<Ty> {
-        rule.ast.as_ref().ok().map(|e| self.env.type_of(e))
+    /// The known series name closest to `name`, if one is close.
+    pub fn did_you_mean(&self, name: &str) -> Option<&str> {
+        self.names
+            .get_or_init(|| super::knowledge::NameIndex::new(self.env.known_names()))
+            .closest(name)
+    }
+
+    /// The type of a rule's expression, if it parses (typed once, for every check).
+    pub fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
+        rule.ty
+            .get_or_init(|| rule.ast.as_ref().ok().map(|e| self.env.type_of(e)))
+            .clone()
     }
 
     /// The labels `$labels` holds for an alert: its expression's.
-    pub fn labels_of(&self, rule: &RuleUnit<'_>) -> LabelSet {
+    pub fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
         self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
     }
 }
 
-/// Parses an expression (once), for [`RuleUnit::ast`].
-pub fn parse_expr(text: &str) -> Result<Expr, String> {
-    promql_parser::parser::parse(text)
-}
-
-/// What [`RuleUnit::ast`] holds until [`parse_all`] has run.
-pub const NOT_PARSED: &str = "not parsed yet";
-
-/// Parses every unit's expression, once each, on every core (parsing is most of the
-/// checks' cost on a fleet). A dashboard query is parsed with Grafana's variables replaced.
-pub fn parse_all(units: &mut [RuleUnit<'_>]) {
-    use rayon::prelude::*;
-    units.par_iter_mut().for_each(|u| {
-        u.ast = if u.kind == UnitKind::Query {
-            parse_expr(&super::promql_syntax::substitute_grafana_vars(&u.expr.text))
-        } else {
-            parse_expr(&u.expr.text)
-        };
-    });
+/// Parses a unit's expression, once: a dashboard query with Grafana's variables replaced.
+pub fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
+    if kind == UnitKind::Query {
+        super::promql_syntax::parse_query(text)
+    } else {
+        promql_parser::parser::parse(text)
+    }
 }
 
 #[cfg(test)]
@@ -258,7 +281,7 @@ mod tests {
     use super::*;
     use crate::source::FileId;
 
-    fn located<'a>(file: &str, value: &'a str, range: Range<usize>) -> Located<'a> {
+    fn located(file: &str, value: &str, range: Range<usize>) -> Located {
         Located::from_yaml(value, Some(Span::new(FileId(0), range)), file)
     }
 

@@ -1,9 +1,12 @@
 //! Checks of everything poolwatch would write, and of hand-written rule files and
-//! dashboards: every PromQL expression is parsed once and typed against the spec's metric
-//! catalog, then each check (one module each, listed in [`registry`]) reports what it finds.
-//! None stops at its first finding.
+//! dashboards: every PromQL expression is parsed once and typed with what is known of the
+//! metrics (a spec's catalog, a saved exposition or metadata, or only their names), then
+//! each check (one module each, listed in [`registry`]) reports what it finds. None stops
+//! at its first finding.
 
+pub mod baseline;
 pub mod dashboard;
+pub mod knowledge;
 pub mod lint;
 pub mod registry;
 pub mod rules_file;
@@ -12,6 +15,8 @@ pub mod template;
 pub mod typing;
 
 pub mod alert_without_comparison;
+pub mod alert_without_for;
+pub mod counter_compared;
 pub mod counter_without_rate;
 pub mod datasource_variable;
 pub mod duplicate_rule;
@@ -22,8 +27,10 @@ pub mod label_aggregated_away;
 pub mod missing_annotation;
 pub mod panel_unit;
 pub mod panel_unit_mismatch;
+pub mod percent_sign;
 pub mod promql_syntax;
 pub mod rate_interval;
+pub mod rate_on_binary;
 pub mod rate_on_gauge;
 pub mod record_name;
 pub mod template_syntax;
@@ -32,6 +39,7 @@ pub mod unit_mismatch;
 pub mod unknown_metric;
 pub mod unknown_severity;
 pub mod unknown_template_function;
+pub mod unreachable_quantile;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
@@ -46,28 +54,29 @@ pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> 
     diags
 }
 
+/// The context a spec's rules and dashboards are checked in: its catalog (complete, so
+/// an unknown metric is an error) and its severities.
+pub fn spec_context(model: &Model, rules: &[lint::RuleUnit]) -> lint::Cx {
+    lint::Cx::new(
+        knowledge::Knowledge::from_catalog(&model.catalog),
+        Some(model.severities.clone()),
+        rules,
+    )
+}
+
 /// Every rule check on the generated rule file. Returns the context the dashboard's
-/// queries are typed in (the catalog and the recorded series' types) with the findings;
-/// the parsed expressions are freed on return, before anything else is built.
-pub fn generated_rules<'m>(model: &'m Model, rules: &RuleFile) -> (lint::Cx<'m>, Vec<Diagnostic>) {
+/// queries are typed in (the catalog and the recorded series' types) with the findings.
+pub fn generated_rules(model: &Model, rules: &RuleFile) -> (lint::Cx, Vec<Diagnostic>) {
     let (units, mut diags) = rules_file::from_generated(rules, &model.lint_ignores);
-    let cx = lint::Cx::new(&model.catalog, &model.severities, &units);
+    let cx = spec_context(model, &units);
     diags.extend(run::rules(&units, &cx));
     (cx, diags)
 }
 
-/// Top-level panels (or rows) per slice in [`generated_dashboard`].
-pub const PANELS_PER_SLICE: usize = 16;
-
-/// Every dashboard check on the generated dashboard, a slice of panels at a time: a fleet's
-/// dashboard as one JSON tree would take twice the memory of everything else under check.
-/// The findings are those of the whole dashboard, in its order (tests/fleet.rs).
+/// Every dashboard check on the generated dashboard.
 pub fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnostic> {
-    let shell = grafana::value_shell(d);
-    run::dashboard_slices(
-        &d.panels,
-        PANELS_PER_SLICE,
-        |slice| dashboard::DashboardDoc::generated(grafana::slice_value(&shell, slice)),
+    run::dashboard(
+        &dashboard::DashboardDoc::generated(grafana::to_value(d)),
         cx,
     )
 }

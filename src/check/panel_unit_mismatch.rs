@@ -9,8 +9,6 @@
 //! Example: unit `percent` on `sum(active) / sum(size)`; use `percentunit`, or
 //! `100 * (sum(active) / sum(size))`.
 
-use rayon::prelude::*;
-
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use super::typing::ValUnit;
@@ -29,10 +27,9 @@ const SUB_SECOND: [&str; 3] = ["ms", "µs", "ns"];
 pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let panels = doc.panels();
-    // Typing is the costly part: every query's type, on every core.
-    let types: Vec<_> = queries.par_iter().map(|q| cx.type_of(q)).collect();
     // Queries come in panel order: one pass over them, each finding its panel.
-    for (q, ty) in queries.iter().zip(types) {
+    for q in queries {
+        let ty = cx.type_of(q);
         let Some(p) = q.panel.and_then(|i| panels.get(i)) else {
             continue;
         };
@@ -48,7 +45,7 @@ pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnosti
             ("percentunit", _) if ty.is_percent() => {
                 Some(("a 0..100 percentage", "`percent`, or drop the `100 *`"))
             }
-            (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) => {
+            (u, ValUnit::Of(Unit::Seconds)) if SUB_SECOND.contains(&u) && ty.scale == 1.0 => {
                 Some(("seconds", "`s` (Grafana scales it to ms when small)"))
             }
             _ => None,

@@ -17,7 +17,9 @@ pub const CODE: Code = Code {
 };
 pub const SEVERITY: Severity = Severity::Warning;
 
-/// The windows of `rate(`, `irate(` and `increase(` calls in an expression, by byte range.
+/// The windows of `rate(`, `irate(` and `increase(` calls in an expression: the first
+/// `[...]` after the call opens that is not inside a string (a regex's `[a-z]` is not a
+/// window).
 fn windows(expr: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in ["rate(", "irate(", "increase("] {
@@ -29,17 +31,36 @@ fn windows(expr: &str) -> Vec<(String, String)> {
             {
                 continue;
             }
-            // The first `[...]` after the call opens.
-            let rest = &expr[from..];
-            if let Some(open) = rest.find('[')
-                && let Some(close) = rest[open..].find(']')
-            {
-                let window = rest[open + 1..open + close].to_string();
-                out.push((f.trim_end_matches('(').to_string(), window));
+            if let Some(window) = first_window(&expr[from..]) {
+                out.push((f.trim_end_matches('(').to_string(), window.to_string()));
             }
         }
     }
     out
+}
+
+/// The text of the first `[...]` outside quotes.
+fn first_window(s: &str) -> Option<&str> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '[' => return s[i + 1..].find(']').map(|e| &s[i + 1..i + 1 + e]),
+            _ => {}
+        }
+    }
+    None
 }
 
 pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
@@ -66,4 +87,16 @@ pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnos
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_regex_bracket_is_not_a_window() {
+        let w = super::windows("rate(x_total{path=~\"/a[\\\\.:]b\"}[$__rate_interval])");
+        assert_eq!(
+            w,
+            vec![("rate".to_string(), "$__rate_interval".to_string())]
+        );
+    }
 }

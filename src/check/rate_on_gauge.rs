@@ -4,6 +4,9 @@
 //! over a gauge (connections in use, pool size) they return nonsense that looks plausible.
 //! Use `deriv` or `delta` for a gauge's change, or the gauge itself.
 //!
+//! An error when the argument's kind is known (a catalog, `--metrics`, `--metadata`, or a
+//! rate recorded in the same files); a warning when only a name's convention says so.
+//!
 //! Example: `rate(k2_connection_pool_active_connections[5m]) > 1` — `active_connections` is
 //! a gauge.
 
@@ -30,9 +33,13 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         };
         let arg = unparen(arg);
         let t = cx.env.type_of(arg);
-        if !matches!(t.kind, Kind::Gauge | Kind::Rate) {
+        // 0/1 and info series: PW107 says more about them.
+        if !matches!(t.kind, Kind::Gauge | Kind::Rate) || t.binary {
             continue;
         }
+        // A kind known only from a name's convention may be wrong (old exporters name
+        // counters without `_total`): a warning then.
+        let severity = if t.exact { SEVERITY } else { Severity::Warning };
         let (what, name) = match arg {
             Expr::MatrixSelector(ms) => (
                 format!("`{}` is a gauge", ms.vs.name.as_deref().unwrap_or("?")),
@@ -52,7 +59,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         out.push(
             rule.diag(
                 CODE,
-                SEVERITY,
+                severity,
                 format!("`{}` over a non-counter: {what}", c.func.name),
                 span,
             )

@@ -1,6 +1,7 @@
 //! PW208 record-name-convention: recording rule names follow Prometheus's
-//! `level:metric:operations` convention: three `:`-separated parts, each a name
-//! (`job:http_requests:rate5m`, `pool_le:wait_seconds_bucket:rate5m`).
+//! `level:metric:operations` convention: at least three `:`-separated parts, each made of
+//! letters, digits and `_` (`job:http_requests:rate5m`, `pool_le:wait_seconds_bucket:rate5m`,
+//! `cluster:latency_seconds:99quantile`; further parts name further operations).
 //!
 //! Why: the name says which labels the series keeps (level), what it is built from
 //! (metric) and how (operations), so anyone can read a dashboard query without opening the
@@ -18,15 +19,13 @@ pub const CODE: Code = Code {
 pub const SEVERITY: Severity = Severity::Warning;
 
 fn is_part(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
-        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// True for a `level:metric:operations` name.
 pub fn follows_convention(name: &str) -> bool {
     let parts: Vec<&str> = name.split(':').collect();
-    parts.len() == 3 && parts.iter().all(|p| is_part(p))
+    parts.len() >= 3 && parts.iter().all(|p| is_part(p))
 }
 
 pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
@@ -43,7 +42,7 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
             ),
             rule.name.span.clone(),
         )
-        .label("expected three `:`-separated parts")
+        .label("expected at least three `:`-separated parts")
         .help(
             "e.g. `job:http_requests_total:rate5m` — the labels kept, the metric, the operations",
         ),

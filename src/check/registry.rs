@@ -112,6 +112,21 @@ pub const CHECKS: &[CheckInfo] = &[
         "alert_without_comparison.rs"
     ),
     check!(
+        rate_on_binary,
+        Run::Rule(rate_on_binary::check),
+        "rate_on_binary.rs"
+    ),
+    check!(
+        counter_compared,
+        Run::Rule(counter_compared::check),
+        "counter_compared.rs"
+    ),
+    check!(
+        unreachable_quantile,
+        Run::Rule(unreachable_quantile::check),
+        "unreachable_quantile.rs"
+    ),
+    check!(
         invalid_duration,
         Run::Rule(invalid_duration::check),
         "invalid_duration.rs"
@@ -153,6 +168,16 @@ pub const CHECKS: &[CheckInfo] = &[
         "duplicate_rule.rs"
     ),
     check!(invalid_suppression, Run::Reader, "invalid_suppression.rs"),
+    check!(
+        percent_sign,
+        Run::Rule(percent_sign::check),
+        "percent_sign.rs"
+    ),
+    check!(
+        alert_without_for,
+        Run::Rule(alert_without_for::check),
+        "alert_without_for.rs"
+    ),
     check!(
         panel_unit,
         Run::Dashboard(panel_unit::check),
@@ -217,17 +242,34 @@ pub fn list() -> String {
 pub fn markdown() -> String {
     let mut out = String::from(
         "# poolwatch checks\n\n\
-         <!-- Generated from the check modules' docs by `POOLWATCH_UPDATE_DOCS=1 cargo test --test lint checks_doc`; do not edit. -->\n\n\
-         `poolwatch check` runs every check on the spec and everything it generates;\n\
-         `poolwatch check --rules FILE...` runs the rule checks (PW1xx, PW2xx) on hand-written\n\
-         Prometheus rule files against the spec's catalog, and `--dashboards FILE...` the\n\
-         dashboard checks (PW3xx, and the PromQL checks on every panel query) on Grafana\n\
-         dashboard JSON. `emit` runs the same checks and\n\
-         writes nothing when one fails at error level. PW0xx codes are findings about the spec\n\
-         itself (YAML, names, types, thresholds, durations).\n\n\
-         Exit codes: 0 clean (warnings allowed), 1 error-level findings, 2 unusable input or usage.\n\
-         `poolwatch check --explain PW205` prints one check's documentation, `--list` all of\n\
-         them; `--format json` and `--format github` (workflow annotations) change the output.\n\n\
+         <!-- Generated from the check modules' docs by `POOLWATCH_UPDATE_DOCS=1 cargo test --test it checks_doc`; do not edit. -->\n\n\
+         `poolwatch check` runs every check on the spec and everything it generates. `emit` runs\n\
+         the same checks and writes nothing when one fails at error level. PW0xx codes are\n\
+         findings about the spec itself (YAML, names, types, thresholds, durations).\n\n\
+         ## Linting any rule repository\n\n\
+         `poolwatch check --rules PATH... --dashboards PATH...` lints hand-written files with no\n\
+         spec: Prometheus rule files, prometheus-operator `PrometheusRule` manifests, Mimir/Cortex\n\
+         namespace files and multi-document YAML (empty and `null` documents are fine), and\n\
+         Grafana dashboards (panels, rows, and old dashboards' `rows[]`; queries of other data\n\
+         sources such as Loki are skipped and counted). A folder is searched for `*.yml`/`*.yaml`\n\
+         files holding rule groups, or `*.json` dashboards.\n\n\
+         Without a spec nothing is imposed: types come from Prometheus's naming conventions\n\
+         (`_total` counters, `_bucket` histogram buckets, `_info`, `up` and `*_up` 0/1 states,\n\
+         units from `_seconds`, `_bytes`, `_ratio`, `_percent`) and from what the files record;\n\
+         a check that relies on a type known only by name reports a warning at most.\n\
+         `--metrics FILE` (a saved `/metrics` exposition) and `--metadata FILE` (a saved\n\
+         `/api/v1/metadata` response) give exact types, units and bucket bounds; with them an\n\
+         unknown metric is a warning. `--spec FILE` checks against the spec's catalog (an\n\
+         unknown metric is an error) and its `severities:`.\n\n\
+         CI: `--fail-on error|warning|info|never` (default error) sets what exits 1;\n\
+         `--level PW207=off` (or `=error`, `=warning`, `=info`) changes one check's level;\n\
+         `--write-baseline FILE` records today's findings and `--baseline FILE` counts those\n\
+         without failing, so an existing repository fails only on new findings. Each run ends\n\
+         with one summary line.\n\n\
+         Exit codes: 0 clean (findings below `--fail-on` allowed), 1 findings at or above it,\n\
+         2 unusable input or usage. `poolwatch check --explain PW205` prints one check's\n\
+         documentation, `--list` all of them; `--format json` and `--format github` (workflow\n\
+         annotations) change the output.\n\n\
          To silence one check for one rule, give a reason: in a rule file, a comment on the\n\
          line above the rule, `# poolwatch: ignore PW205 <reason>`; in a spec,\n\
          `lint: {ignore: [{rule: <alert or record name>, code: PW205, reason: <reason>}]}`.\n\

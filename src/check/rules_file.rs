@@ -11,14 +11,18 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::invalid_suppression::{self, MARKER, parse_directive};
-use super::lint::{Ignore, Located, NOT_PARSED, RuleUnit, UnitKind, parse_all};
+use super::lint::{Ignore, Located, RuleUnit, UnitKind, parse_unit};
 use crate::diag::Diagnostic;
 use crate::model::Suppression;
 use crate::render::prometheus::RuleFile;
 use crate::source::{FileId, Sources};
 use crate::spec::{self, S};
 
-#[derive(Debug, Deserialize)]
+/// One YAML document of a rule file: a Prometheus rule file (`groups:`), a Mimir/Cortex
+/// ruler namespace file (`namespace:` and `groups:`), or a prometheus-operator
+/// `PrometheusRule` manifest (`spec.groups`). Every part may be empty or `null`, as
+/// Prometheus allows.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
@@ -32,13 +36,16 @@ struct RawFile {
     _kind: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "metadata")]
     _metadata: Option<serde::de::IgnoredAny>,
+    /// A Mimir/Cortex namespace file names its namespace beside the groups.
+    #[serde(default, rename = "namespace")]
+    _namespace: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCrdSpec {
     #[serde(default)]
-    groups: Vec<RawGroup>,
+    groups: Option<Vec<RawGroup>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +62,16 @@ struct RawGroup {
     #[serde(default)]
     labels: Option<BTreeMap<String, S<String>>>,
     #[serde(default)]
-    rules: Vec<RawRule>,
+    rules: Option<Vec<RawRule>>,
+    /// Mimir/Cortex ruler and Thanos group settings: not Prometheus's, read and ignored.
+    #[serde(default, rename = "source_tenants")]
+    _source_tenants: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "evaluation_delay")]
+    _evaluation_delay: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "align_evaluation_time_on_interval")]
+    _align: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "partial_response_strategy")]
+    _partial_response: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,39 +96,36 @@ struct RawRule {
 #[derive(Debug, Clone)]
 pub struct GroupDurations {
     pub object: String,
-    pub durations: Vec<(&'static str, Located<'static>)>,
+    pub durations: Vec<(&'static str, Located)>,
 }
 
 /// A parsed rule file: its rules and its groups' own durations.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
-    pub rules: Vec<RuleUnit<'static>>,
+    pub rules: Vec<RuleUnit>,
     pub groups: Vec<GroupDurations>,
     /// Findings about the file itself (malformed suppressions).
     pub diags: Vec<Diagnostic>,
 }
 
-/// Reads a rule file already added to `sources`. A file that is not a rule file is an
-/// error (unusable input).
+/// Reads a rule file already added to `sources`: every YAML document in it (empty and
+/// `null` documents, and documents without groups, hold no rules). A file that is not a
+/// rule file is an error (unusable input).
 pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
-    let raw: RawFile = spec::parse_yaml(sources, file)?;
     let text = sources.get(file).map_or("", |f| f.text.as_str());
+    let docs: Vec<RawFile> =
+        serde_saphyr::from_multiple_with_options::<RawFile>(text, spec::yaml_options())
+            .map_err(|e| spec::yaml_diagnostic(&e, sources, file))?;
     let loc = |v: &Spanned<String>| {
         Located::from_yaml(v.value.clone(), spec::span(sources, file, v), text)
     };
     let mut out = Parsed::default();
-    let groups = match (&raw.groups, &raw.spec) {
-        (Some(g), _) => g,
-        (None, Some(spec)) => &spec.groups,
-        (None, None) => {
-            return Err(Diagnostic::error(
-                spec::YAML,
-                "not a Prometheus rule file: it has no `groups:` (nor `spec.groups` of a PrometheusRule)",
-            )
-            .at(Some(crate::source::Span::new(file, 0..text.len().min(1))))
-            .label("expected `groups:`"));
-        }
-    };
+    let groups = docs.iter().flat_map(|raw| {
+        raw.groups
+            .iter()
+            .flatten()
+            .chain(raw.spec.iter().flat_map(|s| s.groups.iter().flatten()))
+    });
     for g in groups {
         let mut durations = Vec::new();
         if let Some(i) = &g.interval {
@@ -125,7 +138,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
             object: format!("group {}", g.name.value),
             durations,
         });
-        for r in &g.rules {
+        for r in g.rules.iter().flatten() {
             let (kind, name) = match (&r.alert, &r.record) {
                 (Some(a), _) => (UnitKind::Alert, a),
                 (None, Some(rec)) => (UnitKind::Record, rec),
@@ -157,11 +170,11 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 None => Vec::new(),
             };
             out.rules.push(RuleUnit {
-                group: g.name.value.clone().into(),
+                group: g.name.value.clone(),
                 kind,
+                ast: parse_unit(kind, &expr.text),
                 name,
                 expr,
-                ast: Err(NOT_PARSED.to_string()),
                 for_: r.for_.as_ref().map(loc),
                 keep_firing_for: r.keep_firing_for.as_ref().map(loc),
                 // A group's labels apply to each of its rules; the rule's own win.
@@ -180,10 +193,10 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
                 object,
                 ignores,
                 panel: None,
+                ty: Default::default(),
             });
         }
     }
-    parse_all(&mut out.rules);
     Ok(out)
 }
 
@@ -230,10 +243,10 @@ fn comment_ignores(
 
 /// The rules poolwatch generates, as rule units located at their spec entries, with the
 /// spec's suppressions attached; malformed suppressions are reported.
-pub fn from_generated<'a>(
-    file: &'a RuleFile,
+pub fn from_generated(
+    file: &RuleFile,
     suppressions: &[Suppression],
-) -> (Vec<RuleUnit<'a>>, Vec<Diagnostic>) {
+) -> (Vec<RuleUnit>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut ignores: Vec<(String, Ignore)> = Vec::new();
     for s in suppressions {
@@ -270,7 +283,7 @@ pub fn from_generated<'a>(
     for g in &file.groups {
         for r in &g.rules {
             let span = r.origin.span.clone();
-            let at = |t: &'a str| Located::new(t, span.clone());
+            let at = |t: &str| Located::new(t, span.clone());
             let object = format!("{} in group {}", r.describe(), g.name);
             let mut annotations = BTreeMap::new();
             if let Some(a) = &r.annotations {
@@ -278,16 +291,17 @@ pub fn from_generated<'a>(
                 annotations.insert("description".to_string(), at(&a.description));
                 annotations.insert("runbook_url".to_string(), at(&a.runbook_url));
             }
+            let kind = if r.alert.is_some() {
+                UnitKind::Alert
+            } else {
+                UnitKind::Record
+            };
             out.push(RuleUnit {
-                group: g.name.as_str().into(),
-                kind: if r.alert.is_some() {
-                    UnitKind::Alert
-                } else {
-                    UnitKind::Record
-                },
+                group: g.name.clone(),
+                kind,
                 name: at(r.name()),
                 expr: at(&r.expr),
-                ast: Err(NOT_PARSED.to_string()),
+                ast: parse_unit(kind, &r.expr),
                 for_: r.for_.as_deref().map(at),
                 keep_firing_for: None,
                 labels: r.labels.iter().map(|(k, v)| (k.clone(), at(v))).collect(),
@@ -299,9 +313,9 @@ pub fn from_generated<'a>(
                     .map(|(_, i)| i.clone())
                     .collect(),
                 panel: None,
+                ty: Default::default(),
             });
         }
     }
-    parse_all(&mut out);
     (out, diags)
 }

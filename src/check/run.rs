@@ -1,15 +1,14 @@
 //! Runs the registered checks on a rule set or a dashboard, and applies suppressions.
 
-use rayon::prelude::*;
-
 use super::dashboard::DashboardDoc;
 use super::invalid_suppression;
+use super::knowledge::Knowledge;
 use super::lint::{Cx, Ignore, RuleUnit};
 use super::registry::{CHECKS, Run};
 use super::{invalid_duration, rules_file};
 use crate::diag::Diagnostic;
-use crate::model::Model;
-use crate::source::{FileId, Sources};
+use crate::source::{FileId, Sources, Span};
+use std::collections::HashMap;
 
 /// Marks the findings a rule's suppressions silence. A suppression that silences nothing
 /// is reported, so stale ones are noticed.
@@ -43,83 +42,59 @@ pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
             group_level.extend(f(units, cx));
         }
     }
-    // Each rule's own checks are independent of the others': run them on every core.
-    let per_rule: Vec<Vec<Diagnostic>> = units
-        .par_iter()
-        .map(|rule| {
-            let mut found = Vec::new();
-            for c in CHECKS {
-                if let Run::Rule(f) = c.run {
-                    found.extend(f(rule, cx));
-                }
+    // Group-level findings go with the rule they name (by object and place), so each
+    // rule's suppressions see them: one index, not a scan per rule.
+    let mut index: HashMap<(String, Option<Span>), usize> = HashMap::new();
+    let mut buckets: Vec<Vec<Diagnostic>> = Vec::new();
+    let mut unplaced = Vec::new();
+    for d in group_level {
+        match &d.object {
+            Some(o) => {
+                let i = *index.entry((o.clone(), d.span.clone())).or_insert_with(|| {
+                    buckets.push(Vec::new());
+                    buckets.len() - 1
+                });
+                buckets[i].push(d);
             }
-            found
-        })
-        .collect();
-    for (rule, mut found) in units.iter().zip(per_rule) {
-        let (mut mine, rest): (Vec<_>, Vec<_>) =
-            group_level.into_iter().partition(|d: &Diagnostic| {
-                // Copies of a rule share its description; the place tells them apart.
-                d.object.as_deref() == Some(&rule.object)
-                    && (d.span.is_none() || d.span == rule.name.span)
-            });
-        group_level = rest;
-        found.append(&mut mine);
+            None => unplaced.push(d),
+        }
+    }
+    for rule in units {
+        let mut found = Vec::new();
+        for c in CHECKS {
+            if let Run::Rule(f) = c.run {
+                found.extend(f(rule, cx));
+            }
+        }
+        // Copies of a rule share its description; the place tells them apart.
+        for key in [
+            (rule.object.clone(), rule.name.span.clone()),
+            (rule.object.clone(), None),
+        ] {
+            if let Some(&i) = index.get(&key) {
+                found.append(&mut buckets[i]);
+            }
+        }
         let mut extra = Vec::new();
         apply(rule, &mut found, &mut extra);
         out.extend(found);
         out.extend(extra);
     }
-    out.extend(group_level);
+    out.extend(buckets.into_iter().flatten());
+    out.extend(unplaced);
     out
 }
 
 /// Every dashboard check, and the PromQL checks on its queries.
 pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
-    dashboard_parts(doc, cx).concat()
-}
-
-/// The findings of [`dashboard`] in parts: the PromQL checks' on the queries, then each
-/// dashboard check's, in registry order.
-fn dashboard_parts(doc: &DashboardDoc, cx: &Cx) -> Vec<Vec<Diagnostic>> {
     let queries = doc.queries();
-    let mut out = vec![rules(&queries, cx)];
-    // The dashboard checks are independent: side by side, findings in registry order.
-    let found: Vec<Vec<Diagnostic>> = CHECKS
-        .par_iter()
-        .filter_map(|c| match c.run {
-            Run::Dashboard(f) => Some(f(doc, &queries, cx)),
-            _ => None,
-        })
-        .collect();
-    out.extend(found);
-    out
-}
-
-/// [`dashboard`] on a dashboard read slice by slice: each slice of panels is checked as a
-/// dashboard of its own, on every core, and dropped. Every check looks at one panel at a
-/// time, so the findings are those of the whole, and they are merged into its order.
-pub fn dashboard_slices<T: Sync>(
-    panels: &[T],
-    per_slice: usize,
-    doc: impl Fn(&[T]) -> DashboardDoc + Sync,
-    cx: &Cx,
-) -> Vec<Diagnostic> {
-    let parts: Vec<Vec<Vec<Diagnostic>>> = panels
-        .par_chunks(per_slice.max(1))
-        .map(|slice| dashboard_parts(&doc(slice), cx))
-        .collect();
-    // parts[slice][kind] → every slice's queries' findings, then each check's.
-    let mut kinds: Vec<Vec<Diagnostic>> = Vec::new();
-    for slice in parts {
-        for (k, found) in slice.into_iter().enumerate() {
-            match kinds.get_mut(k) {
-                Some(all) => all.extend(found),
-                None => kinds.push(found),
-            }
+    let mut out = rules(&queries, cx);
+    for c in CHECKS {
+        if let Run::Dashboard(f) = c.run {
+            out.extend(f(doc, &queries, cx));
         }
     }
-    kinds.concat()
+    out
 }
 
 /// What linting hand-written files found.
@@ -130,11 +105,20 @@ pub struct Linted {
     pub findings: Vec<Diagnostic>,
     /// How many rules were read.
     pub rules: usize,
+    /// How many dashboard queries were not PromQL (Loki, ...) and not checked.
+    pub skipped_queries: usize,
 }
 
-/// Lints rule files and dashboards (already in `sources`) against a model's catalog and
-/// severities. The rule files are one set: each may use the series the others record.
-pub fn files(model: &Model, sources: &Sources, rules: &[FileId], dashboards: &[FileId]) -> Linted {
+/// Lints rule files and dashboards (already in `sources`) with what is known of the
+/// metrics and, with a spec, its severities. The rule files are one set: each may use the
+/// series the others record.
+pub fn files(
+    knowledge: Knowledge,
+    severities: Option<Vec<String>>,
+    sources: &Sources,
+    rules: &[FileId],
+    dashboards: &[FileId],
+) -> Linted {
     let mut out = Linted::default();
     let mut units = Vec::new();
     let mut groups = Vec::new();
@@ -148,12 +132,15 @@ pub fn files(model: &Model, sources: &Sources, rules: &[FileId], dashboards: &[F
             Err(d) => out.unusable.push(d),
         }
     }
-    let cx = Cx::new(&model.catalog, &model.severities, &units);
+    let cx = Cx::new(knowledge, severities, &units);
     out.findings.extend(self::rules(&units, &cx));
     out.findings.extend(invalid_duration::check_groups(&groups));
     for &file in dashboards {
         match DashboardDoc::from_file(sources, file) {
-            Ok(doc) => out.findings.extend(dashboard(&doc, &cx)),
+            Ok(doc) => {
+                out.skipped_queries += doc.skipped_queries();
+                out.findings.extend(dashboard(&doc, &cx));
+            }
             Err(d) => out.unusable.push(d),
         }
     }

@@ -95,6 +95,9 @@ pub struct Action {
     /// Range of the whole action, braces included.
     pub range: Range<usize>,
     pub tokens: Vec<Tok>,
+    /// Inside `{{ range ... }}` or `{{ with ... }}`, where `.` is no longer the alert but
+    /// the value ranged over (a `query` result's sample, say).
+    pub rebound: bool,
 }
 
 /// A template's actions and syntax errors.
@@ -118,13 +121,18 @@ impl Scanned {
             .collect()
     }
 
-    /// Every label read as `$labels.X` or `.Labels.X`, with its range.
+    /// Every label of the alert read as `$labels.X` or `.Labels.X`, with its range
+    /// (`.Labels.X` inside `range` or `with` reads what they range over, not the alert).
     pub fn label_reads(&self) -> Vec<(String, Range<usize>)> {
         let mut out = Vec::new();
-        for t in self.actions.iter().flat_map(|a| &a.tokens) {
+        for (a, t) in self
+            .actions
+            .iter()
+            .flat_map(|a| a.tokens.iter().map(move |t| (a, t)))
+        {
             let rest = match t.kind {
                 TokKind::Var => t.text.strip_prefix("$labels."),
-                TokKind::Field => t.text.strip_prefix(".Labels."),
+                TokKind::Field if !a.rebound => t.text.strip_prefix(".Labels."),
                 _ => None,
             };
             if let Some(label) = rest {
@@ -210,6 +218,7 @@ pub fn scan(text: &str) -> Scanned {
                     .push((t.range.clone(), format!("undefined variable `{name}`")));
             }
         }
+        let rebound = blocks.iter().any(|(kw, _)| kw == "range" || kw == "with");
         match tokens.first().map(|t| t.text.as_str()) {
             Some(kw @ ("if" | "range" | "with" | "define" | "block")) => {
                 blocks.push((kw.to_string(), start..end));
@@ -223,6 +232,7 @@ pub fn scan(text: &str) -> Scanned {
         out.actions.push(Action {
             range: start..end,
             tokens,
+            rebound,
         });
         i = end;
     }

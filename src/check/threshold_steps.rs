@@ -1,11 +1,12 @@
-//! PW304 threshold-steps: a panel's threshold steps start with a base step whose value is
-//! `null`, and the other steps' values strictly ascend.
+//! PW304 threshold-steps: a panel's threshold steps ascend, each value once.
 //!
-//! Why: Grafana sorts nothing: a base step with a number leaves values below it uncoloured,
-//! and steps out of order colour values with the wrong level, so the dashboard disagrees
-//! with the alerts it stands for.
+//! Why: Grafana sorts the steps when it loads the panel, so steps written out of order
+//! or twice show other colours than the JSON says: the dashboard, read as code, disagrees
+//! with the alerts it stands for, and a step with a repeated value never shows. (The
+//! first step is the base: Grafana sets its value to -Infinity whatever it is written
+//! as, `null`, 0 or anything else, so its value is not checked.)
 //!
-//! Example: `"steps": [{"color": "green", "value": 0}, {"color": "red", "value": 90},
+//! Example: `"steps": [{"color": "green", "value": null}, {"color": "red", "value": 90},
 //! {"color": "yellow", "value": 70}]`.
 
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub const CODE: Code = Code {
     code: "PW304",
     name: "threshold-steps",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub const SEVERITY: Severity = Severity::Warning;
 
 pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -30,21 +31,6 @@ pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnos
         else {
             continue;
         };
-        if let Some(base) = steps.first()
-            && !base.get("value").is_none_or(Value::is_null)
-        {
-            out.push(
-                doc.diag(
-                    CODE,
-                    SEVERITY,
-                    &p,
-                    format!("the base threshold step of {} has a value; it must be null", p.describe()),
-                    Some("\"steps\""),
-                )
-                .label("base step not null")
-                .help("the first step colours everything below the next one: give it `\"value\": null`"),
-            );
-        }
         let values: Vec<f64> = steps
             .iter()
             .skip(1)

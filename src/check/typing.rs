@@ -1,6 +1,8 @@
-//! Types of PromQL expressions from the metric catalog: for every subexpression, whether
-//! it is a counter, a gauge, a per-second rate or a histogram's buckets, its unit, and which
-//! labels survive its aggregations. The checks ask these questions; the AST is parsed once.
+//! Types of PromQL expressions from what is known of the metrics (a catalog, an exposition,
+//! metadata, or naming conventions: [`super::knowledge`]): for every subexpression, whether
+//! it is a counter, a gauge, a per-second rate or a histogram's buckets, its unit, whether
+//! it is a 0/1 state, which labels survive its aggregations, and whether its kind is known
+//! exactly or only inferred. The checks ask these questions; the AST is parsed once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +11,8 @@ use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality,
 };
 
-use crate::model::{Catalog, MetricKind, Unit};
+use super::knowledge::{Knowledge, MetricType, SeriesInfo, strip_series_suffix, unit_of_name};
+use crate::model::Unit;
 
 /// Prometheus's own series every server has; not in any catalog, never "unknown".
 pub const BUILTIN_SERIES: [&str; 8] = [
@@ -138,6 +141,11 @@ pub struct Ty {
     /// A constant factor the value was multiplied by (`100 * x` has 100): a ratio times 100
     /// is a percentage however the expression is bracketed.
     pub scale: f64,
+    /// The kind is known exactly (catalog, exposition, metadata), not only from naming
+    /// conventions: checks that rely on an inferred kind report a warning at most.
+    pub exact: bool,
+    /// The value is 0 or 1 (`up`, a state set, a `bool` comparison), or an info metric's 1.
+    pub binary: bool,
 }
 
 impl Ty {
@@ -149,6 +157,8 @@ impl Ty {
             buckets: false,
             scalar_value: None,
             scale: 1.0,
+            exact: false,
+            binary: false,
         }
     }
 
@@ -160,6 +170,8 @@ impl Ty {
             buckets: false,
             scalar_value: v,
             scale: 1.0,
+            exact: true,
+            binary: false,
         }
     }
 
@@ -176,6 +188,34 @@ impl Ty {
             buckets: false,
             scalar_value: None,
             scale: 1.0,
+            exact: true,
+            binary: false,
+        }
+    }
+
+    /// The type of a series from what is known of its name.
+    fn series(info: &SeriesInfo) -> Self {
+        let kind = match info.kind {
+            MetricType::Counter => Kind::Counter,
+            MetricType::Gauge | MetricType::Info | MetricType::StateSet | MetricType::Summary => {
+                Kind::Gauge
+            }
+            MetricType::Histogram | MetricType::Unknown => Kind::Unknown,
+        };
+        let unit = match (info.unit, info.kind) {
+            (Some(u), _) => ValUnit::Of(u),
+            (None, MetricType::Counter) => ValUnit::Of(Unit::Events),
+            _ => ValUnit::Unknown,
+        };
+        Ty {
+            kind,
+            unit,
+            labels: LabelSet::All,
+            buckets: info.buckets,
+            scalar_value: None,
+            scale: 1.0,
+            exact: info.exact,
+            binary: matches!(info.kind, MetricType::Info | MetricType::StateSet),
         }
     }
 
@@ -193,113 +233,119 @@ impl Ty {
 /// What a metric name refers to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolved {
-    /// A catalog metric (or one of a histogram's series).
+    /// Known exactly: a catalog, exposition or metadata metric (or one of its series).
     Catalog(Ty),
     /// A series recorded by a recording rule of the same file set.
     Recorded(Ty),
     /// Prometheus's own series (`up`, `ALERTS`).
-    Builtin,
-    Unknown,
+    Builtin(Ty),
+    /// Known only by naming convention (or not at all: kind and unit unknown).
+    Inferred(Ty),
 }
 
-/// What the checks know: the catalog and the series recorded in the same file set.
-#[derive(Debug, Clone)]
-pub struct Env<'a> {
-    pub catalog: &'a Catalog,
+impl Resolved {
+    /// The type, whatever the name is.
+    pub fn ty(&self) -> &Ty {
+        match self {
+            Resolved::Catalog(t)
+            | Resolved::Recorded(t)
+            | Resolved::Builtin(t)
+            | Resolved::Inferred(t) => t,
+        }
+    }
+
+    /// Nothing but its name says what the series is.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Resolved::Inferred(_))
+    }
+}
+
+/// What the checks know: the metrics known exactly and the series recorded in the same
+/// file set.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub knowledge: Knowledge,
     /// Recording rule name → the type of what it records.
     pub recorded: BTreeMap<String, Ty>,
 }
 
-impl<'a> Env<'a> {
-    pub fn new(catalog: &'a Catalog) -> Self {
+impl Env {
+    pub fn new(knowledge: Knowledge) -> Self {
         Self {
-            catalog,
+            knowledge,
             recorded: BTreeMap::new(),
         }
     }
 
     /// Every known series name, for "did you mean".
     pub fn known_names(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for m in &self.catalog.metrics {
-            if m.kind == MetricKind::Histogram {
-                for s in ["_bucket", "_sum", "_count"] {
-                    out.push(format!("{}{s}", m.name));
-                }
-            } else {
-                out.push(m.name.clone());
-            }
-        }
+        let mut out = self.knowledge.series_names();
         out.extend(self.recorded.keys().cloned());
         out
     }
 
     /// Resolves a metric name.
     pub fn resolve(&self, name: &str) -> Resolved {
-        let series = |kind, unit, buckets| Ty {
-            kind,
-            unit: ValUnit::Of(unit),
-            labels: LabelSet::All,
-            buckets,
-            scalar_value: None,
-            scale: 1.0,
-        };
-        if let Some(m) = self.catalog.get(name) {
-            return match m.kind {
-                MetricKind::Counter => Resolved::Catalog(series(Kind::Counter, m.unit, false)),
-                MetricKind::Gauge => Resolved::Catalog(series(Kind::Gauge, m.unit, false)),
-                // A histogram's bare name is not a series; Prometheus has none by that name.
-                MetricKind::Histogram => Resolved::Unknown,
-            };
-        }
-        for (suffix, unit, buckets) in [
-            ("_bucket", Unit::Events, true),
-            ("_count", Unit::Events, false),
-            ("_sum", Unit::Seconds, false),
-        ] {
-            if let Some(base) = name.strip_suffix(suffix)
-                && let Some(m) = self.catalog.get(base)
-                && m.kind == MetricKind::Histogram
-            {
-                let unit = if suffix == "_sum" { m.unit } else { unit };
-                return Resolved::Catalog(series(Kind::Counter, unit, buckets));
-            }
+        if let Some(info) = self.knowledge.series(name) {
+            return Resolved::Catalog(Ty::series(&info));
         }
         if let Some(t) = self.recorded.get(name) {
             return Resolved::Recorded(t.clone());
         }
         if BUILTIN_SERIES.contains(&name) {
-            return Resolved::Builtin;
+            let mut t = Ty::gauge(ValUnit::Number, LabelSet::All);
+            t.binary = name == "up";
+            if name.starts_with("scrape_") && name.ends_with("_seconds") {
+                t.unit = ValUnit::Of(Unit::Seconds);
+            }
+            return Resolved::Builtin(t);
         }
-        Resolved::Unknown
+        Resolved::Inferred(Ty::series(&Knowledge::infer(name)))
     }
 
     /// The unit of a histogram's observations, from the name of one of its bucket series.
     fn histogram_unit(&self, e: &Expr) -> ValUnit {
         let mut unit = ValUnit::Unknown;
+        let of_bucket = |name: &str| -> Option<Unit> {
+            let base = name.strip_suffix("_bucket")?;
+            self.knowledge
+                .family(base)
+                .and_then(|f| f.unit)
+                .or_else(|| unit_of_name(base))
+        };
         visit(e, None, &mut |node, _| {
             if let Some(name) = selector_name(node) {
-                if let Some(m) = name
-                    .strip_suffix("_bucket")
-                    .and_then(|b| self.catalog.get(b))
-                {
-                    unit = ValUnit::Of(m.unit);
+                if let Some(u) = of_bucket(name) {
+                    unit = ValUnit::Of(u);
                 } else if let Some(t) = self.recorded.get(name)
                     && t.buckets
                 {
                     // A recorded bucket rate: `level:<histogram>_bucket:rate5m`.
-                    if let Some(m) = name
-                        .split(':')
-                        .nth(1)
-                        .and_then(|n| n.strip_suffix("_bucket"))
-                        .and_then(|b| self.catalog.get(b))
-                    {
-                        unit = ValUnit::Of(m.unit);
+                    if let Some(u) = name.split(':').nth(1).and_then(of_bucket) {
+                        unit = ValUnit::Of(u);
                     }
                 }
             }
         });
         unit
+    }
+
+    /// The finite bucket bounds of the histogram an expression reads, when known.
+    pub fn histogram_buckets(&self, e: &Expr) -> Option<(String, Vec<f64>)> {
+        let mut found = None;
+        visit(e, None, &mut |node, _| {
+            if let Some(name) = selector_name(node) {
+                let name = name.split(':').nth(1).unwrap_or(name);
+                let (base, suffix) = strip_series_suffix(name);
+                if suffix == "_bucket"
+                    && let Some(f) = self.knowledge.family(base)
+                    && !f.buckets.is_empty()
+                {
+                    found = Some((base.to_string(), f.buckets.clone()));
+                }
+            }
+        });
+        found
     }
 
     /// The type of an expression.
@@ -310,9 +356,9 @@ impl<'a> Env<'a> {
             Expr::Paren(p) => self.type_of(&p.expr),
             Expr::Unary(u) => self.type_of(&u.expr),
             Expr::Subquery(s) => self.type_of(&s.expr),
-            Expr::VectorSelector(vs) => match vs.name.as_deref().map(|n| self.resolve(n)) {
-                Some(Resolved::Catalog(t) | Resolved::Recorded(t)) => t,
-                _ => Ty::unknown(),
+            Expr::VectorSelector(vs) => match vs.name.as_deref() {
+                Some(n) => self.resolve(n).ty().clone(),
+                None => Ty::unknown(),
             },
             Expr::MatrixSelector(ms) => self.type_of(&Expr::VectorSelector(ms.vs.clone())),
             Expr::Aggregate(a) => self.aggregate(a),
@@ -344,14 +390,21 @@ impl<'a> Env<'a> {
                 }
                 Ty::gauge(ValUnit::Number, labels)
             }
-            "stddev" | "stdvar" | "quantile" | "avg" | "min" | "max" => Ty {
+            // The largest or smallest of counters still only grows (between resets), and
+            // of bucket rates is still a bucket rate per `le` (when `le` survives).
+            "min" | "max" => Ty {
+                buckets: inner.buckets && !labels.drops("le"),
+                labels,
+                ..inner
+            },
+            "stddev" | "stdvar" | "quantile" | "avg" => Ty {
+                buckets: inner.buckets && inner.kind == Kind::Rate && !labels.drops("le"),
                 labels,
                 kind: if inner.kind == Kind::Counter {
                     Kind::Gauge
                 } else {
                     inner.kind
                 },
-                buckets: false,
                 ..inner
             },
             // sum keeps counters counters and buckets buckets (when `le` survives).
@@ -373,6 +426,7 @@ impl<'a> Env<'a> {
         if !l_vec && !r_vec {
             return Ty::scalar(None);
         }
+        let exact = l.exact && r.exact;
         // Labels of the result.
         let labels = if l_vec && r_vec {
             let m = b.modifier.as_ref();
@@ -406,7 +460,10 @@ impl<'a> Env<'a> {
         }
         if b.op.is_comparison_operator() {
             if return_bool {
-                return Ty::gauge(ValUnit::Number, labels);
+                return Ty {
+                    binary: true,
+                    ..Ty::gauge(ValUnit::Number, labels)
+                };
             }
             // A filter: the value is the vector side's.
             let v = if l_vec { l } else { r };
@@ -433,7 +490,21 @@ impl<'a> Env<'a> {
             }
             _ => Kind::Gauge,
         };
-        let buckets = (l.buckets && !r_vec) || (r.buckets && !l_vec);
+        // The result's series are one side's (the left's, unless `group_right`): it keeps
+        // that side's buckets when scaled or joined (`* on (...) group_left (node) ...`).
+        let right_wins = matches!(
+            b.modifier.as_ref().map(|m| &m.card),
+            Some(VectorMatchCardinality::OneToMany(_))
+        );
+        let buckets = if !l_vec {
+            r.buckets
+        } else if !r_vec {
+            l.buckets
+        } else if right_wins {
+            r.buckets
+        } else {
+            l.buckets && matches!(op.as_str(), "*" | "/")
+        };
         Ty {
             kind,
             unit,
@@ -441,17 +512,19 @@ impl<'a> Env<'a> {
             buckets,
             scalar_value: None,
             scale,
+            exact,
+            binary: false,
         }
     }
 
     fn call(&self, c: &Call) -> Ty {
         let name = c.func.name;
         let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
-        let first = args.first().map(|a| self.type_of(a));
-        let first_vec = args
-            .iter()
-            .map(|a| self.type_of(a))
-            .find(|t| t.kind != Kind::Scalar);
+        // Each argument typed once: nested calls would otherwise type their innermost
+        // arguments once per level and way of asking.
+        let tys: Vec<Ty> = args.iter().map(|a| self.type_of(a)).collect();
+        let first = tys.first().cloned();
+        let first_vec = tys.iter().find(|t| t.kind != Kind::Scalar).cloned();
         match name {
             "rate" | "irate" => {
                 let t = first.unwrap_or_else(Ty::unknown);
@@ -466,6 +539,8 @@ impl<'a> Env<'a> {
                     buckets: t.buckets,
                     scalar_value: None,
                     scale: 1.0,
+                    exact: t.exact,
+                    binary: false,
                 }
             }
             "increase" | "delta" | "idelta" | "deriv" => {
@@ -477,10 +552,7 @@ impl<'a> Env<'a> {
                 }
             }
             "histogram_quantile" | "histogram_fraction" => {
-                let t = args
-                    .get(1)
-                    .map(|a| self.type_of(a))
-                    .unwrap_or_else(Ty::unknown);
+                let t = tys.get(1).cloned().unwrap_or_else(Ty::unknown);
                 let unit = if name == "histogram_quantile" {
                     args.get(1)
                         .map_or(ValUnit::Unknown, |a| self.histogram_unit(a))
@@ -525,10 +597,7 @@ impl<'a> Env<'a> {
             }
             "avg_over_time" | "min_over_time" | "max_over_time" | "quantile_over_time"
             | "last_over_time" | "stddev_over_time" | "stdvar_over_time" => {
-                let t = args
-                    .last()
-                    .map(|a| self.type_of(a))
-                    .unwrap_or_else(Ty::unknown);
+                let t = tys.last().cloned().unwrap_or_else(Ty::unknown);
                 let kind = if t.kind == Kind::Counter {
                     Kind::Gauge
                 } else {
@@ -678,7 +747,7 @@ pub fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Metric;
+    use crate::model::{Catalog, Metric, MetricKind};
 
     fn catalog() -> Catalog {
         let mut c = Catalog::default();
@@ -702,8 +771,7 @@ mod tests {
     }
 
     fn ty(src: &str) -> Ty {
-        let c = catalog();
-        let env = Env::new(&c);
+        let env = Env::new(Knowledge::from_catalog(&catalog()));
         env.type_of(&promql_parser::parser::parse(src).unwrap())
     }
 
@@ -744,6 +812,19 @@ mod tests {
         assert!(!ty("sum without (instance) (active)").labels.drops("job"));
         assert!(ty("sum(active) / sum(size)").labels.drops("job"));
         assert!(!ty("active / size").labels.drops("job"));
+    }
+
+    #[test]
+    fn names_type_what_no_catalog_holds() {
+        let t = ty("sum by (le, pod) (rate(shop_seconds_bucket[5m]))");
+        assert!(t.buckets && !t.exact);
+        assert_eq!(ty("rate(shop_orders_total[5m])").kind, Kind::Rate);
+        let joined = ty(
+            "sum by (instance, le) (rate(x_bucket[5m])) * on (instance) group_left (node) max by (instance, node) (node_info)",
+        );
+        assert!(joined.buckets);
+        assert!(ty("x_up").binary);
+        assert!(ty("up").exact && ty("up").binary);
     }
 
     #[test]

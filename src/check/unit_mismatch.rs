@@ -2,7 +2,8 @@
 //! judged from the catalog's units. First of all a 0..1 ratio printed as a percentage
 //! (`{{ $value }}%` where the expression divides two series of one unit, or a `ratio`
 //! metric); also a 0..100 percentage through `humanizePercentage` (which multiplies by 100)
-//! and `humanizeDuration` on a value that is not in seconds.
+//! and `humanizeDuration` on a value that is not in seconds. Without units (no spec or
+//! `--metrics`), an alert `A / B > k` with `0 < k <= 1` counts as a ratio.
 //!
 //! Why: "Pool at 0.95% utilization" reads as an idle pool when it is nearly exhausted; the
 //! on-call engineer trusts the text, not the expression.
@@ -13,7 +14,7 @@
 
 use super::lint::{Cx, RuleUnit};
 use super::template::{TokKind, scan};
-use super::typing::ValUnit;
+use super::typing::{Kind, ValUnit, unparen};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
 
@@ -23,11 +24,44 @@ pub const CODE: Code = Code {
 };
 pub const SEVERITY: Severity = Severity::Warning;
 
+/// An alert condition `A / B > k` with `0 < k <= 1` and the units of A and B unknown:
+/// a ratio by every sign but the catalog's.
+pub fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
+    use promql_parser::parser::Expr;
+    let Ok(ast) = &rule.ast else {
+        return false;
+    };
+    let Expr::Binary(cmp) = unparen(ast) else {
+        return false;
+    };
+    if !cmp.op.is_comparison_operator() {
+        return false;
+    }
+    let (side, k) = match (unparen(&cmp.lhs), unparen(&cmp.rhs)) {
+        (e, Expr::NumberLiteral(n)) | (Expr::NumberLiteral(n), e) => (e, n.val),
+        _ => return false,
+    };
+    let Expr::Binary(div) = side else {
+        return false;
+    };
+    let vector = |e: &Expr| cx.env.type_of(e).kind != Kind::Scalar;
+    let t = cx.env.type_of(side);
+    div.op.to_string() == "/"
+        && vector(&div.lhs)
+        && vector(&div.rhs)
+        && t.unit == ValUnit::Unknown
+        // `100 * A / B` is a percentage already.
+        && t.scale == 1.0
+        && k > 0.0
+        && k <= 1.0
+}
+
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
         return out;
     };
+    let ratio = ty.is_ratio() || looks_like_ratio(rule, cx);
     for (what, key, text) in rule.templates() {
         let scanned = scan(&text.text);
         for action in &scanned.actions {
@@ -47,7 +81,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             let after = text.text[action.range.end..].trim_start();
             let percent_sign = after.starts_with('%');
             let shown = &text.text[action.range.clone()];
-            let problem = if ty.is_ratio() && percent_sign && !calls("humanizePercentage") {
+            let problem = if ratio && percent_sign && !calls("humanizePercentage") {
                 Some((
                     format!(
                         "{what} `{key}` prints a 0..1 ratio as a percentage: `{shown}%` shows 0.95 as \"0.95%\""

@@ -1,17 +1,23 @@
 //! PW102 unknown-metric: every metric an expression selects must be known: in the spec's
-//! catalog, one of a catalog histogram's `_bucket`, `_sum` or `_count` series, recorded by a
-//! recording rule of the same file set, or one of Prometheus's own (`up`, `ALERTS`).
+//! catalog (or the `--metrics`/`--metadata` given), one of a histogram's `_bucket`, `_sum`
+//! or `_count` series, recorded by a recording rule of the same file set, or one of
+//! Prometheus's own (`up`, `ALERTS`).
 //!
 //! Why: a misspelt metric selects nothing. An alert over nothing never fires and a panel
 //! over nothing is empty, and neither promtool nor Prometheus says a word about it.
 //!
+//! Runs only when there is a list to check against. With `--spec` the catalog is every
+//! metric the rules may use, so an unknown name is an error; `--metrics` (one target's
+//! exposition) and `--metadata` (one server's) may not hold every metric, so it is a
+//! warning there. Without any, nothing is unknown.
+//!
 //! Example: `rate(k2_connection_pool_acquisition_timeout_total[5m]) > 0` — the catalog has
 //! `k2_connection_pool_acquisition_timeouts_total` (did you mean it?).
 
+use super::knowledge::MetricType;
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Resolved, selector_name, visit};
+use super::typing::{selector_name, visit};
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::model::MetricKind;
 
 pub const CODE: Code = Code {
     code: "PW102",
@@ -20,8 +26,17 @@ pub const CODE: Code = Code {
 pub const SEVERITY: Severity = Severity::Error;
 
 pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let knowledge = &cx.env.knowledge;
+    if !knowledge.has_catalog() {
+        return Vec::new();
+    }
     let Ok(ast) = &rule.ast else {
         return Vec::new();
+    };
+    let severity = if knowledge.is_closed() {
+        SEVERITY
+    } else {
+        Severity::Warning
     };
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -29,21 +44,18 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         let Some(name) = selector_name(e) else {
             return;
         };
-        if cx.env.resolve(name) != Resolved::Unknown || !seen.insert(name.to_string()) {
+        if !cx.env.resolve(name).is_unknown() || !seen.insert(name.to_string()) {
             return;
         }
-        let names = cx.env.known_names();
-        let guess = crate::model::did_you_mean(name, names.iter().map(String::as_str));
-        let histogram = cx
-            .env
-            .catalog
-            .get(name)
-            .is_some_and(|m| m.kind == MetricKind::Histogram);
+        let guess = cx.did_you_mean(name);
+        let histogram = knowledge
+            .family(name)
+            .is_some_and(|m| m.kind == MetricType::Histogram);
         let mut d = rule
             .diag(
                 CODE,
-                SEVERITY,
-                format!("`{name}` is not a metric of the catalog nor a recorded series"),
+                severity,
+                format!("`{name}` is not a known metric nor a recorded series"),
                 rule.expr_word(name),
             )
             .label(match guess {

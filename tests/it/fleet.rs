@@ -103,38 +103,6 @@ fn the_dashboard_value_built_panel_by_panel_equals_serde_json_s() {
     );
 }
 
-fn the_dashboard_checked_slice_by_slice_finds_what_the_whole_dashboard_has() {
-    use poolwatch::check::{self, dashboard::DashboardDoc, lint::Cx, run};
-    use poolwatch::render::grafana::{self, PanelItem};
-    let g = common::generate(&fleet_source(40));
-    let mut d = common::artifacts(&g).dashboard;
-    assert!(
-        d.panels.len() > 2 * check::PANELS_PER_SLICE,
-        "one slice only"
-    );
-    // Faults for four checks, spread over every slice.
-    let panels = d.panels.iter_mut().flat_map(|item| match item {
-        PanelItem::Panel(p) => std::slice::from_mut(p).iter_mut(),
-        PanelItem::Row(r) => r.panels.iter_mut(),
-    });
-    for (i, p) in panels.enumerate() {
-        match i % 9 {
-            0 => p.datasource.uid = "prometheus-eu".into(),
-            3 => p.targets[0].expr = "sum(rate(no_such_metric_total[5m])".into(),
-            5 => p.targets[0].expr = "k2_connection_pool_size + unknown_series".into(),
-            7 => p.field_config.defaults.unit = "ms".into(),
-            _ => {}
-        }
-    }
-    let cx = Cx::new(&g.model.catalog, &g.model.severities, &[]);
-    let sliced = check::generated_dashboard(&d, &cx);
-    let whole = run::dashboard(&DashboardDoc::generated(grafana::to_value(&d)), &cx);
-    let codes: std::collections::BTreeSet<&str> = whole.iter().map(|d| d.code.code).collect();
-    assert!(codes.len() >= 3, "too few kinds of findings: {codes:?}");
-    assert!(whole.len() > 40, "only {} findings", whole.len());
-    assert_eq!(format!("{sliced:#?}"), format!("{whole:#?}"));
-}
-
 use crate::harness::PROMTOOL;
 
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
@@ -145,6 +113,5 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         [PROMTOOL] promtool_passes_a_fleets_unit_tests,
         the_test_file_written_in_chunks_equals_the_whole_file_written_at_once,
         the_dashboard_value_built_panel_by_panel_equals_serde_json_s,
-        the_dashboard_checked_slice_by_slice_finds_what_the_whole_dashboard_has,
     ]
 }

@@ -28,13 +28,20 @@ fn rel(path: &Path) -> String {
         .replace('\\', "/")
 }
 
-fn lint_args(path: &str) -> Vec<&str> {
+/// `check --rules|--dashboards PATH`, plus the words of the fixture folder's `args` file
+/// (`--spec specs/k2.yaml` where a check needs a catalog, `--metrics ...`).
+fn lint_args(path: &str) -> Vec<String> {
     let flag = if path.ends_with(".json") {
         "--dashboards"
     } else {
         "--rules"
     };
-    vec!["check", flag, path]
+    let mut args = vec!["check".to_string(), flag.to_string(), path.to_string()];
+    let extra = Path::new(path).parent().unwrap().join("args");
+    if let Ok(words) = std::fs::read_to_string(extra) {
+        args.extend(words.split_whitespace().map(str::to_string));
+    }
+    args
 }
 
 fn fixtures() {
@@ -53,7 +60,8 @@ fn fixtures() {
             .unwrap()
             .to_string_lossy()
             .starts_with("bad");
-        let report = run(&lint_args(&name));
+        let args = lint_args(&name);
+        let report = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let tag = format!("[{code}]");
         if bad {
             assert!(
@@ -120,6 +128,17 @@ fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
         "expected {line}:{col}:\n{}",
         report.stderr
     );
+    // With no spec: each alert's `runbook:` is named as not `runbook_url`.
+    assert_eq!(
+        report
+            .stderr
+            .matches("this is `runbook`, not `runbook_url`")
+            .count(),
+        3,
+        "{}",
+        report.stderr
+    );
+    assert!(report.stderr.contains("no catalog"), "{}", report.stderr);
     assert_eq!(report.code, 0, "warnings only");
     insta::assert_snapshot!(report.stderr);
     let json = run(&["check", "--format", "json", "--rules", path]);
@@ -187,16 +206,27 @@ fn exit_codes() {
     );
     // 1: error-level findings.
     assert_eq!(
-        code_of(&["check", "--rules", "tests/lint/PW103-rate-on-gauge/bad.yml"]),
+        code_of(&[
+            "check",
+            "--spec",
+            "specs/k2.yaml",
+            "--rules",
+            "tests/lint/PW103-rate-on-gauge/bad.yml"
+        ]),
         1
     );
     assert_eq!(
         code_of(&[
             "check",
             "--dashboards",
-            "tests/lint/PW304-threshold-steps/bad.json"
+            "tests/lint/PW101-promql-syntax/bad_dashboard.json"
         ]),
         1
+    );
+    // Without a catalog, a rate over a name nothing types is no finding.
+    assert_eq!(
+        code_of(&["check", "--rules", "tests/lint/PW103-rate-on-gauge/bad.yml"]),
+        0
     );
     // 2: unusable input or usage.
     assert_eq!(
@@ -236,6 +266,8 @@ fn github_format_annotates_the_line() {
             "check",
             "--format",
             "github",
+            "--spec",
+            "specs/k2.yaml",
             "--rules",
             "tests/lint/PW102-unknown-metric/bad.yml",
         ])
@@ -280,7 +312,7 @@ fn checks_doc_lists_every_registered_check() {
         std::fs::write(&path, &want).unwrap();
     }
     let doc = std::fs::read_to_string(&path)
-        .expect("docs/checks.md (POOLWATCH_UPDATE_DOCS=1 cargo test --test lint)");
+        .expect("docs/checks.md (POOLWATCH_UPDATE_DOCS=1 cargo test --test it checks_doc)");
     for c in registry::CHECKS {
         assert!(
             doc.contains(&format!("## {} {}", c.code.code, c.code.name)),
@@ -290,20 +322,30 @@ fn checks_doc_lists_every_registered_check() {
     }
     assert_eq!(
         doc, want,
-        "docs/checks.md is stale: POOLWATCH_UPDATE_DOCS=1 cargo test --test lint checks_doc"
+        "docs/checks.md is stale: POOLWATCH_UPDATE_DOCS=1 cargo test --test it checks_doc"
     );
 }
 
 /// `check --rules` on a rule file with this text.
 fn lint_text(text: &str) -> Report {
-    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    run(&["check", "--rules", file.path().to_str().unwrap()])
+    lint_text_with(text, &[])
 }
 
+/// `check --rules FILE ARGS...` on a rule file with this text.
+fn lint_text_with(text: &str, args: &[&str]) -> Report {
+    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    let mut argv = vec!["check", "--rules", file.path().to_str().unwrap()];
+    argv.extend_from_slice(args);
+    run(&argv)
+}
+
+const K2: [&str; 2] = ["--spec", "specs/k2.yaml"];
+
 fn group_labels_apply_to_their_rules() {
-    let report = lint_text(
+    let report = lint_text_with(
         "groups:\n  - name: g\n    labels: {severity: page}\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations: {summary: down, runbook_url: https://x}\n",
+        &K2,
     );
     assert!(report.stderr.contains("error[PW206]"), "{}", report.stderr);
     assert!(
@@ -315,8 +357,9 @@ fn group_labels_apply_to_their_rules() {
 }
 
 fn prometheus_rule_manifests_are_linted_too() {
-    let report = lint_text(
+    let report = lint_text_with(
         "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: pool}\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expr: rate(k2_connection_pool_size[5m]) > 0\n          labels: {severity: warning}\n          annotations: {summary: s, runbook_url: https://x}\n",
+        &K2,
     );
     assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
     assert_eq!(report.code, 1);
@@ -346,8 +389,9 @@ fn fixtures_agree_with_promtool() {
 }
 
 fn raw_buckets_and_last_values_of_counters_need_a_rate() {
-    let report = lint_text(
+    let report = lint_text_with(
         "groups:\n  - name: g\n    rules:\n      - record: job:k2_query_duration_seconds:p99\n        expr: histogram_quantile(0.99, k2_query_duration_seconds_bucket)\n      - record: job:k2_connection_pool_creation_errors:last5m\n        expr: last_over_time(k2_connection_pool_creation_errors_total[5m])\n      - record: job:k2_connection_pool_creation_errors:resets1h\n        expr: resets(k2_connection_pool_creation_errors_total[1h])\n",
+        &K2,
     );
     assert_eq!(
         report.stderr.matches("error[PW104]").count(),
@@ -382,7 +426,250 @@ fn a_suppression_applies_to_the_rule_below_it_only() {
     );
 }
 
-use crate::harness::{PROMTOOL, RUNBOOK_RULES};
+/// Everything promtool reads (and what Mimir and prometheus-operator add) is read, with
+/// no spec, and holds no error.
+fn no_spec_reads_what_promtool_reads() {
+    let texts = [
+        "",
+        "null\n",
+        "{}\n",
+        "# only a comment\n",
+        "groups:\n",
+        "groups: []\n",
+        "groups:\n  - name: g\n    rules:\n",
+        "groups: []\n---\ngroups:\n  - name: a\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n---\n",
+        "namespace: checkout\ngroups:\n  - name: g\n    source_tenants: [team-a]\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec:\n  groups:\n    - name: g\n      rules: []\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec: {}\n",
+    ];
+    for text in texts {
+        let report = lint_text(text);
+        assert_eq!(report.code, 0, "{text:?}:\n{}", report.stderr);
+        assert!(
+            report.stderr.contains(": 0 errors"),
+            "{text:?}:\n{}",
+            report.stderr
+        );
+    }
+    // poolwatch's own output for every deploy target, read back with no spec.
+    let out = tempfile::tempdir().unwrap();
+    for target in ["prometheus", "operator", "mimir"] {
+        let spec = common::root().join("tests/specs/two_pools.yaml");
+        let dir = out.path().join(target);
+        let emitted = run(&[
+            "emit",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--target",
+            target,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        if emitted.code != 0 {
+            // A target the spec does not configure (operator needs deploy.operator).
+            continue;
+        }
+        let report = run(&["check", "--rules", dir.join("rules").to_str().unwrap()]);
+        assert_eq!(report.code, 0, "{target}:\n{}", report.stderr);
+        assert!(report.stderr.contains(": 0 errors"), "{}", report.stderr);
+    }
+}
+
+/// A file that is no rule file is unusable input: located, in plain words, exit 2.
+fn a_broken_rule_file_is_located_in_plain_words() {
+    let report = lint_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        bogus: 1\n",
+    );
+    assert_eq!(report.code, 2, "{}", report.stderr);
+    assert!(report.stderr.contains(":6:9"), "{}", report.stderr);
+    for library in ["serde", "saphyr", "from_str", "deserialize"] {
+        assert!(
+            !report.stderr.to_lowercase().contains(library),
+            "library wording `{library}`:\n{}",
+            report.stderr
+        );
+    }
+}
+
+/// Without a spec no catalog and no severity vocabulary is imposed.
+fn no_spec_imposes_no_catalog() {
+    let report = lint_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: histogram_quantile(0.9, sum by (le, pod) (rate(shop_checkout_seconds_bucket[5m]))) > 2\n        for: 5m\n        labels: {severity: page}\n        annotations: {summary: slow}\n",
+    );
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(
+        report.stderr.contains(": 0 errors, 0 warnings"),
+        "{}",
+        report.stderr
+    );
+    assert!(report.stderr.contains("no catalog"), "{}", report.stderr);
+}
+
+/// `--metrics` and `--metadata` give exact types: then a rate over a gauge is an error,
+/// and an unknown name a warning.
+fn metrics_and_metadata_give_exact_types() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: Busy\n        expr: rate(queue_depth[5m]) > 1 or rate(queue_dept[5m]) > 1\n        for: 5m\n        annotations: {summary: busy}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("metrics.prom");
+    std::fs::write(
+        &metrics,
+        "# HELP queue_depth Jobs waiting.\n# TYPE queue_depth gauge\nqueue_depth 3\n",
+    )
+    .unwrap();
+    let metadata = dir.path().join("metadata.json");
+    std::fs::write(
+        &metadata,
+        r#"{"status":"success","data":{"queue_depth":[{"type":"gauge","help":"Jobs waiting.","unit":""}]}}"#,
+    )
+    .unwrap();
+    for (flag, file) in [("--metrics", &metrics), ("--metadata", &metadata)] {
+        let report = lint_text_with(rules, &[flag, file.to_str().unwrap()]);
+        assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
+        assert!(
+            report.stderr.contains("warning[PW102]") && report.stderr.contains("queue_depth`?"),
+            "did you mean: {}",
+            report.stderr
+        );
+        assert_eq!(report.code, 1);
+    }
+    std::fs::write(&metadata, "[]").unwrap();
+    let report = lint_text_with(rules, &["--metadata", metadata.to_str().unwrap()]);
+    assert_eq!(report.code, 2, "{}", report.stderr);
+}
+
+/// A folder is searched; `--fail-on`, `--level` and a baseline decide what fails.
+fn folders_levels_and_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(rules.join("team-a")).unwrap();
+    let alert = |name: &str| {
+        format!(
+            "      - alert: {name}\n        expr: {name}_failures_total > 0\n        for: 5m\n        annotations: {{summary: failed}}\n"
+        )
+    };
+    let first = format!("groups:\n  - name: g\n    rules:\n{}", alert("backup"));
+    std::fs::write(rules.join("team-a/backup.yml"), &first).unwrap();
+    std::fs::write(
+        rules.join("deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\n",
+    )
+    .unwrap();
+    let path = rules.to_str().unwrap();
+    let report = run(&["check", "--rules", path]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(
+        report.stderr.contains("warning[PW108]"),
+        "{}",
+        report.stderr
+    );
+    assert!(
+        report.stderr.contains("1 rule file (1 rule)")
+            && report.stderr.contains("1 file in the folders skipped"),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(
+        run(&["check", "--rules", path, "--fail-on", "warning"]).code,
+        1
+    );
+    let off = run(&[
+        "check",
+        "--rules",
+        path,
+        "--fail-on",
+        "warning",
+        "--level",
+        "PW108=off",
+    ]);
+    assert_eq!(off.code, 0, "{}", off.stderr);
+    let up = run(&[
+        "check",
+        "--rules",
+        path,
+        "--level",
+        "counter-compared=error",
+    ]);
+    assert_eq!(up.code, 1, "{}", up.stderr);
+    assert_eq!(run(&["check", "--rules", path, "--level", "PW108"]).code, 2);
+
+    let baseline = dir.path().join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let wrote = run(&["check", "--rules", path, "--write-baseline", b]);
+    assert_eq!(wrote.code, 0, "{}", wrote.stderr);
+    let known = run(&[
+        "check",
+        "--rules",
+        path,
+        "--fail-on",
+        "warning",
+        "--baseline",
+        b,
+    ]);
+    assert_eq!(known.code, 0, "{}", known.stderr);
+    assert!(
+        known.stderr.contains("1 of them in the baseline"),
+        "{}",
+        known.stderr
+    );
+    // A new finding fails; the old one stays quiet.
+    let second = format!("{first}{}", alert("restore"));
+    std::fs::write(rules.join("team-a/backup.yml"), second).unwrap();
+    let new = run(&[
+        "check",
+        "--rules",
+        path,
+        "--fail-on",
+        "warning",
+        "--baseline",
+        b,
+    ]);
+    assert_eq!(new.code, 1, "{}", new.stderr);
+    assert_eq!(
+        new.stderr.matches("warning[PW108]").count(),
+        1,
+        "{}",
+        new.stderr
+    );
+    assert!(
+        new.stderr.contains("restore_failures_total"),
+        "{}",
+        new.stderr
+    );
+}
+
+/// Opt-in: every rule file and dashboard of a corpus of public repositories
+/// (`POOLWATCH_RULE_CORPUS`, laid out as scripts/lint-corpus.sh says) is read, and the
+/// rule sets the issue names (kube-prometheus, awesome-prometheus-alerts) hold no
+/// error-level finding. Not run in CI: the corpus is third-party and cannot ship.
+fn public_corpus_is_read_without_false_errors() {
+    let corpus = PathBuf::from(std::env::var_os("POOLWATCH_RULE_CORPUS").unwrap());
+    let mut files = 0;
+    for (kind, flag) in [("rules", "--rules"), ("dash", "--dashboards")] {
+        let Ok(sets) = std::fs::read_dir(corpus.join(kind)) else {
+            continue;
+        };
+        let mut sets: Vec<PathBuf> = sets.map(|e| e.unwrap().path()).collect();
+        sets.sort();
+        for set in sets {
+            let name = set.file_name().unwrap().to_string_lossy().to_string();
+            let report = run(&["check", flag, set.to_str().unwrap(), "--format", "json"]);
+            assert_ne!(
+                report.code, 2,
+                "{name}: unreadable input:\n{}",
+                report.stdout
+            );
+            let doc: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+            let strict = name.contains("kube-prometheus") || name.contains("awesome");
+            if strict {
+                assert_eq!(doc["errors"], 0, "{name}:\n{}", report.stdout);
+            }
+            files += 1;
+        }
+    }
+    assert!(files > 0, "no rules/ or dash/ folders in the corpus");
+}
+
+use crate::harness::{Need, PROMTOOL, RUNBOOK_RULES};
 
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
@@ -400,5 +687,11 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         [PROMTOOL] fixtures_agree_with_promtool,
         raw_buckets_and_last_values_of_counters_need_a_rate,
         a_suppression_applies_to_the_rule_below_it_only,
+        no_spec_reads_what_promtool_reads,
+        a_broken_rule_file_is_located_in_plain_words,
+        no_spec_imposes_no_catalog,
+        metrics_and_metadata_give_exact_types,
+        folders_levels_and_baselines,
+        [Need::OptIn("POOLWATCH_RULE_CORPUS")] public_corpus_is_read_without_false_errors,
     ]
 }

@@ -1,0 +1,71 @@
+//! PW108 counter-compared: a counter's raw value is compared with a number
+//! (`errors_total > 0`).
+//!
+//! Why: a counter is the total since its process started. `errors_total > 0` is true from
+//! the first error ever until the next restart, so the alert fires for days about one old
+//! event, and stops on a restart that fixed nothing. Compare the increase over a window:
+//! `increase(errors_total[10m]) > 0`.
+//!
+//! PW104 reports every raw use of a counter known from a catalog, `--metrics` or
+//! `--metadata`; this check covers the comparison, the usual mistake, when only the
+//! `_total` name says it is a counter (a warning: old exporters name other things so).
+//!
+//! Example: `alert: BackupFailed` with `expr: backup_failures_total > 0`.
+
+use promql_parser::parser::Expr;
+
+use super::lint::{Cx, RuleUnit};
+use super::typing::{Kind, selector_name, unparen, visit};
+use crate::diag::{Code, Diagnostic, Severity};
+
+pub const CODE: Code = Code {
+    code: "PW108",
+    name: "counter-compared",
+};
+pub const SEVERITY: Severity = Severity::Warning;
+
+pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    let Ok(ast) = &rule.ast else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    visit(ast, None, &mut |e, _| {
+        let Expr::Binary(b) = e else {
+            return;
+        };
+        // `== 0` asks whether anything happened at all since the start: a fair question.
+        let op = b.op.to_string();
+        if !b.op.is_comparison_operator() || op == "==" || op == "!=" {
+            return;
+        }
+        let side = match (unparen(&b.lhs), unparen(&b.rhs)) {
+            (s, Expr::NumberLiteral(_)) | (Expr::NumberLiteral(_), s) => s,
+            _ => return,
+        };
+        let t = cx.env.type_of(side);
+        if t.kind != Kind::Counter || t.exact {
+            return;
+        }
+        // The counter read raw: the first selector of the compared side.
+        let mut name = None;
+        visit(side, None, &mut |n, _| {
+            if name.is_none() {
+                name = selector_name(n);
+            }
+        });
+        let name = name.unwrap_or("the counter");
+        out.push(
+            rule.diag(
+                CODE,
+                SEVERITY,
+                format!("counter `{name}` is compared raw: its total only grows until a restart"),
+                rule.expr_word(name),
+            )
+            .label("a total since the process started")
+            .help(format!(
+                "compare its increase over a window, e.g. `increase({name}[10m]) > 0`"
+            )),
+        );
+    });
+    out
+}

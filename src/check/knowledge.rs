@@ -1,0 +1,501 @@
+//! What the checks know about metrics: exact types and units from a spec's catalog, a saved
+//! `/metrics` exposition (`--metrics`) or a saved `/api/v1/metadata` response
+//! (`--metadata`); and, for every other name, what Prometheus's naming conventions say
+//! (`_total` is a counter, `_bucket` a histogram's buckets, `_seconds` a time). A name
+//! known only by convention is *inferred*: checks built on it report at most a warning,
+//! because conventions are not rules and old exporters break them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{Catalog, MetricKind, Unit};
+
+/// Where exact knowledge came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A poolwatch spec's `catalog:` (complete: an unknown name is an error).
+    Spec,
+    /// A saved `/metrics` exposition (one target's metrics).
+    Exposition,
+    /// A saved `/api/v1/metadata` response (one server's metrics).
+    Metadata,
+}
+
+/// A metric's type, as Prometheus and OpenMetrics name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    /// An info metric: value 1, the information is in its labels.
+    Info,
+    /// A state set or 0/1 gauge: one series per state, value 0 or 1.
+    StateSet,
+    Unknown,
+}
+
+impl MetricType {
+    fn parse(s: &str) -> MetricType {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "counter" => MetricType::Counter,
+            "gauge" => MetricType::Gauge,
+            "histogram" | "gaugehistogram" => MetricType::Histogram,
+            "summary" => MetricType::Summary,
+            "info" => MetricType::Info,
+            "stateset" => MetricType::StateSet,
+            _ => MetricType::Unknown,
+        }
+    }
+}
+
+/// One metric family known exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub kind: MetricType,
+    pub unit: Option<Unit>,
+    /// A histogram's finite bucket bounds (`le`), ascending; empty when not known.
+    pub buckets: Vec<f64>,
+}
+
+/// The unit a `# UNIT` line, a metadata `unit` or a name suffix names, when it is one the
+/// checks reason about.
+pub fn unit_word(word: &str) -> Option<Unit> {
+    match word {
+        "seconds" => Some(Unit::Seconds),
+        "bytes" => Some(Unit::Bytes),
+        "ratio" => Some(Unit::Ratio),
+        "percent" => Some(Unit::Percent),
+        "connections" => Some(Unit::Connections),
+        _ => None,
+    }
+}
+
+/// The unit a name's last word says (`_seconds`, `_bytes`, `_ratio`, `_percent`), after
+/// the series suffixes (`_total`, `_bucket`, `_sum`, `_count`) are removed.
+pub fn unit_of_name(name: &str) -> Option<Unit> {
+    let base = strip_series_suffix(name).0;
+    base.rsplit('_').next().and_then(unit_word)
+}
+
+/// A name without its series suffix, and the suffix.
+pub fn strip_series_suffix(name: &str) -> (&str, &str) {
+    for s in ["_total", "_bucket", "_count", "_sum", "_created"] {
+        if let Some(b) = name.strip_suffix(s) {
+            return (b, s);
+        }
+    }
+    (name, "")
+}
+
+/// What the checks know: families known exactly, by name, and where they came from.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    families: HashMap<String, Family>,
+    /// The sources that filled `families`; empty when nothing is known exactly.
+    pub origins: Vec<Origin>,
+}
+
+/// What one series name is, as far as anything says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInfo {
+    pub kind: MetricType,
+    pub unit: Option<Unit>,
+    /// One of a histogram's `_bucket` series.
+    pub buckets: bool,
+    /// Known from a catalog, exposition or metadata (not only by naming convention).
+    pub exact: bool,
+    /// The family, for a histogram's bucket bounds.
+    pub family: Option<String>,
+}
+
+impl Knowledge {
+    /// Exact knowledge from a spec's catalog.
+    pub fn from_catalog(catalog: &Catalog) -> Self {
+        let mut k = Knowledge::default();
+        for m in &catalog.metrics {
+            let kind = match m.kind {
+                MetricKind::Counter => MetricType::Counter,
+                MetricKind::Gauge => MetricType::Gauge,
+                MetricKind::Histogram => MetricType::Histogram,
+            };
+            k.families.insert(
+                m.name.clone(),
+                Family {
+                    kind,
+                    unit: Some(m.unit),
+                    buckets: Vec::new(),
+                },
+            );
+        }
+        k.origins.push(Origin::Spec);
+        k
+    }
+
+    /// True when a spec's catalog is the list of every metric (an unknown name is a typo).
+    pub fn is_closed(&self) -> bool {
+        self.origins.contains(&Origin::Spec)
+    }
+
+    /// True when anything is known exactly.
+    pub fn has_catalog(&self) -> bool {
+        !self.origins.is_empty()
+    }
+
+    /// Adds families (an exposition's or metadata's); existing entries win.
+    pub fn merge(&mut self, origin: Origin, families: BTreeMap<String, Family>) {
+        for (name, f) in families {
+            self.families.entry(name).or_insert(f);
+        }
+        if !self.origins.contains(&origin) {
+            self.origins.push(origin);
+        }
+    }
+
+    pub fn family(&self, name: &str) -> Option<&Family> {
+        self.families.get(name)
+    }
+
+    /// Every exactly known series name (a histogram's three series), for "did you mean".
+    pub fn series_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, f) in &self.families {
+            match f.kind {
+                MetricType::Histogram => {
+                    for s in ["_bucket", "_sum", "_count"] {
+                        out.push(format!("{name}{s}"));
+                    }
+                }
+                MetricType::Summary => {
+                    out.push(name.clone());
+                    for s in ["_sum", "_count"] {
+                        out.push(format!("{name}{s}"));
+                    }
+                }
+                MetricType::Counter if !name.ends_with("_total") => {
+                    // OpenMetrics names the family without `_total`, the series with it.
+                    out.push(name.clone());
+                    out.push(format!("{name}_total"));
+                }
+                _ => out.push(name.clone()),
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// What a series name is: exactly, from a family, or by convention.
+    pub fn series(&self, name: &str) -> Option<SeriesInfo> {
+        let exact = |kind, unit, buckets, family: &str| SeriesInfo {
+            kind,
+            unit,
+            buckets,
+            exact: true,
+            family: Some(family.to_string()),
+        };
+        if let Some(f) = self.families.get(name) {
+            return match f.kind {
+                // A histogram's bare name is not a series.
+                MetricType::Histogram => None,
+                k => Some(exact(k, f.unit, false, name)),
+            };
+        }
+        let (base, suffix) = strip_series_suffix(name);
+        if !suffix.is_empty()
+            && let Some(f) = self.families.get(base)
+        {
+            let unit = match suffix {
+                "_sum" => f.unit,
+                "_created" => Some(Unit::Seconds),
+                _ => None,
+            };
+            match (f.kind, suffix) {
+                (MetricType::Histogram, "_bucket") => {
+                    return Some(exact(MetricType::Counter, None, true, base));
+                }
+                (MetricType::Histogram | MetricType::Summary, "_sum" | "_count") => {
+                    return Some(exact(MetricType::Counter, unit, false, base));
+                }
+                (MetricType::Counter, "_total") => {
+                    return Some(exact(MetricType::Counter, f.unit, false, base));
+                }
+                (_, "_created") => return Some(exact(MetricType::Gauge, unit, false, base)),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// What naming conventions say about a name nothing knows exactly.
+    pub fn infer(name: &str) -> SeriesInfo {
+        let (_, suffix) = strip_series_suffix(name);
+        let unit = unit_of_name(name);
+        let (kind, buckets) = match suffix {
+            "_total" => (MetricType::Counter, false),
+            "_bucket" => (MetricType::Counter, true),
+            _ if name.ends_with("_info") => (MetricType::Info, false),
+            _ if is_binary_name(name) => (MetricType::StateSet, false),
+            _ => (MetricType::Unknown, false),
+        };
+        SeriesInfo {
+            kind,
+            unit: if suffix == "_bucket" || suffix == "_count" {
+                None
+            } else {
+                unit
+            },
+            buckets,
+            exact: false,
+            family: None,
+        }
+    }
+}
+
+/// Names that by wide convention hold 0 or 1: `up`, `probe_success`, `*_up`.
+pub fn is_binary_name(name: &str) -> bool {
+    name == "up" || name == "probe_success" || name.ends_with("_up")
+}
+
+/// A saved `/metrics` exposition (Prometheus text format or OpenMetrics): `# TYPE` and
+/// `# UNIT` lines, and the `le` of every `_bucket` sample. Returns the families, or the
+/// 1-based line and a message for a line that is none of comment, sample or blank.
+pub fn parse_exposition(text: &str) -> Result<BTreeMap<String, Family>, (usize, String)> {
+    let mut out: BTreeMap<String, Family> = BTreeMap::new();
+    let blank = || Family {
+        kind: MetricType::Unknown,
+        unit: None,
+        buckets: Vec::new(),
+    };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('#') {
+            let mut words = rest.split_whitespace();
+            let (Some(what), Some(name)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let value = words.next().unwrap_or("");
+            match what {
+                "TYPE" => {
+                    out.entry(name.to_string()).or_insert_with(blank).kind =
+                        MetricType::parse(value)
+                }
+                "UNIT" => out.entry(name.to_string()).or_insert_with(blank).unit = unit_word(value),
+                _ => {}
+            }
+            continue;
+        }
+        let name_end = line
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .ok_or_else(|| (i + 1, "a sample line needs a name and a value".to_string()))?;
+        let name = &line[..name_end];
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        {
+            return Err((i + 1, format!("`{name}` is not a metric name")));
+        }
+        if let Some(base) = name.strip_suffix("_bucket")
+            && let Some(le) = label_value(&line[name_end..], "le")
+            && let Ok(v) = le.parse::<f64>()
+            && v.is_finite()
+        {
+            let f = out.entry(base.to_string()).or_insert_with(blank);
+            if !f.buckets.contains(&v) {
+                f.buckets.push(v);
+            }
+        }
+    }
+    for f in out.values_mut() {
+        f.buckets.sort_by(f64::total_cmp);
+    }
+    Ok(out)
+}
+
+/// The value of `label` in a sample's `{...}` (naive about escaped quotes, which `le`
+/// values never hold).
+fn label_value<'a>(rest: &'a str, label: &str) -> Option<&'a str> {
+    let body = rest.strip_prefix('{')?;
+    let body = &body[..body.find('}')?];
+    body.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == label).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// A saved `/api/v1/metadata` response: `{"data": {"<name>": [{"type", "unit"}]}}`.
+pub fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
+    #[derive(serde::Deserialize)]
+    struct Response {
+        data: BTreeMap<String, Vec<Entry>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "type", default)]
+        kind: String,
+        #[serde(default)]
+        unit: String,
+    }
+    let r: Response = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "line {}, column {}: not a /api/v1/metadata response (expected {{\"data\": {{\"<metric>\": [{{\"type\": ..., \"unit\": ...}}]}}}})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    Ok(r.data
+        .into_iter()
+        .filter_map(|(name, entries)| {
+            let e = entries.into_iter().next()?;
+            Some((
+                name,
+                Family {
+                    kind: MetricType::parse(&e.kind),
+                    unit: unit_word(&e.unit),
+                    buckets: Vec::new(),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// "Did you mean" in time linear in the number of names: every name and each of its
+/// one-character deletions index the name, so a lookup lists the names within one edit
+/// (and most within two) without comparing against all of them. The deletions are kept as
+/// hashes (computed from prefix and suffix hashes, no string built), sorted once; a
+/// colliding hash only adds a candidate, which the edit distance then judges.
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    /// (hash of a name or of one of its deletions, name index), sorted.
+    keys: Vec<(u64, u32)>,
+    names: Vec<String>,
+}
+
+/// Hashes of a name and of each of its one-byte deletions (names are ASCII; other bytes
+/// only make extra candidates).
+fn deletion_hashes(name: &str, mut f: impl FnMut(u64)) {
+    const P: u64 = 0x100_0000_01b3;
+    let b = name.as_bytes();
+    let n = b.len();
+    // prefix[i]: hash of b[..i]; suffix[i]: hash of b[i..]; pow[k] = P^k.
+    let mut prefix = Vec::with_capacity(n + 1);
+    let mut pow = Vec::with_capacity(n + 1);
+    prefix.push(0u64);
+    pow.push(1u64);
+    for (i, &c) in b.iter().enumerate() {
+        prefix.push(prefix[i].wrapping_mul(P).wrapping_add(u64::from(c) + 1));
+        pow.push(pow[i].wrapping_mul(P));
+    }
+    let mut suffix = vec![0u64; n + 1];
+    for i in (0..n).rev() {
+        suffix[i] = (u64::from(b[i]) + 1)
+            .wrapping_mul(pow[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+    }
+    let mix =
+        |h: u64, len: usize| (h ^ (len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).rotate_left(17);
+    f(mix(prefix[n], n));
+    for i in 0..n {
+        // b[..i] followed by b[i+1..]: the prefix shifted by the suffix's length.
+        let h = prefix[i]
+            .wrapping_mul(pow[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+        f(mix(h, n - 1));
+    }
+}
+
+impl NameIndex {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut keys = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        for (i, n) in names.iter().enumerate() {
+            deletion_hashes(n, |h| keys.push((h, i as u32)));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Self { keys, names }
+    }
+
+    /// The closest indexed name within the distance `did_you_mean` allows.
+    pub fn closest(&self, name: &str) -> Option<&str> {
+        let mut ids: Vec<u32> = Vec::new();
+        deletion_hashes(name, |h| {
+            let start = self.keys.partition_point(|&(k, _)| k < h);
+            ids.extend(
+                self.keys[start..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == h)
+                    .map(|&(_, i)| i),
+            );
+        });
+        ids.sort_unstable();
+        ids.dedup();
+        crate::model::did_you_mean(name, ids.iter().map(|&i| self.names[i as usize].as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_what_they_can() {
+        assert_eq!(Knowledge::infer("x_errors_total").kind, MetricType::Counter);
+        assert_eq!(
+            Knowledge::infer("x_request_duration_seconds_sum").unit,
+            Some(Unit::Seconds)
+        );
+        assert!(Knowledge::infer("x_seconds_bucket").buckets);
+        assert_eq!(Knowledge::infer("build_info").kind, MetricType::Info);
+        assert_eq!(Knowledge::infer("up").kind, MetricType::StateSet);
+        // `_created` names a creation timestamp only beside a counter the exposition has.
+        assert_eq!(
+            Knowledge::infer("mysql_global_status_threads_created").kind,
+            MetricType::Unknown
+        );
+        assert_eq!(Knowledge::infer("queue_length").kind, MetricType::Unknown);
+        assert!(!Knowledge::infer("x_total").exact);
+    }
+
+    #[test]
+    fn an_exposition_gives_types_units_and_buckets() {
+        let text = "# HELP a_seconds Wait.\n# TYPE a_seconds histogram\n# UNIT a_seconds seconds\n\
+                    a_seconds_bucket{le=\"0.5\"} 1\na_seconds_bucket{x=\"y\",le=\"2.5\"} 3\n\
+                    a_seconds_bucket{le=\"+Inf\"} 4\na_seconds_sum 3\na_seconds_count 4\n\
+                    # TYPE g gauge\ng 1\n";
+        let f = parse_exposition(text).unwrap();
+        assert_eq!(f["a_seconds"].kind, MetricType::Histogram);
+        assert_eq!(f["a_seconds"].unit, Some(Unit::Seconds));
+        assert_eq!(f["a_seconds"].buckets, vec![0.5, 2.5]);
+        assert_eq!(f["g"].kind, MetricType::Gauge);
+        assert_eq!(parse_exposition("{oops} 1\n").unwrap_err().0, 1);
+    }
+
+    #[test]
+    fn metadata_gives_types() {
+        let f = parse_metadata(
+            r#"{"status":"success","data":{"q":[{"type":"gauge","help":"","unit":"bytes"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(f["q"].kind, MetricType::Gauge);
+        assert_eq!(f["q"].unit, Some(Unit::Bytes));
+        assert!(parse_metadata("[]").is_err());
+    }
+
+    #[test]
+    fn the_index_finds_near_names() {
+        let idx = NameIndex::new(vec![
+            "k2_connection_pool_acquisition_timeouts_total".into(),
+            "up".into(),
+        ]);
+        assert_eq!(
+            idx.closest("k2_connection_pool_acquisition_timeout_total"),
+            Some("k2_connection_pool_acquisition_timeouts_total")
+        );
+        assert_eq!(idx.closest("something_else"), None);
+        assert_eq!(idx.closest("uq"), Some("up"));
+        assert_eq!(idx.closest("upp"), Some("up"));
+        assert_eq!(idx.closest("p"), Some("up"));
+    }
+}
