@@ -38,8 +38,6 @@ pub fn filters(e: &Expr) -> bool {
                 // Set operations keep only the series the other side has (or lacks).
                 "and" | "unless" => true,
                 "or" => filters(&b.lhs) && filters(&b.rhs),
-                // Keeps only the left side's series that the right side lacks.
-                "unless" => true,
                 _ => filters(&b.lhs) || filters(&b.rhs),
             }
         }
