@@ -387,10 +387,9 @@ fn check_files(args: &CheckArgs) -> Report {
             notes.push(format!("{baselined} of them in the baseline"));
         }
         if linted.skipped_queries > 0 {
-            notes.push(format!(
-                "{} skipped (not Prometheus)",
-                plural(linted.skipped_queries, "dashboard query")
-            ));
+            let n = linted.skipped_queries;
+            let what = if n == 1 { "query" } else { "queries" };
+            notes.push(format!("{n} dashboard {what} skipped (not Prometheus)"));
         }
         if skipped_files > 0 {
             notes.push(format!(

@@ -12,10 +12,8 @@
 //!
 //! Example: `alert: BackupFailed` with `expr: backup_failures_total > 0`.
 
-use promql_parser::parser::Expr;
-
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Kind, selector_name, unparen, visit};
+use super::typing::{Kind, selector_name, thresholds, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -29,26 +27,18 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    visit(ast, None, &mut |e, _| {
-        let Expr::Binary(b) = e else {
-            return;
-        };
-        // `== 0` asks whether anything happened at all since the start: a fair question.
-        let op = b.op.to_string();
-        if !b.op.is_comparison_operator() || op == "==" || op == "!=" {
-            return;
-        }
-        let side = match (unparen(&b.lhs), unparen(&b.rhs)) {
-            (s, Expr::NumberLiteral(_)) | (Expr::NumberLiteral(_), s) => s,
-            _ => return,
-        };
-        let t = cx.env.type_of(side);
-        if t.kind != Kind::Counter || t.exact {
-            return;
+    // `== 0` asks whether anything happened at all since the start: a fair question.
+    for t in thresholds(ast)
+        .into_iter()
+        .filter(|t| !matches!(t.op, "==" | "!="))
+    {
+        let ty = cx.env.type_of(t.expr);
+        if ty.kind != Kind::Counter || ty.exact {
+            continue;
         }
         // The counter read raw: the first selector of the compared side.
         let mut name = None;
-        visit(side, None, &mut |n, _| {
+        visit(t.expr, None, &mut |n, _| {
             if name.is_none() {
                 name = selector_name(n);
             }
@@ -66,6 +56,6 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                 "compare its increase over a window, e.g. `increase({name}[10m]) > 0`"
             )),
         );
-    });
+    }
     out
 }

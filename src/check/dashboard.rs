@@ -247,8 +247,17 @@ impl DashboardDoc {
         let text = sources.get(file).map_or("", |f| f.text.as_str());
         let json: Value = serde_json::from_str(text).map_err(|e| {
             let at = sources.offset_of(file, e.line(), e.column().max(1));
-            Diagnostic::error(crate::spec::YAML, format!("not a JSON dashboard: {e}"))
+            // serde_json's text names its own internals ("at line 1 column 2"): say what
+            // is wrong in the file's terms; the caret gives the place.
+            let what = match e.classify() {
+                serde_json::error::Category::Eof => "the file ends before the JSON does",
+                serde_json::error::Category::Syntax => "this is not valid JSON",
+                serde_json::error::Category::Data => "a value has the wrong type",
+                serde_json::error::Category::Io => "the file could not be read",
+            };
+            Diagnostic::error(crate::spec::YAML, format!("not a JSON dashboard: {what}"))
                 .at(at.map(|o| Span::new(file, o..o + 1)))
+                .label("here")
         })?;
         if !json.is_object() {
             return Err(

@@ -697,6 +697,62 @@ pub fn visit<'a>(
     }
 }
 
+/// A filter comparing an expression with a number, read with the expression on the left:
+/// `5 < x` is `x > 5`.
+#[derive(Debug, Clone, Copy)]
+pub struct Threshold<'a> {
+    pub expr: &'a Expr,
+    /// `>`, `>=`, `<`, `<=`, `==` or `!=`.
+    pub op: &'static str,
+    pub value: f64,
+}
+
+/// Every comparison of an expression with a number literal (not `bool`), outermost first.
+pub fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
+    let mut out = Vec::new();
+    visit(e, None, &mut |n, _| {
+        let Expr::Binary(b) = n else {
+            return;
+        };
+        if !b.op.is_comparison_operator() || b.return_bool() {
+            return;
+        }
+        let op = match b.op.to_string().as_str() {
+            ">" => ">",
+            ">=" => ">=",
+            "<" => "<",
+            "<=" => "<=",
+            "==" => "==",
+            _ => "!=",
+        };
+        let flip = |op| match op {
+            ">" => "<",
+            ">=" => "<=",
+            "<" => ">",
+            "<=" => ">=",
+            o => o,
+        };
+        match (unparen(&b.lhs), unparen(&b.rhs)) {
+            (x, Expr::NumberLiteral(k)) if !matches!(x, Expr::NumberLiteral(_)) => {
+                out.push(Threshold {
+                    expr: x,
+                    op,
+                    value: k.val,
+                })
+            }
+            (Expr::NumberLiteral(k), x) if !matches!(x, Expr::NumberLiteral(_)) => {
+                out.push(Threshold {
+                    expr: x,
+                    op: flip(op),
+                    value: k.val,
+                })
+            }
+            _ => {}
+        }
+    });
+    out
+}
+
 /// Every call of one of `names` in an expression, outermost first.
 pub fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
     let mut out = Vec::new();
@@ -825,6 +881,24 @@ mod tests {
         assert!(joined.buckets);
         assert!(ty("x_up").binary);
         assert!(ty("up").exact && ty("up").binary);
+    }
+
+    #[test]
+    fn thresholds_read_with_the_expression_on_the_left() {
+        let e =
+            promql_parser::parser::parse("2 < rate(x_total[5m]) and y > 1 and z > bool 3").unwrap();
+        let t = thresholds(&e);
+        let seen: Vec<(String, &str, f64)> = t
+            .iter()
+            .map(|t| (t.expr.to_string(), t.op, t.value))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("rate(x_total[5m])".to_string(), ">", 2.0),
+                ("y".to_string(), ">", 1.0)
+            ]
+        );
     }
 
     #[test]

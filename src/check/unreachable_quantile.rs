@@ -16,7 +16,7 @@
 use promql_parser::parser::Expr;
 
 use super::lint::{Cx, RuleUnit};
-use super::typing::{unparen, visit};
+use super::typing::thresholds;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -30,39 +30,37 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    visit(ast, None, &mut |e, _| {
-        let Expr::Binary(b) = e else {
-            return;
+    for t in thresholds(ast) {
+        // The quantile must exceed the threshold: `q > T` or `q >= T`.
+        let Expr::Call(q) = t.expr else {
+            continue;
         };
-        let op = b.op.to_string();
-        // `q > T` or `T < q`: the quantile must exceed T.
-        let (q, t) = match (unparen(&b.lhs), unparen(&b.rhs), op.as_str()) {
-            (Expr::Call(c), Expr::NumberLiteral(n), ">" | ">=") => (c, n.val),
-            (Expr::NumberLiteral(n), Expr::Call(c), "<" | "<=") => (c, n.val),
-            _ => return,
-        };
-        if q.func.name != "histogram_quantile" {
-            return;
+        if q.func.name != "histogram_quantile" || !matches!(t.op, ">" | ">=") {
+            continue;
         }
         let Some(arg) = q.args.args.get(1) else {
-            return;
+            continue;
         };
         let Some((family, buckets)) = cx.env.histogram_buckets(arg) else {
-            return;
+            continue;
         };
         let Some(&top) = buckets.last() else {
-            return;
+            continue;
         };
-        let unreachable = if op.contains('=') { t > top } else { t >= top };
+        let unreachable = if t.op == ">=" {
+            t.value > top
+        } else {
+            t.value >= top
+        };
         if !unreachable {
-            return;
+            continue;
         }
         let severity = if cx.env.knowledge.is_closed() {
             SEVERITY
         } else {
             Severity::Warning
         };
-        let shown = crate::conventions::number(t);
+        let shown = crate::conventions::number(t.value);
         out.push(
             rule.diag(
                 CODE,
@@ -71,7 +69,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                     "the threshold {shown} is not below the largest finite bucket of `{family}` ({}): the quantile never exceeds it",
                     crate::conventions::number(top)
                 ),
-                rule.expr_word(&shown).or_else(|| rule.expr.span.clone()),
+                rule.expr_word(&shown),
             )
             .label("unreachable")
             .help(format!(
@@ -79,6 +77,6 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                 crate::conventions::number(top)
             )),
         );
-    });
+    }
     out
 }

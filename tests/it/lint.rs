@@ -491,6 +491,25 @@ fn a_broken_rule_file_is_located_in_plain_words() {
     }
 }
 
+/// A dashboard that is not JSON: located, in plain words, exit 2.
+fn a_broken_dashboard_is_located_in_plain_words() {
+    let file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::fs::write(
+        file.path(),
+        "{\n  \"panels\": [\n    {\"title\": \"x\",}\n  ]\n}\n",
+    )
+    .unwrap();
+    let report = run(&["check", "--dashboards", file.path().to_str().unwrap()]);
+    assert_eq!(report.code, 2, "{}", report.stderr);
+    assert!(
+        report.stderr.contains("not valid JSON"),
+        "{}",
+        report.stderr
+    );
+    assert!(report.stderr.contains(":3:"), "{}", report.stderr);
+    assert!(!report.stderr.contains("column"), "{}", report.stderr);
+}
+
 /// Without a spec no catalog and no severity vocabulary is imposed.
 fn no_spec_imposes_no_catalog() {
     let report = lint_text(
@@ -689,6 +708,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         a_suppression_applies_to_the_rule_below_it_only,
         no_spec_reads_what_promtool_reads,
         a_broken_rule_file_is_located_in_plain_words,
+        a_broken_dashboard_is_located_in_plain_words,
         no_spec_imposes_no_catalog,
         metrics_and_metadata_give_exact_types,
         folders_levels_and_baselines,
