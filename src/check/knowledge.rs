@@ -123,7 +123,7 @@ impl Knowledge {
                 Family {
                     kind,
                     unit: Some(m.unit),
-                    buckets: Vec::new(),
+                    buckets: m.buckets.clone().unwrap_or_default(),
                 },
             );
         }

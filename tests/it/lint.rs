@@ -690,8 +690,28 @@ fn public_corpus_is_read_without_false_errors() {
 
 use crate::harness::{Need, PROMTOOL, RUNBOOK_RULES};
 
+/// The spec's catalog knows K2's buckets: the runbook's "p99 query latency above 10s", written
+/// by hand, is an alert that can never fire (the largest finite bucket is 5s).
+fn a_spec_catalog_s_buckets_make_an_unreachable_threshold_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("slow.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n- name: k2\n  rules:\n  - alert: SlowQueries\n    expr: histogram_quantile(0.99, sum by (le, instance) (rate(k2_query_duration_seconds_bucket[5m]))) > 10\n    for: 5m\n    labels: {severity: warning}\n    annotations: {summary: slow, runbook_url: https://example.com}\n",
+    )
+    .unwrap();
+    let path = rules.to_string_lossy().to_string();
+    let with_spec = run(&["check", "--spec", "specs/k2.yaml", "--rules", &path]);
+    assert!(with_spec.stderr.contains("[PW109]"), "{}", with_spec.stderr);
+    assert_eq!(with_spec.code, 1, "{}", with_spec.stderr);
+    // Without a catalog nothing says where the buckets end.
+    let without = run(&["check", "--rules", &path]);
+    assert!(!without.stderr.contains("[PW109]"), "{}", without.stderr);
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
+        a_spec_catalog_s_buckets_make_an_unreachable_threshold_an_error,
         fixtures,
         every_check_has_a_bad_and_a_good_fixture,
         [RUNBOOK_RULES] the_runbook_rule_file_prints_a_ratio_as_a_percentage,
