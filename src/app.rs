@@ -109,6 +109,10 @@ fn explain(args: &CheckArgs) -> Report {
     match args.explain.as_deref().map(registry::find) {
         None => report.stdout = registry::list(),
         Some(Some(c)) => report.stdout = registry::explain(c),
+        Some(None) if explain_error(args.explain.as_deref().unwrap_or("")).is_some() => {
+            report.stdout =
+                explain_error(args.explain.as_deref().unwrap_or("")).unwrap_or_default();
+        }
         Some(None) => {
             report.stderr = format!(
                 "poolwatch: no check is called `{}`; `poolwatch check --list` lists them\n",
@@ -118,6 +122,27 @@ fn explain(args: &CheckArgs) -> Report {
         }
     }
     report
+}
+
+/// docs/errors.md, whose table documents the codes that are not checks (the spec's own
+/// errors, output errors); `check --explain` reads it so the page and the binary agree.
+const ERRORS_DOC: &str = include_str!("../docs/errors.md");
+
+/// `check --explain` of an error code (`PW001`) or name (`invalid-yaml`): its row of
+/// docs/errors.md's table, as plain text.
+fn explain_error(code_or_name: &str) -> Option<String> {
+    ERRORS_DOC.lines().find_map(|line| {
+        let cells: Vec<&str> = line
+            .split(" | ")
+            .map(|c| c.trim_matches(['|', ' ']))
+            .collect();
+        let [code, name, what, exit] = cells.as_slice() else {
+            return None;
+        };
+        let hit = code.starts_with("PW")
+            && (code.eq_ignore_ascii_case(code_or_name) || *name == code_or_name);
+        hit.then(|| format!("{code} {name} (error, exit code {exit})\n\n{what}\n"))
+    })
 }
 
 /// The files `--rules`/`--dashboards` name: files as given, folders searched (sorted, so

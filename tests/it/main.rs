@@ -9,6 +9,7 @@ mod harness;
 
 mod bad_input;
 mod deploy_targets;
+mod docs;
 mod e2e_conformance;
 mod e2e_gosql;
 mod e2e_pgbouncer;
@@ -34,6 +35,7 @@ fn main() {
     harness::main(&[
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
+        ("docs", docs::tests),
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
         ("e2e_pgbouncer", e2e_pgbouncer::tests),
