@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+mod architecture;
 mod bad_input;
 mod deploy_targets;
 mod docs;
@@ -33,6 +34,7 @@ mod yaml_writer;
 
 fn main() {
     harness::main(&[
+        ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
