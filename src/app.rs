@@ -216,7 +216,8 @@ fn load_and_generate(
         Ok(s) => s,
         Err(d) => return Err(failure_report(&sources, &[d], format, EXIT_INPUT)),
     };
-    match pipeline::generate_set(&mut sources, &source, target, variants) {
+    let file = sources.add(source.name, source.text);
+    match pipeline::generate(&sources, file, target, variants) {
         Ok(g) => Ok((sources, g)),
         Err(f) => {
             let code = match f {
@@ -258,9 +259,7 @@ fn emit(
         report.stderr = diag::render(&warnings, &sources, format);
     }
     push_coverage(&mut report, &set, format);
-    // A fleet's models and artifacts take a while to free: do it beside the write (the
-    // process may exit first, which frees them all at once).
-    std::thread::spawn(move || drop(set));
+    drop(set);
     match write::apply(out, &files, mode) {
         Err(e) => {
             let d = Diagnostic::error(OUTPUT, e.to_string());
@@ -396,7 +395,7 @@ fn push_coverage(report: &mut Report, set: &[pipeline::Generated], format: Forma
         return;
     }
     for g in set {
-        let coverage = g.coverage;
+        let coverage = g.artifacts.coverage;
         match &g.model.environment {
             None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
             Some(env) => report
