@@ -5,11 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a fleet's run makes millions of small
-/// allocations on two threads, where glibc's per-thread arenas cost far more time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match poolwatch::cli::Cli::try_parse() {
         Ok(cli) => cli,

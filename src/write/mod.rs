@@ -10,7 +10,6 @@ use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 
-use rayon::prelude::*;
 use similar::TextDiff;
 
 use crate::render::OutputFile;
@@ -207,11 +206,10 @@ fn stage<'a>(changed: &[(PathBuf, &'a OutputFile)]) -> Result<Vec<Staged<'a>>, W
             created.extend(missing.into_iter().rev());
             Ok(())
         })
-        // The files are written and synced side by side (a fleet's are tens of MB); the
-        // ones already written are deleted when another fails.
+        // The temporary files already written are deleted (on drop) when another fails.
         .and_then(|()| {
             changed
-                .par_iter()
+                .iter()
                 .map(|(path, file)| {
                     let dir = path.parent().unwrap_or(Path::new("."));
                     Ok(Staged {
