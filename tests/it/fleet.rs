@@ -1,0 +1,150 @@
+//! The fleet generator (examples/fleet.rs) and a fleet's output: every pool generated with
+//! its odd label values, and promtool accepting the rule file and passing the unit tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::common;
+
+use crate::common::fleetgen as fleet;
+
+use std::process::Command;
+
+use poolwatch::spec::SpecSource;
+
+fn fleet_source(n: usize) -> SpecSource {
+    SpecSource {
+        name: format!("fleet-{n}.yaml"),
+        text: fleet::fleet(n),
+    }
+}
+
+fn the_fleet_is_deterministic_for_a_given_size() {
+    assert_eq!(fleet::fleet(30), fleet::fleet(30));
+    assert_ne!(fleet::fleet(30), fleet::fleet(31));
+}
+
+fn a_fleet_generates_with_every_pool_and_odd_label_values() {
+    let g = common::generate(&fleet_source(120));
+    assert_eq!(g.model.pools.len(), 120);
+    let a = common::artifacts(&g);
+    let rules: usize = a.rules.groups.iter().map(|g| g.rules.len()).sum();
+    assert!(rules >= 120 * 10, "only {rules} rules");
+    // Escaped odd label values reach the expressions.
+    let exprs: Vec<&str> = a.rules.groups[0]
+        .rules
+        .iter()
+        .map(|r| r.expr.as_str())
+        .collect();
+    assert!(
+        exprs
+            .iter()
+            .any(|e| e.contains(r#"env="team \"payments\"""#))
+    );
+    assert!(exprs.iter().any(|e| e.contains(r#"env="C:\\pools\\main""#)));
+    assert!(exprs.iter().any(|e| e.contains(r#"env="line\nbreak""#)));
+    // Some pools override the default utilization policy with a critical level.
+    assert!(a.rules.groups[0].rules.iter().any(|r| {
+        r.labels.get("severity").map(String::as_str) == Some("critical")
+            && r.alert.as_deref() == Some("ConnectionPoolHighUtilization")
+    }));
+}
+
+fn promtool_accepts_a_fleet_rule_file() {
+    let promtool = common::promtool();
+    let g = common::generate(&fleet_source(150));
+    let dir = common::write_to_temp(&g);
+    let file = dir.path().join(poolwatch::conventions::rule_file_path());
+    let (ok, out) = common::promtool_check_rules(&promtool, &file);
+    assert!(ok, "{out}");
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+fn promtool_passes_a_fleets_unit_tests() {
+    let promtool = common::promtool();
+    // promtool evaluates the whole rule file for every test group: its time grows with the
+    // square of the fleet, so a small one proves the same paths.
+    let g = common::generate(&fleet_source(12));
+    let dir = common::write_to_temp(&g);
+    let tests = dir.path().join(poolwatch::conventions::test_file_path());
+    let (ok, out) = common::run(Command::new(&promtool).arg("test").arg("rules").arg(&tests));
+    assert!(
+        ok,
+        "{}",
+        out.lines().take(60).collect::<Vec<_>>().join("\n")
+    );
+    let c = g.coverage;
+    assert_eq!(c.firing_and_silent, c.alerts);
+}
+
+fn the_test_file_written_in_chunks_equals_the_whole_file_written_at_once() {
+    let g = common::generate(&fleet_source(40));
+    let tests = common::artifacts(&g).tests;
+    assert!(
+        tests.tests.len() > 2 * 256,
+        "{} tests: one chunk only",
+        tests.tests.len()
+    );
+    let whole = poolwatch::render::to_yaml(&g.model, &tests);
+    let chunked = poolwatch::render::test_file_yaml(&g.model, tests);
+    assert!(chunked == whole, "chunked and whole test files differ");
+    let file = g
+        .files
+        .iter()
+        .find(|f| f.path.ends_with(".test.yml"))
+        .unwrap();
+    assert_eq!(file.contents, whole);
+}
+
+fn the_dashboard_value_built_panel_by_panel_equals_serde_json_s() {
+    let g = common::generate(&fleet_source(12));
+    let d = &common::artifacts(&g).dashboard;
+    assert_eq!(
+        poolwatch::render::grafana::to_value(d),
+        serde_json::to_value(d).unwrap()
+    );
+}
+
+fn the_dashboard_checked_slice_by_slice_finds_what_the_whole_dashboard_has() {
+    use poolwatch::check::{self, dashboard::DashboardDoc, lint::Cx, run};
+    use poolwatch::render::grafana::{self, PanelItem};
+    let g = common::generate(&fleet_source(40));
+    let mut d = common::artifacts(&g).dashboard;
+    assert!(
+        d.panels.len() > 2 * check::PANELS_PER_SLICE,
+        "one slice only"
+    );
+    // Faults for four checks, spread over every slice.
+    let panels = d.panels.iter_mut().flat_map(|item| match item {
+        PanelItem::Panel(p) => std::slice::from_mut(p).iter_mut(),
+        PanelItem::Row(r) => r.panels.iter_mut(),
+    });
+    for (i, p) in panels.enumerate() {
+        match i % 9 {
+            0 => p.datasource.uid = "prometheus-eu".into(),
+            3 => p.targets[0].expr = "sum(rate(no_such_metric_total[5m])".into(),
+            5 => p.targets[0].expr = "k2_connection_pool_size + unknown_series".into(),
+            7 => p.field_config.defaults.unit = "ms".into(),
+            _ => {}
+        }
+    }
+    let cx = Cx::new(&g.model.catalog, &g.model.severities, &[]);
+    let sliced = check::generated_dashboard(&d, &cx);
+    let whole = run::dashboard(&DashboardDoc::generated(grafana::to_value(&d)), &cx);
+    let codes: std::collections::BTreeSet<&str> = whole.iter().map(|d| d.code.code).collect();
+    assert!(codes.len() >= 3, "too few kinds of findings: {codes:?}");
+    assert!(whole.len() > 40, "only {} findings", whole.len());
+    assert_eq!(format!("{sliced:#?}"), format!("{whole:#?}"));
+}
+
+use crate::harness::PROMTOOL;
+
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    crate::tests![
+        the_fleet_is_deterministic_for_a_given_size,
+        a_fleet_generates_with_every_pool_and_odd_label_values,
+        [PROMTOOL] promtool_accepts_a_fleet_rule_file,
+        [PROMTOOL] promtool_passes_a_fleets_unit_tests,
+        the_test_file_written_in_chunks_equals_the_whole_file_written_at_once,
+        the_dashboard_value_built_panel_by_panel_equals_serde_json_s,
+        the_dashboard_checked_slice_by_slice_finds_what_the_whole_dashboard_has,
+    ]
+}

@@ -1,0 +1,404 @@
+//! The checks end to end through the CLI: every check's failing and passing fixture under
+//! `tests/lint/<code>-<name>/`, the K2 runbook's hand-written rule file, every generated
+//! rule file and dashboard, exit codes, output formats and the generated check docs.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use poolwatch::app::{self, Report};
+use poolwatch::check::registry;
+use poolwatch::cli::Cli;
+
+/// Runs `poolwatch` in-process from the repository root.
+fn run(args: &[&str]) -> Report {
+    let mut argv = vec!["poolwatch"];
+    argv.extend_from_slice(args);
+    app::run(Cli::try_parse_from(argv).expect("arguments parse"))
+}
+
+/// A path relative to the repository root, as the user would type it.
+fn rel(path: &Path) -> String {
+    path.strip_prefix(common::root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn lint_args(path: &str) -> Vec<&str> {
+    let flag = if path.ends_with(".json") {
+        "--dashboards"
+    } else {
+        "--rules"
+    };
+    vec!["check", flag, path]
+}
+
+fn fixtures() {
+    // Snapshot paths are relative to the root, so run from there.
+    insta::glob!("../lint", "*/*.{yml,json}", |path| {
+        let name = rel(path);
+        let dir = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
+        let code = dir.split('-').next().unwrap();
+        let bad = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("bad");
+        let report = run(&lint_args(&name));
+        let tag = format!("[{code}]");
+        if bad {
+            assert!(
+                report.stderr.contains(&tag),
+                "{name} must report {code}:\n{}",
+                report.stderr
+            );
+        } else {
+            assert!(
+                !report.stderr.contains(&tag),
+                "{name} must not report {code}:\n{}",
+                report.stderr
+            );
+            assert!(
+                report.stderr.contains(": 0 errors, 0 warnings"),
+                "{name} must be clean:\n{}",
+                report.stderr
+            );
+            assert_eq!(report.code, 0, "{name}");
+        }
+        insta::assert_snapshot!(report.stderr);
+    });
+}
+
+fn every_check_has_a_bad_and_a_good_fixture() {
+    for c in registry::CHECKS {
+        let dir = common::root()
+            .join("tests/lint")
+            .join(format!("{}-{}", c.code.code, c.code.name));
+        let has = |stem: &str| {
+            ["yml", "json"]
+                .iter()
+                .any(|e| dir.join(format!("{stem}.{e}")).is_file())
+        };
+        assert!(
+            has("bad") && has("good"),
+            "{} has no bad/good fixture in {}",
+            c.code.code,
+            dir.display()
+        );
+    }
+}
+
+fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
+    let path = "../shared/k2-runbook/connection_pool.yml";
+    let report = run(&["check", "--rules", path]);
+    assert!(
+        report.stderr.contains("warning[PW205]"),
+        "{}",
+        report.stderr
+    );
+    // The caret is under the `{{ $value }}%` of the description.
+    let text = std::fs::read_to_string(path).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("{{ $value }}%"))
+        .unwrap()
+        + 1;
+    let col = text.lines().nth(line - 1).unwrap().find("{{").unwrap() + 1;
+    assert!(
+        report
+            .stderr
+            .contains(&format!("connection_pool.yml:{line}:{col}")),
+        "expected {line}:{col}:\n{}",
+        report.stderr
+    );
+    assert_eq!(report.code, 0, "warnings only");
+    insta::assert_snapshot!(report.stderr);
+    let json = run(&["check", "--format", "json", "--rules", path]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let first = &doc["diagnostics"][0];
+    assert_eq!(
+        (first["code"].as_str(), first["line"].as_u64()),
+        (Some("PW205"), Some(line as u64))
+    );
+    assert_eq!(first["column"].as_u64(), Some(col as u64));
+    insta::assert_snapshot!("runbook_json", json.stdout);
+}
+
+fn every_generated_rule_file_and_dashboard_is_clean() {
+    for (name, source) in common::all_specs() {
+        let g = common::generate(&source);
+        assert!(g.warnings.is_empty(), "{name}: {:?}", g.warnings);
+        let dir = common::write_to_temp(&g);
+        let spec = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(spec.path(), &source.text).unwrap();
+        let rules = dir.path().join("rules/connection_pool.yml");
+        let dash = dir.path().join("dashboards/connection_pool.json");
+        let report = run(&[
+            "check",
+            "--spec",
+            spec.path().to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--dashboards",
+            dash.to_str().unwrap(),
+        ]);
+        assert!(
+            report.stderr.contains(": 0 errors, 0 warnings"),
+            "{name}: the generated files must be clean:\n{}",
+            report.stderr
+        );
+        assert_eq!(report.code, 0);
+    }
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_poolwatch"));
+    c.current_dir(common::root());
+    c
+}
+
+fn code_of(args: &[&str]) -> i32 {
+    bin().args(args).output().unwrap().status.code().unwrap()
+}
+
+fn exit_codes() {
+    // 0: clean, and warnings only.
+    assert_eq!(code_of(&["check"]), 0);
+    assert_eq!(
+        code_of(&[
+            "check",
+            "--rules",
+            "tests/lint/PW205-unit-mismatch/good.yml"
+        ]),
+        0
+    );
+    assert_eq!(
+        code_of(&["check", "--rules", "tests/lint/PW205-unit-mismatch/bad.yml"]),
+        0
+    );
+    // 1: error-level findings.
+    assert_eq!(
+        code_of(&["check", "--rules", "tests/lint/PW103-rate-on-gauge/bad.yml"]),
+        1
+    );
+    assert_eq!(
+        code_of(&[
+            "check",
+            "--dashboards",
+            "tests/lint/PW304-threshold-steps/bad.json"
+        ]),
+        1
+    );
+    // 2: unusable input or usage.
+    assert_eq!(
+        code_of(&["check", "--rules", "tests/lint/does-not-exist.yml"]),
+        2
+    );
+    assert_eq!(code_of(&["check", "--rules", "specs/k2.yaml"]), 2);
+    assert_eq!(code_of(&["check", "--bogus"]), 2);
+    assert_eq!(code_of(&["check", "--explain", "PW999"]), 2);
+    assert_eq!(code_of(&["check", "--explain", "PW205"]), 0);
+}
+
+fn suppressed_findings_are_counted_and_listed_in_json() {
+    let out = bin()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--rules",
+            "tests/lint/PW210-invalid-suppression/good.yml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["suppressed"], 1);
+    assert_eq!(doc["warnings"], 0);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "PW205");
+    assert!(d["suppressed"].as_str().unwrap().contains("Slack bot"));
+    assert_eq!(d["line"], 12);
+}
+
+fn github_format_annotates_the_line() {
+    let out = bin()
+        .args([
+            "check",
+            "--format",
+            "github",
+            "--rules",
+            "tests/lint/PW102-unknown-metric/bad.yml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("::error file=tests/lint/PW102-unknown-metric/bad.yml,line=5,col=24,"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+fn a_spec_suppression_silences_one_check_for_one_rule() {
+    // The K2 spec's generated rules are clean; a suppression that silences nothing is
+    // itself reported, and one naming an unknown rule too.
+    let spec = format!(
+        "{}\nlint:\n  ignore:\n    - {{rule: ConnectionPoolHighUtilization, code: PW205, reason: nothing to silence}}\n    - {{rule: NoSuchAlert, code: PW205, reason: typo}}\n",
+        poolwatch::spec::BUILTIN_K2
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), spec).unwrap();
+    let report = run(&["check", "--spec", file.path().to_str().unwrap()]);
+    assert!(
+        report.stderr.contains("silences nothing"),
+        "{}",
+        report.stderr
+    );
+    assert!(
+        report.stderr.contains("`NoSuchAlert` is not a rule"),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(report.code, 0);
+}
+
+fn checks_doc_lists_every_registered_check() {
+    let path: PathBuf = common::root().join("docs/checks.md");
+    let want = registry::markdown();
+    if std::env::var_os("POOLWATCH_UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+    }
+    let doc = std::fs::read_to_string(&path)
+        .expect("docs/checks.md (POOLWATCH_UPDATE_DOCS=1 cargo test --test lint)");
+    for c in registry::CHECKS {
+        assert!(
+            doc.contains(&format!("## {} {}", c.code.code, c.code.name)),
+            "{} missing",
+            c.code.code
+        );
+    }
+    assert_eq!(
+        doc, want,
+        "docs/checks.md is stale: POOLWATCH_UPDATE_DOCS=1 cargo test --test lint checks_doc"
+    );
+}
+
+/// `check --rules` on a rule file with this text.
+fn lint_text(text: &str) -> Report {
+    let file = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    run(&["check", "--rules", file.path().to_str().unwrap()])
+}
+
+fn group_labels_apply_to_their_rules() {
+    let report = lint_text(
+        "groups:\n  - name: g\n    labels: {severity: page}\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations: {summary: down, runbook_url: https://x}\n",
+    );
+    assert!(report.stderr.contains("error[PW206]"), "{}", report.stderr);
+    assert!(
+        report.stderr.contains(":3:24"),
+        "points at the group's label: {}",
+        report.stderr
+    );
+    assert_eq!(report.code, 1);
+}
+
+fn prometheus_rule_manifests_are_linted_too() {
+    let report = lint_text(
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: pool}\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expr: rate(k2_connection_pool_size[5m]) > 0\n          labels: {severity: warning}\n          annotations: {summary: s, runbook_url: https://x}\n",
+    );
+    assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
+    assert_eq!(report.code, 1);
+}
+
+/// Checks whose findings Prometheus itself refuses to load; promtool must reject their
+/// failing fixture. Every other failing fixture passes promtool: those are what poolwatch
+/// catches and promtool does not.
+const PROMTOOL_REJECTS: [&str; 4] = ["PW101", "PW201", "PW202", "PW203"];
+
+fn fixtures_agree_with_promtool() {
+    let promtool = common::promtool();
+    for c in registry::CHECKS {
+        let dir = common::root()
+            .join("tests/lint")
+            .join(format!("{}-{}", c.code.code, c.code.name));
+        let (good, bad) = (dir.join("good.yml"), dir.join("bad.yml"));
+        if !good.is_file() {
+            continue; // a dashboard check
+        }
+        let (ok, out) = common::promtool_check_rules(&promtool, &good);
+        assert!(ok, "promtool rejects {}: {out}", good.display());
+        let (ok, out) = common::promtool_check_rules(&promtool, &bad);
+        let rejects = PROMTOOL_REJECTS.contains(&c.code.code);
+        assert_eq!(!ok, rejects, "promtool on {}: {out}", bad.display());
+    }
+}
+
+fn raw_buckets_and_last_values_of_counters_need_a_rate() {
+    let report = lint_text(
+        "groups:\n  - name: g\n    rules:\n      - record: job:k2_query_duration_seconds:p99\n        expr: histogram_quantile(0.99, k2_query_duration_seconds_bucket)\n      - record: job:k2_connection_pool_creation_errors:last5m\n        expr: last_over_time(k2_connection_pool_creation_errors_total[5m])\n      - record: job:k2_connection_pool_creation_errors:resets1h\n        expr: resets(k2_connection_pool_creation_errors_total[1h])\n",
+    );
+    assert_eq!(
+        report.stderr.matches("error[PW104]").count(),
+        2,
+        "{}",
+        report.stderr
+    );
+}
+
+fn a_suppression_applies_to_the_rule_below_it_only() {
+    let rule = "      - record: pool:k2_connection_pool_size:sum\n        expr: sum(k2_connection_pool_size)\n";
+    let text = format!(
+        "groups:\n  - name: g\n    rules:\n{rule}      # poolwatch: ignore PW209 kept while the dashboards move to the new name\n{rule}"
+    );
+    let report = lint_text(&text);
+    assert!(
+        report
+            .stderr
+            .contains(": 0 errors, 0 warnings, 1 suppressed"),
+        "{}",
+        report.stderr
+    );
+    let text = format!(
+        "groups:\n  - name: g\n    rules:\n      # poolwatch: ignore PW209 on the wrong copy\n{rule}{rule}"
+    );
+    let report = lint_text(&text);
+    assert!(report.stderr.contains("error[PW209]"), "{}", report.stderr);
+    assert!(
+        report.stderr.contains("silences nothing"),
+        "{}",
+        report.stderr
+    );
+}
+
+use crate::harness::{PROMTOOL, RUNBOOK_RULES};
+
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    crate::tests![
+        fixtures,
+        every_check_has_a_bad_and_a_good_fixture,
+        [RUNBOOK_RULES] the_runbook_rule_file_prints_a_ratio_as_a_percentage,
+        every_generated_rule_file_and_dashboard_is_clean,
+        exit_codes,
+        suppressed_findings_are_counted_and_listed_in_json,
+        github_format_annotates_the_line,
+        a_spec_suppression_silences_one_check_for_one_rule,
+        checks_doc_lists_every_registered_check,
+        group_labels_apply_to_their_rules,
+        prometheus_rule_manifests_are_linted_too,
+        [PROMTOOL] fixtures_agree_with_promtool,
+        raw_buckets_and_last_values_of_counters_need_a_rate,
+        a_suppression_applies_to_the_rule_below_it_only,
+    ]
+}

@@ -1,0 +1,42 @@
+//! poolwatch's integration tests, one binary: each module is a topic, and registers its
+//! tests with `tests!` (see `harness`), naming what each needs from outside the repository.
+
+// Test code: failing loudly is its job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod harness;
+
+mod bad_input;
+mod deploy_targets;
+mod environments;
+mod escaping;
+mod fleet;
+mod generated_output;
+mod grafana_schema;
+mod lint;
+mod output_safety;
+mod presets;
+mod prometheus_server;
+mod promtool_mutations;
+mod promtool_tests;
+mod properties;
+
+fn main() {
+    harness::main(&[
+        ("bad_input", bad_input::tests),
+        ("deploy_targets", deploy_targets::tests),
+        ("environments", environments::tests),
+        ("escaping", escaping::tests),
+        ("fleet", fleet::tests),
+        ("generated_output", generated_output::tests),
+        ("grafana_schema", grafana_schema::tests),
+        ("lint", lint::tests),
+        ("output_safety", output_safety::tests),
+        ("presets", presets::tests),
+        ("prometheus_server", prometheus_server::tests),
+        ("promtool_mutations", promtool_mutations::tests),
+        ("promtool_tests", promtool_tests::tests),
+        ("properties", properties::tests),
+    ]);
+}
