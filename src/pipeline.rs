@@ -12,7 +12,7 @@ use crate::diag::{self, Diagnostic};
 use crate::model::{self, Model};
 use crate::render::{self, Artifacts, OutputFile, Target};
 use crate::source::{FileId, Sources};
-use crate::spec::{self, RawSpec};
+use crate::spec::{self, RawSpec, SpecSource};
 
 /// Why a run produced nothing.
 #[derive(Debug)]
@@ -146,6 +146,17 @@ pub fn generate(
     variants: Variants<'_>,
 ) -> Result<Vec<Generated>, Failure> {
     let raw = load(sources, file)?;
+    generate_loaded(&raw, sources, file, target, variants)
+}
+
+/// Steps 2 to 5 for the chosen variants of a loaded spec.
+pub fn generate_loaded(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    target: Target,
+    variants: Variants<'_>,
+) -> Result<Vec<Generated>, Failure> {
     // (environment, path prefix) of each variant.
     let plan: Vec<(Option<&str>, String)> = match variants {
         Variants::Base => vec![(None, String::new())],
@@ -159,14 +170,18 @@ pub fn generate(
             .collect(),
     };
     plan.iter()
-        .map(|(env, prefix)| variant(&raw, sources, file, *env, target, prefix))
+        .map(|(env, prefix)| variant(raw, sources, file, *env, target, prefix))
         .collect()
 }
 
-/// [`generate`] for a spec text of its own: the base spec for plain Prometheus, as the
-/// tests and the fuzz target use it.
-pub fn generate_text(sources: &mut Sources, name: &str, text: &str) -> Result<Generated, Failure> {
-    let file = sources.add(name, text);
+/// The base variant of one spec for one deploy target, its text added to `sources`: how
+/// the tests and the fuzz target run the chain.
+pub fn generate_spec(
+    sources: &mut Sources,
+    source: &SpecSource,
+    target: Target,
+) -> Result<Generated, Failure> {
+    let file = sources.add(source.name.clone(), source.text.clone());
     let raw = load(sources, file)?;
-    variant(&raw, sources, file, None, Target::Prometheus, "")
+    variant(&raw, sources, file, None, target, "")
 }

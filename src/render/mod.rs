@@ -168,7 +168,7 @@ pub fn serialize(
         to_json(model, &artifacts.dashboard),
     );
     let provisioning = file(
-        conventions::provisioning_file_path(),
+        conventions::provisioning_file_path(&model.name, model.environment.as_deref()),
         to_yaml(model, &deploy::provisioning(model)),
     );
     let runbook = OutputFile {

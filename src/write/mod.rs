@@ -6,6 +6,9 @@
 //! folder, so a reader (or a crash) sees the old file or the new one, never half of one.
 //! Files whose contents are unchanged are not touched.
 
+pub mod manifest;
+
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
@@ -26,8 +29,14 @@ pub enum Mode {
 pub struct Outcome {
     pub written: Vec<String>,
     pub unchanged: Vec<String>,
-    /// Check mode: files that differ, with a unified diff (on-disk to generated).
+    /// Check mode: files that differ, with a unified diff (on-disk to generated), and
+    /// files [`emit`] would remove, with a diff to nothing.
     pub stale: Vec<(String, String)>,
+    /// Files an earlier emit wrote that this one does not: removed by [`emit`].
+    pub removed: Vec<String>,
+    /// Files an earlier emit wrote that this one does not, left in place because they
+    /// changed since (or could not be removed), with why.
+    pub kept: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -128,10 +137,88 @@ fn check_folder(dir: &Path) -> Result<(), WriteError> {
 /// each temporary file is renamed over its target, an atomic step per file. Temporary
 /// files left by an earlier run that was killed are removed once this run has finished.
 pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
+    apply_all(root, &files.iter().collect::<Vec<_>>(), mode)
+}
+
+/// [`apply`] for generated output: also writes the folder's manifest (what this run
+/// wrote) and removes the files an earlier run wrote that this one does not, if they are
+/// still as written; in check mode such files are reported as stale.
+pub fn emit(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
+    let listed = manifest::render(
+        files
+            .iter()
+            .map(|f| (f.path.as_str(), f.contents.as_bytes())),
+    );
+    let manifest_file = OutputFile {
+        path: manifest::FILE_NAME.to_string(),
+        contents: listed,
+    };
+    check_folder(root)?;
+    let manifest_path = root.join(manifest::FILE_NAME);
+    let previous = match std::fs::read_to_string(&manifest_path) {
+        Ok(text) => manifest::parse(&text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Default::default(),
+        Err(e) => return Err(io_err("read", &manifest_path)(e)),
+    };
+    let generated: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let mut leftovers = Vec::new();
+    let mut kept = Vec::new();
+    for (path, hash) in previous {
+        if generated.contains(path.as_str()) {
+            continue;
+        }
+        // A path the manifest should not hold is skipped: nothing outside the folder.
+        let Ok(full) = safe_join(root, &path) else {
+            continue;
+        };
+        match std::fs::read(&full) {
+            Ok(bytes) if manifest::hash(&bytes) == hash => leftovers.push((path, full, bytes)),
+            Ok(_) => kept.push((path, "it changed since poolwatch wrote it".to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => kept.push((path, format!("cannot read it: {e}"))),
+        }
+    }
+    let mut all: Vec<&OutputFile> = files.iter().collect();
+    all.push(&manifest_file);
+    let mut outcome = apply_all(root, &all, mode)?;
+    for (path, full, bytes) in leftovers {
+        if mode == Mode::Check {
+            let old = String::from_utf8_lossy(&bytes);
+            let diff = TextDiff::from_lines(old.as_ref(), "")
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{path}"), "/dev/null")
+                .to_string();
+            outcome.stale.push((path, diff));
+            continue;
+        }
+        match std::fs::remove_file(&full) {
+            Ok(()) => {
+                remove_empty_folders(root, &full);
+                outcome.removed.push(path);
+            }
+            Err(e) => kept.push((path, format!("cannot remove it: {e}"))),
+        }
+    }
+    outcome.kept = kept;
+    Ok(outcome)
+}
+
+/// Removes the folders above a removed file that it leaves empty, up to `root` (not
+/// included). A folder with anything else in it stays.
+fn remove_empty_folders(root: &Path, removed: &Path) {
+    for dir in removed.ancestors().skip(1) {
+        if dir == root || !dir.starts_with(root) || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+    }
+}
+
+fn apply_all(root: &Path, files: &[&OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
     // Validate every path before touching anything.
     let targets: Vec<(PathBuf, &OutputFile)> = files
         .iter()
-        .map(|f| safe_join(root, &f.path).map(|p| (p, f)))
+        .map(|f| safe_join(root, &f.path).map(|p| (p, *f)))
         .collect::<Result<_, _>>()?;
     check_folder(root)?;
     let mut outcome = Outcome::default();

@@ -15,6 +15,7 @@ mod fleet;
 mod generated_output;
 mod grafana_schema;
 mod lint;
+mod many_specs;
 mod output_safety;
 mod presets;
 mod prometheus_server;
@@ -32,6 +33,7 @@ fn main() {
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
         ("lint", lint::tests),
+        ("many_specs", many_specs::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
         ("prometheus_server", prometheus_server::tests),
