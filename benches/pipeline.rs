@@ -98,7 +98,10 @@ fn write(bencher: Bencher, name: &str) {
     bencher
         .with_inputs(|| tempfile::tempdir().expect("temp dir"))
         .bench_local_refs(|dir| {
-            write::emit(dir.path(), &g.files, write::Mode::Write).expect("writes")
+            let mut session =
+                write::Session::begin(dir.path(), write::Mode::Write, true).expect("begins");
+            session.add(0, &g.files).expect("stages");
+            session.finish().expect("writes")
         });
 }
 
@@ -112,8 +115,8 @@ fn generate(bencher: Bencher, name: &str) {
     });
 }
 
-/// Fleets of service specs: every spec through every step (one spec per core), then
-/// the specs checked against each other.
+/// Fleets of service specs: every spec through every step (one spec per core), its
+/// files dropped, then the specs checked against each other.
 mod fleets {
     use super::*;
 
@@ -142,6 +145,7 @@ mod fleets {
                 Target::Prometheus,
                 Variants::All,
                 Layout::PerSpec,
+                &|_, _| Ok(()),
             )
             .expect("generates")
         });
@@ -156,6 +160,7 @@ mod fleets {
             Target::Prometheus,
             Variants::All,
             Layout::PerSpec,
+            &|_, _| Ok(()),
         )
         .expect("generates");
         bencher.bench(|| fleet::collisions(&generated.specs));

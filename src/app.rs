@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::check::{self, registry};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use crate::cli::{CheckArgs, Cli, Command, EmitArgs, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
@@ -212,15 +213,22 @@ fn check_files(args: &CheckArgs) -> Report {
         );
         return failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
     }
-    let (mut sources, fleet) =
-        match load_and_generate(&args.spec, Target::Prometheus, Variants::All, args.format) {
-            Ok((specs, fleet)) => (specs.sources, fleet),
-            Err(r) => return r,
-        };
-    let Some(generated) = fleet.variants().next() else {
-        return Report::default();
+    let (mut sources, fleet) = match load_and_generate(
+        &args.spec,
+        Target::Prometheus,
+        Variants::All,
+        args.format,
+        &|_, _| Ok(()),
+    ) {
+        Ok((specs, fleet)) => (specs.sources, fleet),
+        Err(r) => return r,
     };
-    let model = &generated.model;
+    // One spec, at least its base variant: what a successful run holds.
+    let model = &fleet
+        .variants()
+        .next()
+        .expect("a generated spec has a variant")
+        .model;
     let mut input = Vec::new();
     let mut read = |paths: &[std::path::PathBuf], what: &str| -> Vec<FileId> {
         let mut ids = Vec::new();
@@ -303,12 +311,20 @@ fn load_and_generate(
     target: Target,
     variants: Variants<'_>,
     format: Format,
+    sink: fleet::Sink<'_>,
 ) -> Result<(Specs, Fleet), Report> {
     let specs = match read_specs(spec_arg) {
         Ok(s) => s,
         Err(d) => return Err(failure_report(&Sources::default(), &d, format, EXIT_INPUT)),
     };
-    match fleet::generate(&specs.sources, &specs.files, target, variants, specs.layout) {
+    match fleet::generate(
+        &specs.sources,
+        &specs.files,
+        target,
+        variants,
+        specs.layout,
+        sink,
+    ) {
         Ok(f) => Ok((specs, f)),
         Err(f) => {
             let code = match f {
@@ -332,7 +348,31 @@ fn emit(args: &EmitArgs) -> Report {
     let target = args.target.unwrap_or_default();
     let variants = args.env.as_deref().map_or(Variants::All, Variants::Env);
     let out = args.out();
-    let (specs, mut fleet) = match load_and_generate(&args.spec, target, variants, args.format) {
+    let mode = if args.check { Mode::Check } else { Mode::Write };
+    let output_failure = |e: write::WriteError, earlier: &str| {
+        let d = Diagnostic::error(OUTPUT, e.to_string());
+        let mut r = failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
+        if !e.replaced().is_empty() {
+            r.stderr = r
+                .stderr
+                .replace("nothing was written", "the files named above were replaced");
+        }
+        r.stderr.insert_str(0, earlier);
+        r
+    };
+    // Each spec's files go aside as soon as they are generated; nothing is replaced
+    // before every spec has passed and the specs are checked against each other.
+    let session = match write::Session::begin(&out, mode, true) {
+        Ok(s) => Mutex::new(s),
+        Err(e) => return output_failure(e, ""),
+    };
+    let sink = |set: usize, files: Vec<OutputFile>| {
+        let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
+        session
+            .add(set, &files)
+            .map_err(|e| Failure::Input(vec![Diagnostic::error(OUTPUT, e.to_string())]))
+    };
+    let (specs, fleet) = match load_and_generate(&args.spec, target, variants, args.format, &sink) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -347,32 +387,16 @@ fn emit(args: &EmitArgs) -> Report {
             .push_str(&diag::render(&warnings, &specs.sources, args.format));
     }
     push_coverage(&mut report, &fleet, args.format);
-    let files: Vec<OutputFile> = fleet
-        .specs
-        .iter_mut()
-        .flat_map(|s| s.variants.iter_mut())
-        .flat_map(|g| std::mem::take(&mut g.files))
-        .collect();
     let spec_names: Vec<&str> = specs
         .files
         .iter()
         .filter_map(|f| specs.sources.get(*f))
         .map(|f| f.name.as_str())
         .collect();
-    let mode = if args.check { Mode::Check } else { Mode::Write };
-    let outcome = match write::emit(&out, &files, mode) {
+    let session = session.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let outcome = match session.finish() {
         Ok(o) => o,
-        Err(e) => {
-            let d = Diagnostic::error(OUTPUT, e.to_string());
-            let mut r = failure_report(&specs.sources, &[d], args.format, EXIT_INPUT);
-            if !e.replaced().is_empty() {
-                r.stderr = r
-                    .stderr
-                    .replace("nothing was written", "the files named above were replaced");
-            }
-            r.stderr.insert_str(0, &report.stderr);
-            return r;
-        }
+        Err(e) => return output_failure(e, &report.stderr),
     };
     let dir = out.display();
     for (path, why) in &outcome.kept {
@@ -424,11 +448,16 @@ fn emit(args: &EmitArgs) -> Report {
 
 /// `poolwatch check` of specs: everything they generate, nothing written.
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    let (specs, fleet) =
-        match load_and_generate(spec_arg, Target::Prometheus, Variants::All, format) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    let (specs, fleet) = match load_and_generate(
+        spec_arg,
+        Target::Prometheus,
+        Variants::All,
+        format,
+        &|_, _| Ok(()),
+    ) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let diags = fleet.warnings();
     let mut report = Report::default();
     let text = diag::render(&diags, &specs.sources, format);
@@ -517,7 +546,7 @@ fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     }
     if let [one] = fleet.specs.as_slice() {
         for g in &one.variants {
-            let coverage = g.artifacts.coverage;
+            let coverage = g.coverage;
             match &g.model.environment {
                 None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
                 Some(env) => report
@@ -529,8 +558,8 @@ fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     }
     let mut total = Coverage::default();
     for g in fleet.variants() {
-        total.alerts += g.artifacts.coverage.alerts;
-        total.firing_and_silent += g.artifacts.coverage.firing_and_silent;
+        total.alerts += g.coverage.alerts;
+        total.firing_and_silent += g.coverage.firing_and_silent;
     }
     report.stderr.push_str(&format!(
         "poolwatch: {total} ({} specs, {} variants)\n",

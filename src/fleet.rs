@@ -11,7 +11,9 @@ use std::collections::btree_map::Entry;
 use rayon::prelude::*;
 
 use crate::diag::{Code, Diagnostic};
+use crate::model::Model;
 use crate::pipeline::{self, Failure, Generated, Variants};
+use crate::render::promtool_tests::Coverage;
 use crate::render::{OutputFile, Target, deploy};
 use crate::source::{FileId, Sources, Span};
 use crate::spec;
@@ -30,6 +32,15 @@ pub enum Layout {
     PerSpec,
 }
 
+/// What one variant of a spec generated, once its files went to the sink.
+#[derive(Debug)]
+pub struct VariantRun {
+    pub model: Model,
+    pub coverage: Coverage,
+    /// Warning-level findings (errors would have failed the run).
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// What one spec generated.
 #[derive(Debug)]
 pub struct SpecRun {
@@ -37,8 +48,10 @@ pub struct SpecRun {
     /// The spec's `name:`, and where it is written.
     pub name: String,
     pub name_span: Option<Span>,
-    /// The variants, base (or the `--env` one) first; file paths include the spec's folder.
-    pub variants: Vec<Generated>,
+    /// The variants, base (or the `--env` one) first.
+    pub variants: Vec<VariantRun>,
+    /// What the spec's output claims in a shared Prometheus and Grafana.
+    claims: Claims,
 }
 
 /// What every spec of a run generated, in the order the specs were given.
@@ -48,12 +61,7 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Every file, spec by spec, each spec's in its fixed order.
-    pub fn files(&self) -> impl Iterator<Item = &OutputFile> {
-        self.variants().flat_map(|g| &g.files)
-    }
-
-    pub fn variants(&self) -> impl Iterator<Item = &Generated> {
+    pub fn variants(&self) -> impl Iterator<Item = &VariantRun> {
         self.specs.iter().flat_map(|s| &s.variants)
     }
 
@@ -65,19 +73,29 @@ impl Fleet {
     }
 }
 
-/// Runs the pipeline for every spec (already in `sources`), lays out their files, and
-/// checks the specs against each other. Every spec's findings are reported, not only the
-/// first failing spec's.
+/// Takes each spec's files as soon as they are generated (the spec's index in the order
+/// given, its files in their fixed order): writes them aside, compares them, or drops
+/// them. So a fleet's output is never all in memory.
+pub type Sink<'a> = &'a (dyn Fn(usize, Vec<OutputFile>) -> Result<(), Failure> + Sync);
+
+/// Runs the pipeline for every spec (already in `sources`), hands its files to `sink`,
+/// and checks the specs against each other. Every spec's findings are reported, not only
+/// the first failing spec's.
 pub fn generate(
     sources: &Sources,
     files: &[FileId],
     target: Target,
     variants: Variants<'_>,
     layout: Layout,
+    sink: Sink<'_>,
 ) -> Result<Fleet, Failure> {
     let runs: Vec<Result<SpecRun, Failure>> = files
         .par_iter()
-        .map(|&file| generate_one(sources, file, target, variants, layout))
+        .enumerate()
+        .map(|(i, &file)| {
+            generate_one(sources, file, target, variants, layout)
+                .and_then(|(run, files)| sink(i, files).map(|()| run))
+        })
         .collect();
     let mut specs = Vec::with_capacity(runs.len());
     let (mut input, mut findings) = (Vec::new(), Vec::new());
@@ -105,23 +123,37 @@ fn generate_one(
     target: Target,
     variants: Variants<'_>,
     layout: Layout,
-) -> Result<SpecRun, Failure> {
+) -> Result<(SpecRun, Vec<OutputFile>), Failure> {
     let raw = pipeline::load(sources, file)?;
-    let mut generated = pipeline::generate_loaded(&raw, sources, file, target, variants)?;
+    let generated = pipeline::generate_loaded(&raw, sources, file, target, variants)?;
     let name = raw.name.value.clone();
-    if layout == Layout::PerSpec {
-        // Spec names are validated slugs, so the folder stays inside the output folder.
-        let dir = format!("{name}/");
-        for f in generated.iter_mut().flat_map(|g| &mut g.files) {
+    let claims = Claims::of(&name, &generated);
+    // Spec names are validated slugs, so the folder stays inside the output folder.
+    let dir = match layout {
+        Layout::Root => String::new(),
+        Layout::PerSpec => format!("{name}/"),
+    };
+    let mut files = Vec::new();
+    let mut runs = Vec::new();
+    for g in generated {
+        files.extend(g.files.into_iter().map(|mut f| {
             f.path.insert_str(0, &dir);
-        }
+            f
+        }));
+        runs.push(VariantRun {
+            model: g.model,
+            coverage: g.artifacts.coverage,
+            warnings: g.warnings,
+        });
     }
-    Ok(SpecRun {
+    let run = SpecRun {
         file,
         name,
         name_span: spec::span(sources, file, &raw.name),
-        variants: generated,
-    })
+        variants: runs,
+        claims,
+    };
+    Ok((run, files))
 }
 
 /// The alert or recorded series a rule writes, as far as it is known before any data: its
@@ -129,7 +161,67 @@ fn generate_one(
 /// the same metrics and selector read the same series, so they write the same ones).
 type RuleKey = (bool, String, Vec<(String, String)>, Vec<(String, String)>);
 
-/// A pool of one spec (by index) and the pool of another spec it collides with.
+/// What a spec's output takes in a Prometheus and a Grafana it shares with other specs.
+#[derive(Debug, Default)]
+struct Claims {
+    /// Every rule of the first variant (environments change thresholds, not names or
+    /// labels): what it writes, its pool, and where the pool is in the spec.
+    rules: Vec<(RuleKey, String, Option<Span>)>,
+    /// Per variant: who (spec, environment), dashboard uid, provider names and folders.
+    grafana: Vec<GrafanaClaim>,
+}
+
+#[derive(Debug)]
+struct GrafanaClaim {
+    who: String,
+    uid: String,
+    providers: Vec<(String, String)>,
+}
+
+impl Claims {
+    fn of(name: &str, generated: &[Generated]) -> Self {
+        let mut claims = Claims::default();
+        if let Some(g) = generated.first() {
+            for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
+                let pool = &rule.origin.pool;
+                let Some(p) = g.model.pools.iter().find(|p| &p.name == pool) else {
+                    continue;
+                };
+                let labels = rule
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let key = (
+                    rule.alert.is_some(),
+                    rule.name().to_string(),
+                    labels,
+                    p.selector.clone(),
+                );
+                claims.rules.push((key, pool.clone(), p.span.clone()));
+            }
+        }
+        for g in generated {
+            let who = match &g.model.environment {
+                None => format!("spec `{name}`"),
+                Some(env) => format!("spec `{name}`, environment `{env}`"),
+            };
+            let providers = deploy::provisioning(&g.model)
+                .providers
+                .into_iter()
+                .map(|p| (p.name, p.options.path.trim_end_matches('/').to_string()))
+                .collect();
+            claims.grafana.push(GrafanaClaim {
+                who,
+                uid: g.artifacts.dashboard.uid.clone(),
+                providers,
+            });
+        }
+        claims
+    }
+}
+
+/// A pool of one spec (by index), and the pool of another spec it collides with.
 type PoolPair = (usize, String, String);
 
 /// What two pools share: how many rules, one of them, and where the later pool is.
@@ -137,12 +229,6 @@ struct Shared {
     count: usize,
     example: String,
     span: Option<Span>,
-}
-
-/// Where a claimed name was first seen: the spec, and the pool or variant.
-struct Claim<'a> {
-    spec: &'a SpecRun,
-    what: String,
 }
 
 /// Everything two specs of one run must not share, as located errors.
@@ -156,15 +242,14 @@ pub fn collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
             Entry::Vacant(e) => {
                 e.insert(s);
             }
-            Entry::Occupied(e) => diags.push(
+            Entry::Occupied(_) => diags.push(
                 Diagnostic::error(COLLISION, format!("two specs are named `{}`", s.name))
                     .at(s.name_span.clone())
                     .label("also the name of another spec")
-                    .help(format!(
-                        "the other spec: {}; a spec's name picks its output folder, dashboard \
-                     uids and Grafana provider, so each spec needs its own",
-                        describe(e.get())
-                    )),
+                    .help(
+                        "a spec's name picks its output folder, dashboard uids and Grafana \
+                         provider, so each spec needs its own",
+                    ),
             ),
         }
     }
@@ -176,57 +261,27 @@ pub fn collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
     diags
 }
 
-fn describe(spec: &SpecRun) -> String {
-    format!("`{}`", spec.name)
-}
-
-/// Two specs writing the same alert or recorded series. Rules are compared in each spec's
-/// first variant: environments change thresholds, not names or labels. One finding per
-/// pair of pools.
+/// Two specs writing the same alert or recorded series: one finding per pair of pools.
 fn rule_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
-    let mut seen: BTreeMap<RuleKey, Claim<'_>> = BTreeMap::new();
+    // Who first wrote each: (spec index, pool).
+    let mut seen: BTreeMap<&RuleKey, (usize, &str)> = BTreeMap::new();
     let mut pairs: BTreeMap<PoolPair, Shared> = BTreeMap::new();
     for (i, s) in specs.iter().enumerate() {
-        let Some(g) = s.variants.first() else {
-            continue;
-        };
-        for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
-            let pool = &rule.origin.pool;
-            let Some(model_pool) = g.model.pools.iter().find(|p| &p.name == pool) else {
-                continue;
-            };
-            let labels = rule
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let key = (
-                rule.alert.is_some(),
-                rule.name().to_string(),
-                labels,
-                model_pool.selector.clone(),
-            );
+        for (key, pool, span) in &s.claims.rules {
             match seen.entry(key) {
                 Entry::Vacant(e) => {
-                    e.insert(Claim {
-                        spec: s,
-                        what: pool.clone(),
-                    });
+                    e.insert((i, pool));
                 }
                 // Two rules of one spec alike are the duplicate-rule check's finding.
-                Entry::Occupied(e) if std::ptr::eq(e.get().spec, s) => {}
+                Entry::Occupied(e) if e.get().0 == i => {}
                 Entry::Occupied(e) => {
-                    let other =
-                        format!("pool `{}` of spec {}", e.get().what, describe(e.get().spec));
-                    let kind = if rule.alert.is_some() {
-                        "alert"
-                    } else {
-                        "recorded series"
-                    };
+                    let (j, other_pool) = *e.get();
+                    let other = format!("pool `{other_pool}` of spec `{}`", specs[j].name);
+                    let kind = if key.0 { "alert" } else { "recorded series" };
                     let shared = pairs.entry((i, pool.clone(), other)).or_insert(Shared {
                         count: 0,
-                        example: format!("{kind} `{}`", rule.name()),
-                        span: model_pool.span.clone(),
+                        example: format!("{kind} `{}`", key.1),
+                        span: span.clone(),
                     });
                     shared.count += 1;
                 }
@@ -268,15 +323,12 @@ fn rule_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
 /// its folder, so one folder inside another is shared too).
 fn grafana_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut uids: BTreeMap<String, String> = BTreeMap::new();
-    let mut providers: BTreeMap<String, String> = BTreeMap::new();
-    let mut folders: BTreeMap<String, String> = BTreeMap::new();
+    let mut uids: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut providers: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut folders: BTreeMap<&str, &str> = BTreeMap::new();
     for s in specs {
-        for g in &s.variants {
-            let who = match &g.model.environment {
-                None => format!("spec `{}`", s.name),
-                Some(env) => format!("spec `{}`, environment `{env}`", s.name),
-            };
+        for c in &s.claims.grafana {
+            let who = c.who.as_str();
             let clash = |what: String, other: &str| {
                 Diagnostic::error(COLLISION, format!("{who}: {what}"))
                     .at(s.name_span.clone())
@@ -285,30 +337,22 @@ fn grafana_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
                          these names: rename one"
                     ))
             };
-            let uid = &g.artifacts.dashboard.uid;
-            match uids.get(uid) {
-                Some(other) => diags.push(clash(format!("dashboard uid `{uid}` is taken"), other)),
-                None => {
-                    uids.insert(uid.clone(), who.clone());
-                }
+            if let Some(other) = uids.insert(&c.uid, who) {
+                diags.push(clash(format!("dashboard uid `{}` is taken", c.uid), other));
             }
-            for p in deploy::provisioning(&g.model).providers {
-                match providers.get(&p.name) {
-                    Some(other) => diags.push(clash(
-                        format!("Grafana provider name `{}` is taken", p.name),
+            for (name, path) in &c.providers {
+                if let Some(other) = providers.insert(name, who) {
+                    diags.push(clash(
+                        format!("Grafana provider name `{name}` is taken"),
                         other,
-                    )),
-                    None => {
-                        providers.insert(p.name.clone(), who.clone());
-                    }
+                    ));
                 }
-                let path = p.options.path.trim_end_matches('/').to_string();
                 let inside = format!("{path}/");
                 let overlap = folders
-                    .get_key_value(&path)
-                    .or_else(|| ancestors(&path).find_map(|a| folders.get_key_value(a)))
+                    .get_key_value(path.as_str())
+                    .or_else(|| ancestors(path).find_map(|a| folders.get_key_value(a)))
                     .or_else(|| {
-                        let mut below = folders.range(inside.clone()..);
+                        let mut below = folders.range(inside.as_str()..);
                         below.next().filter(|(f, _)| f.starts_with(&inside))
                     });
                 if let Some((taken, other)) = overlap {
@@ -317,7 +361,7 @@ fn grafana_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
                         other,
                     ));
                 }
-                folders.entry(path).or_insert_with(|| who.clone());
+                folders.entry(path).or_insert(who);
             }
         }
     }

@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a fleet's emit spends about a fifth of its time in malloc and free; with
+/// mimalloc it takes 17% less CPU (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match poolwatch::cli::Cli::try_parse() {
         Ok(cli) => cli,

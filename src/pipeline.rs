@@ -89,7 +89,7 @@ pub fn resolve(
 /// Step 3, render: the model into typed rules, unit tests, dashboard and runbook.
 pub fn render(model: &Model) -> Result<Artifacts, Failure> {
     let env = render::environment().map_err(Failure::Findings)?;
-    render::render(model, &env).map_err(Failure::Findings)
+    render::render(model, env).map_err(Failure::Findings)
 }
 
 /// Step 4, check: every check of the rules and the dashboard. Returns every finding;

@@ -12,6 +12,8 @@ pub mod promql;
 pub mod promtool_tests;
 pub mod templates;
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 pub use self::deploy::Target;
@@ -43,14 +45,18 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// The built-in templates, compiled.
-pub fn environment() -> Result<minijinja::Environment<'static>, Vec<Diagnostic>> {
-    templates::environment().map_err(|e| {
-        vec![Diagnostic::error(
-            prometheus::TEMPLATE,
-            format!("built-in templates do not compile: {e}"),
-        )]
-    })
+/// The built-in templates, compiled once per process (they are part of the binary).
+pub fn environment() -> Result<&'static minijinja::Environment<'static>, Vec<Diagnostic>> {
+    static ENVIRONMENT: OnceLock<Result<minijinja::Environment<'static>, String>> = OnceLock::new();
+    ENVIRONMENT
+        .get_or_init(|| templates::environment().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| {
+            vec![Diagnostic::error(
+                prometheus::TEMPLATE,
+                format!("built-in templates do not compile: {e}"),
+            )]
+        })
 }
 
 /// Builds the typed artifacts of a model.

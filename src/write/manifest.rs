@@ -23,9 +23,9 @@ pub fn hash(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The manifest's text for a set of files (path, contents), sorted by path.
-pub fn render<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
-    let sorted: BTreeMap<&str, u64> = files.map(|(p, c)| (p, hash(c))).collect();
+/// The manifest's text for a set of files (path, hash of the contents), sorted by path.
+pub fn render(files: &[(String, u64)]) -> String {
+    let sorted: BTreeMap<&str, u64> = files.iter().map(|(p, h)| (p.as_str(), *h)).collect();
     let mut text = HEADER.to_string();
     for (path, h) in sorted {
         text.push_str(&format!("{h:016x} {path}\n"));
@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn a_manifest_reads_back_what_it_lists() {
-        let text = render([("b/x.yml", &b"x"[..]), ("a.json", &b"{}"[..])].into_iter());
+        let text = render(&[
+            ("b/x.yml".to_string(), hash(b"x")),
+            ("a.json".to_string(), hash(b"{}")),
+        ]);
         assert!(text.starts_with("# Written by `poolwatch emit`"));
         let listed = parse(&text);
         assert_eq!(
