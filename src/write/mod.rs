@@ -265,9 +265,14 @@ impl Session {
         Ok(())
     }
 
-    /// Writes the manifest, syncs the temporary files, replaces each target by rename,
-    /// and removes what an earlier emit wrote that this one did not (if unchanged since).
-    /// In check mode, reports those as stale instead.
+    /// Writes the manifest, replaces each target by rename from its temporary file, and
+    /// removes what an earlier emit wrote that this one did not (if unchanged since). In
+    /// check mode, reports those as stale instead.
+    ///
+    /// Files are not synced to disk (fsync): a rename is atomic for readers and for a
+    /// killed run, which is what the output folder promises; after a power failure, the
+    /// next `emit` (or `emit --check`) finds and rewrites any file that did not reach the
+    /// disk. A sync per file cost milliseconds each, seconds for a fleet's thousands.
     pub fn finish(mut self) -> Result<Outcome, WriteError> {
         let mut leftovers = Vec::new();
         let mut kept = Vec::new();
@@ -327,12 +332,9 @@ impl Session {
             .collect();
         dirs.sort();
         dirs.dedup();
-        sync(&self.root, staged.iter().map(|s| s.tmp.as_ref()))?;
         // From here on the folders this session created hold files: they stay.
         self.created.clear();
         outcome.written = commit(staged)?;
-        // Durability of the renames; a failure here cannot be acted on.
-        let _ = sync(&self.root, dirs.iter().map(PathBuf::as_path));
         for dir in &dirs {
             remove_stray_temporaries(dir);
         }
@@ -358,25 +360,6 @@ impl Drop for Session {
             let _ = std::fs::remove_dir(dir);
         }
     }
-}
-
-/// Flushes written files (or renamed entries' folders) to disk. On Linux one `syncfs` of
-/// the output's file system does it for all of them: a fleet writes thousands of files,
-/// and a sync per file costs milliseconds each. Elsewhere each path is synced.
-#[cfg(target_os = "linux")]
-fn sync<'a>(root: &Path, _paths: impl Iterator<Item = &'a Path>) -> Result<(), WriteError> {
-    let dir = std::fs::File::open(root).map_err(io_err("open", root))?;
-    rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", root)(e.into()))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync<'a>(_root: &Path, paths: impl Iterator<Item = &'a Path>) -> Result<(), WriteError> {
-    for path in paths {
-        std::fs::File::open(path)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err("sync", path))?;
-    }
-    Ok(())
 }
 
 /// Removes the folders above a removed file that it leaves empty, up to `root` (not
@@ -428,7 +411,7 @@ pub fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> String {
 const TMP_PREFIX: &str = ".poolwatch-";
 const TMP_SUFFIX: &str = ".tmp";
 
-/// Writes `bytes` to a new temporary file in `dir`, to be synced and renamed over `path`.
+/// Writes `bytes` to a new temporary file in `dir`, to be renamed over `path`.
 fn write_temp(
     dir: &Path,
     path: &Path,
