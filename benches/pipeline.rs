@@ -100,7 +100,7 @@ fn write(bencher: Bencher, name: &str) {
         .bench_local_refs(|dir| {
             let mut session =
                 write::Session::begin(dir.path(), write::Mode::Write, true).expect("begins");
-            session.add(0, &g.files).expect("stages");
+            session.add((0, 0), &g.files).expect("stages");
             session.finish().expect("writes")
         });
 }

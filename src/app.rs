@@ -366,7 +366,7 @@ fn emit(args: &EmitArgs) -> Report {
         Ok(s) => Mutex::new(s),
         Err(e) => return output_failure(e, ""),
     };
-    let sink = |set: usize, files: Vec<OutputFile>| {
+    let sink = |set: (usize, usize), files: Vec<OutputFile>| {
         let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
         session
             .add(set, &files)

@@ -16,7 +16,7 @@ use crate::pipeline::{self, Failure, Generated, Variants};
 use crate::render::promtool_tests::Coverage;
 use crate::render::{OutputFile, Target, deploy};
 use crate::source::{FileId, Sources, Span};
-use crate::spec;
+use crate::spec::{self, RawSpec};
 
 pub const COLLISION: Code = Code {
     code: "PW030",
@@ -73,14 +73,30 @@ impl Fleet {
     }
 }
 
-/// Takes each spec's files as soon as they are generated (the spec's index in the order
-/// given, its files in their fixed order): writes them aside, compares them, or drops
-/// them. So a fleet's output is never all in memory.
-pub type Sink<'a> = &'a (dyn Fn(usize, Vec<OutputFile>) -> Result<(), Failure> + Sync);
+/// Takes each variant's files as soon as they are generated, with (the spec's index in
+/// the order given, the variant's index: base first), the files in their fixed order:
+/// writes them aside, compares them, or drops them. So a fleet's output is never all in
+/// memory.
+pub type Sink<'a> = &'a (dyn Fn((usize, usize), Vec<OutputFile>) -> Result<(), Failure> + Sync);
 
-/// Runs the pipeline for every spec (already in `sources`), hands its files to `sink`,
-/// and checks the specs against each other. Every spec's findings are reported, not only
-/// the first failing spec's.
+/// A loaded spec.
+struct Loaded {
+    file: FileId,
+    raw: RawSpec,
+}
+
+/// What one variant left once its files went to the sink.
+struct Done {
+    run: VariantRun,
+    rules: Vec<(RuleKey, String, Option<Span>)>,
+    grafana: GrafanaClaim,
+}
+
+/// Runs the pipeline for every spec (already in `sources`), hands each variant's files to
+/// `sink`, and checks the specs against each other. Every variant of every spec is one
+/// piece of work, all side by side (one level of parallelism: a spec's environments too).
+/// Every spec's findings are reported, not only the first failing spec's; within a spec,
+/// those of its first failing variant (the others would repeat them).
 pub fn generate(
     sources: &Sources,
     files: &[FileId],
@@ -89,24 +105,73 @@ pub fn generate(
     layout: Layout,
     sink: Sink<'_>,
 ) -> Result<Fleet, Failure> {
-    let runs: Vec<Result<SpecRun, Failure>> = files
+    let loaded: Vec<Result<Loaded, Failure>> = files
         .par_iter()
+        .map(|&file| pipeline::load(sources, file).map(|raw| Loaded { file, raw }))
+        .collect();
+    let jobs: Vec<(usize, usize, &Loaded, Option<&str>, String)> = loaded
+        .iter()
         .enumerate()
-        .map(|(i, &file)| {
-            generate_one(sources, file, target, variants, layout)
-                .and_then(|(run, files)| sink(i, files).map(|()| run))
+        .filter_map(|(i, l)| l.as_ref().ok().map(|l| (i, l)))
+        .flat_map(|(i, l)| {
+            let dir = match layout {
+                Layout::Root => String::new(),
+                // Spec names are validated slugs: the folder stays inside the output.
+                Layout::PerSpec => format!("{}/", l.raw.name.value),
+            };
+            pipeline::plan(&l.raw, variants)
+                .into_iter()
+                .enumerate()
+                .map(move |(j, (env, prefix))| (i, j, l, env, format!("{dir}{prefix}")))
         })
         .collect();
-    let mut specs = Vec::with_capacity(runs.len());
+    let done: Vec<Result<Done, Failure>> = jobs
+        .par_iter()
+        .map(|(i, j, l, env, prefix)| {
+            let g = pipeline::variant(&l.raw, sources, l.file, *env, target, prefix)?;
+            let (done, files) = Done::of(&l.raw.name.value, *j == 0, g);
+            sink((*i, *j), files)?;
+            Ok(done)
+        })
+        .collect();
+    // The spec of each piece of work, before the loaded specs are consumed.
+    let spec_of: Vec<usize> = jobs.iter().map(|(i, ..)| *i).collect();
+    drop(jobs);
+    let mut specs: Vec<Result<SpecRun, Failure>> = loaded
+        .into_iter()
+        .map(|l| {
+            l.map(|l| SpecRun {
+                file: l.file,
+                name_span: spec::span(sources, l.file, &l.raw.name),
+                name: l.raw.name.value,
+                variants: Vec::new(),
+                claims: Claims::default(),
+            })
+        })
+        .collect();
+    for (i, done) in spec_of.into_iter().zip(done) {
+        let Ok(spec) = &mut specs[i] else {
+            continue;
+        };
+        match done {
+            Ok(d) => {
+                spec.variants.push(d.run);
+                spec.claims.rules.extend(d.rules);
+                spec.claims.grafana.push(d.grafana);
+            }
+            Err(f) => specs[i] = Err(f),
+        }
+    }
+    let mut runs = Vec::with_capacity(specs.len());
     let (mut input, mut findings) = (Vec::new(), Vec::new());
-    for run in runs {
-        match run {
-            Ok(s) => specs.push(s),
+    for spec in specs {
+        match spec {
+            Ok(s) => runs.push(s),
             Err(Failure::Input(d)) => input.extend(d),
             Err(Failure::Findings(d)) => findings.extend(d),
         }
     }
-    input.extend(collisions(&specs));
+    input.extend(collisions(&runs));
     if !input.is_empty() {
         input.extend(findings);
         return Err(Failure::Input(input));
@@ -114,46 +179,7 @@ pub fn generate(
     if !findings.is_empty() {
         return Err(Failure::Findings(findings));
     }
-    Ok(Fleet { specs })
-}
-
-fn generate_one(
-    sources: &Sources,
-    file: FileId,
-    target: Target,
-    variants: Variants<'_>,
-    layout: Layout,
-) -> Result<(SpecRun, Vec<OutputFile>), Failure> {
-    let raw = pipeline::load(sources, file)?;
-    let generated = pipeline::generate_loaded(&raw, sources, file, target, variants)?;
-    let name = raw.name.value.clone();
-    let claims = Claims::of(&name, &generated);
-    // Spec names are validated slugs, so the folder stays inside the output folder.
-    let dir = match layout {
-        Layout::Root => String::new(),
-        Layout::PerSpec => format!("{name}/"),
-    };
-    let mut files = Vec::new();
-    let mut runs = Vec::new();
-    for g in generated {
-        files.extend(g.files.into_iter().map(|mut f| {
-            f.path.insert_str(0, &dir);
-            f
-        }));
-        runs.push(VariantRun {
-            model: g.model,
-            coverage: g.artifacts.coverage,
-            warnings: g.warnings,
-        });
-    }
-    let run = SpecRun {
-        file,
-        name,
-        name_span: spec::span(sources, file, &raw.name),
-        variants: runs,
-        claims,
-    };
-    Ok((run, files))
+    Ok(Fleet { specs: runs })
 }
 
 /// The alert or recorded series a rule writes, as far as it is known before any data: its
@@ -178,10 +204,13 @@ struct GrafanaClaim {
     providers: Vec<(String, String)>,
 }
 
-impl Claims {
-    fn of(name: &str, generated: &[Generated]) -> Self {
-        let mut claims = Claims::default();
-        if let Some(g) = generated.first() {
+impl Done {
+    /// What a generated variant leaves: its model, coverage and warnings, and its claims
+    /// (the rules only for the first variant: environments change thresholds, not names
+    /// or labels).
+    fn of(name: &str, first: bool, g: Generated) -> (Self, Vec<OutputFile>) {
+        let mut rules = Vec::new();
+        if first {
             for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
                 let pool = &rule.origin.pool;
                 let Some(p) = g.model.pools.iter().find(|p| &p.name == pool) else {
@@ -198,26 +227,32 @@ impl Claims {
                     labels,
                     p.selector.clone(),
                 );
-                claims.rules.push((key, pool.clone(), p.span.clone()));
+                rules.push((key, pool.clone(), p.span.clone()));
             }
         }
-        for g in generated {
-            let who = match &g.model.environment {
-                None => format!("spec `{name}`"),
-                Some(env) => format!("spec `{name}`, environment `{env}`"),
-            };
-            let providers = deploy::provisioning(&g.model)
-                .providers
-                .into_iter()
-                .map(|p| (p.name, p.options.path.trim_end_matches('/').to_string()))
-                .collect();
-            claims.grafana.push(GrafanaClaim {
+        let who = match &g.model.environment {
+            None => format!("spec `{name}`"),
+            Some(env) => format!("spec `{name}`, environment `{env}`"),
+        };
+        let providers = deploy::provisioning(&g.model)
+            .providers
+            .into_iter()
+            .map(|p| (p.name, p.options.path.trim_end_matches('/').to_string()))
+            .collect();
+        let done = Done {
+            grafana: GrafanaClaim {
                 who,
                 uid: g.artifacts.dashboard.uid.clone(),
                 providers,
-            });
-        }
-        claims
+            },
+            run: VariantRun {
+                model: g.model,
+                coverage: g.artifacts.coverage,
+                warnings: g.warnings,
+            },
+            rules,
+        };
+        (done, g.files)
     }
 }
 

@@ -157,8 +157,15 @@ pub fn generate_loaded(
     target: Target,
     variants: Variants<'_>,
 ) -> Result<Vec<Generated>, Failure> {
-    // (environment, path prefix) of each variant.
-    let plan: Vec<(Option<&str>, String)> = match variants {
+    plan(raw, variants)
+        .iter()
+        .map(|(env, prefix)| variant(raw, sources, file, *env, target, prefix))
+        .collect()
+}
+
+/// The variants to generate of a loaded spec, in order: (environment, path prefix).
+pub fn plan<'a>(raw: &'a RawSpec, variants: Variants<'a>) -> Vec<(Option<&'a str>, String)> {
+    match variants {
         Variants::Base => vec![(None, String::new())],
         Variants::Env(env) => vec![(Some(env), String::new())],
         Variants::All => std::iter::once((None, String::new()))
@@ -168,10 +175,7 @@ pub fn generate_loaded(
                     .map(|e| (Some(e.as_str()), conventions::environment_dir(e))),
             )
             .collect(),
-    };
-    plan.iter()
-        .map(|(env, prefix)| variant(raw, sources, file, *env, target, prefix))
-        .collect()
+    }
 }
 
 /// The base variant of one spec for one deploy target, its text added to `sources`: how

@@ -136,13 +136,14 @@ fn check_folder(dir: &Path) -> Result<(), WriteError> {
 /// spec with it).
 pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
     let mut session = Session::begin(root, mode, false)?;
-    session.add(0, files)?;
+    session.add((0, 0), files)?;
     session.finish()
 }
 
-/// Where a file came from: its set (a spec, in the order given) and its place in the set,
-/// so that the outcome lists files in the same order however the sets arrived.
-type Key = (usize, usize);
+/// Where a file came from: its set (a spec in the order given, and a variant of it) and its
+/// place in the set, so that the outcome lists files in the same order however the sets
+/// arrived.
+type Key = (usize, usize, usize);
 
 /// One run's writes (or checks) into an output folder.
 #[derive(Debug)]
@@ -201,14 +202,14 @@ impl Session {
 
     /// Compares a set of files with the folder; in write mode each changed file is
     /// written to a temporary file. Nothing is replaced yet.
-    pub fn add(&mut self, set: usize, files: &[OutputFile]) -> Result<(), WriteError> {
+    pub fn add(&mut self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
         // Validate every path before touching anything.
         let targets: Vec<PathBuf> = files
             .iter()
             .map(|f| safe_join(&self.root, &f.path))
             .collect::<Result<_, _>>()?;
         for (i, (path, file)) in targets.into_iter().zip(files).enumerate() {
-            self.add_file((set, i), path, file)?;
+            self.add_file((set.0, set.1, i), path, file)?;
         }
         Ok(())
     }
@@ -302,7 +303,7 @@ impl Session {
                 contents: manifest::render(&self.listed),
             };
             let path = self.root.join(manifest::FILE_NAME);
-            self.add_file((usize::MAX, 0), path, &file)?;
+            self.add_file((usize::MAX, 0, 0), path, &file)?;
         }
         let mut outcome = Outcome {
             kept,
