@@ -36,15 +36,7 @@ pub mod unknown_template_function;
 use crate::diag::Diagnostic;
 use crate::model::Model;
 use crate::render::prometheus::RuleFile;
-use crate::render::{Artifacts, grafana};
-
-/// Runs every check on the rendered artifacts of a model: [`generated_rules`], then
-/// [`generated_dashboard`] (the pipeline runs them as separate steps).
-pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
-    let (cx, mut diags) = generated_rules(model, &artifacts.rules);
-    diags.extend(generated_dashboard(&artifacts.dashboard, &cx));
-    diags
-}
+use crate::render::grafana;
 
 /// Every rule check on the generated rule file. Returns the context the dashboard's
 /// queries are typed in (the catalog and the recorded series' types) with the findings;
