@@ -109,9 +109,14 @@ fn two_specs_writing_the_same_series_are_refused_with_the_place() {
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
     assert!(err.contains("PW030"), "{err}");
+    let pool_line = k2_as("search", "main")
+        .lines()
+        .position(|l| l.trim_start() == "- name: main")
+        .unwrap()
+        + 1;
     assert!(
-        err.contains("b.yaml:54:"),
-        "located at the second spec's pool: {err}"
+        err.contains(&format!("b.yaml:{pool_line}:")),
+        "located at the second spec's pool (line {pool_line}): {err}"
     );
     assert!(err.contains("pool `main` of spec `billing`"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
