@@ -327,9 +327,17 @@ impl Session {
         }
         self.staged.sort_by_key(|(k, _)| *k);
         let staged: Vec<Staged> = self.staged.drain(..).map(|(_, s)| s).collect();
+        // Every folder of the generated set, written to or not: a killed run may have left
+        // temporaries beside files this run finds unchanged.
         let mut dirs: Vec<PathBuf> = staged
             .iter()
             .filter_map(|s| s.path.parent().map(Path::to_path_buf))
+            .chain(
+                self.listed
+                    .iter()
+                    .filter_map(|(p, _)| safe_join(&self.root, p).ok())
+                    .filter_map(|p| p.parent().map(Path::to_path_buf)),
+            )
             .collect();
         dirs.sort();
         dirs.dedup();
