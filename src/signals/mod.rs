@@ -12,11 +12,15 @@ mod absent;
 mod acquisition_timeouts;
 mod creation_errors;
 mod exhausted;
+mod max_wait;
 mod query_duration_p99;
 mod slow_queries;
 mod undersized;
 mod utilization;
+mod wait_time_mean;
 mod wait_time_p99;
+
+pub use wait_time_mean::from_counters as mean_wait_from_counters;
 
 use crate::model::{Comparison, PromDuration, Role, Signal, ValueUnit};
 use crate::render::promql::PoolExprs;
@@ -74,6 +78,9 @@ pub struct Def {
     pub alert: &'static str,
     /// The optional role it cannot do without (size and active always exist).
     pub role: Option<Role>,
+    /// Where several sources give the value: the role sets of which one must be bound in
+    /// full (empty: `role` alone decides).
+    pub any_of: &'static [&'static [Role]],
     pub comparison: Comparison,
     pub unit: ValueUnit,
     /// The annotation template (`summary` and `description` blocks).
@@ -86,16 +93,18 @@ pub struct Def {
 }
 
 /// Every signal, in the order their alerts are written.
-pub const ALL: [&Def; 9] = [
+pub const ALL: [&Def; 11] = [
     &utilization::DEF,
     &acquisition_timeouts::DEF,
     &creation_errors::DEF,
     &wait_time_p99::DEF,
+    &wait_time_mean::DEF,
     &query_duration_p99::DEF,
     &exhausted::DEF,
     &absent::DEF,
     &undersized::DEF,
     &slow_queries::DEF,
+    &max_wait::DEF,
 ];
 
 /// A signal's definition.
@@ -110,6 +119,8 @@ pub fn def(signal: Signal) -> &'static Def {
         Signal::Absent => &absent::DEF,
         Signal::Undersized => &undersized::DEF,
         Signal::SlowQueries => &slow_queries::DEF,
+        Signal::WaitTimeMean => &wait_time_mean::DEF,
+        Signal::MaxWait => &max_wait::DEF,
     }
 }
 
@@ -154,7 +165,7 @@ mod tests {
 
     #[test]
     fn every_signal_is_listed_once_under_its_own_key() {
-        assert_eq!(ALL.len(), 9);
+        assert_eq!(ALL.len(), 11);
         for d in ALL {
             assert_eq!(def(d.signal).key, d.key);
             assert_eq!(ALL.iter().filter(|o| o.key == d.key).count(), 1);
