@@ -162,6 +162,43 @@ fn quantile_proof(cx: &ProofCx) -> Proof {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Roles;
+
+    fn roles(bound: &[Role]) -> Roles {
+        let get = |r: Role| bound.contains(&r).then(|| r.key().to_string());
+        Roles {
+            size: "size".into(),
+            active: "active".into(),
+            available: get(Role::Available),
+            wait_time: get(Role::WaitTime),
+            acquisition_timeouts: get(Role::AcquisitionTimeouts),
+            creation_errors: get(Role::CreationErrors),
+            query_duration: get(Role::QueryDuration),
+            waiting: get(Role::Waiting),
+            wait_count: get(Role::WaitCount),
+            wait_duration: get(Role::WaitDuration),
+            max_wait: get(Role::MaxWait),
+            matches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_mean_wait_needs_both_counters_or_the_histogram() {
+        let supports = |bound: &[Role]| roles(bound).supports(Signal::WaitTimeMean);
+        assert!(supports(&[Role::WaitCount, Role::WaitDuration]));
+        assert!(supports(&[Role::WaitTime]));
+        assert!(!supports(&[Role::WaitCount]));
+        assert!(!supports(&[Role::WaitDuration]));
+        assert!(!supports(&[Role::MaxWait]));
+        // Both sources bound: the library's own counters win.
+        assert!(wait_time_mean::from_counters(&roles(&[
+            Role::WaitTime,
+            Role::WaitCount,
+            Role::WaitDuration
+        ])));
+        assert!(roles(&[Role::MaxWait]).supports(Signal::MaxWait));
+        assert!(!roles(&[]).supports(Signal::MaxWait));
+    }
 
     #[test]
     fn every_signal_is_listed_once_under_its_own_key() {
