@@ -1,143 +1,168 @@
-//! Benchmarks of each pipeline stage on fleets of 1, 100 and 1,000 pools (the specs come
-//! from examples/fleet.rs). Run: `cargo bench --bench pipeline`.
+//! Benchmarks of the pipeline's steps, on the built-in K2 spec, on one spec of 100 and
+//! 1,000 pools (the stress case), and on fleets of 100 and 1,000 service specs of one to
+//! three pools (the specs come from examples/fleet.rs). Run: `cargo bench --bench pipeline`.
 //!
-//! Stages: load (YAML → raw spec → resolved model), render (typed artifacts), serialize
-//! (file texts), check (parse every expression, run the checks), write (atomic writes to
-//! a fresh folder), and the whole in-memory pipeline.
+//! Each step is the function the app calls (`pipeline::{load, resolve, render, check,
+//! serialize}`, `write::emit`), timed on the previous step's output.
 
 #[allow(dead_code)]
 #[path = "../examples/fleet.rs"]
-mod fleet;
+mod fleet_specs;
 
 use std::sync::OnceLock;
 
 use divan::Bencher;
-use poolwatch::pipeline::{self, Generated};
+use poolwatch::fleet::{self, Layout};
+use poolwatch::pipeline::{self, Generated, Variants};
+use poolwatch::render::Target;
 use poolwatch::source::{FileId, Sources};
-use poolwatch::spec::SpecSource;
-use poolwatch::{check, model, render, spec, write};
-
-const SIZES: [usize; 3] = [1, 100, 1000];
-
-/// The allocator of the `poolwatch` binary (src/main.rs), so stage timings match it.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use poolwatch::spec::{self, RawSpec};
+use poolwatch::write;
 
 fn main() {
     divan::main();
 }
 
-fn source(n: usize) -> SpecSource {
-    static SPECS: [OnceLock<SpecSource>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = SIZES.iter().position(|s| *s == n).unwrap_or(0);
-    SPECS[i]
-        .get_or_init(|| SpecSource {
-            name: format!("fleet-{n}.yaml"),
-            text: fleet::fleet(n),
-        })
-        .clone()
+/// One spec in its own sources, loaded, and its generated base variant.
+struct Case {
+    sources: Sources,
+    file: FileId,
+    raw: RawSpec,
+    generated: Generated,
 }
 
-fn generated(n: usize) -> &'static Generated {
-    static GENERATED: [OnceLock<Generated>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = SIZES.iter().position(|s| *s == n).unwrap_or(0);
-    GENERATED[i].get_or_init(|| {
-        let mut sources = Sources::default();
-        pipeline::generate(&mut sources, &source(n)).expect("the fleet generates")
+fn case(text: String) -> Case {
+    let mut sources = Sources::default();
+    let file = sources.add("bench.yaml", text);
+    let raw = pipeline::load(&sources, file).expect("loads");
+    let generated =
+        pipeline::variant(&raw, &sources, file, None, Target::Prometheus, "").expect("generates");
+    Case {
+        sources,
+        file,
+        raw,
+        generated,
+    }
+}
+
+/// The specs timed step by step: K2, and one spec of 100 and of 1,000 pools.
+const SPECS: [&str; 3] = ["k2", "pools-100", "pools-1000"];
+
+fn spec_case(name: &str) -> &'static Case {
+    static CASES: [OnceLock<Case>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let i = SPECS.iter().position(|s| *s == name).unwrap_or(0);
+    CASES[i].get_or_init(|| match name {
+        "pools-100" => case(fleet_specs::stress_spec(100)),
+        "pools-1000" => case(fleet_specs::stress_spec(1000)),
+        _ => case(spec::BUILTIN_K2.to_string()),
     })
 }
 
-/// The typed artifacts of [`generated`] (the pipeline consumes its own when serializing).
-fn artifacts(n: usize) -> &'static render::Artifacts {
-    static ARTIFACTS: [OnceLock<render::Artifacts>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = SIZES.iter().position(|s| *s == n).unwrap_or(0);
-    ARTIFACTS[i].get_or_init(|| render::render(&generated(n).model).expect("renders"))
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn load(bencher: Bencher, name: &str) {
+    let c = spec_case(name);
+    bencher.bench(|| pipeline::load(&c.sources, c.file).expect("loads"));
 }
 
-fn loaded(n: usize) -> (Sources, FileId) {
-    let s = source(n);
-    let mut sources = Sources::default();
-    let file = sources.add(s.name, s.text);
-    (sources, file)
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn resolve(bencher: Bencher, name: &str) {
+    let c = spec_case(name);
+    bencher.bench(|| {
+        pipeline::resolve(&c.raw, &c.sources, c.file, None, Target::Prometheus).expect("resolves")
+    });
 }
 
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn load(bencher: Bencher, n: usize) {
-    bencher
-        .with_inputs(|| loaded(n))
-        .bench_local_refs(|(sources, file)| {
-            let raw = spec::load(sources, *file).expect("loads");
-            model::resolve(&raw, sources, *file, None).expect("resolves")
-        });
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn render(bencher: Bencher, name: &str) {
+    let c = spec_case(name);
+    bencher.bench(|| pipeline::render(&c.generated.model).expect("renders"));
 }
 
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn render(bencher: Bencher, n: usize) {
-    let g = generated(n);
-    bencher.bench(|| render::render(&g.model).expect("renders"));
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn check(bencher: Bencher, name: &str) {
+    let g = &spec_case(name).generated;
+    bencher.bench(|| pipeline::check(&g.model, &g.artifacts));
 }
 
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn serialize(bencher: Bencher, n: usize) {
-    let g = generated(n);
-    bencher
-        .with_inputs(|| artifacts(n).clone())
-        .bench_values(|a| render::files(&g.model, a, render::Target::Prometheus));
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn serialize(bencher: Bencher, name: &str) {
+    let g = &spec_case(name).generated;
+    bencher.bench(|| {
+        pipeline::serialize(&g.model, &g.artifacts, Target::Prometheus).expect("serializes")
+    });
 }
 
-/// The YAML of the two largest files alone, through poolwatch's writer (`render::to_yaml`)
-/// and through `serde_norway`, whose output it reproduces byte for byte.
-mod yaml {
-    use super::*;
-
-    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-    fn test_file(bencher: Bencher, n: usize) {
-        let (g, a) = (generated(n), artifacts(n));
-        bencher.bench(|| render::to_yaml(&g.model, &a.tests));
-    }
-
-    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-    fn rule_file(bencher: Bencher, n: usize) {
-        let (g, a) = (generated(n), artifacts(n));
-        bencher.bench(|| render::to_yaml(&g.model, &a.rules));
-    }
-
-    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-    fn test_file_serde_norway(bencher: Bencher, n: usize) {
-        let a = artifacts(n);
-        bencher.bench(|| serde_norway::to_string(&a.tests).expect("serializes"));
-    }
-
-    #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-    fn rule_file_serde_norway(bencher: Bencher, n: usize) {
-        let a = artifacts(n);
-        bencher.bench(|| serde_norway::to_string(&a.rules).expect("serializes"));
-    }
-}
-
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn check(bencher: Bencher, n: usize) {
-    let (g, a) = (generated(n), artifacts(n));
-    bencher.bench(|| check::check_artifacts(&g.model, a));
-}
-
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn write(bencher: Bencher, n: usize) {
-    let g = generated(n);
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn write(bencher: Bencher, name: &str) {
+    let g = &spec_case(name).generated;
     bencher
         .with_inputs(|| tempfile::tempdir().expect("temp dir"))
         .bench_local_refs(|dir| {
-            write::apply(dir.path(), &g.files, write::Mode::Write).expect("writes")
+            let mut session =
+                write::Session::begin(dir.path(), write::Mode::Write, true).expect("begins");
+            session.add((0, 0), &g.files).expect("stages");
+            session.finish().expect("writes")
         });
 }
 
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn generate(bencher: Bencher, n: usize) {
-    let s = source(n);
+/// Every step but the write, for the base variant.
+#[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+fn generate(bencher: Bencher, name: &str) {
+    let c = spec_case(name);
     bencher.bench(|| {
-        let mut sources = Sources::default();
-        pipeline::generate(&mut sources, &s).expect("generates")
+        pipeline::generate(&c.sources, c.file, Target::Prometheus, Variants::Base)
+            .expect("generates")
     });
+}
+
+/// Fleets of service specs: every spec through every step (one spec per core), its
+/// files dropped, then the specs checked against each other.
+mod fleets {
+    use super::*;
+
+    const SIZES: [usize; 2] = [100, 1000];
+
+    fn specs(n: usize) -> &'static (Sources, Vec<FileId>) {
+        static FLEETS: [OnceLock<(Sources, Vec<FileId>)>; 2] = [OnceLock::new(), OnceLock::new()];
+        let i = SIZES.iter().position(|s| *s == n).unwrap_or(0);
+        FLEETS[i].get_or_init(|| {
+            let mut sources = Sources::default();
+            let files = fleet_specs::service_specs(n)
+                .into_iter()
+                .map(|(name, text)| sources.add(name, text))
+                .collect();
+            (sources, files)
+        })
+    }
+
+    #[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+    fn generate(bencher: Bencher, n: usize) {
+        let (sources, files) = specs(n);
+        bencher.bench(|| {
+            fleet::generate(
+                sources,
+                files,
+                Target::Prometheus,
+                Variants::All,
+                Layout::PerSpec,
+                &|_, _| Ok(()),
+            )
+            .expect("generates")
+        });
+    }
+
+    #[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+    fn collisions(bencher: Bencher, n: usize) {
+        let (sources, files) = specs(n);
+        let generated = fleet::generate(
+            sources,
+            files,
+            Target::Prometheus,
+            Variants::All,
+            Layout::PerSpec,
+            &|_, _| Ok(()),
+        )
+        .expect("generates");
+        bencher.bench(|| fleet::collisions(&generated.specs));
+    }
 }

@@ -5,13 +5,17 @@ use std::path::{Path, PathBuf};
 
 use crate::check::knowledge::{Knowledge, Origin, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
-use crate::cli::{CheckArgs, Cli, Command, FailOn, InitArgs, SpecArg};
+use std::sync::{Mutex, PoisonError};
+
+use crate::cli::{CheckArgs, Cli, Command, EmitArgs, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
-use crate::pipeline::{self, Failure, Variants};
+use crate::fleet::{self, Fleet, Layout};
+use crate::pipeline::{Failure, Variants};
 use crate::render::OutputFile;
 use crate::render::Target;
+use crate::render::promtool_tests::Coverage;
 use crate::source::{FileId, Sources};
-use crate::spec::{self, MAX_SPEC_BYTES, SpecSource};
+use crate::spec::{self, BUILTIN_K2, BUILTIN_K2_NAME, MAX_SPEC_BYTES, SpecSource};
 use crate::write::{self, Mode};
 
 /// Exit codes.
@@ -40,12 +44,100 @@ const OUTPUT: diag::Code = diag::Code {
     name: "output-error",
 };
 
-/// Reads a spec file, refusing what cannot be a spec (missing, too large, not UTF-8).
-pub fn read_spec(arg: &SpecArg) -> Result<SpecSource, Diagnostic> {
-    let Some(path) = &arg.spec else {
-        return Ok(SpecSource::builtin());
+/// The specs of one run, read into `sources`, and where their files go.
+#[derive(Debug)]
+pub struct Specs {
+    pub sources: Sources,
+    pub files: Vec<FileId>,
+    pub layout: Layout,
+    /// Which spec is used when none was named and the working folder has its own copy of
+    /// the built-in one that differs from it.
+    pub note: Option<String>,
+}
+
+/// Reads the specs named on the command line: files, and the `*.yaml`/`*.yml` files of
+/// folders. Several specs (or any folder) are laid out one folder per spec. Without
+/// `--spec`: `specs/k2.yaml` in the working folder when there is one (it is the file a
+/// user edits, even with an installed binary), else the built-in K2 spec.
+pub fn read_specs(arg: &SpecArg) -> Result<Specs, Vec<Diagnostic>> {
+    let mut sources = Sources::default();
+    let mut note = None;
+    let mut paths = Vec::new();
+    let mut errors = Vec::new();
+    let mut folder = false;
+    for path in &arg.spec {
+        if path.is_dir() {
+            folder = true;
+            match specs_in(path) {
+                Ok(found) if found.is_empty() => errors.push(
+                    Diagnostic::error(
+                        READ,
+                        format!("{} holds no spec (*.yaml or *.yml)", path.display()),
+                    )
+                    .object(format!("spec folder {}", path.display())),
+                ),
+                Ok(found) => paths.extend(found),
+                Err(d) => errors.push(d),
+            }
+        } else {
+            paths.push(path.clone());
+        }
+    }
+    let mut files = Vec::new();
+    if arg.spec.is_empty() {
+        let local = Path::new(BUILTIN_K2_NAME);
+        let source = if local.is_file() {
+            let source = read_text(local, "spec").map_err(|d| vec![d])?;
+            if source.text != BUILTIN_K2 {
+                note = Some(format!(
+                    "poolwatch: using {BUILTIN_K2_NAME} from the working folder, which differs \
+                     from the built-in K2 spec (pass --spec to choose a spec)\n"
+                ));
+            }
+            source
+        } else {
+            SpecSource::builtin()
+        };
+        files.push(sources.add(source.name, source.text));
+    }
+    for path in &paths {
+        match read_text(path, "spec") {
+            Ok(s) => files.push(sources.add(s.name, s.text)),
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let layout = if folder || paths.len() > 1 {
+        Layout::PerSpec
+    } else {
+        Layout::Root
     };
-    read_text(path, "spec")
+    Ok(Specs {
+        sources,
+        files,
+        layout,
+        note,
+    })
+}
+
+/// The spec files in a folder, sorted by name.
+fn specs_in(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let fail = |e: std::io::Error| {
+        Diagnostic::error(READ, format!("cannot read {}: {e}", dir.display()))
+            .object(format!("spec folder {}", dir.display()))
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        let spec_like = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if spec_like && path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Reads a text file given on the command line (a spec, rule file or dashboard), refusing
@@ -83,17 +175,7 @@ fn read_text(path: &Path, what: &str) -> Result<SpecSource, Diagnostic> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Report {
     match cli.command {
-        Command::Emit(args) => {
-            let variants = args.env.as_deref().map_or(Variants::All, Variants::Env);
-            emit(
-                &args.spec,
-                &args.out,
-                args.check,
-                args.target,
-                variants,
-                args.format,
-            )
-        }
+        Command::Emit(args) => emit(&args),
         Command::Check(args) if args.explain.is_some() || args.list => explain(&args),
         Command::Check(args) if !args.rules.is_empty() || !args.dashboards.is_empty() => {
             check_files(&args)
@@ -197,10 +279,10 @@ type Against = (Knowledge, Option<Vec<String>>, String);
 /// severities. Only the spec's catalog is resolved: nothing is generated.
 fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Diagnostic>> {
     let mut errs = Vec::new();
-    let (mut k, severities, mut said) = match &args.spec.spec {
-        None => (Knowledge::default(), None, Vec::new()),
-        Some(_) => {
-            let src = read_spec(&args.spec).map_err(|d| vec![d])?;
+    let (mut k, severities, mut said) = match args.spec.spec.as_slice() {
+        [] => (Knowledge::default(), None, Vec::new()),
+        [path] => {
+            let src = read_text(path, "spec").map_err(|d| vec![d])?;
             let name = src.name.clone();
             let file = sources.add(src.name, src.text);
             let raw = spec::load(sources, file).map_err(|d| vec![d])?;
@@ -210,6 +292,12 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
                 Some(model.severities),
                 vec![format!("the catalog of {name}")],
             )
+        }
+        _ => {
+            return Err(vec![Diagnostic::error(
+                READ,
+                "--rules and --dashboards are checked against one spec's catalog: give one --spec",
+            )]);
         }
     };
     for path in &args.metrics {
@@ -462,135 +550,183 @@ fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code:
     }
 }
 
+/// Reads the specs and runs the pipeline for each; a report of what failed otherwise.
 fn load_and_generate(
     spec_arg: &SpecArg,
     target: Target,
     variants: Variants<'_>,
     format: Format,
-) -> Result<(Sources, Vec<pipeline::Generated>), Report> {
-    let mut sources = Sources::default();
-    let source = match read_spec(spec_arg) {
+    sink: fleet::Sink<'_>,
+) -> Result<(Specs, Fleet), Report> {
+    let specs = match read_specs(spec_arg) {
         Ok(s) => s,
-        Err(d) => return Err(failure_report(&sources, &[d], format, EXIT_INPUT)),
+        Err(d) => return Err(failure_report(&Sources::default(), &d, format, EXIT_INPUT)),
     };
-    match pipeline::generate_set(&mut sources, &source, target, variants) {
-        Ok(g) => Ok((sources, g)),
+    match fleet::generate(
+        &specs.sources,
+        &specs.files,
+        target,
+        variants,
+        specs.layout,
+        sink,
+    ) {
+        Ok(f) => Ok((specs, f)),
         Err(f) => {
             let code = match f {
                 Failure::Input(_) => EXIT_INPUT,
                 Failure::Findings(_) => EXIT_FINDINGS,
             };
-            Err(failure_report(&sources, f.diagnostics(), format, code))
+            let mut diags = f.into_diagnostics();
+            diag::sort(&mut diags);
+            let mut report = failure_report(&specs.sources, &diags, format, code);
+            if let Some(note) = specs.note {
+                report.stderr.insert_str(0, &note);
+            }
+            Err(report)
         }
     }
 }
 
-fn emit(
-    spec_arg: &SpecArg,
-    out: &Path,
-    check_only: bool,
-    target: Target,
-    variants: Variants<'_>,
-    format: Format,
-) -> Report {
-    let (sources, mut set) = match load_and_generate(spec_arg, target, variants, format) {
+/// `poolwatch emit`: generate every spec, then write the files (or, with `--check`,
+/// compare them) in one step, with the folder's manifest.
+fn emit(args: &EmitArgs) -> Report {
+    let target = args.target.unwrap_or_default();
+    let variants = args.env.as_deref().map_or(Variants::All, Variants::Env);
+    let out = args.out();
+    let mode = if args.check { Mode::Check } else { Mode::Write };
+    let output_failure = |e: write::WriteError, earlier: &str| {
+        let d = Diagnostic::error(OUTPUT, e.to_string());
+        let mut r = failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
+        if !e.replaced().is_empty() {
+            r.stderr = r
+                .stderr
+                .replace("nothing was written", "the files named above were replaced");
+        }
+        r.stderr.insert_str(0, earlier);
+        r
+    };
+    // Each spec's files go aside as soon as they are generated; nothing is replaced
+    // before every spec has passed and the specs are checked against each other.
+    let session = match write::Session::begin(&out, mode, true) {
+        Ok(s) => Mutex::new(s),
+        Err(e) => return output_failure(e, ""),
+    };
+    let sink = |set: (usize, usize), files: Vec<OutputFile>| {
+        let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
+        session
+            .add(set, &files)
+            .map_err(|e| Failure::Input(vec![Diagnostic::error(OUTPUT, e.to_string())]))
+    };
+    let (specs, fleet) = match load_and_generate(&args.spec, target, variants, args.format, &sink) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let files: Vec<OutputFile> = set
-        .iter_mut()
-        .flat_map(|g| std::mem::take(&mut g.files))
-        .collect();
-    let warnings: Vec<Diagnostic> = set
-        .iter_mut()
-        .flat_map(|g| std::mem::take(&mut g.warnings))
-        .collect();
-    let source_name = set
-        .first()
-        .map(|g| g.model.source_name.clone())
-        .unwrap_or_default();
-    let mode = if check_only { Mode::Check } else { Mode::Write };
     let mut report = Report::default();
+    if let Some(note) = &specs.note {
+        report.stderr.push_str(note);
+    }
+    let warnings = fleet.warnings();
     if !warnings.is_empty() {
-        report.stderr = diag::render(&warnings, &sources, format);
+        report
+            .stderr
+            .push_str(&diag::render(&warnings, &specs.sources, args.format));
     }
-    push_coverage(&mut report, &set, format);
-    // A fleet's models and artifacts take a while to free: do it beside the write (the
-    // process may exit first, which frees them all at once).
-    std::thread::spawn(move || drop(set));
-    match write::apply(out, &files, mode) {
-        Err(e) => {
-            let d = Diagnostic::error(OUTPUT, e.to_string());
-            let mut r = failure_report(&sources, &[d], format, EXIT_INPUT);
-            if !e.replaced().is_empty() {
-                r.stderr = r
-                    .stderr
-                    .replace("nothing was written", "the files named above were replaced");
-            }
-            r.stderr.insert_str(0, &report.stderr);
-            r
+    push_coverage(&mut report, &fleet, args.format);
+    let spec_names: Vec<&str> = specs
+        .files
+        .iter()
+        .filter_map(|f| specs.sources.get(*f))
+        .map(|f| f.name.as_str())
+        .collect();
+    let session = session.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let outcome = match session.finish() {
+        Ok(o) => o,
+        Err(e) => return output_failure(e, &report.stderr),
+    };
+    let dir = out.display();
+    for (path, why) in &outcome.kept {
+        report.stderr.push_str(&format!(
+            "poolwatch: kept {dir}/{path}: no longer generated, but {why}; remove it by hand \
+             if it is not needed\n"
+        ));
+    }
+    let source = match spec_names.as_slice() {
+        [one] => format!("spec {one}"),
+        many => format!("{} specs", many.len()),
+    };
+    if args.check {
+        for (_, diff) in &outcome.stale {
+            report.stdout.push_str(diff);
         }
-        Ok(outcome) => {
-            let dir = out.display();
-            if check_only {
-                for (_, diff) in &outcome.stale {
-                    report.stdout.push_str(diff);
-                }
-                if outcome.stale.is_empty() {
-                    report.stderr.push_str(&format!(
-                        "poolwatch: {} files in {dir} are up to date\n",
-                        outcome.unchanged.len()
-                    ));
-                } else {
-                    report.code = EXIT_FINDINGS;
-                    let names: Vec<&str> = outcome.stale.iter().map(|(p, _)| p.as_str()).collect();
-                    report.stderr.push_str(&format!(
-                        "poolwatch: stale in {dir}: {}; run `poolwatch emit` and commit the result\n",
-                        names.join(", ")
-                    ));
-                }
-            } else {
-                for p in &outcome.written {
-                    report.stderr.push_str(&format!("wrote {dir}/{p}\n"));
-                }
-                report.stderr.push_str(&format!(
-                    "poolwatch: {} written, {} unchanged in {dir} (spec {})\n",
-                    outcome.written.len(),
-                    outcome.unchanged.len(),
-                    source_name
-                ));
-            }
+        if outcome.stale.is_empty() {
+            report.stderr.push_str(&format!(
+                "poolwatch: {} files in {dir} are up to date ({source})\n",
+                outcome.unchanged.len()
+            ));
+        } else {
+            report.code = EXIT_FINDINGS;
+            let names: Vec<&str> = outcome.stale.iter().map(|(p, _)| p.as_str()).collect();
+            report.stderr.push_str(&format!(
+                "poolwatch: stale in {dir}: {}\nrun `{}` and commit the result\n",
+                names.join(", "),
+                args.write_command()
+            ));
+        }
+    } else {
+        for p in &outcome.written {
+            report.stderr.push_str(&format!("wrote {dir}/{p}\n"));
+        }
+        for p in &outcome.removed {
             report
+                .stderr
+                .push_str(&format!("removed {dir}/{p} (no longer generated)\n"));
         }
+        report.stderr.push_str(&format!(
+            "poolwatch: {} written, {} unchanged, {} removed in {dir} ({source})\n",
+            outcome.written.len(),
+            outcome.unchanged.len(),
+            outcome.removed.len(),
+        ));
     }
+    report
 }
 
+/// `poolwatch check` of specs: everything they generate, nothing written.
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    match load_and_generate(spec_arg, Target::Prometheus, Variants::All, format) {
-        Err(r) => r,
-        Ok((sources, set)) => {
-            let generated = &set[0];
-            let diags: Vec<Diagnostic> = set
-                .iter()
-                .flat_map(|g| g.warnings.iter().cloned())
-                .collect();
-            let diags = &diags;
-            let mut report = Report::default();
-            let text = diag::render(diags, &sources, format);
-            if format == Format::Human {
-                report.stderr = text;
-                report.stderr.push_str(&format!(
-                    "poolwatch: {} checked: {}\n",
-                    generated.model.source_name,
-                    diag::summary(diags)
-                ));
-                push_coverage(&mut report, &set, format);
-            } else {
-                report.stdout = text;
-            }
-            report
+    let (specs, fleet) = match load_and_generate(
+        spec_arg,
+        Target::Prometheus,
+        Variants::All,
+        format,
+        &|_, _| Ok(()),
+    ) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let diags = fleet.warnings();
+    let mut report = Report::default();
+    let text = diag::render(&diags, &specs.sources, format);
+    if format == Format::Human {
+        if let Some(note) = &specs.note {
+            report.stderr.push_str(note);
         }
+        report.stderr.push_str(&text);
+        let checked = match fleet.specs.as_slice() {
+            [one] => specs
+                .sources
+                .get(one.file)
+                .map_or_else(String::new, |f| f.name.clone()),
+            many => format!("{} specs", many.len()),
+        };
+        report.stderr.push_str(&format!(
+            "poolwatch: {checked} checked: {}\n",
+            diag::summary(&diags)
+        ));
+        push_coverage(&mut report, &fleet, format);
+    } else {
+        report.stdout = text;
     }
+    report
 }
 
 /// `poolwatch init`: a preset's text to stdout or a new file.
@@ -647,18 +783,32 @@ fn init(args: &InitArgs) -> Report {
     }
 }
 
-/// Human format: how many alerts the generated promtool tests prove, for every variant.
-fn push_coverage(report: &mut Report, set: &[pipeline::Generated], format: Format) {
+/// Human format: how many alerts the generated promtool tests prove: for every variant
+/// of one spec, or in total for several.
+fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     if format != Format::Human {
         return;
     }
-    for g in set {
-        let coverage = g.coverage;
-        match &g.model.environment {
-            None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
-            Some(env) => report
-                .stderr
-                .push_str(&format!("poolwatch: {coverage} (environment {env})\n")),
+    if let [one] = fleet.specs.as_slice() {
+        for g in &one.variants {
+            let coverage = g.coverage;
+            match &g.model.environment {
+                None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
+                Some(env) => report
+                    .stderr
+                    .push_str(&format!("poolwatch: {coverage} (environment {env})\n")),
+            }
         }
+        return;
     }
+    let mut total = Coverage::default();
+    for g in fleet.variants() {
+        total.alerts += g.coverage.alerts;
+        total.firing_and_silent += g.coverage.firing_and_silent;
+    }
+    report.stderr.push_str(&format!(
+        "poolwatch: {total} ({} specs, {} variants)\n",
+        fleet.specs.len(),
+        fleet.variants().count()
+    ));
 }

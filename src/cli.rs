@@ -44,25 +44,28 @@ pub struct InitArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SpecArg {
-    /// The spec to read (default: the built-in K2 spec, specs/k2.yaml).
-    #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
+    /// The spec to read; repeat it, or give a folder (its *.yaml and *.yml files), for
+    /// several specs, each written to `<out>/<spec name>/`. Default: specs/k2.yaml in the
+    /// working folder if there is one, else the built-in K2 spec.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub spec: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct EmitArgs {
     #[command(flatten)]
     pub spec: SpecArg,
-    /// Output folder.
-    #[arg(long, value_name = "DIR", default_value = "generated")]
-    pub out: PathBuf,
-    /// Write nothing; print a unified diff of stale files and exit 1 if any.
+    /// Output folder [default: generated].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; print a unified diff of stale files (and of files emit would remove)
+    /// and exit 1 if any.
     #[arg(long)]
     pub check: bool,
     /// Where the rules are deployed: a plain rule file, a prometheus-operator
-    /// PrometheusRule, or a Mimir/Cortex ruler namespace file.
-    #[arg(long, value_enum, default_value_t = Target::Prometheus)]
-    pub target: Target,
+    /// PrometheusRule, or a Mimir/Cortex ruler namespace file [default: prometheus].
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
     /// Generate one environment's overlay into --out. Without it, emit writes the base
     /// spec and every environment under env/<name>/.
     #[arg(long, value_name = "NAME")]
@@ -70,6 +73,53 @@ pub struct EmitArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+impl EmitArgs {
+    /// The output folder when `--out` is not given.
+    pub const DEFAULT_OUT: &'static str = "generated";
+
+    pub fn out(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_OUT))
+    }
+
+    /// The `emit` command that writes what these arguments check, with the spec, output,
+    /// target and environment as given, for a shell.
+    pub fn write_command(&self) -> String {
+        let mut words = vec!["poolwatch".to_string(), "emit".to_string()];
+        let mut push = |flag: &str, value: String| {
+            words.push(flag.to_string());
+            words.push(shell_quote(&value));
+        };
+        for spec in &self.spec.spec {
+            push("--spec", spec.display().to_string());
+        }
+        if let Some(out) = &self.out {
+            push("--out", out.display().to_string());
+        }
+        if let Some(target) = self.target {
+            push("--target", target.name().to_string());
+        }
+        if let Some(env) = &self.env {
+            push("--env", env.clone());
+        }
+        words.join(" ")
+    }
+}
+
+/// A word as a POSIX shell reads it back: as is when it is plain, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -69,9 +69,36 @@ pub fn runbook_file_path() -> String {
     format!("docs/{FILE_STEM}.md")
 }
 
-/// Grafana dashboard provisioning file path, relative to the output folder.
-pub fn provisioning_file_path() -> String {
-    "dashboards/provisioning.yaml".to_string()
+/// The name of one variant of a spec (the base, or one environment) where Grafana keeps
+/// them side by side: `k2`, `k2-demo`. Every spec and environment gets its own provider,
+/// provisioning file and dashboard folder, so one Grafana can load them all.
+pub fn variant_slug(spec_name: &str, env: Option<&str>) -> String {
+    match env {
+        None => spec_name.to_string(),
+        Some(env) => format!("{spec_name}-{env}"),
+    }
+}
+
+/// Grafana dashboard provisioning file path, relative to the output folder: named after
+/// the variant, since Grafana reads every provisioning file from one folder.
+pub fn provisioning_file_path(spec_name: &str, env: Option<&str>) -> String {
+    format!("dashboards/poolwatch-{}.yaml", variant_slug(spec_name, env))
+}
+
+/// Name of the variant's Grafana dashboard provider.
+pub fn grafana_provider_name(spec_name: &str, env: Option<&str>) -> String {
+    format!("poolwatch-{}", variant_slug(spec_name, env))
+}
+
+/// Folder on the Grafana host the variant's provider reads its dashboard from: a folder of
+/// its own under the spec's `deploy.grafana.path`, since a provider reads every dashboard
+/// below its folder.
+pub fn grafana_provider_path(base: &str, spec_name: &str, env: Option<&str>) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        variant_slug(spec_name, env)
+    )
 }
 
 /// Dashboard file path, relative to the output folder.

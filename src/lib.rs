@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod conventions;
 pub mod diag;
+pub mod fleet;
 pub mod model;
 pub mod pipeline;
 pub mod render;

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a fleet's run makes millions of small
-/// allocations on two threads, where glibc's per-thread arenas cost far more time.
+/// mimalloc: a fleet's emit spends about a fifth of its time in malloc and free; with
+/// mimalloc it takes 17% less CPU (BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,15 +1,16 @@
-//! The generator as an ordered chain of small steps: load → resolve → then, artifact by
-//! artifact, render → check → serialize. Pure: no file system access (the caller reads the
-//! spec and writes files).
-
-use rayon::prelude::*;
+//! The generator as an ordered chain of steps: load → resolve → render → check → serialize.
+//! The app, the tests, the benchmarks and the fuzz target all run these same functions;
+//! only writing (or diffing) the files is left to the caller ([`crate::write`]).
+//!
+//! Pure: no file system access. The caller adds each spec's text to [`Sources`] first, so
+//! that several specs can go through the steps side by side and their diagnostics still
+//! point into one set of sources.
 
 use crate::check;
 use crate::conventions;
 use crate::diag::{self, Diagnostic};
 use crate::model::{self, Model};
-use crate::render::promtool_tests::Coverage;
-use crate::render::{self, OutputFile, Target};
+use crate::render::{self, Artifacts, OutputFile, Target};
 use crate::source::{FileId, Sources};
 use crate::spec::{self, RawSpec, SpecSource};
 
@@ -28,17 +29,21 @@ impl Failure {
             Failure::Input(d) | Failure::Findings(d) => d,
         }
     }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        match self {
+            Failure::Input(d) | Failure::Findings(d) => d,
+        }
+    }
 }
 
-/// Everything one variant of a spec (the base, or one environment) generates, in memory.
-/// The typed artifacts are consumed by serialization (a fleet's would double the peak
-/// memory); `render::render(&generated.model)` builds them again, the same.
+/// Everything one variant of a spec (the base, or one environment) generates, in memory:
+/// the typed artifacts and the very bytes `emit` writes.
 #[derive(Debug)]
 pub struct Generated {
     pub model: Model,
-    /// How many alerts the unit tests prove.
-    pub coverage: Coverage,
-    /// Paths are relative to the output folder (environments under `env/<name>/`).
+    pub artifacts: Artifacts,
+    /// Paths are relative to the spec's output folder (environments under `env/<name>/`).
     pub files: Vec<OutputFile>,
     /// Warning-level findings (errors would have failed the run).
     pub warnings: Vec<Diagnostic>,
@@ -49,35 +54,119 @@ pub struct Generated {
 pub enum Variants<'a> {
     /// The base spec at the output root, and every environment under `env/<name>/`.
     All,
+    /// The base spec alone.
+    Base,
     /// One environment's overlay, at the output root.
     Env(&'a str),
 }
 
-/// Generates the base spec for plain Prometheus.
-pub fn generate(sources: &mut Sources, spec_source: &SpecSource) -> Result<Generated, Failure> {
-    generate_for(sources, spec_source, Target::Prometheus)
+/// Step 1, load: the spec's YAML into the raw spec (syntax, field names, types).
+pub fn load(sources: &Sources, file: FileId) -> Result<RawSpec, Failure> {
+    spec::load(sources, file).map_err(|d| Failure::Input(vec![d]))
 }
 
-/// Generates the base spec for a deploy target.
-pub fn generate_for(
-    sources: &mut Sources,
-    spec_source: &SpecSource,
+/// Step 2, resolve: the raw spec, with an environment's overlay, into the typed model;
+/// also refuses a deploy target the spec has no settings for.
+pub fn resolve(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    env: Option<&str>,
     target: Target,
-) -> Result<Generated, Failure> {
-    let (raw, file) = load(sources, spec_source)?;
-    variant(&raw, sources, file, spec_source, target, None, "")
+) -> Result<Model, Failure> {
+    let mut model = model::resolve(raw, sources, file, env).map_err(|mut d| {
+        diag::sort(&mut d);
+        Failure::Input(d)
+    })?;
+    model.source_name = sources
+        .get(file)
+        .map(|f| f.name.clone())
+        .unwrap_or_default();
+    render::check_target(&model, target).map_err(|d| Failure::Input(vec![d]))?;
+    Ok(model)
 }
 
-/// Generates the chosen variants of a spec: every file they produce, in a fixed order.
-pub fn generate_set(
-    sources: &mut Sources,
-    spec_source: &SpecSource,
+/// Step 3, render: the model into typed rules, unit tests, dashboard and runbook.
+pub fn render(model: &Model) -> Result<Artifacts, Failure> {
+    let env = render::environment().map_err(Failure::Findings)?;
+    render::render(model, env).map_err(Failure::Findings)
+}
+
+/// Step 4, check: every check of the rules and the dashboard. Returns every finding;
+/// the caller fails on errors.
+pub fn check(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
+    let (cx, mut findings) = check::generated_rules(model, &artifacts.rules);
+    findings.extend(check::generated_dashboard(&artifacts.dashboard, &cx));
+    findings
+}
+
+/// Step 5, serialize: the artifacts into the files of a deploy target.
+pub fn serialize(
+    model: &Model,
+    artifacts: &Artifacts,
+    target: Target,
+) -> Result<Vec<OutputFile>, Failure> {
+    render::serialize(model, artifacts, target).map_err(Failure::Findings)
+}
+
+/// Steps 2 to 5 for one variant (the base, or one environment), its files under
+/// `prefix`. Nothing is serialized when a check finds an error.
+pub fn variant(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    env: Option<&str>,
+    target: Target,
+    prefix: &str,
+) -> Result<Generated, Failure> {
+    let model = resolve(raw, sources, file, env, target)?;
+    let artifacts = render(&model)?;
+    let warnings = check(&model, &artifacts);
+    if diag::has_errors(&warnings) {
+        return Err(Failure::Findings(warnings));
+    }
+    let mut files = serialize(&model, &artifacts, target)?;
+    for f in &mut files {
+        f.path.insert_str(0, prefix);
+    }
+    Ok(Generated {
+        model,
+        artifacts,
+        files,
+        warnings,
+    })
+}
+
+/// The whole chain for the chosen variants of one spec, base first, then environments
+/// in name order. The spec's text must already be in `sources`.
+pub fn generate(
+    sources: &Sources,
+    file: FileId,
     target: Target,
     variants: Variants<'_>,
 ) -> Result<Vec<Generated>, Failure> {
-    let (raw, file) = load(sources, spec_source)?;
-    // (environment, path prefix) of each variant, base first.
-    let plan: Vec<(Option<&str>, String)> = match variants {
+    let raw = load(sources, file)?;
+    generate_loaded(&raw, sources, file, target, variants)
+}
+
+/// Steps 2 to 5 for the chosen variants of a loaded spec.
+pub fn generate_loaded(
+    raw: &RawSpec,
+    sources: &Sources,
+    file: FileId,
+    target: Target,
+    variants: Variants<'_>,
+) -> Result<Vec<Generated>, Failure> {
+    plan(raw, variants)
+        .iter()
+        .map(|(env, prefix)| variant(raw, sources, file, *env, target, prefix))
+        .collect()
+}
+
+/// The variants to generate of a loaded spec, in order: (environment, path prefix).
+pub fn plan<'a>(raw: &'a RawSpec, variants: Variants<'a>) -> Vec<(Option<&'a str>, String)> {
+    match variants {
+        Variants::Base => vec![(None, String::new())],
         Variants::Env(env) => vec![(Some(env), String::new())],
         Variants::All => std::iter::once((None, String::new()))
             .chain(
@@ -86,85 +175,17 @@ pub fn generate_set(
                     .map(|e| (Some(e.as_str()), conventions::environment_dir(e))),
             )
             .collect(),
-    };
-    // Variants are independent: generate them side by side, keep the plan's order.
-    let sources: &Sources = sources;
-    plan.par_iter()
-        .map(|(env, prefix)| variant(&raw, sources, file, spec_source, target, *env, prefix))
-        .collect()
+    }
 }
 
-fn load(sources: &mut Sources, spec_source: &SpecSource) -> Result<(RawSpec, FileId), Failure> {
-    let file = sources.add(spec_source.name.clone(), spec_source.text.clone());
-    let raw = spec::load(sources, file).map_err(|d| Failure::Input(vec![d]))?;
-    Ok((raw, file))
-}
-
-/// The steps, for the base or one environment: resolve; render the rules and check them;
-/// render the unit tests and serialize them; render the dashboard and check it; serialize
-/// the rest. Each step frees what it no longer needs before the next allocates, so a fleet
-/// never holds every typed artifact, every parsed expression and every text at once.
-/// Every finding is collected before failing; nothing is written when one is an error.
-fn variant(
-    raw: &RawSpec,
-    sources: &Sources,
-    file: FileId,
-    spec_source: &SpecSource,
+/// The base variant of one spec for one deploy target, its text added to `sources`: how
+/// the tests and the fuzz target run the chain.
+pub fn generate_spec(
+    sources: &mut Sources,
+    source: &SpecSource,
     target: Target,
-    env: Option<&str>,
-    prefix: &str,
 ) -> Result<Generated, Failure> {
-    let mut model = model::resolve(raw, sources, file, env).map_err(|mut d| {
-        diag::sort(&mut d);
-        Failure::Input(d)
-    })?;
-    model.source_name = spec_source.name.clone();
-    let env = render::environment().map_err(Failure::Findings)?;
-    let rules = render::prometheus::rule_file(&model, &env).map_err(Failure::Findings)?;
-    let (cx, mut findings) = check::generated_rules(&model, &rules);
-    let fail = |mut findings: Vec<Diagnostic>, more: Vec<Diagnostic>| {
-        findings.extend(more);
-        Failure::Findings(findings)
-    };
-    let (tests, coverage) = match render::promtool_tests::test_file(&model, &rules) {
-        Ok(t) => t,
-        Err(d) => return Err(fail(findings, d)),
-    };
-    let tests = (target == Target::Prometheus).then(|| render::test_output(&model, tests));
-    let dashboard = render::grafana::dashboard(&model);
-    findings.extend(check::generated_dashboard(&dashboard, &cx));
-    drop(cx);
-    if diag::has_errors(&findings) {
-        return Err(Failure::Findings(findings));
-    }
-    let (dashboard, (runbook, rule_file)) = rayon::join(
-        || render::dashboard_output(&dashboard),
-        || {
-            rayon::join(
-                || render::docs::runbook(&model, &rules, &env),
-                || render::rule_output(&model, &rules, target),
-            )
-        },
-    );
-    let runbook = match runbook {
-        Ok(r) => r,
-        Err(d) => return Err(fail(findings, vec![d])),
-    };
-    let mut files = render::FileSet {
-        rules: rule_file.map_err(|d| Failure::Input(vec![d]))?,
-        tests,
-        dashboard,
-        provisioning: render::provisioning_output(&model),
-        runbook: render::runbook_output(runbook),
-    }
-    .into_files();
-    for f in &mut files {
-        f.path.insert_str(0, prefix);
-    }
-    Ok(Generated {
-        model,
-        coverage,
-        files,
-        warnings: findings,
-    })
+    let file = sources.add(source.name.clone(), source.text.clone());
+    let raw = load(sources, file)?;
+    variant(&raw, sources, file, None, target, "")
 }

@@ -1,10 +1,12 @@
-//! Fuzz target: any text, taken as a spec, must go through load → resolve → render → check
-//! without panicking, and every diagnostic must render in every format.
+//! Fuzz target: any text, taken as a spec, must go through the pipeline (load → resolve →
+//! render → check → serialize, the app's own steps) without panicking, and every
+//! diagnostic must render in every format.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use poolwatch::diag::{self, Format};
 use poolwatch::pipeline;
+use poolwatch::render::Target;
 use poolwatch::source::Sources;
 use poolwatch::spec::SpecSource;
 
@@ -17,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         text: text.to_string(),
     };
     let mut sources = Sources::default();
-    let diags = match pipeline::generate(&mut sources, &source) {
+    let diags = match pipeline::generate_spec(&mut sources, &source, Target::Prometheus) {
         Ok(g) => {
             assert!(!g.files.is_empty());
             g.warnings

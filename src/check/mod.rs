@@ -43,16 +43,8 @@ pub mod unreachable_quantile;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
+use crate::render::grafana;
 use crate::render::prometheus::RuleFile;
-use crate::render::{Artifacts, grafana};
-
-/// Runs every check on the rendered artifacts of a model: [`generated_rules`], then
-/// [`generated_dashboard`] (the pipeline runs them as separate steps).
-pub fn check_artifacts(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
-    let (cx, mut diags) = generated_rules(model, &artifacts.rules);
-    diags.extend(generated_dashboard(&artifacts.dashboard, &cx));
-    diags
-}
 
 /// The context a spec's rules and dashboards are checked in: its catalog (complete, so
 /// an unknown metric is an error) and its severities.

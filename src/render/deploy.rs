@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::prometheus::RuleGroup;
+use crate::conventions;
 use crate::model::Model;
 
 /// Where the rules are deployed, which decides the rule file's shape.
@@ -19,6 +20,17 @@ pub enum Target {
     Operator,
     /// A Mimir/Cortex ruler namespace file (`mimirtool rules load`).
     Mimir,
+}
+
+impl Target {
+    /// The name `--target` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Prometheus => "prometheus",
+            Target::Operator => "operator",
+            Target::Mimir => "mimir",
+        }
+    }
 }
 
 /// A prometheus-operator `PrometheusRule` (monitoring.coreos.com/v1).
@@ -105,11 +117,13 @@ pub struct ProviderOptions {
     pub folders_from_files_structure: bool,
 }
 
+/// The provisioning file of one variant: its own provider, reading its own folder.
 pub fn provisioning(model: &Model) -> Provisioning {
+    let env = model.environment.as_deref();
     Provisioning {
         api_version: 1,
         providers: vec![Provider {
-            name: format!("poolwatch-{}", model.name),
+            name: conventions::grafana_provider_name(&model.name, env),
             org_id: 1,
             folder: model.deploy.grafana_folder.clone(),
             kind: "file",
@@ -118,7 +132,11 @@ pub fn provisioning(model: &Model) -> Provisioning {
             allow_ui_updates: false,
             update_interval_seconds: 60,
             options: ProviderOptions {
-                path: model.deploy.grafana_path.clone(),
+                path: conventions::grafana_provider_path(
+                    &model.deploy.grafana_path,
+                    &model.name,
+                    env,
+                ),
                 folders_from_files_structure: false,
             },
         }],

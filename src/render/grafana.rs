@@ -909,17 +909,3 @@ pub fn value_shell(d: &Dashboard) -> Value {
     };
     serde_json::to_value(&shell).unwrap_or(Value::Null)
 }
-
-/// Room reserved per panel for the JSON text (a panel takes about 2.3 KB). Reserved room
-/// that is never written costs no memory, while growing a 14 MB buffer by doubling would
-/// hold the old and the new copy at once.
-const JSON_BYTES_PER_PANEL: usize = 4096;
-
-pub fn to_json(d: &Dashboard) -> String {
-    let mut buf = Vec::with_capacity(JSON_BYTES_PER_PANEL * (all_panels(d).len() + 4));
-    if serde_json::to_writer_pretty(&mut buf, d).is_err() {
-        buf.clear();
-    }
-    buf.push(b'\n');
-    String::from_utf8(buf).unwrap_or_default()
-}

@@ -11,9 +11,9 @@ pub mod prometheus;
 pub mod promql;
 pub mod promtool_tests;
 pub mod templates;
-pub mod yaml;
 
-use rayon::prelude::*;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 pub use self::deploy::Target;
@@ -45,33 +45,29 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// The built-in templates, compiled.
-pub fn environment() -> Result<minijinja::Environment<'static>, Vec<Diagnostic>> {
-    templates::environment().map_err(|e| {
-        vec![Diagnostic::error(
-            prometheus::TEMPLATE,
-            format!("built-in templates do not compile: {e}"),
-        )]
-    })
+/// The built-in templates, compiled once per process (they are part of the binary).
+pub fn environment() -> Result<&'static minijinja::Environment<'static>, Vec<Diagnostic>> {
+    static ENVIRONMENT: OnceLock<Result<minijinja::Environment<'static>, String>> = OnceLock::new();
+    ENVIRONMENT
+        .get_or_init(|| templates::environment().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| {
+            vec![Diagnostic::error(
+                prometheus::TEMPLATE,
+                format!("built-in templates do not compile: {e}"),
+            )]
+        })
 }
 
-/// Builds the typed artifacts of a model, all at once (the pipeline builds them one step
-/// at a time with the same functions, checking and serializing between steps).
-pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
-    let env = environment()?;
-    let rules = prometheus::rule_file(model, &env)?;
-    // The unit tests are the costliest part: build them beside the rest.
-    let (tests, (dashboard, runbook)) = rayon::join(
-        || promtool_tests::test_file(model, &rules),
-        || {
-            rayon::join(
-                || grafana::dashboard(model),
-                || docs::runbook(model, &rules, &env),
-            )
-        },
-    );
-    let (tests, coverage) = tests?;
-    let runbook = runbook.map_err(|d| vec![d])?;
+/// Builds the typed artifacts of a model.
+pub fn render(
+    model: &Model,
+    env: &minijinja::Environment<'static>,
+) -> Result<Artifacts, Vec<Diagnostic>> {
+    let rules = prometheus::rule_file(model, env)?;
+    let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
+    let dashboard = grafana::dashboard(model);
+    let runbook = docs::runbook(model, &rules, env).map_err(|d| vec![d])?;
     Ok(Artifacts {
         rules,
         tests,
@@ -79,6 +75,24 @@ pub fn render(model: &Model) -> Result<Artifacts, Vec<Diagnostic>> {
         dashboard,
         runbook,
     })
+}
+
+/// Fails when the deploy target needs settings the spec does not have: the operator
+/// target without `deploy.operator` (rules no Prometheus would select).
+pub fn check_target(model: &Model, target: Target) -> Result<(), Diagnostic> {
+    if target == Target::Operator && model.deploy.operator.is_none() {
+        return Err(operator_not_configured());
+    }
+    Ok(())
+}
+
+fn operator_not_configured() -> Diagnostic {
+    Diagnostic::error(
+        TARGET,
+        "the operator target needs `deploy.operator` in the spec: the namespace \
+         and the labels your Prometheus's ruleSelector matches",
+    )
+    .help("add `deploy: {operator: {namespace: monitoring, labels: {release: kube-prometheus-stack}}}`")
 }
 
 /// The do-not-edit header of generated YAML files.
@@ -90,112 +104,30 @@ pub fn yaml_header(model: &Model) -> String {
     )
 }
 
-/// A value as YAML behind the do-not-edit header, written by [`yaml`] (the same bytes as
-/// serde_norway). Our types always serialize; on an error the file is the header alone.
-pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> String {
-    to_yaml_in(model, value, 0)
+/// What went wrong turning a typed artifact into text.
+pub const SERIALIZE: Code = Code {
+    code: "PW091",
+    name: "serialize-error",
+};
+
+/// A value as YAML (serde_norway) behind the do-not-edit header. A value that does not
+/// serialize is an error, never a file with the header alone.
+pub fn to_yaml<T: Serialize>(model: &Model, value: &T) -> Result<String, Diagnostic> {
+    let body = serde_norway::to_string(value).map_err(|e| {
+        Diagnostic::error(SERIALIZE, format!("cannot write YAML: {e}"))
+            .object(conventions::source_description(model))
+    })?;
+    Ok(yaml_header(model) + &body)
 }
 
-/// [`to_yaml`] into a buffer with room for `capacity` bytes reserved up front: room never
-/// written costs no memory, while growing a large buffer by doubling holds two copies.
-pub fn to_yaml_in<T: Serialize>(model: &Model, value: &T, capacity: usize) -> String {
-    let mut text = yaml_header(model);
-    text.reserve(capacity);
-    let header = text.len();
-    if yaml::append(&mut text, value).is_err() {
-        text.truncate(header);
-    }
-    text
-}
-
-/// The unit-test file as YAML, behind the do-not-edit header. It is the largest file of a
-/// fleet (about 21 KB a pool), so its tests are serialized in chunks on every core and
-/// joined: a block sequence under a top-level key starts at column 0, so a chunk of tests
-/// written on its own is the very text it has inside the whole file (tests/fleet.rs
-/// compares the two). The chunks go in waves, each appended to the file's text and dropped,
-/// with its tests, before the next: only a wave is ever held twice.
-pub fn test_file_yaml(model: &Model, file: promtool_tests::TestFile) -> String {
-    /// Tests per chunk: enough to amortize a chunk's setup, small enough to balance.
-    const CHUNK: usize = 256;
-    /// Chunks per wave: work for every core, and a small wave next to the whole file.
-    const WAVE: usize = 8;
-    /// Room reserved per test (one takes about 1 KB): room never written costs no memory,
-    /// while growing a large buffer by doubling holds two copies.
-    const BYTES_PER_TEST: usize = 2048;
-    let head = promtool_tests::TestFile {
-        rule_files: file.rule_files.clone(),
-        evaluation_interval: file.evaluation_interval.clone(),
-        group_eval_order: file.group_eval_order.clone(),
-        tests: Vec::new(),
-    };
-    let head = to_yaml(model, &head);
-    let Some(prefix) = head.strip_suffix("tests: []\n") else {
-        return to_yaml(model, &file);
-    };
-    if file.tests.is_empty() {
-        return head;
-    }
-    let mut out = String::with_capacity(head.len() + BYTES_PER_TEST * file.tests.len());
-    out.push_str(prefix);
-    out.push_str("tests:\n");
-    let mut tests = file.tests.into_iter();
-    loop {
-        let wave: Vec<_> = tests.by_ref().take(WAVE * CHUNK).collect();
-        if wave.is_empty() {
-            break;
-        }
-        let texts: Vec<String> = wave
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut text = String::with_capacity(BYTES_PER_TEST * chunk.len());
-                if yaml::append(&mut text, chunk).is_err() {
-                    text.clear();
-                }
-                text
-            })
-            .collect();
-        drop(wave);
-        for t in texts {
-            out.push_str(&t);
-        }
-    }
-    out
-}
-
-/// Serializes all the artifacts at once into the files of a deploy target, in the fixed
-/// order of [`FileSet::into_files`], each dropped as soon as its text is written: the
-/// serialization stage of the benchmarks. The pipeline calls the same `*_output`
-/// functions one step at a time instead (`pipeline::variant`).
-pub fn files(
-    model: &Model,
-    artifacts: Artifacts,
-    target: Target,
-) -> Result<Vec<OutputFile>, Diagnostic> {
-    let Artifacts {
-        rules,
-        tests,
-        coverage: _,
-        dashboard,
-        runbook,
-    } = artifacts;
-    // The large files are serialized side by side.
-    let (rules, (tests, dashboard)) = rayon::join(
-        || rule_output(model, &rules, target),
-        || {
-            rayon::join(
-                || (target == Target::Prometheus).then(|| test_output(model, tests)),
-                || dashboard_output(&dashboard),
-            )
-        },
-    );
-    Ok(FileSet {
-        rules: rules?,
-        tests,
-        dashboard,
-        provisioning: provisioning_output(model),
-        runbook: runbook_output(runbook),
-    }
-    .into_files())
+/// A value as pretty JSON with a final newline.
+pub fn to_json<T: Serialize>(model: &Model, value: &T) -> Result<String, Diagnostic> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| {
+        Diagnostic::error(SERIALIZE, format!("cannot write JSON: {e}"))
+            .object(conventions::source_description(model))
+    })?;
+    text.push('\n');
+    Ok(text)
 }
 
 /// The files of one variant, by kind.
@@ -219,44 +151,59 @@ impl FileSet {
     }
 }
 
-/// The unit-test file (consumed: its tests are dropped as they are written).
-pub fn test_output(model: &Model, tests: promtool_tests::TestFile) -> OutputFile {
-    OutputFile {
-        path: conventions::test_file_path(),
-        contents: test_file_yaml(model, tests),
-    }
-}
-
-pub fn dashboard_output(dashboard: &grafana::Dashboard) -> OutputFile {
-    OutputFile {
-        path: conventions::dashboard_file_path(),
-        contents: grafana::to_json(dashboard),
-    }
-}
-
-pub fn provisioning_output(model: &Model) -> OutputFile {
-    OutputFile {
-        path: conventions::provisioning_file_path(),
-        contents: to_yaml(model, &deploy::provisioning(model)),
-    }
-}
-
-pub fn runbook_output(runbook: String) -> OutputFile {
-    OutputFile {
+/// Serializes the artifacts into the files of a deploy target, in the fixed order of
+/// [`FileSet::into_files`]. Every failure is reported, not only the first.
+pub fn serialize(
+    model: &Model,
+    artifacts: &Artifacts,
+    target: Target,
+) -> Result<Vec<OutputFile>, Vec<Diagnostic>> {
+    let file = |path: String, contents: Result<String, Diagnostic>| {
+        contents.map(|contents| OutputFile { path, contents })
+    };
+    let rules = rule_output(model, &artifacts.rules, target);
+    // promtool's unit tests load the plain rule file; the other targets have none.
+    let tests = (target == Target::Prometheus).then(|| {
+        file(
+            conventions::test_file_path(),
+            to_yaml(model, &artifacts.tests),
+        )
+    });
+    let dashboard = file(
+        conventions::dashboard_file_path(),
+        to_json(model, &artifacts.dashboard),
+    );
+    let provisioning = file(
+        conventions::provisioning_file_path(&model.name, model.environment.as_deref()),
+        to_yaml(model, &deploy::provisioning(model)),
+    );
+    let runbook = OutputFile {
         path: conventions::runbook_file_path(),
-        contents: runbook,
+        contents: artifacts.runbook.clone(),
+    };
+    match (rules, tests.transpose(), dashboard, provisioning) {
+        (Ok(rules), Ok(tests), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
+            rules,
+            tests,
+            dashboard,
+            provisioning,
+            runbook,
+        }
+        .into_files()),
+        (rules, tests, dashboard, provisioning) => Err([
+            rules.err(),
+            tests.err(),
+            dashboard.err(),
+            provisioning.err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()),
     }
-}
-
-/// Room for the rule file's text: a rule takes about 500 bytes.
-fn rule_file_room(rules: &prometheus::RuleFile) -> usize {
-    const BYTES_PER_RULE: usize = 1024;
-    let rules: usize = rules.groups.iter().map(|g| g.rules.len()).sum();
-    BYTES_PER_RULE * rules
 }
 
 /// The rule file of a deploy target.
-pub fn rule_output(
+fn rule_output(
     model: &Model,
     rules: &prometheus::RuleFile,
     target: Target,
@@ -265,25 +212,19 @@ pub fn rule_output(
     Ok(match target {
         Target::Prometheus => OutputFile {
             path: conventions::rule_file_path(),
-            contents: to_yaml_in(model, rules, rule_file_room(rules)),
+            contents: to_yaml(model, rules)?,
         },
         Target::Operator => {
-            let manifest = deploy::prometheus_rule(model, groups).ok_or_else(|| {
-                Diagnostic::error(
-                    TARGET,
-                    "the operator target needs `deploy.operator` in the spec: the namespace \
-                     and the labels your Prometheus's ruleSelector matches",
-                )
-                .help("add `deploy: {operator: {namespace: monitoring, labels: {release: kube-prometheus-stack}}}`")
-            })?;
+            let manifest =
+                deploy::prometheus_rule(model, groups).ok_or_else(operator_not_configured)?;
             OutputFile {
                 path: conventions::operator_file_path(),
-                contents: to_yaml(model, &manifest),
+                contents: to_yaml(model, &manifest)?,
             }
         }
         Target::Mimir => OutputFile {
             path: conventions::mimir_file_path(),
-            contents: to_yaml(model, &deploy::mimir_namespace(model, groups)),
+            contents: to_yaml(model, &deploy::mimir_namespace(model, groups))?,
         },
     })
 }

@@ -6,7 +6,7 @@ use minijinja::Environment;
 use minijinja::value::Value;
 use serde::Serialize;
 
-use super::promql::PoolExprs;
+use super::promql::{PoolExprs, Recorded};
 use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
@@ -180,7 +180,10 @@ fn pool_labels(model: &Model, pool: &Pool) -> BTreeMap<String, String> {
 fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     let x = PoolExprs::rules(pool, window);
     let names = conventions::record_names(pool, &model.pool_label, window);
-    let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
+    let recorded = Recorded {
+        pool_label: &model.pool_label,
+        pool: &pool.name,
+    };
     let record = |kind: Record, name: &str, expr: String| Rule {
         record: Some(name.to_string()),
         alert: None,
@@ -202,7 +205,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         record(
             Record::PeakUtilization,
             &names.peak_utilization,
-            format!("max_over_time({}{pool_sel}[{window}])", names.utilization),
+            recorded.max_over_time(&names.utilization, window),
         ),
     ];
     if let Some(wait) = &names.wait {
@@ -216,11 +219,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
             rules.push(record(
                 Record::WaitQuantile(*q),
                 name,
-                format!(
-                    "histogram_quantile({}, {}{pool_sel})",
-                    number(*q),
-                    wait.bucket_rate
-                ),
+                recorded.quantile(*q, &wait.bucket_rate),
             ));
         }
     }
@@ -391,11 +390,14 @@ fn alerting_rules(
             cap.peak_quantile,
             &cap.peak_window.to_string(),
         );
-        let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
+        let recorded = Recorded {
+            pool_label: &model.pool_label,
+            pool: &pool.name,
+        };
         drafts.push(Draft {
             signal: Signal::Undersized,
             expr: x.binary(
-                &format!("{}{pool_sel}", names.recommended),
+                &recorded.select(&names.recommended),
                 &undersized_op(pool, &model.pool_label),
                 &x.gauge(Role::Size),
             ),
@@ -433,11 +435,11 @@ fn alerting_rules(
 /// instance, or per fewer labels when the size is bound with `match`).
 fn undersized_op(pool: &Pool, pool_label: &str) -> String {
     let size = pool.covered(Role::Size);
-    if size.len() == pool.group_labels().len() {
-        format!("> ignoring({pool_label})")
-    } else {
-        format!("> on({}) group_left", size.join(", "))
-    }
+    let recorded = Recorded {
+        pool_label,
+        pool: &pool.name,
+    };
+    recorded.above((size.len() != pool.group_labels().len()).then_some(size.as_slice()))
 }
 
 /// Capacity-planning recording rules: concurrent use, recommended size, memory ceiling.
@@ -454,18 +456,16 @@ fn capacity_rules(
     let peak_window = cap.peak_window.to_string();
     let names =
         conventions::capacity_names(pool, &model.pool_label, cap.peak_quantile, &peak_window);
-    let pool_sel = crate::render::promql::pool_matcher(&model.pool_label, &pool.name);
+    let recorded = Recorded {
+        pool_label: &model.pool_label,
+        pool: &pool.name,
+    };
     let mut rules = vec![
         record(Record::CapacityActive, &names.active, x.gauge(Role::Active)),
         record(
             Record::Recommended,
             &names.recommended,
-            format!(
-                "ceil({} * quantile_over_time({}, {}{pool_sel}[{peak_window}]))",
-                number(cap.headroom),
-                number(cap.peak_quantile),
-                names.active
-            ),
+            recorded.recommended(cap.headroom, cap.peak_quantile, &names.active, &peak_window),
         ),
     ];
     if let Some(ceiling) = cap.memory_ceiling() {

@@ -71,6 +71,55 @@ pub fn pool_matcher(pool_label: &str, pool: &str) -> String {
     matchers(&[(pool_label, pool)])
 }
 
+/// Expressions over a pool's recorded series (`name{pool="k2"}`), which carry the pool label.
+#[derive(Debug)]
+pub struct Recorded<'a> {
+    pub pool_label: &'a str,
+    pub pool: &'a str,
+}
+
+impl Recorded<'_> {
+    /// `name{pool="k2"}`.
+    pub fn select(&self, name: &str) -> String {
+        format!("{name}{}", pool_matcher(self.pool_label, self.pool))
+    }
+
+    /// `max_over_time(name{pool="k2"}[window])`: the peak of a recorded series.
+    pub fn max_over_time(&self, name: &str, window: &str) -> String {
+        format!("max_over_time({}[{window}])", self.select(name))
+    }
+
+    /// `histogram_quantile(q, name{pool="k2"})` of recorded bucket rates.
+    pub fn quantile(&self, q: f64, bucket_rate: &str) -> String {
+        format!(
+            "histogram_quantile({}, {})",
+            number(q),
+            self.select(bucket_rate)
+        )
+    }
+
+    /// `ceil(headroom * quantile_over_time(q, name{pool="k2"}[window]))`: the recommended
+    /// size, the peak of concurrent use plus headroom, in whole connections.
+    pub fn recommended(&self, headroom: f64, q: f64, active: &str, window: &str) -> String {
+        format!(
+            "ceil({} * quantile_over_time({}, {}[{window}]))",
+            number(headroom),
+            number(q),
+            self.select(active)
+        )
+    }
+
+    /// The operator comparing a recorded per-instance series with a series that lacks the
+    /// pool label (`> ignoring(pool)`), or that has fewer labels, the ones in `on`
+    /// (`> on(job, instance, database) group_left`).
+    pub fn above(&self, on: Option<&[&str]>) -> String {
+        match on {
+            None => format!("> ignoring({})", self.pool_label),
+            Some(labels) => format!("> on({}) group_left", labels.join(", ")),
+        }
+    }
+}
+
 /// Builds the expressions of one pool for one rate window (`5m` in rules,
 /// `$__rate_interval` in dashboards).
 #[derive(Debug)]

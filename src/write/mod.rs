@@ -1,16 +1,21 @@
 //! The only code that touches the output folder: writes generated files atomically, or
 //! (check mode) compares them with what is on disk and reports a unified diff.
 //!
-//! Architecture Invariant: nothing is written until every file has been rendered and
-//! checked in memory. Each file is replaced by rename from a temporary file in the same
-//! folder, so a reader (or a crash) sees the old file or the new one, never half of one.
-//! Files whose contents are unchanged are not touched.
+//! Architecture Invariant: nothing is replaced until every file has been rendered and
+//! checked. A [`Session`] takes the files set by set as they are generated (each changed
+//! file goes to a temporary file beside its target, so a fleet's text is never all in
+//! memory at once); only [`Session::finish`] replaces files, each by rename from its
+//! temporary file, so a reader (or a crash) sees the old file or the new one, never half
+//! of one. A session dropped unfinished removes its temporary files and the folders it
+//! created. Files whose contents are unchanged are not touched.
 
+pub mod manifest;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 
-use rayon::prelude::*;
 use similar::TextDiff;
 
 use crate::render::OutputFile;
@@ -27,8 +32,14 @@ pub enum Mode {
 pub struct Outcome {
     pub written: Vec<String>,
     pub unchanged: Vec<String>,
-    /// Check mode: files that differ, with a unified diff (on-disk to generated).
+    /// Check mode: files that differ, with a unified diff (on-disk to generated), and
+    /// files [`emit`] would remove, with a diff to nothing.
     pub stale: Vec<(String, String)>,
+    /// Files an earlier emit wrote that this one does not: removed by [`emit`].
+    pub removed: Vec<String>,
+    /// Files an earlier emit wrote that this one does not, left in place because they
+    /// changed since (or could not be removed), with why.
+    pub kept: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -121,25 +132,99 @@ fn check_folder(dir: &Path) -> Result<(), WriteError> {
     }
 }
 
-/// Writes or checks every file under `root`.
-///
-/// Write mode works in two phases. First every changed file is written in full to a
-/// temporary file beside its target and synced; a failure here removes the temporary
-/// files (and any folder this run created) and leaves the output folder as it was. Then
-/// each temporary file is renamed over its target, an atomic step per file. Temporary
-/// files left by an earlier run that was killed are removed once this run has finished.
+/// Writes or checks every file under `root`, in one step (no manifest: `init` writes a
+/// spec with it).
 pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
-    // Validate every path before touching anything.
-    let targets: Vec<(PathBuf, &OutputFile)> = files
-        .iter()
-        .map(|f| safe_join(root, &f.path).map(|p| (p, f)))
-        .collect::<Result<_, _>>()?;
-    check_folder(root)?;
-    let mut outcome = Outcome::default();
-    let mut changed = Vec::new();
-    for (path, file) in targets {
-        if let Some(dir) = path.parent() {
-            check_folder(dir)?;
+    let mut session = Session::begin(root, mode, false)?;
+    session.add((0, 0), files)?;
+    session.finish()
+}
+
+/// Where a file came from: its set (a spec in the order given, and a variant of it) and its
+/// place in the set, so that the outcome lists files in the same order however the sets
+/// arrived.
+type Key = (usize, usize, usize);
+
+/// One run's writes (or checks) into an output folder.
+#[derive(Debug)]
+pub struct Session {
+    root: PathBuf,
+    mode: Mode,
+    /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
+    manifest: bool,
+    previous: BTreeMap<String, u64>,
+    listed: Vec<(String, u64)>,
+    unchanged: Vec<(Key, String)>,
+    stale: Vec<(Key, String, String)>,
+    staged: Vec<(Key, Staged)>,
+    /// Folders this session created, outermost first: removed again if it does not finish.
+    created: Vec<PathBuf>,
+    /// Folders known to be folders (checked, or created in write mode): each is looked at
+    /// once, not once per file.
+    ready: BTreeSet<PathBuf>,
+}
+
+/// A changed file written in full to a temporary file beside its target.
+#[derive(Debug)]
+struct Staged {
+    tmp: tempfile::TempPath,
+    path: PathBuf,
+    rel: String,
+}
+
+impl Session {
+    /// Starts writing (or checking) into `root`; with `manifest`, reads the manifest an
+    /// earlier emit left there.
+    pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
+        check_folder(root)?;
+        let mut previous = BTreeMap::new();
+        if manifest {
+            let path = root.join(manifest::FILE_NAME);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => previous = manifest::parse(&text),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("read", &path)(e)),
+            }
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            mode,
+            manifest,
+            previous,
+            listed: Vec::new(),
+            unchanged: Vec::new(),
+            stale: Vec::new(),
+            staged: Vec::new(),
+            created: Vec::new(),
+            ready: BTreeSet::new(),
+        })
+    }
+
+    /// Compares a set of files with the folder; in write mode each changed file is
+    /// written to a temporary file. Nothing is replaced yet.
+    pub fn add(&mut self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
+        // Validate every path before touching anything.
+        let targets: Vec<PathBuf> = files
+            .iter()
+            .map(|f| safe_join(&self.root, &f.path))
+            .collect::<Result<_, _>>()?;
+        for (i, (path, file)) in targets.into_iter().zip(files).enumerate() {
+            self.add_file((set.0, set.1, i), path, file)?;
+        }
+        Ok(())
+    }
+
+    fn add_file(&mut self, key: Key, path: PathBuf, file: &OutputFile) -> Result<(), WriteError> {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if !self.ready.contains(&dir) {
+            check_folder(&dir)?;
+            if self.mode == Mode::Check {
+                self.ready.insert(dir.clone());
+            }
+        }
+        if self.manifest {
+            let hash = manifest::hash(file.contents.as_bytes());
+            self.listed.push((file.path.clone(), hash));
         }
         let current = match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
@@ -147,90 +232,149 @@ pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, W
             Err(e) => return Err(io_err("read", &path)(e)),
         };
         if current.as_deref() == Some(file.contents.as_bytes()) {
-            outcome.unchanged.push(file.path.clone());
-        } else if mode == Mode::Check {
+            self.unchanged.push((key, file.path.clone()));
+            return Ok(());
+        }
+        if self.mode == Mode::Check {
             let old = current
                 .as_deref()
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
-            outcome.stale.push((
-                file.path.clone(),
-                unified_diff(&file.path, &old, &file.contents, current.is_none()),
-            ));
-        } else {
-            changed.push((path, file));
+            let diff = unified_diff(&file.path, &old, &file.contents, current.is_none());
+            self.stale.push((key, file.path.clone(), diff));
+            return Ok(());
         }
-    }
-    if mode == Mode::Write {
-        let mut dirs: Vec<PathBuf> = files
-            .iter()
-            .filter_map(|f| {
-                safe_join(root, &f.path)
-                    .ok()?
-                    .parent()
-                    .map(Path::to_path_buf)
-            })
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        outcome.written = commit(stage(&changed)?)?;
-        for dir in dirs.iter().filter(|d| d.is_dir()) {
-            // Durability of the renames; a failure here cannot be acted on.
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-            remove_leftovers(dir);
-        }
-    }
-    Ok(outcome)
-}
-
-/// A changed file written in full to a temporary file beside its target.
-struct Staged<'a> {
-    tmp: tempfile::NamedTempFile,
-    path: PathBuf,
-    file: &'a OutputFile,
-}
-
-/// Phase one: writes every changed file to a temporary file. On failure nothing is left
-/// behind: temporary files are dropped (deleted) and folders this run created are removed.
-fn stage<'a>(changed: &[(PathBuf, &'a OutputFile)]) -> Result<Vec<Staged<'a>>, WriteError> {
-    let mut created: Vec<PathBuf> = Vec::new();
-    let result = changed
-        .iter()
-        .try_for_each(|(path, _)| {
-            let dir = path.parent().unwrap_or(Path::new("."));
+        if !self.ready.contains(&dir) {
             let missing: Vec<PathBuf> = dir
                 .ancestors()
                 .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
                 .map(Path::to_path_buf)
                 .collect();
-            std::fs::create_dir_all(dir).map_err(io_err("create the folder", dir))?;
-            created.extend(missing.into_iter().rev());
-            Ok(())
-        })
-        // The files are written and synced side by side (a fleet's are tens of MB); the
-        // ones already written are deleted when another fails.
-        .and_then(|()| {
-            changed
-                .par_iter()
-                .map(|(path, file)| {
-                    let dir = path.parent().unwrap_or(Path::new("."));
-                    Ok(Staged {
-                        tmp: write_temp(dir, path, file.contents.as_bytes())?,
-                        path: path.clone(),
-                        file,
-                    })
-                })
-                .collect::<Result<Vec<_>, WriteError>>()
-        });
-    result.inspect_err(|_| {
-        for dir in created.iter().rev() {
+            std::fs::create_dir_all(&dir).map_err(io_err("create the folder", &dir))?;
+            self.created.extend(missing.into_iter().rev());
+            self.ready.insert(dir.clone());
+        }
+        let tmp = write_temp(&dir, &path, file.contents.as_bytes(), current.is_some())?;
+        self.staged.push((
+            key,
+            Staged {
+                tmp,
+                path,
+                rel: file.path.clone(),
+            },
+        ));
+        Ok(())
+    }
+
+    /// Writes the manifest, replaces each target by rename from its temporary file, and
+    /// removes what an earlier emit wrote that this one did not (if unchanged since). In
+    /// check mode, reports those as stale instead.
+    ///
+    /// Files are not synced to disk (fsync): a rename is atomic for readers and for a
+    /// killed run, which is what the output folder promises; after a power failure, the
+    /// next `emit` (or `emit --check`) finds and rewrites any file that did not reach the
+    /// disk. A sync per file cost milliseconds each, seconds for a fleet's thousands.
+    pub fn finish(mut self) -> Result<Outcome, WriteError> {
+        let mut leftovers = Vec::new();
+        let mut kept = Vec::new();
+        if self.manifest {
+            let generated: BTreeSet<&str> = self.listed.iter().map(|(p, _)| p.as_str()).collect();
+            for (path, hash) in &self.previous {
+                if generated.contains(path.as_str()) {
+                    continue;
+                }
+                // A path the manifest should not hold is skipped: nothing outside the folder.
+                let Ok(full) = safe_join(&self.root, path) else {
+                    continue;
+                };
+                match std::fs::read(&full) {
+                    Ok(bytes) if manifest::hash(&bytes) == *hash => {
+                        leftovers.push((path.clone(), full, bytes));
+                    }
+                    Ok(_) => {
+                        kept.push((path.clone(), "it changed since poolwatch wrote it".into()))
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => kept.push((path.clone(), format!("cannot read it: {e}"))),
+                }
+            }
+            let file = OutputFile {
+                path: manifest::FILE_NAME.to_string(),
+                contents: manifest::render(&self.listed),
+            };
+            let path = self.root.join(manifest::FILE_NAME);
+            self.add_file((usize::MAX, 0, 0), path, &file)?;
+        }
+        let mut outcome = Outcome {
+            kept,
+            ..Outcome::default()
+        };
+        self.unchanged.sort_by_key(|(k, _)| *k);
+        outcome.unchanged = self.unchanged.drain(..).map(|(_, p)| p).collect();
+        self.stale.sort_by_key(|(k, ..)| *k);
+        outcome.stale = self.stale.drain(..).map(|(_, p, d)| (p, d)).collect();
+        if self.mode == Mode::Check {
+            for (path, _, bytes) in leftovers {
+                let old = String::from_utf8_lossy(&bytes);
+                let diff = TextDiff::from_lines(old.as_ref(), "")
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{path}"), "/dev/null")
+                    .to_string();
+                outcome.stale.push((path, diff));
+            }
+            return Ok(outcome);
+        }
+        self.staged.sort_by_key(|(k, _)| *k);
+        let staged: Vec<Staged> = self.staged.drain(..).map(|(_, s)| s).collect();
+        let mut dirs: Vec<PathBuf> = staged
+            .iter()
+            .filter_map(|s| s.path.parent().map(Path::to_path_buf))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        // From here on the folders this session created hold files: they stay.
+        self.created.clear();
+        outcome.written = commit(staged)?;
+        for dir in &dirs {
+            remove_stray_temporaries(dir);
+        }
+        for (path, full, _) in leftovers {
+            match std::fs::remove_file(&full) {
+                Ok(()) => {
+                    remove_empty_folders(&self.root, &full);
+                    outcome.removed.push(path);
+                }
+                Err(e) => outcome.kept.push((path, format!("cannot remove it: {e}"))),
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+impl Drop for Session {
+    /// An unfinished session leaves the folder as it was: its temporary files are deleted
+    /// (each `TempPath` on drop) and the folders it created are removed.
+    fn drop(&mut self) {
+        self.staged.clear();
+        for dir in self.created.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
-    })
+    }
+}
+
+/// Removes the folders above a removed file that it leaves empty, up to `root` (not
+/// included). A folder with anything else in it stays.
+fn remove_empty_folders(root: &Path, removed: &Path) {
+    for dir in removed.ancestors().skip(1) {
+        if dir == root || !dir.starts_with(root) || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+    }
 }
 
 /// Phase two: renames each temporary file over its target.
-fn commit(staged: Vec<Staged<'_>>) -> Result<Vec<String>, WriteError> {
+fn commit(staged: Vec<Staged>) -> Result<Vec<String>, WriteError> {
     let mut replaced = Vec::new();
     for s in staged {
         if let Err(e) = s.tmp.persist(&s.path) {
@@ -245,7 +389,7 @@ fn commit(staged: Vec<Staged<'_>>) -> Result<Vec<String>, WriteError> {
                 }
             });
         }
-        replaced.push(s.file.path.clone());
+        replaced.push(s.rel);
     }
     Ok(replaced)
 }
@@ -268,12 +412,13 @@ pub fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> String {
 const TMP_PREFIX: &str = ".poolwatch-";
 const TMP_SUFFIX: &str = ".tmp";
 
-/// Writes `bytes` to a new synced temporary file in `dir`, to be renamed over `path`.
+/// Writes `bytes` to a new temporary file in `dir`, to be renamed over `path`.
 fn write_temp(
     dir: &Path,
     path: &Path,
     bytes: &[u8],
-) -> Result<tempfile::NamedTempFile, WriteError> {
+    replaces: bool,
+) -> Result<tempfile::TempPath, WriteError> {
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .suffix(TMP_SUFFIX)
@@ -284,21 +429,22 @@ fn write_temp(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode());
+        let kept = replaces.then(|| std::fs::metadata(path).ok()).flatten();
+        let mode = kept.map_or(0o644, |m| m.permissions().mode());
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(io_err("write", path))?;
     }
     tmp.write_all(bytes).map_err(io_err("write", path))?;
-    tmp.as_file().sync_all().map_err(io_err("write", path))?;
-    Ok(tmp)
+    // Closed now (a fleet stages thousands of files); the path is deleted on drop.
+    Ok(tmp.into_temp_path())
 }
 
 /// Removes temporary files a killed run left in `dir`. They are never read: a file is
 /// replaced only by a complete temporary file, so leftovers are only clutter. (Two runs
 /// writing into one folder at the same moment are not supported: one could remove the
 /// other's temporary file, which then fails with an error, never with a partial file.)
-fn remove_leftovers(dir: &Path) {
+fn remove_stray_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

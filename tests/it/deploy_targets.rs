@@ -21,7 +21,7 @@ fn fixture() -> SpecSource {
 
 fn generate(source: &SpecSource, target: Target) -> pipeline::Generated {
     let mut sources = Sources::default();
-    pipeline::generate_for(&mut sources, source, target).unwrap()
+    pipeline::generate_spec(&mut sources, source, target).unwrap()
 }
 
 fn file<'a>(g: &'a pipeline::Generated, path: &str) -> &'a str {
@@ -80,7 +80,7 @@ fn prometheus_rule_manifest_passes_the_crd_schema_and_carries_selector_labels() 
 
 fn operator_target_without_selector_labels_is_refused() {
     let mut sources = Sources::default();
-    match pipeline::generate_for(&mut sources, &SpecSource::builtin(), Target::Operator) {
+    match pipeline::generate_spec(&mut sources, &SpecSource::builtin(), Target::Operator) {
         Err(Failure::Input(d)) => {
             assert_eq!(d[0].code.code, "PW011");
             assert!(d[0].message.contains("ruleSelector"), "{}", d[0].message);
@@ -93,7 +93,7 @@ fn operator_target_without_selector_labels_is_refused() {
             + "deploy:\n  operator:\n    namespace: monitoring\n",
     };
     let mut sources = Sources::default();
-    let err = pipeline::generate_for(&mut sources, &text, Target::Operator).unwrap_err();
+    let err = pipeline::generate_spec(&mut sources, &text, Target::Operator).unwrap_err();
     let rendered =
         poolwatch::diag::render(err.diagnostics(), &sources, poolwatch::diag::Format::Human);
     assert!(rendered.contains("ruleSelector"), "{rendered}");
@@ -122,13 +122,17 @@ fn mimir_namespace_file_holds_the_same_groups() {
 
 fn grafana_provisioning_file_points_at_a_folder() {
     let g = generate(&fixture(), Target::Prometheus);
-    let doc = yaml(file(&g, "dashboards/provisioning.yaml"));
+    let doc = yaml(file(&g, "dashboards/poolwatch-billing.yaml"));
     assert_eq!(doc["apiVersion"], 1);
     let p = &doc["providers"][0];
     assert_eq!(p["type"], "file");
     assert_eq!(p["folder"], "Billing");
     assert_eq!(p["name"], "poolwatch-billing");
-    assert!(p["options"]["path"].as_str().unwrap().starts_with('/'));
+    let path = p["options"]["path"].as_str().unwrap();
+    assert!(
+        path.starts_with('/') && path.ends_with("/billing"),
+        "{path}"
+    );
     assert_eq!(p["allowUiUpdates"], false);
 }
 

@@ -121,7 +121,12 @@ fn environment_names_cannot_leave_the_output_folder() {
         text,
     };
     let mut sources = poolwatch::source::Sources::default();
-    let err = poolwatch::pipeline::generate(&mut sources, &source).unwrap_err();
+    let err = poolwatch::pipeline::generate_spec(
+        &mut sources,
+        &source,
+        poolwatch::render::Target::Prometheus,
+    )
+    .unwrap_err();
     let rendered =
         poolwatch::diag::render(err.diagnostics(), &sources, poolwatch::diag::Format::Human);
     assert!(

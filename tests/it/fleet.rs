@@ -13,13 +13,13 @@ use poolwatch::spec::SpecSource;
 fn fleet_source(n: usize) -> SpecSource {
     SpecSource {
         name: format!("fleet-{n}.yaml"),
-        text: fleet::fleet(n),
+        text: fleet::stress_spec(n),
     }
 }
 
 fn the_fleet_is_deterministic_for_a_given_size() {
-    assert_eq!(fleet::fleet(30), fleet::fleet(30));
-    assert_ne!(fleet::fleet(30), fleet::fleet(31));
+    assert_eq!(fleet::stress_spec(30), fleet::stress_spec(30));
+    assert_ne!(fleet::stress_spec(30), fleet::stress_spec(31));
 }
 
 fn a_fleet_generates_with_every_pool_and_odd_label_values() {
@@ -71,27 +71,8 @@ fn promtool_passes_a_fleets_unit_tests() {
         "{}",
         out.lines().take(60).collect::<Vec<_>>().join("\n")
     );
-    let c = g.coverage;
+    let c = g.artifacts.coverage;
     assert_eq!(c.firing_and_silent, c.alerts);
-}
-
-fn the_test_file_written_in_chunks_equals_the_whole_file_written_at_once() {
-    let g = common::generate(&fleet_source(40));
-    let tests = common::artifacts(&g).tests;
-    assert!(
-        tests.tests.len() > 2 * 256,
-        "{} tests: one chunk only",
-        tests.tests.len()
-    );
-    let whole = poolwatch::render::to_yaml(&g.model, &tests);
-    let chunked = poolwatch::render::test_file_yaml(&g.model, tests);
-    assert!(chunked == whole, "chunked and whole test files differ");
-    let file = g
-        .files
-        .iter()
-        .find(|f| f.path.ends_with(".test.yml"))
-        .unwrap();
-    assert_eq!(file.contents, whole);
 }
 
 fn the_dashboard_value_built_panel_by_panel_equals_serde_json_s() {
@@ -111,7 +92,6 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         a_fleet_generates_with_every_pool_and_odd_label_values,
         [PROMTOOL] promtool_accepts_a_fleet_rule_file,
         [PROMTOOL] promtool_passes_a_fleets_unit_tests,
-        the_test_file_written_in_chunks_equals_the_whole_file_written_at_once,
         the_dashboard_value_built_panel_by_panel_equals_serde_json_s,
     ]
 }

@@ -150,7 +150,7 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     if let PanelItem::Panel(p) = &mut artifacts.dashboard.panels[1] {
         p.targets[2].expr = "histogram_quantile(0.99, sum by (le (x))".into();
     }
-    let diags = poolwatch::check::check_artifacts(&generated.model, &artifacts);
+    let diags = poolwatch::pipeline::check(&generated.model, &artifacts);
     let objects: Vec<String> = diags.iter().filter_map(|d| d.object.clone()).collect();
     assert_eq!(diags.len(), 2, "{objects:?}");
     assert!(diags.iter().all(|d| d.code.code == "PW101"));
@@ -164,8 +164,7 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     );
     // Grafana's variables alone are not errors.
     assert!(
-        poolwatch::check::check_artifacts(&generated.model, &common::artifacts(&generated))
-            .is_empty()
+        poolwatch::pipeline::check(&generated.model, &common::artifacts(&generated)).is_empty()
     );
 }
 

@@ -28,7 +28,9 @@ fn k2_refuses_a_query_threshold_above_its_top_bucket() {
         name: "k2-old.yaml".into(),
         text: old,
     };
-    let Err(Failure::Input(diags)) = pipeline::generate(&mut sources, &source) else {
+    let Err(Failure::Input(diags)) =
+        pipeline::generate_spec(&mut sources, &source, poolwatch::render::Target::Prometheus)
+    else {
         panic!("the unreachable threshold was accepted");
     };
     let text = render(&diags, &sources, Format::Human);

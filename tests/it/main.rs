@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+mod architecture;
 mod bad_input;
 mod deploy_targets;
 mod docs;
@@ -22,6 +23,7 @@ mod generated_output;
 mod grafana_schema;
 mod identity;
 mod lint;
+mod many_specs;
 mod output_safety;
 mod presets;
 mod prometheus_server;
@@ -29,10 +31,10 @@ mod promtool_mutations;
 mod promtool_tests;
 mod properties;
 mod runbook_replay;
-mod yaml_writer;
 
 fn main() {
     harness::main(&[
+        ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
@@ -46,6 +48,7 @@ fn main() {
         ("grafana_schema", grafana_schema::tests),
         ("identity", identity::tests),
         ("lint", lint::tests),
+        ("many_specs", many_specs::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
         ("prometheus_server", prometheus_server::tests),
@@ -53,6 +56,5 @@ fn main() {
         ("promtool_tests", promtool_tests::tests),
         ("runbook_replay", runbook_replay::tests),
         ("properties", properties::tests),
-        ("yaml_writer", yaml_writer::tests),
     ]);
 }

@@ -47,7 +47,7 @@ fn every_alert_of_every_spec_has_a_firing_and_a_silent_case() {
                 .flat_map(|grp| &grp.rules)
                 .filter(|r| r.alert.is_some())
                 .count();
-            let c = g.coverage;
+            let c = g.artifacts.coverage;
             assert_eq!((c.firing_and_silent, c.alerts), (alerts, alerts), "{name}");
             assert_eq!(c, artifacts.coverage, "{name}");
             // Each alert level's tests are named after it, and one of them expects it firing.

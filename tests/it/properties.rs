@@ -166,7 +166,7 @@ fn generate(text: &str) -> Option<pipeline::Generated> {
         text: text.to_string(),
     };
     let mut sources = Sources::default();
-    match pipeline::generate(&mut sources, &source) {
+    match pipeline::generate_spec(&mut sources, &source, poolwatch::render::Target::Prometheus) {
         Ok(g) => Some(g),
         Err(Failure::Input(d)) => {
             assert!(!d.is_empty());

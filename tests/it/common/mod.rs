@@ -62,7 +62,7 @@ pub fn all_specs() -> Vec<(String, SpecSource)> {
 /// Generates a spec in memory, panicking with the rendered diagnostics on failure.
 pub fn generate(source: &SpecSource) -> Generated {
     let mut sources = Sources::default();
-    match pipeline::generate(&mut sources, source) {
+    match pipeline::generate_spec(&mut sources, source, poolwatch::render::Target::Prometheus) {
         Ok(g) => g,
         Err(f) => panic!(
             "{} failed:\n{}",
@@ -72,22 +72,19 @@ pub fn generate(source: &SpecSource) -> Generated {
     }
 }
 
-/// The typed artifacts of a generated variant: the pipeline's own were consumed by
-/// serialization, and rendering is pure, so rendering the model again gives the same.
+/// A copy of the typed artifacts the pipeline serialized into `g.files`.
 pub fn artifacts(g: &Generated) -> poolwatch::render::Artifacts {
-    match poolwatch::render::render(&g.model) {
-        Ok(a) => a,
-        Err(d) => panic!("{} does not render: {d:?}", g.model.source_name),
-    }
+    g.artifacts.clone()
 }
 
 /// Generates the base spec and every environment, as (variant name, generated): the base
 /// is named `base`, environments by their name.
 pub fn generate_all(source: &SpecSource) -> Vec<(String, Generated)> {
     let mut sources = Sources::default();
-    match pipeline::generate_set(
-        &mut sources,
-        source,
+    let file = sources.add(source.name.clone(), source.text.clone());
+    match pipeline::generate(
+        &sources,
+        file,
         poolwatch::render::Target::Prometheus,
         pipeline::Variants::All,
     ) {

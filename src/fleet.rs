@@ -1,0 +1,412 @@
+//! Several specs in one run: a fleet is many services, each with its own spec of one to a
+//! few pools. Each spec goes through the [`pipeline`] on its own (side by side, one spec
+//! per core), is laid out in its own folder, and then the specs are checked against each
+//! other: two specs must not write the same recorded series or alert, nor the same
+//! dashboard uid or Grafana provider, or they would overwrite each other where they meet
+//! (one Prometheus, one Grafana).
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+use rayon::prelude::*;
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::Model;
+use crate::pipeline::{self, Failure, Generated, Variants};
+use crate::render::promtool_tests::Coverage;
+use crate::render::{OutputFile, Target, deploy};
+use crate::source::{FileId, Sources, Span};
+use crate::spec::{self, RawSpec};
+
+pub const COLLISION: Code = Code {
+    code: "PW030",
+    name: "collision",
+};
+
+/// Where each spec's files go in the output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One spec, its files at the output folder's root.
+    Root,
+    /// Each spec in a folder of its own, named after the spec: `<out>/<name>/...`.
+    PerSpec,
+}
+
+/// What one variant of a spec generated, once its files went to the sink.
+#[derive(Debug)]
+pub struct VariantRun {
+    pub model: Model,
+    pub coverage: Coverage,
+    /// Warning-level findings (errors would have failed the run).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// What one spec generated.
+#[derive(Debug)]
+pub struct SpecRun {
+    pub file: FileId,
+    /// The spec's `name:`, and where it is written.
+    pub name: String,
+    pub name_span: Option<Span>,
+    /// The variants, base (or the `--env` one) first.
+    pub variants: Vec<VariantRun>,
+    /// What the spec's output claims in a shared Prometheus and Grafana.
+    claims: Claims,
+}
+
+/// What every spec of a run generated, in the order the specs were given.
+#[derive(Debug)]
+pub struct Fleet {
+    pub specs: Vec<SpecRun>,
+}
+
+impl Fleet {
+    pub fn variants(&self) -> impl Iterator<Item = &VariantRun> {
+        self.specs.iter().flat_map(|s| &s.variants)
+    }
+
+    /// Warning-level findings of every spec.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        self.variants()
+            .flat_map(|g| g.warnings.iter().cloned())
+            .collect()
+    }
+}
+
+/// Takes each variant's files as soon as they are generated, with (the spec's index in
+/// the order given, the variant's index: base first), the files in their fixed order:
+/// writes them aside, compares them, or drops them. So a fleet's output is never all in
+/// memory.
+pub type Sink<'a> = &'a (dyn Fn((usize, usize), Vec<OutputFile>) -> Result<(), Failure> + Sync);
+
+/// A loaded spec.
+struct Loaded {
+    file: FileId,
+    raw: RawSpec,
+}
+
+/// What one variant left once its files went to the sink.
+struct Done {
+    run: VariantRun,
+    rules: Vec<(RuleKey, String, Option<Span>)>,
+    grafana: GrafanaClaim,
+}
+
+/// Runs the pipeline for every spec (already in `sources`), hands each variant's files to
+/// `sink`, and checks the specs against each other. Every variant of every spec is one
+/// piece of work, all side by side (one level of parallelism: a spec's environments too).
+/// Every spec's findings are reported, not only the first failing spec's; within a spec,
+/// those of its first failing variant (the others would repeat them).
+pub fn generate(
+    sources: &Sources,
+    files: &[FileId],
+    target: Target,
+    variants: Variants<'_>,
+    layout: Layout,
+    sink: Sink<'_>,
+) -> Result<Fleet, Failure> {
+    let loaded: Vec<Result<Loaded, Failure>> = files
+        .par_iter()
+        .map(|&file| pipeline::load(sources, file).map(|raw| Loaded { file, raw }))
+        .collect();
+    let jobs: Vec<(usize, usize, &Loaded, Option<&str>, String)> = loaded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| l.as_ref().ok().map(|l| (i, l)))
+        .flat_map(|(i, l)| {
+            let dir = match layout {
+                Layout::Root => String::new(),
+                // Spec names are validated slugs: the folder stays inside the output.
+                Layout::PerSpec => format!("{}/", l.raw.name.value),
+            };
+            pipeline::plan(&l.raw, variants)
+                .into_iter()
+                .enumerate()
+                .map(move |(j, (env, prefix))| (i, j, l, env, format!("{dir}{prefix}")))
+        })
+        .collect();
+    let done: Vec<Result<Done, Failure>> = jobs
+        .par_iter()
+        .map(|(i, j, l, env, prefix)| {
+            let g = pipeline::variant(&l.raw, sources, l.file, *env, target, prefix)?;
+            let (done, files) = Done::of(&l.raw.name.value, *j == 0, g);
+            sink((*i, *j), files)?;
+            Ok(done)
+        })
+        .collect();
+    // The spec of each piece of work, before the loaded specs are consumed.
+    let spec_of: Vec<usize> = jobs.iter().map(|(i, ..)| *i).collect();
+    drop(jobs);
+    let mut specs: Vec<Result<SpecRun, Failure>> = loaded
+        .into_iter()
+        .map(|l| {
+            l.map(|l| SpecRun {
+                file: l.file,
+                name_span: spec::span(sources, l.file, &l.raw.name),
+                name: l.raw.name.value,
+                variants: Vec::new(),
+                claims: Claims::default(),
+            })
+        })
+        .collect();
+    for (i, done) in spec_of.into_iter().zip(done) {
+        let Ok(spec) = &mut specs[i] else {
+            continue;
+        };
+        match done {
+            Ok(d) => {
+                spec.variants.push(d.run);
+                spec.claims.rules.extend(d.rules);
+                spec.claims.grafana.push(d.grafana);
+            }
+            Err(f) => specs[i] = Err(f),
+        }
+    }
+    let mut runs = Vec::with_capacity(specs.len());
+    let (mut input, mut findings) = (Vec::new(), Vec::new());
+    for spec in specs {
+        match spec {
+            Ok(s) => runs.push(s),
+            Err(Failure::Input(d)) => input.extend(d),
+            Err(Failure::Findings(d)) => findings.extend(d),
+        }
+    }
+    input.extend(collisions(&runs));
+    if !input.is_empty() {
+        input.extend(findings);
+        return Err(Failure::Input(input));
+    }
+    if !findings.is_empty() {
+        return Err(Failure::Findings(findings));
+    }
+    Ok(Fleet { specs: runs })
+}
+
+/// The alert or recorded series a rule writes, as far as it is known before any data: its
+/// kind and name, its static labels, and the selector of the pool it reads (two pools with
+/// the same metrics and selector read the same series, so they write the same ones).
+type RuleKey = (bool, String, Vec<(String, String)>, Vec<(String, String)>);
+
+/// What a spec's output takes in a Prometheus and a Grafana it shares with other specs.
+#[derive(Debug, Default)]
+struct Claims {
+    /// Every rule of the first variant (environments change thresholds, not names or
+    /// labels): what it writes, its pool, and where the pool is in the spec.
+    rules: Vec<(RuleKey, String, Option<Span>)>,
+    /// Per variant: who (spec, environment), dashboard uid, provider names and folders.
+    grafana: Vec<GrafanaClaim>,
+}
+
+#[derive(Debug)]
+struct GrafanaClaim {
+    who: String,
+    uid: String,
+    providers: Vec<(String, String)>,
+}
+
+impl Done {
+    /// What a generated variant leaves: its model, coverage and warnings, and its claims
+    /// (the rules only for the first variant: environments change thresholds, not names
+    /// or labels).
+    fn of(name: &str, first: bool, g: Generated) -> (Self, Vec<OutputFile>) {
+        let mut rules = Vec::new();
+        if first {
+            for rule in g.artifacts.rules.groups.iter().flat_map(|g| &g.rules) {
+                let pool = &rule.origin.pool;
+                let Some(p) = g.model.pools.iter().find(|p| &p.name == pool) else {
+                    continue;
+                };
+                let labels = rule
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let key = (
+                    rule.alert.is_some(),
+                    rule.name().to_string(),
+                    labels,
+                    p.selector.clone(),
+                );
+                rules.push((key, pool.clone(), p.span.clone()));
+            }
+        }
+        let who = match &g.model.environment {
+            None => format!("spec `{name}`"),
+            Some(env) => format!("spec `{name}`, environment `{env}`"),
+        };
+        let providers = deploy::provisioning(&g.model)
+            .providers
+            .into_iter()
+            .map(|p| (p.name, p.options.path.trim_end_matches('/').to_string()))
+            .collect();
+        let done = Done {
+            grafana: GrafanaClaim {
+                who,
+                uid: g.artifacts.dashboard.uid.clone(),
+                providers,
+            },
+            run: VariantRun {
+                model: g.model,
+                coverage: g.artifacts.coverage,
+                warnings: g.warnings,
+            },
+            rules,
+        };
+        (done, g.files)
+    }
+}
+
+/// A pool of one spec (by index), and the pool of another spec it collides with.
+type PoolPair = (usize, String, String);
+
+/// What two pools share: how many rules, one of them, and where the later pool is.
+struct Shared {
+    count: usize,
+    example: String,
+    span: Option<Span>,
+}
+
+/// Everything two specs of one run must not share, as located errors.
+pub fn collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    // A shared name means a shared output folder, dashboard uid and provider: one finding
+    // says it all.
+    let mut names: BTreeMap<&str, &SpecRun> = BTreeMap::new();
+    for s in specs {
+        match names.entry(&s.name) {
+            Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            Entry::Occupied(_) => diags.push(
+                Diagnostic::error(COLLISION, format!("two specs are named `{}`", s.name))
+                    .at(s.name_span.clone())
+                    .label("also the name of another spec")
+                    .help(
+                        "a spec's name picks its output folder, dashboard uids and Grafana \
+                         provider, so each spec needs its own",
+                    ),
+            ),
+        }
+    }
+    if !diags.is_empty() {
+        return diags;
+    }
+    diags.extend(rule_collisions(specs));
+    diags.extend(grafana_collisions(specs));
+    diags
+}
+
+/// Two specs writing the same alert or recorded series: one finding per pair of pools.
+fn rule_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
+    // Who first wrote each: (spec index, pool).
+    let mut seen: BTreeMap<&RuleKey, (usize, &str)> = BTreeMap::new();
+    let mut pairs: BTreeMap<PoolPair, Shared> = BTreeMap::new();
+    for (i, s) in specs.iter().enumerate() {
+        for (key, pool, span) in &s.claims.rules {
+            match seen.entry(key) {
+                Entry::Vacant(e) => {
+                    e.insert((i, pool));
+                }
+                // Two rules of one spec alike are the duplicate-rule check's finding.
+                Entry::Occupied(e) if e.get().0 == i => {}
+                Entry::Occupied(e) => {
+                    let (j, other_pool) = *e.get();
+                    let other = format!("pool `{other_pool}` of spec `{}`", specs[j].name);
+                    let kind = if key.0 { "alert" } else { "recorded series" };
+                    let shared = pairs.entry((i, pool.clone(), other)).or_insert(Shared {
+                        count: 0,
+                        example: format!("{kind} `{}`", key.1),
+                        span: span.clone(),
+                    });
+                    shared.count += 1;
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(
+            |(
+                (_, pool, other),
+                Shared {
+                    count,
+                    example,
+                    span,
+                },
+            )| {
+                Diagnostic::error(
+                    COLLISION,
+                    format!(
+                        "pool `{pool}` writes {count} of the same alerts and recorded series as \
+                     {other}, e.g. {example}"
+                    ),
+                )
+                .at(span)
+                .label("same name, metrics, selector and labels as a pool of another spec")
+                .help(
+                    "loaded into one Prometheus, the two would write the same series \
+                 (\"duplicate sample for timestamp\"): rename one of the pools, or select \
+                 each service's own series (`selector`)",
+                )
+            },
+        )
+        .collect()
+}
+
+/// Two variants (of any specs, or one spec's environments) sharing a dashboard uid, a
+/// Grafana provider name, or a provider folder (a provider reads every dashboard below
+/// its folder, so one folder inside another is shared too).
+fn grafana_collisions(specs: &[SpecRun]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut uids: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut providers: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut folders: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in specs {
+        for c in &s.claims.grafana {
+            let who = c.who.as_str();
+            let clash = |what: String, other: &str| {
+                Diagnostic::error(COLLISION, format!("{who}: {what}"))
+                    .at(s.name_span.clone())
+                    .help(format!(
+                        "also used by {other}; the spec's name and the environment's name make \
+                         these names: rename one"
+                    ))
+            };
+            if let Some(other) = uids.insert(&c.uid, who) {
+                diags.push(clash(format!("dashboard uid `{}` is taken", c.uid), other));
+            }
+            for (name, path) in &c.providers {
+                if let Some(other) = providers.insert(name, who) {
+                    diags.push(clash(
+                        format!("Grafana provider name `{name}` is taken"),
+                        other,
+                    ));
+                }
+                let inside = format!("{path}/");
+                let overlap = folders
+                    .get_key_value(path.as_str())
+                    .or_else(|| ancestors(path).find_map(|a| folders.get_key_value(a)))
+                    .or_else(|| {
+                        let mut below = folders.range(inside.as_str()..);
+                        below.next().filter(|(f, _)| f.starts_with(&inside))
+                    });
+                if let Some((taken, other)) = overlap {
+                    diags.push(clash(
+                        format!("Grafana dashboard folder `{path}` overlaps `{taken}`"),
+                        other,
+                    ));
+                }
+                folders.entry(path).or_insert(who);
+            }
+        }
+    }
+    diags
+}
+
+/// The folders `path` is inside of, nearest first: `/a/b/c` gives `/a/b`, `/a`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.char_indices()
+        .rev()
+        .filter(|(i, c)| *c == '/' && *i > 0)
+        .map(|(i, _)| &path[..i])
+}
