@@ -5,8 +5,10 @@
 //! everything else (model, names, templates, PromQL, unit tests) asks [`def`].
 //!
 //! Adding an alert: a file here, its `templates/alerts/<key>.j2`, its entry in [`ALL`] and
-//! its `Signal` variant; the panels and the test worlds that feed its metrics stay with
-//! their kind of metric.
+//! its `Signal` variant, and, for a thresholded one, its policy key (`spec::RawPolicies`,
+//! the list in `model::resolve`, `Signal::THRESHOLDED`); the panels and the test worlds that
+//! feed its metrics stay with their kind of metric. A signal with several sources (the mean
+//! wait: counters or a histogram) names them in [`Def::any_of`].
 
 mod absent;
 mod acquisition_timeouts;
