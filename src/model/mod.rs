@@ -272,7 +272,12 @@ impl Roles {
 
     /// Whether the pool has every metric a signal needs.
     pub fn supports(&self, signal: Signal) -> bool {
+        let any_of = crate::signals::def(signal).any_of;
         signal.role().is_none_or(|r| self.get(r).is_some())
+            && (any_of.is_empty()
+                || any_of
+                    .iter()
+                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
     }
 }
 
@@ -340,6 +345,11 @@ pub enum Signal {
     Undersized,
     /// Share of queries slower than the query-duration histogram's largest finite bucket.
     SlowQueries,
+    /// Mean seconds per acquisition: the wait counters' ratio, or the wait-time
+    /// histogram's `_sum` / `_count`.
+    WaitTimeMean,
+    /// The longest current wait for a connection (pgbouncer's `maxwait`).
+    MaxWait,
 }
 
 /// How a signal's value is compared with a level's threshold.
@@ -361,7 +371,7 @@ impl Comparison {
 }
 
 impl Signal {
-    pub const THRESHOLDED: [Signal; 7] = [
+    pub const THRESHOLDED: [Signal; 9] = [
         Signal::Utilization,
         Signal::AcquisitionTimeouts,
         Signal::CreationErrors,
@@ -369,6 +379,8 @@ impl Signal {
         Signal::QueryDurationP99,
         Signal::Exhausted,
         Signal::SlowQueries,
+        Signal::WaitTimeMean,
+        Signal::MaxWait,
     ];
 
     pub fn key(self) -> &'static str {

@@ -1150,7 +1150,7 @@ impl Cx<'_> {
         severities: &[String],
         defaults: Option<&Policies>,
     ) -> Policies {
-        let entries: [(Signal, &Option<S<RawPolicy>>); 7] = [
+        let entries: [(Signal, &Option<S<RawPolicy>>); 9] = [
             (Signal::Utilization, &raw.utilization),
             (Signal::AcquisitionTimeouts, &raw.acquisition_timeouts),
             (Signal::CreationErrors, &raw.creation_errors),
@@ -1158,6 +1158,8 @@ impl Cx<'_> {
             (Signal::QueryDurationP99, &raw.query_duration_p99),
             (Signal::Exhausted, &raw.exhausted),
             (Signal::SlowQueries, &raw.slow_queries),
+            (Signal::WaitTimeMean, &raw.wait_time_mean),
+            (Signal::MaxWait, &raw.max_wait),
         ];
         let mut thresholds = Vec::new();
         for (signal, p) in entries {

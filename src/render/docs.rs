@@ -90,6 +90,8 @@ pub fn runbook(
         has_environments => !model.environments.is_empty(),
         // Only a pool with a query-duration metric has that panel to point at.
         has_query_duration => model.pools.iter().any(|p| p.roles.query_duration.is_some()),
+        // A mean wait from wait counters (per wait, not per acquisition) is explained.
+        mean_from_counters => model.pools.iter().any(|p| crate::signals::mean_wait_from_counters(&p.roles)),
     };
     env.get_template("docs/runbook.md.j2")
         .and_then(|t| t.render(ctx))

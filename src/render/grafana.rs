@@ -265,6 +265,32 @@ struct PanelSpec {
     repeat: Option<String>,
 }
 
+/// A half-width time series of one target from 0, its threshold steps drawn as lines when
+/// it has any.
+fn half_width_series(
+    title: &str,
+    description: String,
+    unit: &'static str,
+    target: Target,
+    thresholds: Thresholds,
+) -> PanelSpec {
+    PanelSpec {
+        kind: "timeseries",
+        title: title.into(),
+        description,
+        unit,
+        min: Some(0.0),
+        max: None,
+        targets: vec![target],
+        custom: timeseries_custom(thresholds.steps.len() > 1),
+        thresholds,
+        options: timeseries_options(),
+        w: 12,
+        h: 8,
+        repeat: None,
+    }
+}
+
 fn no_thresholds(model: &Model) -> Thresholds {
     Thresholds {
         mode: "absolute".into(),
@@ -424,6 +450,68 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             h: 8,
             repeat: None,
         });
+    }
+
+    // The mean wait: where a policy watches it, or where the wait counters are the only
+    // view of waiting there is (database/sql has no histogram). The expression is the
+    // alert's own.
+    if r.supports(Signal::WaitTimeMean)
+        && (pool.policies.get(Signal::WaitTimeMean).is_some()
+            || crate::signals::mean_wait_from_counters(r))
+    {
+        let cx = crate::signals::ExprCx {
+            top_bucket: None,
+            for_: crate::model::PromDuration::from_secs(0),
+        };
+        let per = if crate::signals::mean_wait_from_counters(r) {
+            "per acquisition that had to wait"
+        } else {
+            "per acquisition"
+        };
+        out.push(half_width_series(
+            "Mean Acquisition Wait",
+            format!(
+                "Seconds waited for a connection, {per}, averaged over the rate window (no value without acquisitions). Threshold lines: the mean wait-time policy."
+            ),
+            "s",
+            target(
+                x.signal(Signal::WaitTimeMean, &cx),
+                &legend(pool, "mean"),
+                0,
+                "time_series",
+            ),
+            steps(model, pool, Signal::WaitTimeMean, 1.0),
+        ));
+    }
+
+    if r.wait_count.is_some() {
+        out.push(half_width_series(
+            "Waits per Second",
+            "Acquisitions that found no free connection and had to wait, per second.".into(),
+            "ops",
+            target(
+                x.counter_rate(Role::WaitCount),
+                &legend(pool, "waits"),
+                0,
+                "time_series",
+            ),
+            no_thresholds(model),
+        ));
+    }
+
+    if r.max_wait.is_some() {
+        out.push(half_width_series(
+            "Longest Client Wait",
+            "How long the oldest client still waiting for a connection has waited. Threshold lines: the longest-wait policy.".into(),
+            "s",
+            target(
+                x.gauge_max(Role::MaxWait),
+                &legend(pool, "longest wait"),
+                0,
+                "time_series",
+            ),
+            steps(model, pool, Signal::MaxWait, 1.0),
+        ));
     }
 
     if r.query_duration.is_some() {

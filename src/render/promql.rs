@@ -327,6 +327,18 @@ impl<'a> PoolExprs<'a> {
         self.sum(role, &self.select_role(role, ""), &[])
     }
 
+    /// The largest value of a gauge role per pool instance (a longest wait: summing the
+    /// longest waits of several series would invent a wait nobody had).
+    pub fn gauge_max(&self, role: Role) -> String {
+        let labels = self.pool.covered(role);
+        let inner = self.select_role(role, "");
+        if labels.is_empty() {
+            format!("max({inner})")
+        } else {
+            format!("max by ({}) ({inner})", labels.join(", "))
+        }
+    }
+
     /// active / size, a 0..1 ratio, per pool instance. A size of 0 ("unlimited" in
     /// database/sql) gives no value rather than +Inf.
     pub fn utilization(&self) -> String {
@@ -375,6 +387,16 @@ impl<'a> PoolExprs<'a> {
                 "({} > 0)",
                 self.sum(role, &self.role_rate(role, "_count"), &[])
             ),
+        )
+    }
+
+    /// The per-second rate of one counter role over another's, per pool instance (seconds
+    /// waited per wait): none where the denominator did not move in the window.
+    pub fn ratio_of_rates(&self, num: Role, den: Role) -> String {
+        self.join(
+            (&self.counter_rate(num), num),
+            "/",
+            (&format!("({} > 0)", self.counter_rate(den)), den),
         )
     }
 

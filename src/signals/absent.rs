@@ -16,6 +16,7 @@ pub const DEF: Def = Def {
     key: "absent",
     alert: "ConnectionPoolMetricsAbsent",
     role: None,
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::None,
     template: include_str!("../../templates/alerts/absent.j2"),

@@ -9,6 +9,7 @@ pub const DEF: Def = Def {
     key: "acquisition_timeouts",
     alert: "ConnectionPoolAcquisitionTimeouts",
     role: Some(Role::AcquisitionTimeouts),
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::PerSecond,
     template: include_str!("../../templates/alerts/acquisition_timeouts.j2"),

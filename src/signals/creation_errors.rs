@@ -9,6 +9,7 @@ pub const DEF: Def = Def {
     key: "creation_errors",
     alert: "ConnectionPoolCreationErrors",
     role: Some(Role::CreationErrors),
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::PerSecond,
     template: include_str!("../../templates/alerts/creation_errors.j2"),

@@ -10,6 +10,7 @@ pub const DEF: Def = Def {
     key: "exhausted",
     alert: "ConnectionPoolExhausted",
     role: None,
+    any_of: &[],
     comparison: Comparison::AtOrBelow,
     unit: ValueUnit::Connections,
     template: include_str!("../../templates/alerts/exhausted.j2"),

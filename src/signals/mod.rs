@@ -5,18 +5,24 @@
 //! everything else (model, names, templates, PromQL, unit tests) asks [`def`].
 //!
 //! Adding an alert: a file here, its `templates/alerts/<key>.j2`, its entry in [`ALL`] and
-//! its `Signal` variant; the panels and the test worlds that feed its metrics stay with
-//! their kind of metric.
+//! its `Signal` variant, and, for a thresholded one, its policy key (`spec::RawPolicies`,
+//! the list in `model::resolve`, `Signal::THRESHOLDED`); the panels and the test worlds that
+//! feed its metrics stay with their kind of metric. A signal with several sources (the mean
+//! wait: counters or a histogram) names them in [`Def::any_of`].
 
 mod absent;
 mod acquisition_timeouts;
 mod creation_errors;
 mod exhausted;
+mod max_wait;
 mod query_duration_p99;
 mod slow_queries;
 mod undersized;
 mod utilization;
+mod wait_time_mean;
 mod wait_time_p99;
+
+pub use wait_time_mean::from_counters as mean_wait_from_counters;
 
 use crate::model::{Comparison, PromDuration, Role, Signal, ValueUnit};
 use crate::render::promql::PoolExprs;
@@ -74,6 +80,9 @@ pub struct Def {
     pub alert: &'static str,
     /// The optional role it cannot do without (size and active always exist).
     pub role: Option<Role>,
+    /// Where several sources give the value: the role sets of which one must be bound in
+    /// full (empty: `role` alone decides).
+    pub any_of: &'static [&'static [Role]],
     pub comparison: Comparison,
     pub unit: ValueUnit,
     /// The annotation template (`summary` and `description` blocks).
@@ -86,16 +95,18 @@ pub struct Def {
 }
 
 /// Every signal, in the order their alerts are written.
-pub const ALL: [&Def; 9] = [
+pub const ALL: [&Def; 11] = [
     &utilization::DEF,
     &acquisition_timeouts::DEF,
     &creation_errors::DEF,
     &wait_time_p99::DEF,
+    &wait_time_mean::DEF,
     &query_duration_p99::DEF,
     &exhausted::DEF,
     &absent::DEF,
     &undersized::DEF,
     &slow_queries::DEF,
+    &max_wait::DEF,
 ];
 
 /// A signal's definition.
@@ -110,6 +121,8 @@ pub fn def(signal: Signal) -> &'static Def {
         Signal::Absent => &absent::DEF,
         Signal::Undersized => &undersized::DEF,
         Signal::SlowQueries => &slow_queries::DEF,
+        Signal::WaitTimeMean => &wait_time_mean::DEF,
+        Signal::MaxWait => &max_wait::DEF,
     }
 }
 
@@ -151,10 +164,47 @@ fn quantile_proof(cx: &ProofCx) -> Proof {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Roles;
+
+    fn roles(bound: &[Role]) -> Roles {
+        let get = |r: Role| bound.contains(&r).then(|| r.key().to_string());
+        Roles {
+            size: "size".into(),
+            active: "active".into(),
+            available: get(Role::Available),
+            wait_time: get(Role::WaitTime),
+            acquisition_timeouts: get(Role::AcquisitionTimeouts),
+            creation_errors: get(Role::CreationErrors),
+            query_duration: get(Role::QueryDuration),
+            waiting: get(Role::Waiting),
+            wait_count: get(Role::WaitCount),
+            wait_duration: get(Role::WaitDuration),
+            max_wait: get(Role::MaxWait),
+            matches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_mean_wait_needs_both_counters_or_the_histogram() {
+        let supports = |bound: &[Role]| roles(bound).supports(Signal::WaitTimeMean);
+        assert!(supports(&[Role::WaitCount, Role::WaitDuration]));
+        assert!(supports(&[Role::WaitTime]));
+        assert!(!supports(&[Role::WaitCount]));
+        assert!(!supports(&[Role::WaitDuration]));
+        assert!(!supports(&[Role::MaxWait]));
+        // Both sources bound: the library's own counters win.
+        assert!(wait_time_mean::from_counters(&roles(&[
+            Role::WaitTime,
+            Role::WaitCount,
+            Role::WaitDuration
+        ])));
+        assert!(roles(&[Role::MaxWait]).supports(Signal::MaxWait));
+        assert!(!roles(&[]).supports(Signal::MaxWait));
+    }
 
     #[test]
     fn every_signal_is_listed_once_under_its_own_key() {
-        assert_eq!(ALL.len(), 9);
+        assert_eq!(ALL.len(), 11);
         for d in ALL {
             assert_eq!(def(d.signal).key, d.key);
             assert_eq!(ALL.iter().filter(|o| o.key == d.key).count(), 1);

@@ -9,6 +9,7 @@ pub const DEF: Def = Def {
     key: "query_duration_p99",
     alert: "ConnectionPoolSlowQueries",
     role: Some(Role::QueryDuration),
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/query_duration_p99.j2"),

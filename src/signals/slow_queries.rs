@@ -9,6 +9,7 @@ pub const DEF: Def = Def {
     key: "slow_queries",
     alert: "ConnectionPoolSlowQueries",
     role: Some(Role::QueryDuration),
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::Ratio,
     template: include_str!("../../templates/alerts/slow_queries.j2"),

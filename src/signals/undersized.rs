@@ -10,6 +10,7 @@ pub const DEF: Def = Def {
     key: "undersized",
     alert: "ConnectionPoolUndersized",
     role: None,
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::Connections,
     template: include_str!("../../templates/alerts/undersized.j2"),

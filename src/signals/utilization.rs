@@ -9,6 +9,7 @@ pub const DEF: Def = Def {
     key: "utilization",
     alert: "ConnectionPoolHighUtilization",
     role: None,
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::Ratio,
     template: include_str!("../../templates/alerts/utilization.j2"),

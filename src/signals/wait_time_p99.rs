@@ -8,6 +8,7 @@ pub const DEF: Def = Def {
     key: "wait_time_p99",
     alert: "ConnectionPoolSlowAcquisition",
     role: Some(Role::WaitTime),
+    any_of: &[],
     comparison: Comparison::Above,
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/wait_time_p99.j2"),

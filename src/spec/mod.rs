@@ -378,6 +378,12 @@ pub struct RawPolicies {
     /// Share of observations above the query-duration histogram's largest finite bucket.
     #[serde(default)]
     pub slow_queries: Option<S<RawPolicy>>,
+    /// Mean seconds per acquisition (wait counters, or the wait-time histogram's sum/count).
+    #[serde(default)]
+    pub wait_time_mean: Option<S<RawPolicy>>,
+    /// The longest current wait for a connection, in seconds (the `max_wait` role).
+    #[serde(default)]
+    pub max_wait: Option<S<RawPolicy>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -474,6 +474,14 @@ fn hikaricp_without_percentiles_histogram_loses_only_the_quantiles() {
         mean_works,
         "no mean acquire time from _sum / _count: {exprs:#?}"
     );
+    // The fallback issue 13 asks for: an acquisition-latency alert from _sum / _count.
+    assert!(
+        exprs
+            .iter()
+            .any(|(name, _)| name == "ConnectionPoolSlowAcquisitionMean")
+            && !dark.contains("ConnectionPoolSlowAcquisitionMean"),
+        "no acquire-time alert works without buckets: {exprs:#?}"
+    );
     assert!(
         dark.iter().any(|n| n == "ConnectionPoolSlowAcquisition"),
         "the acquire-time p99 alert should be the one that needs buckets: {dark:?}"

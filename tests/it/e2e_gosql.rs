@@ -9,9 +9,14 @@
 //! 1. quiet: both pools have served a query; nothing is pending or firing;
 //! 2. exhausted: five goroutines run `select pg_sleep(..)` on `orders` (two run, three wait);
 //!    the utilization and exhaustion alerts fire for db_name="orders" of this instance,
-//!    none for `billing`; every query of the generated dashboard returns data;
+//!    none for `billing`;
 //! 3. released: the holds are cancelled, every alert clears and stays clear;
-//! 4. the service stops: the absence alert fires for each of its two pools, nothing else.
+//! 4. slow acquisitions: short holds keep arriving on `orders` faster than its two
+//!    connections serve them, so waits start and end all the time: the mean-wait alert
+//!    (seconds waited / waits, from database/sql's own counters) fires for `orders` only,
+//!    and every query of the generated dashboard returns data (the mean and waits-per-second
+//!    panels need waits that start and end within the rate window); released, all clears;
+//! 5. the service stops: the absence alert fires for each of its two pools, nothing else.
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -169,14 +174,56 @@ fn database_sql_pool_exhaustion_end_to_end() {
             "the alert names its service instance: {a:#?}"
         );
     }
-    support::assert_dashboard_has_data(&mut prom, &dashboard);
 
     // 3. Released: waits stop, the wait counter's rate falls back to 0 within a window.
     control(app, "/release?db=orders");
     support::wait_all_clear(&mut prom, Duration::from_secs(60));
     support::assert_quiet(&mut prom, "released service", Duration::from_secs(8));
 
-    // 4. The service stops: absence for each of its pools.
+    let phase4 = Instant::now();
+    // 4. Slow acquisitions: six 1 s holds every 3 s on a pool of two: two run at once, two
+    // wait 1 s, two wait 2 s, a mean of 1.5 s per wait above the preset's 1 s, and the pool
+    // drains before the next round, so waits start and end within every rate window
+    // (database/sql counts a wait when it starts and adds its seconds when it ends).
+    let mut last_hold: Option<Instant> = None;
+    let firing = support::wait_firing_for(
+        &mut prom,
+        ("db_name", "orders"),
+        &["ConnectionPoolSlowAcquisitionMean"],
+        |prom| {
+            gosql.assert_running();
+            if last_hold.is_none_or(|t| t.elapsed() >= Duration::from_secs(3)) {
+                control(app, "/hold?db=orders&n=6&seconds=1");
+                last_hold = Some(Instant::now());
+            }
+            format!(
+                "waits: {:?}",
+                prom.query(&format!(
+                    "rate(go_sql_wait_count_total[{}])",
+                    support::RATE_WINDOW
+                ))
+            )
+        },
+    );
+    let mean = firing
+        .iter()
+        .find(|a| a.name == "ConnectionPoolSlowAcquisitionMean")
+        .unwrap();
+    assert!(
+        mean.has("instance", &app.to_string()) && mean.has("job", "app"),
+        "the alert names its service instance: {mean:#?}"
+    );
+    let fired = phase4.elapsed();
+    support::assert_dashboard_has_data(&mut prom, &dashboard);
+    control(app, "/release?db=orders");
+    support::wait_all_clear(&mut prom, Duration::from_secs(60));
+    eprintln!(
+        "e2e database/sql: slow acquisitions fired after {:.1} s, cleared after {:.1} s",
+        fired.as_secs_f64(),
+        phase4.elapsed().as_secs_f64()
+    );
+
+    // 5. The service stops: absence for each of its pools.
     drop(gosql);
     support::wait_absent_for(&mut prom, "db_name", &["orders", "billing"]);
 

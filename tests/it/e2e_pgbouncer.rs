@@ -8,7 +8,8 @@
 //! The story, asserted through Prometheus's HTTP API:
 //! 1. quiet: both users have used their pool once; nothing is pending or firing;
 //! 2. exhausted: six clients of `alice` run `select pg_sleep(..)` on a pool of two; the
-//!    utilization and exhaustion alerts fire for (database shop, user alice), none for bob;
+//!    utilization and exhaustion alerts, and the longest-wait one once a queued client has
+//!    waited past its threshold, fire for (database shop, user alice), none for bob;
 //!    every query of the generated dashboard returns data;
 //! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
 //!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
@@ -184,11 +185,18 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     let firing = support::wait_firing_for(
         &mut prom,
         ("user", "alice"),
-        &["ConnectionPoolHighUtilization", "ConnectionPoolExhausted"],
+        // The longest-wait alert too, once the oldest of alice's queued clients has waited
+        // past the preset's 10 s (maxwait, SHOW POOLS).
+        &[
+            "ConnectionPoolHighUtilization",
+            "ConnectionPoolExhausted",
+            "ConnectionPoolLongWait",
+        ],
         |prom| {
             format!(
-                "waiting now: {:?}",
-                prom.query("pgbouncer_pools_client_waiting_connections")
+                "waiting now: {:?}, longest: {:?}",
+                prom.query("pgbouncer_pools_client_waiting_connections"),
+                prom.query("pgbouncer_pools_client_maxwait_seconds")
             )
         },
     );

@@ -114,6 +114,7 @@ fn a_library_without_a_metric_gets_no_alert_or_panel_for_it() {
         [
             "ConnectionPoolHighUtilization",
             "ConnectionPoolExhausted",
+            "ConnectionPoolLongWait",
             "ConnectionPoolMetricsAbsent"
         ]
     );
@@ -121,7 +122,14 @@ fn a_library_without_a_metric_gets_no_alert_or_panel_for_it() {
         .iter()
         .map(|p| p.title.as_str())
         .collect();
-    assert_eq!(titles, ["Connection Pool Utilization", "Connections"]);
+    assert_eq!(
+        titles,
+        [
+            "Connection Pool Utilization",
+            "Connections",
+            "Longest Client Wait"
+        ]
+    );
 }
 
 pub(crate) fn tests() -> Vec<crate::harness::Test> {

@@ -136,6 +136,16 @@ fn mutations(rule: &Value) -> Vec<Mutation> {
             }),
         });
     }
+    // A mean's denominator guard (`(... > 0)`): without it, seconds waited with no
+    // acquisition counted in the window divide into +Inf and fire. Its worlds prove it.
+    if rule["alert"].as_str() == Some("ConnectionPoolSlowAcquisitionMean") {
+        let unguarded = unguard(expr);
+        assert_ne!(unguarded, expr, "no denominator guard in {expr}");
+        out.push(Mutation {
+            name: "zero-denominator guard removed".into(),
+            apply: Box::new(move |r| set_expr(r, unguarded.clone())),
+        });
+    }
     out.push(Mutation {
         name: "severity renamed".into(),
         apply: Box::new(|r| {
@@ -144,6 +154,39 @@ fn mutations(rule: &Value) -> Vec<Mutation> {
         }),
     });
     out
+}
+
+/// `(x > 0)` in an expression becomes `x`: the guarded denominator unguarded.
+fn unguard(expr: &str) -> String {
+    let mut out = expr.to_string();
+    while let Some(end) = out.find(" > 0)") {
+        // The `(` that opens the guarded expression.
+        let mut depth = 0;
+        let open = out[..end]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| {
+                match c {
+                    ')' => depth += 1,
+                    '(' if depth == 0 => return true,
+                    '(' => depth -= 1,
+                    _ => {}
+                }
+                false
+            })
+            .map(|(i, _)| i)
+            .unwrap();
+        out = format!("{}{}{}", &out[..open], &out[open + 1..end], &out[end + 5..]);
+    }
+    out
+}
+
+fn unguard_removes_the_guard_only() {
+    assert_eq!(
+        unguard("sum by (i) (rate(d[5m]))\n/\n(sum by (i) (rate(c[5m])) > 0)\n> 1"),
+        "sum by (i) (rate(d[5m]))\n/\nsum by (i) (rate(c[5m]))\n> 1"
+    );
+    assert_eq!(unguard("x > 1"), "x > 1");
 }
 
 fn promtool_test(promtool: &Path, tests: &Path) -> (bool, String) {
@@ -266,6 +309,7 @@ use crate::harness::PROMTOOL;
 
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
+        unguard_removes_the_guard_only,
         [PROMTOOL] every_mutation_of_every_alert_fails_the_generated_tests,
     ]
 }

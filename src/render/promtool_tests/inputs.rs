@@ -55,6 +55,9 @@ pub(super) enum Trace {
     /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
     /// `series` such counters of one instance, summed (a labelled counter's series).
     Ramp { per_step: f64, series: u32 },
+    /// rate() of one counter over another's, both rising every step from 0 (by `num` and
+    /// `den`): a mean per event. Prometheus divides the two rates as computed.
+    RateRatio { num: f64, den: f64 },
     /// A counter series born at step `at` at a value and never rising again: counted as
     /// `value` (that many events over the rate window, per second) for a window, then 0.
     Born { at: u64, value: f64 },
@@ -72,6 +75,7 @@ impl Trace {
             Trace::Born { at, value } => {
                 (k >= at).then(|| if k < at + t.window_steps { value } else { 0.0 })
             }
+            Trace::RateRatio { num, den } => (k >= 1).then(|| t.rate(num, k) / t.rate(den, k)),
         }
     }
 
@@ -79,7 +83,7 @@ impl Trace {
     pub(super) fn steady_from(self, t: Timing) -> u64 {
         match self {
             Trace::Constant { from, .. } => from,
-            Trace::Ramp { .. } => t.window_steps,
+            Trace::Ramp { .. } | Trace::RateRatio { .. } => t.window_steps,
             Trace::Born { at, .. } => at + t.window_steps,
         }
     }
@@ -435,6 +439,28 @@ impl<'a> Inputs<'a> {
                     }),
                 )
             }
+            // WAITS acquisitions a step, waiting `value` seconds each on average: through
+            // the wait counters where the pool has both, else the histogram's _sum and
+            // _count alone (what a histogram without buckets still exports).
+            Signal::WaitTimeMean => {
+                let num = as_printed(value * WAITS);
+                let (sum, count) = if crate::signals::mean_wait_from_counters(&self.pool.roles) {
+                    (
+                        self.series(Role::WaitDuration, "", None, self.rising(num)),
+                        self.series(Role::WaitCount, "", None, self.rising(WAITS)),
+                    )
+                } else {
+                    (
+                        self.series(Role::WaitTime, "_sum", None, self.rising(num)),
+                        self.series(Role::WaitTime, "_count", None, self.rising(WAITS)),
+                    )
+                };
+                (vec![sum, count], Some(Trace::RateRatio { num, den: WAITS }))
+            }
+            Signal::MaxWait => (
+                vec![self.series(Role::MaxWait, "", None, self.constant(value))],
+                constant(value),
+            ),
             Signal::Absent => return None,
         };
         Some(self.scenario_of(series, trace))
@@ -451,6 +477,9 @@ impl<'a> Inputs<'a> {
         }
     }
 }
+
+/// Acquisitions a step in the mean-wait scenarios.
+pub(super) const WAITS: f64 = 10.0;
 
 /// Observations a step in share and real-bucket scenarios: fine enough to place a share or
 /// a quantile within 0.01%.

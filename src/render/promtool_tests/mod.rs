@@ -24,7 +24,7 @@ pub use self::file::{
     AlertRuleTest, Coverage, ExpAlert, ExpSample, InputSeries, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
-    Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, headroom, inputs_buckets, viewers,
+    Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
 };
 use super::prom_template;
 use super::prometheus::{Record, Rule, RuleFile};
@@ -541,6 +541,30 @@ impl<'a> Tests<'a> {
             groups.push(self.group(
                 format!("{}: full but no one waits: silent", a.describe()),
                 &calm,
+                vec![check],
+            ));
+        }
+        // A mean has no value when nothing was acquired in the window, even if seconds
+        // waited were added (database/sql adds a wait's seconds when it ends, and counts it
+        // when it starts): the firing world with the count standing still stays silent
+        // rather than dividing by zero into +Inf.
+        if a.signal == Signal::WaitTimeMean {
+            let mut still = firing.clone();
+            for s in still
+                .series
+                .iter_mut()
+                .filter(|s| s.role == Role::WaitCount || s.suffix == "_count")
+            {
+                s.values = inputs.constant(WAITS);
+            }
+            still.trace = None;
+            let check = self.check(a.name(), &still, fire_at)?;
+            groups.push(self.group(
+                format!(
+                    "{}: seconds waited but no acquisition: silent",
+                    a.describe()
+                ),
+                &still,
                 vec![check],
             ));
         }
