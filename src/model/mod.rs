@@ -246,6 +246,27 @@ pub struct Roles {
 }
 
 impl Roles {
+    /// The roles `metric` binds (size and active always; `None` leaves the others out).
+    pub fn from_fn(
+        metric: impl Fn(Role) -> Option<String>,
+        matches: Vec<(Role, Vec<(String, String)>)>,
+    ) -> Self {
+        Roles {
+            size: metric(Role::Size).unwrap_or_default(),
+            active: metric(Role::Active).unwrap_or_default(),
+            available: metric(Role::Available),
+            wait_time: metric(Role::WaitTime),
+            acquisition_timeouts: metric(Role::AcquisitionTimeouts),
+            creation_errors: metric(Role::CreationErrors),
+            query_duration: metric(Role::QueryDuration),
+            waiting: metric(Role::Waiting),
+            wait_count: metric(Role::WaitCount),
+            wait_duration: metric(Role::WaitDuration),
+            max_wait: metric(Role::MaxWait),
+            matches,
+        }
+    }
+
     /// The (identity label, metric label) pairs of a role bound in long form.
     pub fn matches(&self, role: Role) -> &[(String, String)] {
         self.matches

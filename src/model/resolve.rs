@@ -768,20 +768,7 @@ impl Cx<'_> {
                 .find(|(r, _)| *r == role)
                 .map(|(_, n)| n.clone())
         };
-        let roles = Roles {
-            size: get(Role::Size).unwrap_or_default(),
-            active: get(Role::Active).unwrap_or_default(),
-            available: get(Role::Available),
-            wait_time: get(Role::WaitTime),
-            acquisition_timeouts: get(Role::AcquisitionTimeouts),
-            creation_errors: get(Role::CreationErrors),
-            query_duration: get(Role::QueryDuration),
-            waiting: get(Role::Waiting),
-            wait_count: get(Role::WaitCount),
-            wait_duration: get(Role::WaitDuration),
-            max_wait: get(Role::MaxWait),
-            matches,
-        };
+        let roles = Roles::from_fn(get, matches);
         let mut policies = match &rp.policies {
             Some(over) => self.policies(over, severities, Some(defaults)),
             None => defaults.clone(),

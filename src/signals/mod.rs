@@ -167,21 +167,11 @@ mod tests {
     use crate::model::Roles;
 
     fn roles(bound: &[Role]) -> Roles {
-        let get = |r: Role| bound.contains(&r).then(|| r.key().to_string());
-        Roles {
-            size: "size".into(),
-            active: "active".into(),
-            available: get(Role::Available),
-            wait_time: get(Role::WaitTime),
-            acquisition_timeouts: get(Role::AcquisitionTimeouts),
-            creation_errors: get(Role::CreationErrors),
-            query_duration: get(Role::QueryDuration),
-            waiting: get(Role::Waiting),
-            wait_count: get(Role::WaitCount),
-            wait_duration: get(Role::WaitDuration),
-            max_wait: get(Role::MaxWait),
-            matches: Vec::new(),
-        }
+        let always = [Role::Size, Role::Active];
+        Roles::from_fn(
+            |r| (always.contains(&r) || bound.contains(&r)).then(|| r.key().to_string()),
+            Vec::new(),
+        )
     }
 
     #[test]
