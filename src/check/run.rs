@@ -8,6 +8,7 @@ use super::registry::{CHECKS, Run};
 use super::{invalid_duration, rules_file};
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Sources, Span};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Marks the findings a rule's suppressions silence. A suppression that silences nothing
@@ -122,8 +123,14 @@ pub fn files(
     let mut out = Linted::default();
     let mut units = Vec::new();
     let mut groups = Vec::new();
-    for &file in rules {
-        match rules_file::parse(sources, file) {
+    // Parsing a file (YAML with spans, then each expression) needs no other file: both
+    // cores, results in file order. 3,400 rules: 0.084 s -> 0.061 s wall (BENCHMARKS.md).
+    let parsed: Vec<_> = rules
+        .par_iter()
+        .map(|&file| rules_file::parse(sources, file))
+        .collect();
+    for parsed in parsed {
+        match parsed {
             Ok(mut p) => {
                 units.append(&mut p.rules);
                 groups.append(&mut p.groups);
