@@ -216,7 +216,16 @@ fn database_sql_pool_exhaustion_end_to_end() {
     let fired = phase4.elapsed();
     support::assert_dashboard_has_data(&mut prom, &dashboard);
     control(app, "/release?db=orders");
+    // The last round of holds still ends its waits (and database/sql adds their seconds
+    // then): let it finish and a whole rate window pass before calling the service quiet,
+    // or the mean could come back while the next phase expects nothing but absence.
+    let round = Duration::from_secs(3);
+    let window = Duration::from_secs(10) + Duration::from_secs(2);
+    if let Some(t) = last_hold {
+        std::thread::sleep((round + window).saturating_sub(t.elapsed()));
+    }
     support::wait_all_clear(&mut prom, Duration::from_secs(60));
+    support::assert_quiet(&mut prom, "slow acquisitions over", Duration::from_secs(3));
     eprintln!(
         "e2e database/sql: slow acquisitions fired after {:.1} s, cleared after {:.1} s",
         fired.as_secs_f64(),
