@@ -193,7 +193,7 @@ pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
     let found = if text == rule.expr.text {
         locate(&text, e)
     } else {
-        brackets(&rule.expr.text).unwrap_or_else(|| Located {
+        brackets(&rule.expr.text).unwrap_or_else(|| ErrorPlace {
             range: None,
             ..locate(&text, e)
         })
@@ -219,19 +219,19 @@ pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
 
 /// Where in an expression a parse error is, and what to say about it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Located {
+pub struct ErrorPlace {
     pub range: Option<Range<usize>>,
     pub message: String,
     pub label: String,
 }
 
 /// Finds the place of a parse error the parser reported without a position.
-pub fn locate(text: &str, parser_msg: &str) -> Located {
+pub fn locate(text: &str, parser_msg: &str) -> ErrorPlace {
     brackets(text).unwrap_or_else(|| locate_tokens(text, parser_msg))
 }
 
-fn at(range: Range<usize>, message: String, label: &str) -> Located {
-    Located {
+fn at(range: Range<usize>, message: String, label: &str) -> ErrorPlace {
+    ErrorPlace {
         range: Some(range),
         message,
         label: label.to_string(),
@@ -240,7 +240,7 @@ fn at(range: Range<usize>, message: String, label: &str) -> Located {
 
 /// An unclosed or mismatched bracket or string: the parser stops at them without saying
 /// where.
-pub fn brackets(text: &str) -> Option<Located> {
+pub fn brackets(text: &str) -> Option<ErrorPlace> {
     let mut stack: Vec<(char, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -313,7 +313,7 @@ pub fn brackets(text: &str) -> Option<Located> {
 }
 
 /// A bad token the parser names, or the first token after the longest viable prefix.
-fn locate_tokens(text: &str, parser_msg: &str) -> Located {
+fn locate_tokens(text: &str, parser_msg: &str) -> ErrorPlace {
     // Messages that quote the offending text: point at it.
     for prefix in ["bad number or duration syntax: ", "unexpected identifier '"] {
         if let Some(rest) = parser_msg.strip_prefix(prefix) {
@@ -364,7 +364,7 @@ fn locate_tokens(text: &str, parser_msg: &str) -> Located {
             );
         }
     }
-    Located {
+    ErrorPlace {
         range: None,
         message: if parser_msg.trim() == "invalid promql query" {
             "the expression is not valid PromQL (check brackets, quotes and operators)".into()
