@@ -14,7 +14,7 @@
 //! `changes(ceph_osd_up[5m]) > 1`.
 
 use super::lint::{Cx, RuleUnit};
-use super::typing::{COUNTER_FUNCTIONS, calls, selector_name, unparen};
+use super::typing::{counter_calls, selector_name};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -28,12 +28,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for c in calls(ast, &COUNTER_FUNCTIONS) {
-        let Some(arg) = c.args.args.first() else {
-            continue;
-        };
-        let arg = unparen(arg);
-        let t = cx.env.type_of(arg);
+    for (c, arg, t) in counter_calls(ast, &cx.env) {
         if !t.binary {
             continue;
         }

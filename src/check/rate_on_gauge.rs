@@ -13,7 +13,7 @@
 use promql_parser::parser::Expr;
 
 use super::lint::{Cx, RuleUnit};
-use super::typing::{COUNTER_FUNCTIONS, Kind, calls, unparen};
+use super::typing::{Kind, counter_calls};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub const CODE: Code = Code {
@@ -27,12 +27,7 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for c in calls(ast, &COUNTER_FUNCTIONS) {
-        let Some(arg) = c.args.args.first() else {
-            continue;
-        };
-        let arg = unparen(arg);
-        let t = cx.env.type_of(arg);
+    for (c, arg, t) in counter_calls(ast, &cx.env) {
         // 0/1 and info series: PW107 says more about them.
         if !matches!(t.kind, Kind::Gauge | Kind::Rate) || t.binary {
             continue;
@@ -41,16 +36,18 @@ pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         // counters without `_total`): a warning then.
         let severity = if t.exact { SEVERITY } else { Severity::Warning };
         let (what, name) = match arg {
-            Expr::MatrixSelector(ms) => (
-                format!("`{}` is a gauge", ms.vs.name.as_deref().unwrap_or("?")),
-                ms.vs.name.clone(),
-            ),
+            Expr::MatrixSelector(ms) => {
+                let is = if t.kind == Kind::Rate {
+                    "already a rate"
+                } else {
+                    "a gauge"
+                };
+                (
+                    format!("`{}` is {is}", ms.vs.name.as_deref().unwrap_or("?")),
+                    ms.vs.name.clone(),
+                )
+            }
             _ => ("its argument is not a counter".to_string(), None),
-        };
-        let what = if t.kind == Kind::Rate {
-            what.replace("a gauge", "already a rate")
-        } else {
-            what
         };
         let span = name
             .as_deref()

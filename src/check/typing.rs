@@ -766,6 +766,19 @@ pub fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
     out
 }
 
+/// Each call of a counter function (`rate`, `irate`, `increase`) in `e`, with its argument
+/// (parentheses removed) and the argument's type: what the checks on counter functions
+/// look at.
+pub fn counter_calls<'a>(e: &'a Expr, env: &Env) -> Vec<(&'a Call, &'a Expr, Ty)> {
+    calls(e, &COUNTER_FUNCTIONS)
+        .into_iter()
+        .filter_map(|c| {
+            let arg = unparen(c.args.args.first()?);
+            Some((c, arg, env.type_of(arg)))
+        })
+        .collect()
+}
+
 /// Strips parentheses.
 pub fn unparen(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
