@@ -188,20 +188,21 @@ pub fn run(cli: Cli) -> Report {
 /// `check --explain CODE` and `check --list`.
 fn explain(args: &CheckArgs) -> Report {
     let mut report = Report::default();
-    match args.explain.as_deref().map(registry::find) {
-        None => report.stdout = registry::list(),
-        Some(Some(c)) => report.stdout = registry::explain(c),
-        Some(None) if explain_error(args.explain.as_deref().unwrap_or("")).is_some() => {
-            report.stdout =
-                explain_error(args.explain.as_deref().unwrap_or("")).unwrap_or_default();
-        }
-        Some(None) => {
-            report.stderr = format!(
-                "poolwatch: no check is called `{}`; `poolwatch check --list` lists them\n",
-                args.explain.as_deref().unwrap_or("")
-            );
-            report.code = EXIT_INPUT;
-        }
+    let Some(code) = args.explain.as_deref() else {
+        report.stdout = registry::list();
+        return report;
+    };
+    match registry::find(code).map(registry::explain) {
+        Some(text) => report.stdout = text,
+        None => match explain_error(code) {
+            Some(text) => report.stdout = text,
+            None => {
+                report.stderr = format!(
+                    "poolwatch: no check or error is called `{code}`; `poolwatch check --list` lists the checks, docs/errors.md the errors\n"
+                );
+                report.code = EXIT_INPUT;
+            }
+        },
     }
     report
 }
