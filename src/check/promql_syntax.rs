@@ -16,7 +16,7 @@ use std::ops::Range;
 use super::lint::RuleUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW101",
     name: "promql-syntax",
 };
@@ -143,7 +143,7 @@ fn variable_at(s: &str) -> usize {
 
 /// Parses a dashboard query: variables as numbers first, then as names, then as set
 /// operators; the first reading that parses wins.
-pub fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
+pub(crate) fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
     let first = substitute(text, Placeholder::Number);
     let err = match promql_parser::parser::parse(&first) {
         Ok(e) => return Ok(e),
@@ -170,7 +170,7 @@ fn substitute_builtin(expr: &str) -> String {
 }
 
 /// Parses one expression, giving a clearer message than the parser's when it can.
-pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
+pub(crate) fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
     promql_parser::parser::parse(expr).map_err(|e| {
         if e.trim() == "invalid promql query" {
             "the expression is not valid PromQL (check brackets, quotes and operators)".into()
@@ -180,10 +180,10 @@ pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
     })
 }
 
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 /// PW101 on a rule under check, pointing into the expression where it can.
-pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
+pub(crate) fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
     let Err(e) = &rule.ast else {
         return Vec::new();
     };
@@ -219,14 +219,14 @@ pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
 
 /// Where in an expression a parse error is, and what to say about it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ErrorPlace {
-    pub range: Option<Range<usize>>,
-    pub message: String,
-    pub label: String,
+pub(crate) struct ErrorPlace {
+    pub(crate) range: Option<Range<usize>>,
+    pub(crate) message: String,
+    pub(crate) label: String,
 }
 
 /// Finds the place of a parse error the parser reported without a position.
-pub fn locate(text: &str, parser_msg: &str) -> ErrorPlace {
+pub(crate) fn locate(text: &str, parser_msg: &str) -> ErrorPlace {
     brackets(text).unwrap_or_else(|| locate_tokens(text, parser_msg))
 }
 
@@ -240,7 +240,7 @@ fn at(range: Range<usize>, message: String, label: &str) -> ErrorPlace {
 
 /// An unclosed or mismatched bracket or string: the parser stops at them without saying
 /// where.
-pub fn brackets(text: &str) -> Option<ErrorPlace> {
+pub(crate) fn brackets(text: &str) -> Option<ErrorPlace> {
     let mut stack: Vec<(char, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {

@@ -94,24 +94,24 @@ struct RawRule {
 
 /// A group's durations that must parse, besides its rules' `for`.
 #[derive(Debug, Clone)]
-pub struct GroupDurations {
-    pub object: String,
-    pub durations: Vec<(&'static str, Located)>,
+pub(crate) struct GroupDurations {
+    pub(crate) object: String,
+    pub(crate) durations: Vec<(&'static str, Located)>,
 }
 
 /// A parsed rule file: its rules and its groups' own durations.
 #[derive(Debug, Clone, Default)]
-pub struct Parsed {
-    pub rules: Vec<RuleUnit>,
-    pub groups: Vec<GroupDurations>,
+pub(crate) struct Parsed {
+    pub(crate) rules: Vec<RuleUnit>,
+    pub(crate) groups: Vec<GroupDurations>,
     /// Findings about the file itself (malformed suppressions).
-    pub diags: Vec<Diagnostic>,
+    pub(crate) diags: Vec<Diagnostic>,
 }
 
 /// Reads a rule file already added to `sources`: every YAML document in it (empty and
 /// `null` documents, and documents without groups, hold no rules). A file that is not a
 /// rule file is an error (unusable input).
-pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
+pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
     let text = sources.get(file).map_or("", |f| f.text.as_str());
     let docs: Vec<RawFile> =
         serde_saphyr::from_multiple_with_options::<RawFile>(text, spec::yaml_options())
@@ -243,7 +243,7 @@ fn comment_ignores(
 
 /// The rules poolwatch generates, as rule units located at their spec entries, with the
 /// spec's suppressions attached; malformed suppressions are reported.
-pub fn from_generated(
+pub(crate) fn from_generated(
     file: &RuleFile,
     suppressions: &[Suppression],
 ) -> (Vec<RuleUnit>, Vec<Diagnostic>) {

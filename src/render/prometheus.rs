@@ -14,7 +14,7 @@ use crate::model::{Model, Pool, Role, Signal};
 use crate::signals::ExprCx;
 use crate::source::Span;
 
-pub const TEMPLATE: Code = Code {
+pub(crate) const TEMPLATE: Code = Code {
     code: "PW020",
     name: "template-error",
 };
@@ -27,9 +27,9 @@ pub struct RuleFile {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleGroup {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interval: Option<String>,
+    pub(crate) interval: Option<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -37,12 +37,12 @@ pub struct RuleGroup {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<String>,
+    pub(crate) record: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<String>,
     pub expr: String,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
-    pub for_: Option<String>,
+    pub(crate) for_: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,7 +55,7 @@ pub struct Rule {
 /// What a recording rule records: its kind, as a type (the unit tests pick each one's
 /// expected value by it, not by its name).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Record {
+pub(crate) enum Record {
     /// active / size.
     Utilization,
     /// The utilization's peak over the rate window.
@@ -77,13 +77,13 @@ pub enum Record {
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     /// For a recording rule, what it records.
-    pub record: Option<Record>,
+    pub(crate) record: Option<Record>,
     pub pool: String,
     /// The alert's summary without the instance's labels, for the runbook's table.
-    pub condition: String,
+    pub(crate) condition: String,
     pub signal: Option<Signal>,
-    pub threshold: Option<f64>,
-    pub span: Option<Span>,
+    pub(crate) threshold: Option<f64>,
+    pub(crate) span: Option<Span>,
 }
 
 impl Rule {
@@ -113,7 +113,10 @@ pub struct Annotations {
 }
 
 /// Builds the rule file. Template failures are collected as diagnostics.
-pub fn rule_file(model: &Model, env: &Environment<'static>) -> Result<RuleFile, Vec<Diagnostic>> {
+pub(crate) fn rule_file(
+    model: &Model,
+    env: &Environment<'static>,
+) -> Result<RuleFile, Vec<Diagnostic>> {
     let window = model.rate_window.to_string();
     let mut alerts = Vec::new();
     let mut records = Vec::new();

@@ -20,7 +20,7 @@ mod inputs;
 use std::collections::{BTreeMap, HashMap};
 
 use self::arithmetic::{Timing, as_printed, bucket_quantile, quantile};
-pub use self::file::{
+pub(crate) use self::file::{
     AlertRuleTest, Coverage, ExpAlert, ExpSample, InputSeries, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
@@ -33,7 +33,7 @@ use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
 
-pub const UNTESTABLE: Code = Code {
+pub(crate) const UNTESTABLE: Code = Code {
     code: "PW021",
     name: "untestable-alert",
 };
@@ -43,7 +43,10 @@ const MAX_STEPS: u64 = 20_000;
 
 /// Builds the unit tests of a rule file, or a diagnostic for every alert that cannot be
 /// given a firing and a silent case.
-pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
+pub(crate) fn test_file(
+    model: &Model,
+    rules: &RuleFile,
+) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut alerts = Vec::new();
     let pool_ix: HashMap<&str, usize> = model
