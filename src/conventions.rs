@@ -42,12 +42,6 @@ pub fn test_file_path() -> String {
     format!("rules/{FILE_STEM}.test.yml")
 }
 
-/// Value of a kept label on the series of generated unit tests: `namespace` gets
-/// `namespace-1`.
-pub(crate) fn test_label_value(label: &str) -> String {
-    test_label_value_of(label, 1)
-}
-
 /// Value of a grouping label for the `n`th pool instance of a generated test world:
 /// `instance-1` is the hot instance, `instance-2` the idle one.
 pub(crate) fn test_label_value_of(label: &str, n: u32) -> String {

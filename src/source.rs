@@ -17,13 +17,6 @@ impl Span {
     pub(crate) fn new(file: FileId, range: Range<usize>) -> Self {
         Self { file, range }
     }
-
-    /// A sub-span `offset..offset+len` relative to the start of this span, clamped inside it.
-    pub(crate) fn narrow(&self, offset: usize, len: usize) -> Span {
-        let start = (self.range.start + offset).min(self.range.end);
-        let end = (start + len.max(1)).min(self.range.end.max(start));
-        Span::new(self.file, start..end)
-    }
 }
 
 /// One loaded source file: the name shown to the user and its text.

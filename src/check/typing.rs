@@ -830,10 +830,8 @@ mod tests {
                 name: name.into(),
                 kind,
                 unit,
-                help: String::new(),
                 labels: Vec::new(),
                 buckets: None,
-                span: None,
             });
         }
         c

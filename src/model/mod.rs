@@ -132,12 +132,10 @@ pub struct Metric {
     pub(crate) name: String,
     pub(crate) kind: MetricKind,
     pub(crate) unit: Unit,
-    pub(crate) help: String,
     /// Labels the metric carries besides the target's `job` and `instance`.
     pub labels: Vec<String>,
     /// A histogram's finite bucket bounds, ascending (None: not declared).
     pub(crate) buckets: Option<Vec<f64>>,
-    pub(crate) span: Option<Span>,
 }
 
 impl Metric {
@@ -172,20 +170,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub(crate) const ALL: [Role; 11] = [
-        Role::Size,
-        Role::Active,
-        Role::Available,
-        Role::WaitTime,
-        Role::AcquisitionTimeouts,
-        Role::CreationErrors,
-        Role::QueryDuration,
-        Role::Waiting,
-        Role::WaitCount,
-        Role::WaitDuration,
-        Role::MaxWait,
-    ];
-
     pub(crate) fn key(self) -> &'static str {
         match self {
             Role::Size => "size",

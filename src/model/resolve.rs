@@ -598,10 +598,8 @@ impl Cx<'_> {
                 name: name.clone(),
                 kind: m.kind.value,
                 unit: m.unit.value,
-                help: m.help.value.clone(),
                 labels,
                 buckets,
-                span: self.span(&m.name),
             };
             if !catalog.insert(metric) {
                 let d = Diagnostic::error(

@@ -262,10 +262,6 @@ impl<'a> PoolExprs<'a> {
         self.binary(lhs.0, &op, rhs.0)
     }
 
-    pub(crate) fn rate(&self, metric: &str) -> String {
-        format!("rate({}[{}])", self.select(metric), self.window)
-    }
-
     fn role_rate(&self, role: Role, suffix: &str) -> String {
         let w = self.window;
         self.select_role_with(role, suffix, None, &|s| format!("rate({s}[{w}])"))

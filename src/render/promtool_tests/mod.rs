@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use self::arithmetic::{Timing, as_printed, bucket_quantile, quantile};
 pub(crate) use self::file::{
-    AlertRuleTest, Coverage, ExpAlert, ExpSample, InputSeries, PromqlExprTest, TestFile, TestGroup,
+    AlertRuleTest, Coverage, ExpAlert, ExpSample, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
     Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
