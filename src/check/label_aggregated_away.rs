@@ -8,8 +8,8 @@
 //! Example: `expr: sum(rate(errors_total[5m])) > 0` with
 //! `summary: "Errors on {{ $labels.instance }}"`.
 
+use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
-use super::template::scan;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

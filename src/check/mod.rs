@@ -6,12 +6,12 @@
 
 pub(crate) mod baseline;
 pub(crate) mod dashboard;
+pub(crate) mod go_template;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
 pub mod registry;
 pub(crate) mod rules_file;
 pub(crate) mod run;
-pub(crate) mod template;
 pub(crate) mod typing;
 
 pub(crate) mod alert_without_comparison;

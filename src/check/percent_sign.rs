@@ -9,8 +9,8 @@
 //! Example: `description: "p99 latency {{ $value | humanizePercentage }}%"`, or
 //! `"{{ $value }}% of requests"` over `rate(http_requests_total[5m])` (requests per second).
 
+use super::go_template::{TokKind, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{TokKind, scan};
 use super::typing::ValUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;

@@ -7,8 +7,8 @@
 //!
 //! Example: `description: "Pool at {{ $value | humanizePercentage } utilization"`.
 
+use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
-use super::template::scan;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -12,8 +12,8 @@
 //! `description: "Pool at {{ $value }}% utilization"` — write
 //! `{{ $value | humanizePercentage }}`, or multiply the expression by 100.
 
+use super::go_template::{TokKind, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{TokKind, scan};
 use super::typing::{Kind, ValUnit, unparen};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;

@@ -10,8 +10,8 @@
 //!
 //! Example: `{{ $value | humanizePercent }}` (the function is `humanizePercentage`).
 
+use super::go_template::{FUNCTIONS, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{FUNCTIONS, scan};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

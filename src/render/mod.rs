@@ -3,14 +3,14 @@
 //! Architecture Invariant: rendering is pure. It reads the model and returns values; it
 //! never touches the file system, and the same model always gives the same bytes.
 
+pub mod annotation_expansion;
 pub(crate) mod deploy;
 pub(crate) mod docs;
 pub mod grafana;
-pub mod prom_template;
+pub(crate) mod jinja;
 pub(crate) mod prometheus;
 pub(crate) mod promql;
 pub(crate) mod promtool_tests;
-pub(crate) mod templates;
 
 use std::sync::OnceLock;
 
@@ -49,7 +49,7 @@ pub struct OutputFile {
 pub(crate) fn environment() -> Result<&'static minijinja::Environment<'static>, Vec<Diagnostic>> {
     static ENVIRONMENT: OnceLock<Result<minijinja::Environment<'static>, String>> = OnceLock::new();
     ENVIRONMENT
-        .get_or_init(|| templates::environment().map_err(|e| e.to_string()))
+        .get_or_init(|| jinja::environment().map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| {
             vec![Diagnostic::error(

@@ -6,8 +6,8 @@ use minijinja::Environment;
 use minijinja::value::Value;
 use serde::Serialize;
 
+use super::jinja::{self, safe};
 use super::promql::{PoolExprs, Recorded};
-use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Model, Pool, Role, Signal};
@@ -165,7 +165,7 @@ fn with_overrides(
     }
     let mut env = env.clone();
     for (key, text) in &model.wording.templates {
-        env.add_template_owned(templates::override_template(key), text.clone())
+        env.add_template_owned(jinja::override_template(key), text.clone())
             .map_err(|e| {
                 Diagnostic::error(
                     TEMPLATE,
@@ -299,9 +299,8 @@ fn alert(
     // The same summary without the instance's labels, for the runbook's table.
     vars.insert("scope".to_string(), Value::from(""));
     let unscoped = Value::from(vars);
-    let condition =
-        templates::render_block(env, &template_name(model, d.signal), "summary", &unscoped)
-            .map_err(|e| template_diag(d.signal, pool, &e))?;
+    let condition = jinja::render_block(env, &template_name(model, d.signal), "summary", &unscoped)
+        .map_err(|e| template_diag(d.signal, pool, &e))?;
     let mut labels = pool_labels(model, pool);
     labels.extend(pool.labels.iter().cloned());
     labels.insert("severity".to_string(), d.severity.to_string());
@@ -489,10 +488,10 @@ fn annotations(
 ) -> Result<Annotations, minijinja::Error> {
     let name = template_name(model, signal);
     Ok(Annotations {
-        summary: templates::render_block(env, &name, "summary", ctx)?,
-        description: templates::render_block(env, &name, "description", ctx)?,
+        summary: jinja::render_block(env, &name, "summary", ctx)?,
+        description: jinja::render_block(env, &name, "description", ctx)?,
         // Prometheus expands every annotation as a template, the URL too.
-        runbook_url: templates::escape_prometheus_template(&conventions::runbook_url(
+        runbook_url: jinja::escape_prometheus_template(&conventions::runbook_url(
             &model.runbook_url,
             signal,
         )),
@@ -502,16 +501,16 @@ fn annotations(
 /// The template of a signal's annotations: the spec's own, else the built-in one.
 fn template_name(model: &Model, signal: Signal) -> String {
     if model.wording.templates.contains_key(signal.key()) {
-        templates::override_template(signal.key())
+        jinja::override_template(signal.key())
     } else {
-        templates::alert_template(signal)
+        jinja::alert_template(signal)
     }
 }
 
 fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnostic {
     Diagnostic::error(TEMPLATE, format!("annotation template failed: {e}")).object(format!(
         "template {} for pool {}",
-        templates::alert_template(signal),
+        jinja::alert_template(signal),
         pool.name
     ))
 }

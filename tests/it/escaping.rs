@@ -155,7 +155,7 @@ fn promtool_accepts_hostile_text() {
     let expr_labels: std::collections::BTreeMap<String, String> =
         g.model.pools[0].selector.iter().cloned().collect();
     let unescape =
-        |s: &str| poolwatch::render::prom_template::expand(s, 1.0, &expr_labels).unwrap();
+        |s: &str| poolwatch::render::annotation_expansion::expand(s, 1.0, &expr_labels).unwrap();
     let test = serde_json::json!({
         "rule_files": [rules.to_str().unwrap()],
         "evaluation_interval": "1m",

@@ -5,8 +5,8 @@
 //!
 //! Expected alerts come from replaying Prometheus's pending → firing state machine over the
 //! values the generated inputs give each alert's expression, and expected annotations from
-//! expanding the rule's own templates ([`super::prom_template`]). An alert that no input can
-//! fire, or that no input keeps silent, cannot be proven and is refused.
+//! expanding the rule's own templates ([`super::annotation_expansion`]). An alert that no
+//! input can fire, or that no input keeps silent, cannot be proven and is refused.
 //!
 //! promtool compares recording-rule values exactly, so they are computed operation for
 //! operation as Prometheus 2 computes them. Prometheus 3 evaluates rate() over a left-open
@@ -26,7 +26,7 @@ pub(crate) use self::file::{
 use self::inputs::{
     Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
 };
-use super::prom_template;
+use super::annotation_expansion;
 use super::prometheus::{Record, Rule, RuleFile};
 use super::promql::matchers;
 use crate::conventions::{self, number};
@@ -337,7 +337,7 @@ impl<'a> Alert<'a> {
                 ("description", &a.description),
                 ("runbook_url", &a.runbook_url),
             ] {
-                let text = prom_template::expand(text, value, labels)
+                let text = annotation_expansion::expand(text, value, labels)
                     .map_err(|e| format!("cannot predict its {key} annotation: {e}"))?;
                 exp_annotations.insert(key.to_string(), text);
             }
