@@ -6,8 +6,7 @@
 //!
 //! Example: `for: 5 minutes`, or `for: 1m30` (a number without a unit).
 
-use super::lint::{Cx, Located, RuleUnit};
-use super::rules_file::GroupDurations;
+use super::lint::{Cx, GroupDurations, Located, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::PromDuration;
 

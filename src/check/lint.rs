@@ -113,6 +113,13 @@ fn align(value: &str, file: &str, range: Range<usize>) -> Option<Map> {
     Some(Map::Table(map))
 }
 
+/// A group's durations that must parse, besides its rules' `for`.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupDurations {
+    pub(crate) object: String,
+    pub(crate) durations: Vec<(&'static str, Located)>,
+}
+
 /// `# poolwatch: ignore PW104 reason` on a rule, or a spec's `lint.ignore` entry.
 #[derive(Debug, Clone)]
 pub(crate) struct Ignore {
@@ -274,7 +281,7 @@ impl Cx {
 /// Parses a unit's expression, once: a dashboard query with Grafana's variables replaced.
 pub(crate) fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
     if kind == UnitKind::Query {
-        super::promql_syntax::parse_query(text)
+        super::grafana_vars::parse_query(text)
     } else {
         promql_parser::parser::parse(text)
     }

@@ -7,6 +7,7 @@
 pub(crate) mod baseline;
 pub(crate) mod dashboard;
 pub(crate) mod go_template;
+pub mod grafana_vars;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
 pub mod registry;
@@ -28,7 +29,7 @@ pub(crate) mod missing_annotation;
 pub(crate) mod panel_unit;
 pub(crate) mod panel_unit_mismatch;
 pub(crate) mod percent_sign;
-pub mod promql_syntax;
+pub(crate) mod promql_syntax;
 pub(crate) mod rate_interval;
 pub(crate) mod rate_on_binary;
 pub(crate) mod rate_on_gauge;

@@ -4,7 +4,14 @@
 
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
-use super::*;
+use super::{
+    alert_without_comparison, alert_without_for, counter_compared, counter_without_rate,
+    datasource_variable, duplicate_rule, histogram_quantile, invalid_duration, invalid_suppression,
+    label_aggregated_away, missing_annotation, panel_unit, panel_unit_mismatch, percent_sign,
+    promql_syntax, rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax,
+    threshold_steps, unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
+    unreachable_quantile,
+};
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
 /// What a check runs on.

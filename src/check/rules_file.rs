@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::invalid_suppression::{self, MARKER, parse_directive};
-use super::lint::{Ignore, Located, RuleUnit, UnitKind, parse_unit};
+use super::lint::{GroupDurations, Ignore, Located, RuleUnit, UnitKind, parse_unit};
+use super::registry;
 use crate::diag::Diagnostic;
 use crate::model::Suppression;
 use crate::render::prometheus::RuleFile;
@@ -90,13 +91,6 @@ struct RawRule {
     labels: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     annotations: BTreeMap<String, Spanned<String>>,
-}
-
-/// A group's durations that must parse, besides its rules' `for`.
-#[derive(Debug, Clone)]
-pub(crate) struct GroupDurations {
-    pub(crate) object: String,
-    pub(crate) durations: Vec<(&'static str, Located)>,
 }
 
 /// A parsed rule file: its rules and its groups' own durations.
@@ -200,6 +194,11 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnosti
     Ok(out)
 }
 
+/// Whether a suppression's code names a registered check.
+fn is_check(code: &str) -> bool {
+    registry::find(code).is_some()
+}
+
 /// Suppressions in the comment lines right above the line holding byte `at`. Walks back
 /// from `at` only, so reading every rule's suppressions stays linear in the file size.
 fn comment_ignores(
@@ -224,7 +223,7 @@ fn comment_ignores(
         let from = prev_start + (l.len() - trimmed.len());
         let span = Some(crate::source::Span::new(file, from..prev_start + l.len()));
         if let Some(rest) = trimmed.trim_start_matches('#').trim().strip_prefix(MARKER) {
-            match parse_directive(rest) {
+            match parse_directive(rest, is_check) {
                 Ok((code, reason)) => out.push(Ignore { code, reason, span }),
                 Err(msg) => diags.push(
                     Diagnostic::warning(invalid_suppression::CODE, msg)
@@ -267,7 +266,7 @@ pub(crate) fn from_generated(
             )));
             continue;
         }
-        match parse_directive(&format!("{} {}", s.code, s.reason)) {
+        match parse_directive(&format!("{} {}", s.code, s.reason), is_check) {
             Ok((code, reason)) => ignores.push((
                 s.rule.clone(),
                 Ignore {

@@ -89,7 +89,7 @@ fn selector_values_round_trip_through_promql() {
         poolwatch::render::grafana::all_panels(&a.dashboard)
             .iter()
             .flat_map(|p| p.targets.iter())
-            .map(|t| poolwatch::check::promql_syntax::substitute_grafana_vars(&t.expr)),
+            .map(|t| poolwatch::check::grafana_vars::substitute(&t.expr)),
     );
     let mut checked = 0;
     for expr in exprs {
