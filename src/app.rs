@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::knowledge::{Knowledge, Origin, parse_exposition, parse_metadata};
+use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
 use std::sync::{Mutex, PoisonError};
 
@@ -307,7 +307,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             Ok(src) => match parse_exposition(&src.text) {
                 Ok(f) => {
                     said.push(src.name.clone());
-                    k.merge(Origin::Exposition, f);
+                    k.merge(Provenance::Exposition, f);
                 }
                 Err((line, msg)) => {
                     let file = sources.add(src.name, src.text);
@@ -326,7 +326,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             Ok(src) => match parse_metadata(&src.text) {
                 Ok(f) => {
                     said.push(src.name.clone());
-                    k.merge(Origin::Metadata, f);
+                    k.merge(Provenance::Metadata, f);
                 }
                 Err(msg) => errs.push(
                     Diagnostic::error(READ, format!("{}: {msg}", src.name))

@@ -11,7 +11,7 @@ use crate::model::{Catalog, MetricKind, Unit};
 
 /// Where exact knowledge came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
+pub(crate) enum Provenance {
     /// A poolwatch spec's `catalog:` (complete: an unknown name is an error).
     Spec,
     /// A saved `/metrics` exposition (one target's metrics).
@@ -92,7 +92,7 @@ pub(crate) fn strip_series_suffix(name: &str) -> (&str, &str) {
 pub(crate) struct Knowledge {
     families: HashMap<String, Family>,
     /// The sources that filled `families`; empty when nothing is known exactly.
-    pub(crate) origins: Vec<Origin>,
+    pub(crate) provenance: Vec<Provenance>,
 }
 
 /// What one series name is, as far as anything says.
@@ -127,27 +127,27 @@ impl Knowledge {
                 },
             );
         }
-        k.origins.push(Origin::Spec);
+        k.provenance.push(Provenance::Spec);
         k
     }
 
     /// True when a spec's catalog is the list of every metric (an unknown name is a typo).
     pub(crate) fn is_closed(&self) -> bool {
-        self.origins.contains(&Origin::Spec)
+        self.provenance.contains(&Provenance::Spec)
     }
 
     /// True when anything is known exactly.
     pub(crate) fn has_catalog(&self) -> bool {
-        !self.origins.is_empty()
+        !self.provenance.is_empty()
     }
 
     /// Adds families (an exposition's or metadata's); existing entries win.
-    pub(crate) fn merge(&mut self, origin: Origin, families: BTreeMap<String, Family>) {
+    pub(crate) fn merge(&mut self, provenance: Provenance, families: BTreeMap<String, Family>) {
         for (name, f) in families {
             self.families.entry(name).or_insert(f);
         }
-        if !self.origins.contains(&origin) {
-            self.origins.push(origin);
+        if !self.provenance.contains(&provenance) {
+            self.provenance.push(provenance);
         }
     }
 

@@ -72,7 +72,7 @@ pub(crate) fn resolve(
     file: FileId,
     env: Option<&str>,
 ) -> Result<Model, Vec<Diagnostic>> {
-    let mut cx = Cx {
+    let mut resolver = Resolver {
         sources,
         file,
         diags: Vec::new(),
@@ -84,12 +84,12 @@ pub(crate) fn resolve(
             None => return Err(vec![unknown_env(raw, name)]),
         },
     };
-    let mut model = cx.spec(raw, overlay.map(|(_, e)| e));
+    let mut model = resolver.spec(raw, overlay.map(|(_, e)| e));
     model.environment = overlay.map(|(n, _)| n.to_string());
-    if cx.diags.is_empty() {
+    if resolver.diags.is_empty() {
         Ok(model)
     } else {
-        Err(cx.diags)
+        Err(resolver.diags)
     }
 }
 
@@ -114,7 +114,8 @@ fn unknown_env(raw: &RawSpec, name: &str) -> Diagnostic {
     }
 }
 
-struct Cx<'a> {
+/// The state of one spec's resolution: where its text is, and every finding so far.
+struct Resolver<'a> {
     sources: &'a Sources,
     file: FileId,
     diags: Vec<Diagnostic>,
@@ -197,7 +198,7 @@ pub(crate) fn is_color(s: &str) -> bool {
 
 pub(crate) use crate::diag::did_you_mean;
 
-impl Cx<'_> {
+impl Resolver<'_> {
     fn span<T>(&self, v: &S<T>) -> Option<Span> {
         spec::span(self.sources, self.file, v)
     }

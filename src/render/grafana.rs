@@ -99,7 +99,7 @@ pub struct Panel {
     pub(crate) description: String,
     pub(crate) datasource: DataSourceRef,
     pub(crate) grid_pos: GridPos,
-    pub targets: Vec<Target>,
+    pub targets: Vec<PanelTarget>,
     pub(crate) field_config: FieldConfigSource,
     pub(crate) options: Value,
     /// The variable the panel is repeated for (one gauge or heatmap per pool instance).
@@ -138,7 +138,7 @@ pub(crate) struct GridPos {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub struct PanelTarget {
     pub(crate) datasource: DataSourceRef,
     pub expr: String,
     pub(crate) legend_format: String,
@@ -211,8 +211,8 @@ fn round(x: f64) -> f64 {
     number(x).parse().unwrap_or(x)
 }
 
-fn target(expr: String, legend: &str, ref_id: usize, format: &str) -> Target {
-    Target {
+fn target(expr: String, legend: &str, ref_id: usize, format: &str) -> PanelTarget {
+    PanelTarget {
         datasource: DataSourceRef::variable(),
         expr,
         legend_format: legend.into(),
@@ -255,7 +255,7 @@ struct PanelSpec {
     unit: &'static str,
     min: Option<f64>,
     max: Option<f64>,
-    targets: Vec<Target>,
+    targets: Vec<PanelTarget>,
     thresholds: Thresholds,
     custom: Value,
     options: Value,
@@ -271,7 +271,7 @@ fn half_width_series(
     title: &str,
     description: String,
     unit: &'static str,
-    target: Target,
+    target: PanelTarget,
     thresholds: Thresholds,
 ) -> PanelSpec {
     PanelSpec {
