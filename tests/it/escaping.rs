@@ -192,7 +192,8 @@ fn promtool_accepts_hostile_text() {
     assert!(ok, "{out}\n{}", std::fs::read_to_string(&rules).unwrap());
 }
 
-/// Names used in file paths stay inside the output folder.
+/// Names used in file paths stay inside the output folder (the paths `safe_join` refuses
+/// are listed in its unit test).
 fn generated_paths_stay_inside_the_output_folder() {
     let root = std::path::Path::new("/out");
     for (_, spec) in common::all_specs() {
@@ -200,17 +201,6 @@ fn generated_paths_stay_inside_the_output_folder() {
             let p = poolwatch::write::safe_join(root, &f.path).unwrap();
             assert!(p.starts_with(root) && !f.path.contains(".."), "{}", f.path);
         }
-    }
-    for bad in [
-        "../x",
-        "/etc/passwd",
-        "a/../../b",
-        "",
-        "a\\b",
-        "./a",
-        "a//b/..",
-    ] {
-        assert!(poolwatch::write::safe_join(root, bad).is_err(), "{bad:?}");
     }
 }
 
