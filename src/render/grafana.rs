@@ -853,7 +853,7 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
-/// The dashboard as a JSON value: [`slice_value`] with every panel (tests/fleet.rs checks
+/// The dashboard as a JSON value: `slice_value` with every panel (tests/fleet.rs checks
 /// it equals serde_json's, which proves the slices the checks read).
 pub fn to_value(d: &Dashboard) -> Value {
     slice_value(&value_shell(d), &d.panels)
