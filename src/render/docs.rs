@@ -40,7 +40,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The condition in words for the summary table: the summary annotation.
-pub fn runbook(
+pub(crate) fn runbook(
     model: &Model,
     rules: &RuleFile,
     env: &Environment<'static>,

@@ -1,6 +1,6 @@
 //! The invariants of ARCHITECTURE.md that a reading of the source can prove: PromQL text is
-//! built only in `render/promql.rs`, only `src/write/` writes files, and only `src/app.rs`
-//! reads them.
+//! built only in `render/promql.rs`, only `src/write/` writes files, only `src/app.rs`
+//! reads them, and the modules of `src/check/` depend on each other one way.
 
 use std::path::{Path, PathBuf};
 
@@ -146,9 +146,109 @@ fn only_write_writes_and_only_app_reads() {
     );
 }
 
+/// The sibling modules a file of `src/check/` uses: named in a `use super::{...}`
+/// statement, or in a `super::name` / `check::name` path.
+fn check_module_deps(code: &str, siblings: &[String]) -> Vec<String> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let names_path = |prefix: &str, name: &str| {
+        let needle = format!("{prefix}::{name}");
+        code.match_indices(&needle).any(|(i, _)| {
+            let before = code[..i].chars().next_back();
+            let after = code[i + needle.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+    };
+    // Every identifier inside a grouped `use super::{...};`.
+    let mut grouped = Vec::new();
+    for (i, _) in code.match_indices("use super::{") {
+        let rest = &code[i..];
+        let stmt = &rest[..rest.find(';').unwrap_or(rest.len())];
+        grouped.extend(stmt.split(|c: char| !is_ident(c)).filter(|w| !w.is_empty()));
+    }
+    siblings
+        .iter()
+        .filter(|s| {
+            names_path("super", s) || names_path("check", s) || grouped.contains(&s.as_str())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Architecture Invariant: the modules of `src/check/` depend on each other one way: the
+/// checks on the rule model (`lint.rs`), the typing, the scanners and the dashboard
+/// document; the registry on the checks; the rule-file reader and the runner on the
+/// registry. A loop would make each side unreadable alone.
+fn check_modules_depend_one_way() {
+    let files: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter_map(|(path, text)| {
+            let name = path.strip_prefix("src/check/")?.strip_suffix(".rs")?;
+            (name != "mod" && !name.contains('/')).then(|| (name.to_string(), text))
+        })
+        .collect();
+    let siblings: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    assert!(
+        siblings.len() > 20,
+        "only {} check modules found",
+        siblings.len()
+    );
+    let mut deps = std::collections::BTreeMap::new();
+    for (name, text) in &files {
+        let code: String = code(text)
+            .into_iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        assert!(
+            !code.contains("use super::*"),
+            "src/check/{name}.rs: `use super::*` hides what it depends on; name the modules"
+        );
+        let mut d = check_module_deps(&code, &siblings);
+        d.retain(|s| s != name);
+        deps.insert(name.clone(), d);
+    }
+    assert!(
+        deps.values().map(Vec::len).sum::<usize>() > siblings.len(),
+        "the dependency scan found almost nothing: {deps:?}"
+    );
+    // A depth-first walk; a module met again on the current path closes a loop.
+    fn walk(
+        m: &str,
+        deps: &std::collections::BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+        loops: &mut Vec<String>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(m.to_string());
+            loops.push(cycle.join(" -> "));
+            return;
+        }
+        if !done.insert(m.to_string()) {
+            return;
+        }
+        path.push(m.to_string());
+        for d in &deps[m] {
+            walk(d, deps, path, done, loops);
+        }
+        path.pop();
+    }
+    let mut loops = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for m in deps.keys() {
+        walk(m, &deps, &mut Vec::new(), &mut done, &mut loops);
+    }
+    assert!(
+        loops.is_empty(),
+        "modules of src/check/ that depend on each other:\n{}",
+        loops.join("\n")
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         promql_is_built_only_in_render_promql,
         only_write_writes_and_only_app_reads,
+        check_modules_depend_one_way,
     ]
 }
