@@ -274,16 +274,6 @@ impl Roles {
             Role::MaxWait => self.max_wait.as_deref(),
         }
     }
-
-    /// Whether the pool has every metric a signal needs.
-    pub(crate) fn supports(&self, signal: Signal) -> bool {
-        let any_of = crate::signals::def(signal).any_of;
-        signal.role().is_none_or(|r| self.get(r).is_some())
-            && (any_of.is_empty()
-                || any_of
-                    .iter()
-                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -387,24 +377,6 @@ impl Signal {
         Signal::WaitTimeMean,
         Signal::MaxWait,
     ];
-
-    pub(crate) fn key(self) -> &'static str {
-        crate::signals::def(self).key
-    }
-
-    /// The optional role a signal cannot do without (size and active always exist).
-    pub(crate) fn role(self) -> Option<Role> {
-        crate::signals::def(self).role
-    }
-
-    pub(crate) fn comparison(self) -> Comparison {
-        crate::signals::def(self).comparison
-    }
-
-    /// The unit of the compared value.
-    pub(crate) fn unit(self) -> ValueUnit {
-        crate::signals::def(self).unit
-    }
 }
 
 /// Unit of a signal's value, which decides how thresholds print and are bounded.
