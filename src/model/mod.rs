@@ -132,6 +132,8 @@ pub struct Metric {
     pub(crate) name: String,
     pub(crate) kind: MetricKind,
     pub(crate) unit: Unit,
+    /// What it measures, in the spec's words.
+    pub(crate) help: String,
     /// Labels the metric carries besides the target's `job` and `instance`.
     pub labels: Vec<String>,
     /// A histogram's finite bucket bounds, ascending (None: not declared).
@@ -170,6 +172,20 @@ pub enum Role {
 }
 
 impl Role {
+    pub(crate) const ALL: [Role; 11] = [
+        Role::Size,
+        Role::Active,
+        Role::Available,
+        Role::WaitTime,
+        Role::AcquisitionTimeouts,
+        Role::CreationErrors,
+        Role::QueryDuration,
+        Role::Waiting,
+        Role::WaitCount,
+        Role::WaitDuration,
+        Role::MaxWait,
+    ];
+
     pub(crate) fn key(self) -> &'static str {
         match self {
             Role::Size => "size",
