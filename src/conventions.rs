@@ -1,7 +1,7 @@
 //! Every generated name, path and printed number comes from here, so that they follow one
 //! convention and a rename is a one-line change.
 
-use crate::model::{Model, Pool, Signal};
+use crate::model::{Model, Pool};
 
 /// Group holding the alerting rules.
 pub const ALERT_GROUP: &str = "connection_pool_alerts";
@@ -100,21 +100,16 @@ pub fn dashboard_file_path() -> String {
     format!("dashboards/{FILE_STEM}.json")
 }
 
-/// The alert each signal raises.
-pub(crate) fn alert_name(signal: Signal) -> &'static str {
-    crate::signals::def(signal).alert
-}
-
 /// Anchor of the runbook section each alert links to: the alert's name in lower case, as
 /// GitHub anchors the generated runbook's `## AlertName` headings.
-pub(crate) fn runbook_anchor(signal: Signal) -> String {
-    alert_name(signal).to_lowercase()
+fn runbook_anchor(alert: &str) -> String {
+    alert.to_lowercase()
 }
 
 /// `runbook_url` of an alert: the spec's runbook URL and the section's anchor.
-pub(crate) fn runbook_url(base: &str, signal: Signal) -> String {
+pub(crate) fn runbook_url(base: &str, alert: &str) -> String {
     let base = base.split('#').next().unwrap_or(base);
-    format!("{base}#{}", runbook_anchor(signal))
+    format!("{base}#{}", runbook_anchor(alert))
 }
 
 /// The `level` part of a recording rule name (`level:metric:operations`): the labels the

@@ -830,6 +830,7 @@ mod tests {
                 name: name.into(),
                 kind,
                 unit,
+                help: String::new(),
                 labels: Vec::new(),
                 buckets: None,
             });

@@ -132,6 +132,8 @@ pub struct Metric {
     pub(crate) name: String,
     pub(crate) kind: MetricKind,
     pub(crate) unit: Unit,
+    /// What it measures, in the spec's words.
+    pub(crate) help: String,
     /// Labels the metric carries besides the target's `job` and `instance`.
     pub labels: Vec<String>,
     /// A histogram's finite bucket bounds, ascending (None: not declared).
@@ -170,6 +172,20 @@ pub enum Role {
 }
 
 impl Role {
+    pub(crate) const ALL: [Role; 11] = [
+        Role::Size,
+        Role::Active,
+        Role::Available,
+        Role::WaitTime,
+        Role::AcquisitionTimeouts,
+        Role::CreationErrors,
+        Role::QueryDuration,
+        Role::Waiting,
+        Role::WaitCount,
+        Role::WaitDuration,
+        Role::MaxWait,
+    ];
+
     pub(crate) fn key(self) -> &'static str {
         match self {
             Role::Size => "size",
@@ -274,16 +290,6 @@ impl Roles {
             Role::MaxWait => self.max_wait.as_deref(),
         }
     }
-
-    /// Whether the pool has every metric a signal needs.
-    pub(crate) fn supports(&self, signal: Signal) -> bool {
-        let any_of = crate::signals::def(signal).any_of;
-        signal.role().is_none_or(|r| self.get(r).is_some())
-            && (any_of.is_empty()
-                || any_of
-                    .iter()
-                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -387,24 +393,6 @@ impl Signal {
         Signal::WaitTimeMean,
         Signal::MaxWait,
     ];
-
-    pub(crate) fn key(self) -> &'static str {
-        crate::signals::def(self).key
-    }
-
-    /// The optional role a signal cannot do without (size and active always exist).
-    pub(crate) fn role(self) -> Option<Role> {
-        crate::signals::def(self).role
-    }
-
-    pub(crate) fn comparison(self) -> Comparison {
-        crate::signals::def(self).comparison
-    }
-
-    /// The unit of the compared value.
-    pub(crate) fn unit(self) -> ValueUnit {
-        crate::signals::def(self).unit
-    }
 }
 
 /// Unit of a signal's value, which decides how thresholds print and are bounded.

@@ -599,6 +599,7 @@ impl Resolver<'_> {
                 name: name.clone(),
                 kind: m.kind.value,
                 unit: m.unit.value,
+                help: m.help.value.trim().to_string(),
                 labels,
                 buckets,
             };

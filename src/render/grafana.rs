@@ -459,7 +459,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         && (pool.policies.get(Signal::WaitTimeMean).is_some()
             || crate::signals::mean_wait_from_counters(r))
     {
-        let cx = crate::signals::ExprCx {
+        let cx = crate::render::promql::ExprCx {
             top_bucket: None,
             for_: crate::model::PromDuration::from_secs(0),
         };
@@ -475,7 +475,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             ),
             "s",
             target(
-                x.signal(Signal::WaitTimeMean, &cx),
+                Signal::WaitTimeMean.expr(&x, &cx),
                 &legend(pool, "mean"),
                 0,
                 "time_series",

@@ -11,7 +11,7 @@ use super::promql::{PoolExprs, Recorded};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Model, Pool, Role, Signal};
-use crate::signals::ExprCx;
+use crate::render::promql::ExprCx;
 use crate::source::Span;
 
 pub(crate) const TEMPLATE: Code = Code {
@@ -306,7 +306,7 @@ fn alert(
     labels.insert("severity".to_string(), d.severity.to_string());
     Ok(Rule {
         record: None,
-        alert: Some(conventions::alert_name(d.signal).to_string()),
+        alert: Some(d.signal.alert().to_string()),
         expr: d.expr,
         for_: Some(d.for_),
         labels,
@@ -350,8 +350,8 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: x.condition(
-                    policy.signal,
+                expr: policy.signal.condition(
+                    &x,
                     level.value,
                     &ExprCx {
                         top_bucket: top,
@@ -369,8 +369,8 @@ fn alerting_rules(
     if let Some(absent) = &pool.policies.absent {
         drafts.push(Draft {
             signal: Signal::Absent,
-            expr: x.signal(
-                Signal::Absent,
+            expr: Signal::Absent.expr(
+                &x,
                 &ExprCx {
                     top_bucket: None,
                     for_: absent.for_,
@@ -493,7 +493,7 @@ fn annotations(
         // Prometheus expands every annotation as a template, the URL too.
         runbook_url: jinja::escape_prometheus_template(&conventions::runbook_url(
             &model.runbook_url,
-            signal,
+            signal.alert(),
         )),
     })
 }

@@ -2,8 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Pool, PromDuration, Role, Signal};
-use crate::signals::ExprCx;
+use crate::model::{Comparison, Pool, PromDuration, Role};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub(crate) fn escape_label_value(v: &str) -> String {
@@ -118,6 +117,15 @@ impl Recorded<'_> {
             Some(labels) => format!("> on({}) group_left", labels.join(", ")),
         }
     }
+}
+
+/// What a signal's expression may depend on besides the pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExprCx {
+    /// The query-duration histogram's largest finite bucket, when declared.
+    pub(crate) top_bucket: Option<f64>,
+    /// The alert's `for`.
+    pub(crate) for_: PromDuration,
 }
 
 /// Builds the expressions of one pool for one rate window (`5m` in rules,
@@ -422,11 +430,6 @@ impl<'a> PoolExprs<'a> {
         self.pool.roles.get(role).unwrap_or_default()
     }
 
-    /// The value a signal compares with its thresholds (see [`crate::signals`]).
-    pub(crate) fn signal(&self, signal: Signal, cx: &ExprCx) -> String {
-        (crate::signals::def(signal).expr)(self, cx)
-    }
-
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
     /// or, when every instance is gone, absent().
     pub(crate) fn absent(&self, lookback: PromDuration) -> String {
@@ -445,15 +448,18 @@ impl<'a> PoolExprs<'a> {
         )
     }
 
-    /// The alert condition: the signal compared with a threshold. Exhaustion, where the
-    /// library counts waiting clients, also needs someone waiting.
-    pub(crate) fn condition(&self, signal: Signal, threshold: f64, cx: &ExprCx) -> String {
-        let cond = self.binary(
-            &self.signal(signal, cx),
-            signal.comparison().operator(),
-            &number(threshold),
-        );
-        if signal == Signal::Exhausted && self.pool.roles.waiting.is_some() {
+    /// An alert condition: a signal's value compared with a threshold; with
+    /// `needs_waiting`, only while someone waits for a connection, where the library
+    /// counts waiting clients.
+    pub(crate) fn condition(
+        &self,
+        value: &str,
+        comparison: Comparison,
+        threshold: f64,
+        needs_waiting: bool,
+    ) -> String {
+        let cond = self.binary(value, comparison.operator(), &number(threshold));
+        if needs_waiting && self.pool.roles.waiting.is_some() {
             let waiting = format!("{} > 0", self.gauge(Role::Waiting));
             let on = self.pool.covered(Role::Waiting).join(", ");
             return format!("({cond})\nand on({on})\n{waiting}");

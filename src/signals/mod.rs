@@ -24,17 +24,8 @@ mod wait_time_p99;
 
 pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
-use crate::model::{Comparison, PromDuration, Role, Signal, ValueUnit};
-use crate::render::promql::PoolExprs;
-
-/// What an expression may depend on besides the pool.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ExprCx {
-    /// The query-duration histogram's largest finite bucket, when declared.
-    pub(crate) top_bucket: Option<f64>,
-    /// The alert's `for`.
-    pub(crate) for_: PromDuration,
-}
+use crate::model::{Comparison, Role, Roles, Signal, ValueUnit};
+use crate::render::promql::{ExprCx, PoolExprs};
 
 /// Where a signal's proofs drive its value, against one alert level's threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,6 +114,62 @@ pub(crate) fn def(signal: Signal) -> &'static Def {
         Signal::SlowQueries => &slow_queries::DEF,
         Signal::WaitTimeMean => &wait_time_mean::DEF,
         Signal::MaxWait => &max_wait::DEF,
+    }
+}
+
+// What the model and the renderers ask of a signal is answered from its definition here, so
+// that the model's vocabulary does not depend on the signals' files.
+impl Signal {
+    pub(crate) fn key(self) -> &'static str {
+        def(self).key
+    }
+
+    /// The alert it raises.
+    pub(crate) fn alert(self) -> &'static str {
+        def(self).alert
+    }
+
+    /// The optional role a signal cannot do without (size and active always exist).
+    pub(crate) fn role(self) -> Option<Role> {
+        def(self).role
+    }
+
+    pub(crate) fn comparison(self) -> Comparison {
+        def(self).comparison
+    }
+
+    /// The unit of the compared value.
+    pub(crate) fn unit(self) -> ValueUnit {
+        def(self).unit
+    }
+
+    /// The value it compares with its thresholds, per pool instance.
+    pub(crate) fn expr(self, x: &PoolExprs, cx: &ExprCx) -> String {
+        (def(self).expr)(x, cx)
+    }
+
+    /// The alert condition at one threshold. Exhaustion, where the library counts waiting
+    /// clients, also needs someone waiting.
+    pub(crate) fn condition(self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
+        let needs_waiting = self == Signal::Exhausted;
+        x.condition(
+            &self.expr(x, cx),
+            self.comparison(),
+            threshold,
+            needs_waiting,
+        )
+    }
+}
+
+impl Roles {
+    /// Whether the pool has every metric a signal needs.
+    pub(crate) fn supports(&self, signal: Signal) -> bool {
+        let any_of = def(signal).any_of;
+        signal.role().is_none_or(|r| self.get(r).is_some())
+            && (any_of.is_empty()
+                || any_of
+                    .iter()
+                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
     }
 }
 

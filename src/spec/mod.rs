@@ -212,9 +212,7 @@ pub(crate) struct RawMetric {
     #[serde(rename = "type")]
     pub(crate) kind: S<MetricKind>,
     pub(crate) unit: S<Unit>,
-    /// What the metric measures. Required so that every catalog entry says it, for the reader
-    /// of the spec; no generated file prints it.
-    #[expect(dead_code, reason = "required in the spec, read by people only")]
+    /// What the metric measures; the runbook's metrics table prints it.
     pub(crate) help: S<String>,
     /// Labels the metric itself carries, besides the scrape target's `job` and `instance`.
     #[serde(default)]
