@@ -6,6 +6,7 @@
 //! because conventions are not rules and old exporters break them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use crate::model::{Catalog, MetricKind, Unit};
 
@@ -364,13 +365,25 @@ pub fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
 /// "Did you mean" in time linear in the number of names: every name and each of its
 /// one-character deletions index the name, so a lookup lists the names within one edit
 /// (and most within two) without comparing against all of them. The deletions are kept as
-/// hashes (computed from prefix and suffix hashes, no string built), sorted once; a
-/// colliding hash only adds a candidate, which the edit distance then judges.
+/// hashes (computed from prefix and suffix hashes, no string built), sorted; a colliding
+/// hash only adds a candidate, which the edit distance then judges.
+///
+/// Names one deletion apart differ in length by at most one, so the keys are grouped by
+/// the length of their name and a lookup reads three groups. A group is hashed and sorted
+/// the first time a lookup reads it: a few misspellings never pay for the other lengths.
 #[derive(Debug, Default)]
 pub struct NameIndex {
-    /// (hash of a name or of one of its deletions, name index), sorted.
-    keys: Vec<(u64, u32)>,
     names: Vec<String>,
+    /// Element `n`: the names of `n` bytes.
+    by_len: Vec<LenGroup>,
+}
+
+/// The names of one length, and their keys once a lookup needed them.
+#[derive(Debug, Default)]
+struct LenGroup {
+    ids: Vec<u32>,
+    /// (hash of a name or of one of its deletions, name index), sorted.
+    keys: OnceLock<Vec<(u64, u32)>>,
 }
 
 /// Hashes of a name and of each of its one-byte deletions (names are ASCII; other bytes
@@ -408,26 +421,46 @@ fn deletion_hashes(name: &str, mut f: impl FnMut(u64)) {
 
 impl NameIndex {
     pub fn new(names: Vec<String>) -> Self {
-        let mut keys = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        let longest = names.iter().map(String::len).max().unwrap_or(0);
+        let mut by_len: Vec<LenGroup> = (0..=longest).map(|_| LenGroup::default()).collect();
         for (i, n) in names.iter().enumerate() {
-            deletion_hashes(n, |h| keys.push((h, i as u32)));
+            by_len[n.len()].ids.push(i as u32);
         }
-        keys.sort_unstable();
-        keys.dedup();
-        Self { keys, names }
+        Self { names, by_len }
+    }
+
+    /// The sorted keys of the names of `len` bytes (none when there are none).
+    fn keys(&self, len: usize) -> &[(u64, u32)] {
+        let Some(group) = self.by_len.get(len) else {
+            return &[];
+        };
+        group.keys.get_or_init(|| {
+            let mut keys = Vec::with_capacity(group.ids.len() * (len + 1));
+            for &i in &group.ids {
+                deletion_hashes(&self.names[i as usize], |h| keys.push((h, i)));
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
     }
 
     /// The closest indexed name within the distance `did_you_mean` allows.
     pub fn closest(&self, name: &str) -> Option<&str> {
+        let n = name.len();
+        let groups =
+            [n.checked_sub(1), Some(n), Some(n + 1)].map(|l| l.map_or(&[][..], |l| self.keys(l)));
         let mut ids: Vec<u32> = Vec::new();
         deletion_hashes(name, |h| {
-            let start = self.keys.partition_point(|&(k, _)| k < h);
-            ids.extend(
-                self.keys[start..]
-                    .iter()
-                    .take_while(|&&(k, _)| k == h)
-                    .map(|&(_, i)| i),
-            );
+            for keys in groups {
+                let start = keys.partition_point(|&(k, _)| k < h);
+                ids.extend(
+                    keys[start..]
+                        .iter()
+                        .take_while(|&&(k, _)| k == h)
+                        .map(|&(_, i)| i),
+                );
+            }
         });
         ids.sort_unstable();
         ids.dedup();
@@ -497,5 +530,64 @@ mod tests {
         assert_eq!(idx.closest("uq"), Some("up"));
         assert_eq!(idx.closest("upp"), Some("up"));
         assert_eq!(idx.closest("p"), Some("up"));
+    }
+
+    /// The names one deletion (or none) away on each side, built as strings: what the
+    /// grouped, hashed index must find.
+    fn one_deletion_apart(a: &str, b: &str) -> bool {
+        let dels = |s: &str| {
+            let mut v = vec![s.to_string()];
+            for i in 0..s.len() {
+                v.push(format!("{}{}", &s[..i], &s[i + 1..]));
+            }
+            v
+        };
+        let db = dels(b);
+        dels(a).iter().any(|x| db.contains(x))
+    }
+
+    #[test]
+    fn the_index_reads_only_neighbouring_lengths_and_misses_nothing() {
+        let names: Vec<String> = [
+            "up",
+            "upx",
+            "x_up",
+            "a_total",
+            "ab_total",
+            "abc_total",
+            "b_total",
+            "a_totals",
+            "req_seconds_bucket",
+            "req_second_bucket",
+            "req_seconds_bucke",
+            "req_secondsx_bucket",
+        ]
+        .map(String::from)
+        .to_vec();
+        let idx = NameIndex::new(names.clone());
+        for q in [
+            "u",
+            "up",
+            "uq",
+            "upxx",
+            "a_tota",
+            "a_totalx",
+            "ab_totals",
+            "abcd_total",
+            "req_seconds_buckets",
+            "req_secnds_bucket",
+            "eq_seconds_bucket",
+            "",
+            "zzz",
+        ] {
+            let brute = crate::model::did_you_mean(
+                q,
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| one_deletion_apart(n, q)),
+            );
+            assert_eq!(idx.closest(q), brute, "{q}");
+        }
     }
 }
