@@ -5,6 +5,7 @@
 //! known only by convention is *inferred*: checks built on it report at most a warning,
 //! because conventions are not rules and old exporters break them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -142,8 +143,10 @@ impl Knowledge {
         !self.origins.is_empty()
     }
 
-    /// Adds families (an exposition's or metadata's); existing entries win.
-    pub fn merge(&mut self, origin: Origin, families: BTreeMap<String, Family>) {
+    /// Adds families (an exposition's or metadata's, each name once); existing entries win.
+    pub fn merge(&mut self, origin: Origin, families: impl IntoIterator<Item = (String, Family)>) {
+        let families = families.into_iter();
+        self.families.reserve(families.size_hint().0);
         for (name, f) in families {
             self.families.entry(name).or_insert(f);
         }
@@ -327,17 +330,20 @@ fn label_value<'a>(rest: &'a str, label: &str) -> Option<&'a str> {
 }
 
 /// A saved `/api/v1/metadata` response: `{"data": {"<name>": [{"type", "unit"}]}}`.
-pub fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
+/// Read into a hash map: a server's metadata holds every metric it scrapes, and nothing
+/// needs them in order.
+pub fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, String> {
     #[derive(serde::Deserialize)]
-    struct Response {
-        data: BTreeMap<String, Vec<Entry>>,
+    struct Response<'a> {
+        #[serde(borrow)]
+        data: HashMap<String, Vec<Entry<'a>>>,
     }
     #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(rename = "type", default)]
-        kind: String,
-        #[serde(default)]
-        unit: String,
+    struct Entry<'a> {
+        #[serde(rename = "type", default, borrow)]
+        kind: Cow<'a, str>,
+        #[serde(default, borrow)]
+        unit: Cow<'a, str>,
     }
     let r: Response = serde_json::from_str(text).map_err(|e| {
         format!(
@@ -346,20 +352,18 @@ pub fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
             e.column()
         )
     })?;
-    Ok(r.data
-        .into_iter()
-        .filter_map(|(name, entries)| {
-            let e = entries.into_iter().next()?;
-            Some((
-                name,
-                Family {
-                    kind: MetricType::parse(&e.kind),
-                    unit: unit_word(&e.unit),
-                    buckets: Vec::new(),
-                },
-            ))
-        })
-        .collect())
+    let mut out = HashMap::with_capacity(r.data.len());
+    for (name, entries) in r.data {
+        if let Some(e) = entries.first() {
+            let family = Family {
+                kind: MetricType::parse(&e.kind),
+                unit: unit_word(&e.unit),
+                buckets: Vec::new(),
+            };
+            out.insert(name, family);
+        }
+    }
+    Ok(out)
 }
 
 /// "Did you mean" in time linear in the number of names: every name and each of its
