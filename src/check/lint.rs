@@ -151,7 +151,7 @@ pub struct RuleUnit {
     pub panel: Option<usize>,
     /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
     /// a unit belongs to one file set, so to one context.
-    pub ty: std::cell::OnceCell<Option<Ty>>,
+    pub ty: std::sync::OnceLock<Option<Ty>>,
 }
 
 impl RuleUnit {
