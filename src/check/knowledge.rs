@@ -106,8 +106,6 @@ pub struct SeriesInfo {
     pub buckets: bool,
     /// Known from a catalog, exposition or metadata (not only by naming convention).
     pub exact: bool,
-    /// The family, for a histogram's bucket bounds.
-    pub family: Option<String>,
 }
 
 impl Knowledge {
@@ -189,18 +187,17 @@ impl Knowledge {
 
     /// What a series name is: exactly, from a family, or by convention.
     pub fn series(&self, name: &str) -> Option<SeriesInfo> {
-        let exact = |kind, unit, buckets, family: &str| SeriesInfo {
+        let exact = |kind, unit, buckets| SeriesInfo {
             kind,
             unit,
             buckets,
             exact: true,
-            family: Some(family.to_string()),
         };
         if let Some(f) = self.families.get(name) {
             return match f.kind {
                 // A histogram's bare name is not a series.
                 MetricType::Histogram => None,
-                k => Some(exact(k, f.unit, false, name)),
+                k => Some(exact(k, f.unit, false)),
             };
         }
         let (base, suffix) = strip_series_suffix(name);
@@ -214,15 +211,15 @@ impl Knowledge {
             };
             match (f.kind, suffix) {
                 (MetricType::Histogram, "_bucket") => {
-                    return Some(exact(MetricType::Counter, None, true, base));
+                    return Some(exact(MetricType::Counter, None, true));
                 }
                 (MetricType::Histogram | MetricType::Summary, "_sum" | "_count") => {
-                    return Some(exact(MetricType::Counter, unit, false, base));
+                    return Some(exact(MetricType::Counter, unit, false));
                 }
                 (MetricType::Counter, "_total") => {
-                    return Some(exact(MetricType::Counter, f.unit, false, base));
+                    return Some(exact(MetricType::Counter, f.unit, false));
                 }
-                (_, "_created") => return Some(exact(MetricType::Gauge, unit, false, base)),
+                (_, "_created") => return Some(exact(MetricType::Gauge, unit, false)),
                 _ => {}
             }
         }
@@ -249,7 +246,6 @@ impl Knowledge {
             },
             buckets,
             exact: false,
-            family: None,
         }
     }
 }
