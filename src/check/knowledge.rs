@@ -6,7 +6,7 @@
 //! because conventions are not rules and old exporters break them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::model::{Catalog, MetricKind, Unit};
@@ -37,16 +37,22 @@ pub enum MetricType {
 }
 
 impl MetricType {
+    /// Any letter case; compared in place, since a server's metadata names a type for
+    /// each of its thousands of metrics.
     fn parse(s: &str) -> MetricType {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "counter" => MetricType::Counter,
-            "gauge" => MetricType::Gauge,
-            "histogram" | "gaugehistogram" => MetricType::Histogram,
-            "summary" => MetricType::Summary,
-            "info" => MetricType::Info,
-            "stateset" => MetricType::StateSet,
-            _ => MetricType::Unknown,
-        }
+        let s = s.trim();
+        [
+            ("counter", MetricType::Counter),
+            ("gauge", MetricType::Gauge),
+            ("histogram", MetricType::Histogram),
+            ("gaugehistogram", MetricType::Histogram),
+            ("summary", MetricType::Summary),
+            ("info", MetricType::Info),
+            ("stateset", MetricType::StateSet),
+        ]
+        .into_iter()
+        .find(|(word, _)| s.eq_ignore_ascii_case(word))
+        .map_or(MetricType::Unknown, |(_, t)| t)
     }
 }
 
@@ -141,12 +147,16 @@ impl Knowledge {
         !self.origins.is_empty()
     }
 
-    /// Adds families (an exposition's or metadata's, each name once); existing entries win.
-    pub fn merge(&mut self, origin: Origin, families: impl IntoIterator<Item = (String, Family)>) {
-        let families = families.into_iter();
-        self.families.reserve(families.size_hint().0);
-        for (name, f) in families {
-            self.families.entry(name).or_insert(f);
+    /// Adds families (an exposition's or metadata's); existing entries win.
+    pub fn merge(&mut self, origin: Origin, families: HashMap<String, Family>) {
+        if self.families.is_empty() {
+            // The first source is taken as it is, without hashing every name again.
+            self.families = families;
+        } else {
+            self.families.reserve(families.len());
+            for (name, f) in families {
+                self.families.entry(name).or_insert(f);
+            }
         }
         if !self.origins.contains(&origin) {
             self.origins.push(origin);
@@ -258,8 +268,8 @@ pub fn is_binary_name(name: &str) -> bool {
 /// A saved `/metrics` exposition (Prometheus text format or OpenMetrics): `# TYPE` and
 /// `# UNIT` lines, and the `le` of every `_bucket` sample. Returns the families, or the
 /// 1-based line and a message for a line that is none of comment, sample or blank.
-pub fn parse_exposition(text: &str) -> Result<BTreeMap<String, Family>, (usize, String)> {
-    let mut out: BTreeMap<String, Family> = BTreeMap::new();
+pub fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (usize, String)> {
+    let mut out: HashMap<String, Family> = HashMap::new();
     let blank = || Family {
         kind: MetricType::Unknown,
         unit: None,
