@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::check::knowledge::{Knowledge, Origin, parse_exposition, parse_metadata};
+use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
 use std::sync::{Mutex, PoisonError};
 
@@ -21,7 +21,7 @@ use crate::spec::{self, BUILTIN_K2, BUILTIN_K2_NAME, MAX_SPEC_BYTES, SpecSource}
 use crate::write::{self, Mode};
 
 /// Exit codes.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
 
@@ -48,20 +48,20 @@ const OUTPUT: diag::Code = diag::Code {
 
 /// The specs of one run, read into `sources`, and where their files go.
 #[derive(Debug)]
-pub struct Specs {
-    pub sources: Sources,
-    pub files: Vec<FileId>,
-    pub layout: Layout,
+pub(crate) struct Specs {
+    pub(crate) sources: Sources,
+    pub(crate) files: Vec<FileId>,
+    pub(crate) layout: Layout,
     /// Which spec is used when none was named and the working folder has its own copy of
     /// the built-in one that differs from it.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// Reads the specs named on the command line: files, and the `*.yaml`/`*.yml` files of
 /// folders. Several specs (or any folder) are laid out one folder per spec. Without
 /// `--spec`: `specs/k2.yaml` in the working folder when there is one (it is the file a
 /// user edits, even with an installed binary), else the built-in K2 spec.
-pub fn read_specs(arg: &SpecArg) -> Result<Specs, Vec<Diagnostic>> {
+pub(crate) fn read_specs(arg: &SpecArg) -> Result<Specs, Vec<Diagnostic>> {
     let mut sources = Sources::default();
     let mut note = None;
     let mut paths = Vec::new();
@@ -330,7 +330,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             Ok(src) => match parse_exposition(&src.text) {
                 Ok(f) => {
                     said.push(src.name.clone());
-                    k.merge(Origin::Exposition, f);
+                    k.merge(Provenance::Exposition, f);
                 }
                 Err((line, msg)) => {
                     let file = sources.add(src.name, src.text);
@@ -349,7 +349,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             Ok(src) => match parse_metadata(&src.text) {
                 Ok(f) => {
                     said.push(src.name.clone());
-                    k.merge(Origin::Metadata, f);
+                    k.merge(Provenance::Metadata, f);
                 }
                 Err(msg) => errs.push(
                     Diagnostic::error(READ, format!("{}: {msg}", src.name))

@@ -16,11 +16,11 @@ use crate::render::Target;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Generate the rule file and dashboard (into generated/ unless --out is given).
     Emit(EmitArgs),
     /// Check the spec and everything it would generate, without writing.
@@ -30,56 +30,56 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// The preset: k2, hikaricp, pgbouncer or go-sql.
     #[arg(long, value_name = "NAME")]
-    pub preset: String,
+    pub(crate) preset: String,
     /// Where to write the spec (default: standard output).
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Overwrite --out if it exists.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SpecArg {
+pub(crate) struct SpecArg {
     /// The spec to read; repeat it, or give a folder (its *.yaml and *.yml files), for
     /// several specs, each written to `<out>/<spec name>/`. Default: specs/k2.yaml in the
     /// working folder if there is one, else the built-in K2 spec.
     #[arg(long, value_name = "FILE|DIR")]
-    pub spec: Vec<PathBuf>,
+    pub(crate) spec: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct EmitArgs {
+pub(crate) struct EmitArgs {
     #[command(flatten)]
-    pub spec: SpecArg,
+    pub(crate) spec: SpecArg,
     /// Output folder [default: generated].
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Write nothing; print a unified diff of stale files (and of files emit would remove)
     /// and exit 1 if any.
     #[arg(long)]
-    pub check: bool,
+    pub(crate) check: bool,
     /// Where the rules are deployed: a plain rule file, a prometheus-operator
     /// PrometheusRule, or a Mimir/Cortex ruler namespace file [default: prometheus].
     #[arg(long, value_enum)]
-    pub target: Option<Target>,
+    pub(crate) target: Option<Target>,
     /// Generate one environment's overlay into --out. Without it, emit writes the base
     /// spec and every environment under env/<name>/.
     #[arg(long, value_name = "NAME")]
-    pub env: Option<String>,
+    pub(crate) env: Option<String>,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    pub(crate) format: Format,
 }
 
 impl EmitArgs {
     /// The output folder when `--out` is not given.
-    pub const DEFAULT_OUT: &'static str = "generated";
+    pub(crate) const DEFAULT_OUT: &'static str = "generated";
 
-    pub fn out(&self) -> PathBuf {
+    pub(crate) fn out(&self) -> PathBuf {
         self.out
             .clone()
             .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_OUT))
@@ -87,7 +87,7 @@ impl EmitArgs {
 
     /// The `emit` command that writes what these arguments check, with the spec, output,
     /// target and environment as given, for a shell.
-    pub fn write_command(&self) -> String {
+    pub(crate) fn write_command(&self) -> String {
         let mut words = vec!["poolwatch".to_string(), "emit".to_string()];
         let mut push = |flag: &str, value: String| {
             words.push(flag.to_string());
@@ -110,7 +110,7 @@ impl EmitArgs {
 }
 
 /// A word as a POSIX shell reads it back: as is when it is plain, else single-quoted.
-pub fn shell_quote(word: &str) -> String {
+pub(crate) fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -123,55 +123,55 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
-    pub spec: SpecArg,
+    pub(crate) spec: SpecArg,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    pub(crate) format: Format,
     /// Lint hand-written Prometheus rule files (plain, PrometheusRule manifests, Mimir/Cortex
     /// namespace files) instead of checking what a spec generates. A folder is searched
     /// for *.yml and *.yaml files holding rule groups. No spec is needed: types come from
     /// metric names unless --spec, --metrics or --metadata say more.
     #[arg(long, value_name = "PATH", num_args = 1..)]
-    pub rules: Vec<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
     /// Lint hand-written Grafana dashboard JSON files (a folder: every *.json in it).
     #[arg(long, value_name = "PATH", num_args = 1..)]
-    pub dashboards: Vec<PathBuf>,
+    pub(crate) dashboards: Vec<PathBuf>,
     /// A saved /metrics exposition (`curl target/metrics > FILE`): exact metric types,
     /// units (# TYPE, # UNIT) and histogram buckets (le) for --rules/--dashboards.
     #[arg(long, value_name = "FILE")]
-    pub metrics: Vec<PathBuf>,
+    pub(crate) metrics: Vec<PathBuf>,
     /// A saved /api/v1/metadata response of a Prometheus server: exact metric types and
     /// units for --rules/--dashboards.
     #[arg(long, value_name = "FILE")]
-    pub metadata: Vec<PathBuf>,
+    pub(crate) metadata: Vec<PathBuf>,
     /// The lowest level that fails the run (exit 1): error (default), warning, info, or
     /// never.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
+    pub(crate) fail_on: FailOn,
     /// Change a check's level: `--level PW207=off`, `--level record-name-convention=error`
     /// (levels: error, warning, info, off). Repeatable.
     #[arg(long, value_name = "CODE=LEVEL")]
-    pub level: Vec<String>,
+    pub(crate) level: Vec<String>,
     /// Findings recorded in this file (by --write-baseline) are counted, not reported:
     /// only new findings fail the run.
     #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
     /// Write every current finding to FILE as the baseline, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
-    pub write_baseline: Option<PathBuf>,
+    pub(crate) write_baseline: Option<PathBuf>,
     /// Print one check's documentation (by code or name, e.g. PW205 or unit-mismatch).
     #[arg(long, value_name = "CODE", conflicts_with_all = ["rules", "dashboards", "list"])]
-    pub explain: Option<String>,
+    pub(crate) explain: Option<String>,
     /// List every check: code, name, severity, summary.
     #[arg(long)]
-    pub list: bool,
+    pub(crate) list: bool,
 }
 
 /// The lowest level that fails `check --rules/--dashboards`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     Error,
     Warning,
     Info,

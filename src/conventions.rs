@@ -1,26 +1,26 @@
 //! Every generated name, path and printed number comes from here, so that they follow one
 //! convention and a rename is a one-line change.
 
-use crate::model::{Model, Pool, Signal};
+use crate::model::{Model, Pool};
 
 /// Group holding the alerting rules.
 pub const ALERT_GROUP: &str = "connection_pool_alerts";
 /// Group holding the recording rules.
 pub const RECORDING_GROUP: &str = "connection_pool_recording";
 /// Stem of the rule, test and dashboard file names.
-pub const FILE_STEM: &str = "connection_pool";
+pub(crate) const FILE_STEM: &str = "connection_pool";
 /// Name of the dashboard's data source variable.
-pub const DATASOURCE_VAR: &str = "datasource";
+pub(crate) const DATASOURCE_VAR: &str = "datasource";
 
 /// Folder of an environment's files, relative to the output folder, with a trailing `/`.
 /// Environment names are validated slugs, so this stays inside the output folder.
-pub fn environment_dir(env: &str) -> String {
+pub(crate) fn environment_dir(env: &str) -> String {
     format!("env/{env}/")
 }
 
 /// The spec a generated file comes from, as its header names it:
 /// `specs/k2.yaml`, or `specs/k2.yaml (environment demo)`.
-pub fn source_description(model: &Model) -> String {
+pub(crate) fn source_description(model: &Model) -> String {
     match &model.environment {
         None => model.source_name.clone(),
         Some(env) => format!("{} (environment {env})", model.source_name),
@@ -28,7 +28,7 @@ pub fn source_description(model: &Model) -> String {
 }
 
 /// Rule file name, as the unit-test file beside it names it in `rule_files`.
-pub fn rule_file_name() -> String {
+pub(crate) fn rule_file_name() -> String {
     format!("{FILE_STEM}.yml")
 }
 
@@ -42,37 +42,31 @@ pub fn test_file_path() -> String {
     format!("rules/{FILE_STEM}.test.yml")
 }
 
-/// Value of a kept label on the series of generated unit tests: `namespace` gets
-/// `namespace-1`.
-pub fn test_label_value(label: &str) -> String {
-    test_label_value_of(label, 1)
-}
-
 /// Value of a grouping label for the `n`th pool instance of a generated test world:
 /// `instance-1` is the hot instance, `instance-2` the idle one.
-pub fn test_label_value_of(label: &str, n: u32) -> String {
+pub(crate) fn test_label_value_of(label: &str, n: u32) -> String {
     format!("{label}-{n}")
 }
 
 /// prometheus-operator manifest path, relative to the output folder.
-pub fn operator_file_path() -> String {
+pub(crate) fn operator_file_path() -> String {
     format!("rules/{FILE_STEM}.prometheusrule.yaml")
 }
 
 /// Mimir/Cortex ruler namespace file path, relative to the output folder.
-pub fn mimir_file_path() -> String {
+pub(crate) fn mimir_file_path() -> String {
     format!("rules/{FILE_STEM}.mimir.yaml")
 }
 
 /// Generated runbook path, relative to the output folder.
-pub fn runbook_file_path() -> String {
+pub(crate) fn runbook_file_path() -> String {
     format!("docs/{FILE_STEM}.md")
 }
 
 /// The name of one variant of a spec (the base, or one environment) where Grafana keeps
 /// them side by side: `k2`, `k2-demo`. Every spec and environment gets its own provider,
 /// provisioning file and dashboard folder, so one Grafana can load them all.
-pub fn variant_slug(spec_name: &str, env: Option<&str>) -> String {
+pub(crate) fn variant_slug(spec_name: &str, env: Option<&str>) -> String {
     match env {
         None => spec_name.to_string(),
         Some(env) => format!("{spec_name}-{env}"),
@@ -81,19 +75,19 @@ pub fn variant_slug(spec_name: &str, env: Option<&str>) -> String {
 
 /// Grafana dashboard provisioning file path, relative to the output folder: named after
 /// the variant, since Grafana reads every provisioning file from one folder.
-pub fn provisioning_file_path(spec_name: &str, env: Option<&str>) -> String {
+pub(crate) fn provisioning_file_path(spec_name: &str, env: Option<&str>) -> String {
     format!("dashboards/poolwatch-{}.yaml", variant_slug(spec_name, env))
 }
 
 /// Name of the variant's Grafana dashboard provider.
-pub fn grafana_provider_name(spec_name: &str, env: Option<&str>) -> String {
+pub(crate) fn grafana_provider_name(spec_name: &str, env: Option<&str>) -> String {
     format!("poolwatch-{}", variant_slug(spec_name, env))
 }
 
 /// Folder on the Grafana host the variant's provider reads its dashboard from: a folder of
 /// its own under the spec's `deploy.grafana.path`, since a provider reads every dashboard
 /// below its folder.
-pub fn grafana_provider_path(base: &str, spec_name: &str, env: Option<&str>) -> String {
+pub(crate) fn grafana_provider_path(base: &str, spec_name: &str, env: Option<&str>) -> String {
     format!(
         "{}/{}",
         base.trim_end_matches('/'),
@@ -106,26 +100,21 @@ pub fn dashboard_file_path() -> String {
     format!("dashboards/{FILE_STEM}.json")
 }
 
-/// The alert each signal raises.
-pub fn alert_name(signal: Signal) -> &'static str {
-    crate::signals::def(signal).alert
-}
-
 /// Anchor of the runbook section each alert links to: the alert's name in lower case, as
 /// GitHub anchors the generated runbook's `## AlertName` headings.
-pub fn runbook_anchor(signal: Signal) -> String {
-    alert_name(signal).to_lowercase()
+fn runbook_anchor(alert: &str) -> String {
+    alert.to_lowercase()
 }
 
 /// `runbook_url` of an alert: the spec's runbook URL and the section's anchor.
-pub fn runbook_url(base: &str, signal: Signal) -> String {
+pub(crate) fn runbook_url(base: &str, alert: &str) -> String {
     let base = base.split('#').next().unwrap_or(base);
-    format!("{base}#{}", runbook_anchor(signal))
+    format!("{base}#{}", runbook_anchor(alert))
 }
 
 /// The `level` part of a recording rule name (`level:metric:operations`): the labels the
 /// recorded series keeps, the pool label first.
-pub fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
+pub(crate) fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
     let mut parts: Vec<&str> = vec![pool_label];
     parts.extend(pool.group_labels());
     parts.extend_from_slice(extra);
@@ -135,7 +124,7 @@ pub fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
 /// Prefix shared by a pool's gauge metric names, used to name derived series:
 /// `k2_connection_pool_size` and `k2_connection_pool_active_connections` give
 /// `k2_connection_pool`.
-pub fn pool_metric_prefix(pool: &Pool) -> String {
+pub(crate) fn pool_metric_prefix(pool: &Pool) -> String {
     let names = [pool.roles.size.as_str(), pool.roles.active.as_str()];
     let first: Vec<&str> = names[0].split('_').collect();
     let mut common = first.len();
@@ -158,24 +147,24 @@ pub fn pool_metric_prefix(pool: &Pool) -> String {
 
 /// Recording rule names for one pool.
 #[derive(Debug, Clone)]
-pub struct RecordNames {
-    pub utilization: String,
-    pub peak_utilization: String,
+pub(crate) struct RecordNames {
+    pub(crate) utilization: String,
+    pub(crate) peak_utilization: String,
     /// Wait-time series, when the pool has a wait-time histogram.
-    pub wait: Option<WaitNames>,
+    pub(crate) wait: Option<WaitNames>,
 }
 
 #[derive(Debug, Clone)]
-pub struct WaitNames {
-    pub mean: String,
-    pub bucket_rate: String,
-    pub quantiles: Vec<(f64, String)>,
+pub(crate) struct WaitNames {
+    pub(crate) mean: String,
+    pub(crate) bucket_rate: String,
+    pub(crate) quantiles: Vec<(f64, String)>,
 }
 
 /// The quantiles recorded and drawn for the wait time.
-pub const WAIT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+pub(crate) const WAIT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
 
-pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames {
+pub(crate) fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames {
     let lvl = level(pool, pool_label, &[]);
     let prefix = pool_metric_prefix(pool);
     let w = window;
@@ -195,16 +184,21 @@ pub fn record_names(pool: &Pool, pool_label: &str, window: &str) -> RecordNames 
 
 /// Capacity-planning recording rule names for one pool.
 #[derive(Debug, Clone)]
-pub struct CapacityNames {
+pub(crate) struct CapacityNames {
     /// Concurrent use: active connections summed to the kept labels.
-    pub active: String,
+    pub(crate) active: String,
     /// Recommended size: the peak quantile of concurrent use over the window, times headroom.
-    pub recommended: String,
+    pub(crate) recommended: String,
     /// The largest pool the memory budget allows.
-    pub memory_ceiling: String,
+    pub(crate) memory_ceiling: String,
 }
 
-pub fn capacity_names(pool: &Pool, pool_label: &str, quantile: f64, window: &str) -> CapacityNames {
+pub(crate) fn capacity_names(
+    pool: &Pool,
+    pool_label: &str,
+    quantile: f64,
+    window: &str,
+) -> CapacityNames {
     let lvl = level(pool, pool_label, &[]);
     let size = &pool.roles.size;
     CapacityNames {
@@ -218,14 +212,14 @@ pub fn capacity_names(pool: &Pool, pool_label: &str, quantile: f64, window: &str
 }
 
 /// `0.99` gives `99`, `0.5` gives `50`, `0.999` gives `999`.
-pub fn quantile_label(q: f64) -> String {
+pub(crate) fn quantile_label(q: f64) -> String {
     let s = number(q * 100.0);
     s.replace('.', "")
 }
 
 /// Dashboard uid derived from the spec name: stable across runs and machines, at most
 /// 40 characters as Grafana requires.
-pub fn dashboard_uid(spec_name: &str, env: Option<&str>) -> String {
+pub(crate) fn dashboard_uid(spec_name: &str, env: Option<&str>) -> String {
     let uid = match env {
         None => format!("poolwatch-{spec_name}"),
         Some(env) => format!("poolwatch-{spec_name}-{env}"),
@@ -245,7 +239,7 @@ pub fn dashboard_uid(spec_name: &str, env: Option<&str>) -> String {
 
 /// Prints a number the shortest way that reads back to the same value, with float noise
 /// from arithmetic rounded away: `0.9` stays `0.9`, `0.9 * 100` prints `90`, `0` prints `0`.
-pub fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     if !x.is_finite() {
         return if x.is_nan() {
             "NaN".into()

@@ -14,7 +14,7 @@ use crate::source::{Sources, Span};
 /// How bad a finding is. Errors stop `emit`; warnings are reported and allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// A note worth reading that needs no change (an alert without `for`).
     Info,
     Warning,
@@ -32,22 +32,22 @@ pub struct Code {
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub code: Code,
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     pub message: String,
     /// Where in a source file; the caret points here.
-    pub span: Option<Span>,
+    pub(crate) span: Option<Span>,
     /// Text shown under the caret.
-    pub label: Option<String>,
+    pub(crate) label: Option<String>,
     /// The generated object this is about: "alert ConnectionPoolHighUtilization", "panel 3".
     pub object: Option<String>,
     /// Extra lines: what to do about it.
-    pub help: Vec<String>,
+    pub(crate) help: Vec<String>,
     /// Silenced by a suppression, with its reason: counted, not printed one by one.
-    pub suppressed: Option<String>,
+    pub(crate) suppressed: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn error(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             severity: Severity::Error,
@@ -61,36 +61,36 @@ impl Diagnostic {
     }
 
     /// A finding at a given severity (a check's default).
-    pub fn new(code: Code, severity: Severity, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, severity: Severity, message: impl Into<String>) -> Self {
         Self {
             severity,
             ..Self::error(code, message)
         }
     }
 
-    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(code: Code, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(code, message)
         }
     }
 
-    pub fn at(mut self, span: Option<Span>) -> Self {
+    pub(crate) fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
         self
     }
 
-    pub fn label(mut self, label: impl Into<String>) -> Self {
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
-    pub fn object(mut self, object: impl Into<String>) -> Self {
+    pub(crate) fn object(mut self, object: impl Into<String>) -> Self {
         self.object = Some(object.into());
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help.push(help.into());
         self
     }
@@ -104,7 +104,7 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 }
 
 /// Sorts diagnostics by file and place, then code, keeping unlocated ones last.
-pub fn sort(diags: &mut [Diagnostic]) {
+pub(crate) fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
         let key = |d: &Diagnostic| {
             d.span
@@ -207,7 +207,7 @@ fn long_line_place(span: &Span, sources: &Sources) -> Option<String> {
     ))
 }
 
-pub fn severity_word(s: Severity) -> &'static str {
+pub(crate) fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -343,7 +343,10 @@ fn counts(diags: &[Diagnostic]) -> (usize, usize, usize) {
 }
 
 /// The closest candidate by edit distance, for "did you mean".
-pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
@@ -352,7 +355,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
 }
 
 /// One line summing up a report: "2 errors, 1 warning" (", 1 suppressed" when any are).
-pub fn summary(diags: &[Diagnostic]) -> String {
+pub(crate) fn summary(diags: &[Diagnostic]) -> String {
     let (errors, warnings, suppressed) = counts(diags);
     let mut s = format!(
         "{errors} error{}, {warnings} warning{}",

@@ -18,7 +18,7 @@ use crate::render::{OutputFile, Target, deploy};
 use crate::source::{FileId, Sources, Span};
 use crate::spec::{self, RawSpec};
 
-pub const COLLISION: Code = Code {
+pub(crate) const COLLISION: Code = Code {
     code: "PW030",
     name: "collision",
 };
@@ -34,22 +34,22 @@ pub enum Layout {
 
 /// What one variant of a spec generated, once its files went to the sink.
 #[derive(Debug)]
-pub struct VariantRun {
-    pub model: Model,
-    pub coverage: Coverage,
+pub(crate) struct VariantRun {
+    pub(crate) model: Model,
+    pub(crate) coverage: Coverage,
     /// Warning-level findings (errors would have failed the run).
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// What one spec generated.
 #[derive(Debug)]
 pub struct SpecRun {
-    pub file: FileId,
+    pub(crate) file: FileId,
     /// The spec's `name:`, and where it is written.
-    pub name: String,
-    pub name_span: Option<Span>,
+    pub(crate) name: String,
+    pub(crate) name_span: Option<Span>,
     /// The variants, base (or the `--env` one) first.
-    pub variants: Vec<VariantRun>,
+    pub(crate) variants: Vec<VariantRun>,
     /// What the spec's output claims in a shared Prometheus and Grafana.
     claims: Claims,
 }
@@ -61,12 +61,12 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn variants(&self) -> impl Iterator<Item = &VariantRun> {
+    pub(crate) fn variants(&self) -> impl Iterator<Item = &VariantRun> {
         self.specs.iter().flat_map(|s| &s.variants)
     }
 
     /// Warning-level findings of every spec.
-    pub fn warnings(&self) -> Vec<Diagnostic> {
+    pub(crate) fn warnings(&self) -> Vec<Diagnostic> {
         self.variants()
             .flat_map(|g| g.warnings.iter().cloned())
             .collect()
@@ -77,7 +77,8 @@ impl Fleet {
 /// the order given, the variant's index: base first), the files in their fixed order:
 /// writes them aside, compares them, or drops them. So a fleet's output is never all in
 /// memory.
-pub type Sink<'a> = &'a (dyn Fn((usize, usize), Vec<OutputFile>) -> Result<(), Failure> + Sync);
+pub(crate) type Sink<'a> =
+    &'a (dyn Fn((usize, usize), Vec<OutputFile>) -> Result<(), Failure> + Sync);
 
 /// A loaded spec.
 struct Loaded {

@@ -5,6 +5,8 @@
 //! typed) → [`render`] (Prometheus and Grafana objects) → [`check`] (diagnostics) →
 //! [`write`] (the file system). [`pipeline`] chains the pure stages; [`app`] is the edge.
 
+#![warn(unreachable_pub)]
+
 pub mod app;
 pub mod check;
 pub mod cli;
@@ -14,7 +16,7 @@ pub mod fleet;
 pub mod model;
 pub mod pipeline;
 pub mod render;
-pub mod signals;
+pub(crate) mod signals;
 pub mod source;
 pub mod spec;
 pub mod write;

@@ -30,7 +30,7 @@ impl Failure {
         }
     }
 
-    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+    pub(crate) fn into_diagnostics(self) -> Vec<Diagnostic> {
         match self {
             Failure::Input(d) | Failure::Findings(d) => d,
         }
@@ -150,7 +150,7 @@ pub fn generate(
 }
 
 /// Steps 2 to 5 for the chosen variants of a loaded spec.
-pub fn generate_loaded(
+pub(crate) fn generate_loaded(
     raw: &RawSpec,
     sources: &Sources,
     file: FileId,
@@ -164,7 +164,7 @@ pub fn generate_loaded(
 }
 
 /// The variants to generate of a loaded spec, in order: (environment, path prefix).
-pub fn plan<'a>(raw: &'a RawSpec, variants: Variants<'a>) -> Vec<(Option<&'a str>, String)> {
+pub(crate) fn plan<'a>(raw: &'a RawSpec, variants: Variants<'a>) -> Vec<(Option<&'a str>, String)> {
     match variants {
         Variants::Base => vec![(None, String::new())],
         Variants::Env(env) => vec![(Some(env), String::new())],

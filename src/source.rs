@@ -8,29 +8,22 @@ pub struct FileId(pub usize);
 
 /// A byte range in one source file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Span {
-    pub file: FileId,
-    pub range: Range<usize>,
+pub(crate) struct Span {
+    pub(crate) file: FileId,
+    pub(crate) range: Range<usize>,
 }
 
 impl Span {
-    pub fn new(file: FileId, range: Range<usize>) -> Self {
+    pub(crate) fn new(file: FileId, range: Range<usize>) -> Self {
         Self { file, range }
-    }
-
-    /// A sub-span `offset..offset+len` relative to the start of this span, clamped inside it.
-    pub fn narrow(&self, offset: usize, len: usize) -> Span {
-        let start = (self.range.start + offset).min(self.range.end);
-        let end = (start + len.max(1)).min(self.range.end.max(start));
-        Span::new(self.file, start..end)
     }
 }
 
 /// One loaded source file: the name shown to the user and its text.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub name: String,
-    pub text: String,
+pub(crate) struct SourceFile {
+    pub(crate) name: String,
+    pub(crate) text: String,
 }
 
 /// All source files of one run. Diagnostics refer to them by [`FileId`].
@@ -48,16 +41,16 @@ impl Sources {
         FileId(self.files.len() - 1)
     }
 
-    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+    pub(crate) fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i), f))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
         let Some(file) = self.get(id) else {
             return (0, 0);
         };
@@ -70,7 +63,7 @@ impl Sources {
     }
 
     /// Byte offset of a 1-based line and column, if it lies in the file.
-    pub fn offset_of(&self, id: FileId, line: usize, col: usize) -> Option<usize> {
+    pub(crate) fn offset_of(&self, id: FileId, line: usize, col: usize) -> Option<usize> {
         let file = self.get(id)?;
         let mut start = 0usize;
         for _ in 1..line {
@@ -86,7 +79,7 @@ impl Sources {
 }
 
 /// The largest char boundary at or below `i`.
-pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+pub(crate) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
     }

@@ -20,14 +20,14 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::unparen;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW106",
     name: "alert-without-comparison",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 /// True when the expression returns only the series that meet a condition.
-pub fn filters(e: &Expr) -> bool {
+pub(crate) fn filters(e: &Expr) -> bool {
     match e {
         Expr::Paren(p) => filters(&p.expr),
         Expr::Binary(b) => {
@@ -67,7 +67,7 @@ fn fires_on_presence(e: &Expr) -> bool {
     }
 }
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

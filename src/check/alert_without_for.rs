@@ -18,11 +18,11 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW212",
     name: "alert-without-for",
 };
-pub const SEVERITY: Severity = Severity::Info;
+pub(crate) const SEVERITY: Severity = Severity::Info;
 
 /// True when a value-threshold comparison decides the alert and nothing smooths it.
 fn noisy(e: &Expr) -> bool {
@@ -41,7 +41,7 @@ fn noisy(e: &Expr) -> bool {
     compares && !smoothed
 }
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

@@ -13,19 +13,19 @@ use crate::source::Sources;
 
 /// One recorded finding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Entry {
-    pub code: String,
-    pub file: String,
-    pub object: String,
-    pub message: String,
+pub(crate) struct Entry {
+    pub(crate) code: String,
+    pub(crate) file: String,
+    pub(crate) object: String,
+    pub(crate) message: String,
 }
 
 /// A baseline file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Baseline {
-    pub version: u32,
-    pub findings: Vec<Entry>,
+pub(crate) struct Baseline {
+    pub(crate) version: u32,
+    pub(crate) findings: Vec<Entry>,
 }
 
 fn entry(d: &Diagnostic, sources: &Sources) -> Entry {
@@ -43,7 +43,7 @@ fn entry(d: &Diagnostic, sources: &Sources) -> Entry {
 }
 
 /// The baseline of these findings (suppressed ones are already accounted for), as JSON.
-pub fn write(diags: &[Diagnostic], sources: &Sources) -> String {
+pub(crate) fn write(diags: &[Diagnostic], sources: &Sources) -> String {
     let mut findings: Vec<Entry> = diags
         .iter()
         .filter(|d| d.suppressed.is_none())
@@ -60,7 +60,7 @@ pub fn write(diags: &[Diagnostic], sources: &Sources) -> String {
 }
 
 /// Reads a baseline file's text.
-pub fn parse(text: &str) -> Result<Baseline, String> {
+pub(crate) fn parse(text: &str) -> Result<Baseline, String> {
     let b: Baseline = serde_json::from_str(text).map_err(|e| {
         format!(
             "line {}, column {}: not a poolwatch baseline (write one with --write-baseline)",
@@ -76,7 +76,7 @@ pub fn parse(text: &str) -> Result<Baseline, String> {
 
 /// Marks the findings the baseline records as suppressed ("in the baseline"). Returns
 /// how many it marked.
-pub fn apply(baseline: &Baseline, diags: &mut [Diagnostic], sources: &Sources) -> usize {
+pub(crate) fn apply(baseline: &Baseline, diags: &mut [Diagnostic], sources: &Sources) -> usize {
     let mut left: BTreeMap<&Entry, usize> = BTreeMap::new();
     for e in &baseline.findings {
         *left.entry(e).or_default() += 1;

@@ -16,13 +16,13 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{Kind, selector_name, thresholds, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW108",
     name: "counter-compared",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

@@ -17,11 +17,11 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{COUNTER_FUNCTIONS, Kind, Resolved};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW104",
     name: "counter-without-rate",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 /// Functions that may take a counter: they read timestamps or sample counts, not values.
 const SAMPLE_FUNCTIONS: [&str; 7] = [
@@ -34,7 +34,7 @@ const SAMPLE_FUNCTIONS: [&str; 7] = [
     "timestamp",
 ];
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

@@ -15,8 +15,8 @@ use crate::source::{FileId, Sources, Span};
 
 /// A dashboard document and, for a file, where it was read from.
 #[derive(Debug, Clone)]
-pub struct DashboardDoc {
-    pub json: Value,
+pub(crate) struct DashboardDoc {
+    pub(crate) json: Value,
     file: Option<(FileId, String)>,
     /// Where each panel of [`DashboardDoc::panels`] is written, in the same order.
     places: Vec<PanelPlace>,
@@ -69,12 +69,12 @@ struct RawTarget {
 
 /// One panel of a dashboard.
 #[derive(Debug, Clone, Copy)]
-pub struct PanelRef<'a> {
-    pub json: &'a Value,
-    pub title: &'a str,
-    pub id: Option<i64>,
+pub(crate) struct PanelRef<'a> {
+    pub(crate) json: &'a Value,
+    pub(crate) title: &'a str,
+    pub(crate) id: Option<i64>,
     /// Position in [`DashboardDoc::panels`].
-    pub index: usize,
+    pub(crate) index: usize,
     ds_vars: &'a BTreeMap<String, String>,
 }
 
@@ -143,7 +143,7 @@ fn looks_like_logql(expr: &str) -> bool {
 impl<'a> PanelRef<'a> {
     /// The panel's PromQL targets, as (refId, expr, target); targets of other data
     /// sources (by the target's or the panel's `datasource`) are left out.
-    pub fn targets(&self) -> Vec<(String, &'a str, &'a Value)> {
+    pub(crate) fn targets(&self) -> Vec<(String, &'a str, &'a Value)> {
         self.all_targets()
             .into_iter()
             .filter(|(_, expr, t)| self.is_promql(expr, t))
@@ -151,7 +151,7 @@ impl<'a> PanelRef<'a> {
     }
 
     /// How many targets with an `expr` are not PromQL (Loki and the like).
-    pub fn skipped_targets(&self) -> usize {
+    pub(crate) fn skipped_targets(&self) -> usize {
         self.all_targets()
             .into_iter()
             .filter(|(_, expr, t)| !self.is_promql(expr, t))
@@ -197,7 +197,7 @@ impl<'a> PanelRef<'a> {
     /// The panel's unit: `fieldConfig.defaults.unit`, or where older panels keep it
     /// (the first y axis's `format`, a singlestat's `format`, a table's `styles[].unit`),
     /// or a field override's unit. Empty when it has none.
-    pub fn unit(&self) -> &'a str {
+    pub(crate) fn unit(&self) -> &'a str {
         let s = |v: Option<&'a Value>| v.and_then(Value::as_str).filter(|u| !u.is_empty());
         s(self.json.pointer("/fieldConfig/defaults/unit"))
             .or_else(|| s(self.json.pointer("/yaxes/0/format")))
@@ -221,7 +221,7 @@ impl<'a> PanelRef<'a> {
             .unwrap_or("")
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.id {
             Some(id) => format!("panel \"{}\" (id {id})", self.title),
             None => format!("panel \"{}\"", self.title),
@@ -232,7 +232,7 @@ impl<'a> PanelRef<'a> {
 impl DashboardDoc {
     /// A generated dashboard, or a slice of its panels in the dashboard's shell (no
     /// source file).
-    pub fn generated(json: Value) -> Self {
+    pub(crate) fn generated(json: Value) -> Self {
         let ds_vars = datasource_variables(&json);
         Self {
             json,
@@ -243,7 +243,7 @@ impl DashboardDoc {
     }
 
     /// A dashboard file already added to `sources`.
-    pub fn from_file(sources: &Sources, file: FileId) -> Result<Self, Diagnostic> {
+    pub(crate) fn from_file(sources: &Sources, file: FileId) -> Result<Self, Diagnostic> {
         let text = sources.get(file).map_or("", |f| f.text.as_str());
         let json: Value = serde_json::from_str(text).map_err(|e| {
             let at = sources.offset_of(file, e.line(), e.column().max(1));
@@ -274,13 +274,13 @@ impl DashboardDoc {
     }
 
     /// How many panel queries are not PromQL and were not checked.
-    pub fn skipped_queries(&self) -> usize {
+    pub(crate) fn skipped_queries(&self) -> usize {
         self.panels().iter().map(PanelRef::skipped_targets).sum()
     }
 
     /// Every panel, rows' nested panels and old dashboards' `rows[].panels` included (rows
     /// themselves excluded), in the order [`places`] finds them.
-    pub fn panels(&self) -> Vec<PanelRef<'_>> {
+    pub(crate) fn panels(&self) -> Vec<PanelRef<'_>> {
         let mut out: Vec<&Value> = Vec::new();
         fn arr<'v>(v: &'v Value, k: &str) -> Vec<&'v Value> {
             v.get(k)
@@ -311,7 +311,7 @@ impl DashboardDoc {
     }
 
     /// Where `needle` is written in the panel, or the panel's title, in the file.
-    pub fn locate(&self, panel: &PanelRef, needle: Option<&str>) -> Option<Span> {
+    pub(crate) fn locate(&self, panel: &PanelRef, needle: Option<&str>) -> Option<Span> {
         let (file, text) = self.file.as_ref()?;
         let place = self.places.get(panel.index)?;
         if let Some(n) = needle
@@ -328,7 +328,7 @@ impl DashboardDoc {
 
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
     /// Grafana variables (so places map into the file); it is parsed with them replaced.
-    pub fn queries(&self) -> Vec<RuleUnit> {
+    pub(crate) fn queries(&self) -> Vec<RuleUnit> {
         let title = self.json.get("title").and_then(Value::as_str).unwrap_or("");
         let mut out = Vec::new();
         for p in self.panels() {
@@ -361,7 +361,7 @@ impl DashboardDoc {
     }
 
     /// A diagnostic about a panel.
-    pub fn diag(
+    pub(crate) fn diag(
         &self,
         code: Code,
         severity: Severity,

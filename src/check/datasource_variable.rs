@@ -12,11 +12,11 @@ use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW303",
     name: "datasource-variable",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// The uid of a `datasource` field, or `None` when it names a variable (or is absent:
 /// the panel's data source then applies).
@@ -32,7 +32,7 @@ fn fixed_uid(ds: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let mut fixed: Vec<(String, String)> = Vec::new();

@@ -21,11 +21,11 @@ use super::lint::{Cx, RuleUnit, UnitKind};
 use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW209",
     name: "duplicate-rule",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 /// File, group, alert or not, name, static labels: what makes two rules write the same
 /// series.
@@ -77,7 +77,7 @@ fn disjoint(a: &RuleUnit, b: &RuleUnit, cx: &Cx) -> bool {
     })
 }
 
-pub fn check_all(rules: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check_all(rules: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut seen: BTreeMap<RuleKey<'_>, &RuleUnit> = BTreeMap::new();
     let mut out = Vec::new();
     for r in rules.iter().filter(|r| r.kind != UnitKind::Query) {

@@ -21,13 +21,13 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{Kind, calls, selector_name, unparen, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW105",
     name: "histogram-quantile-input",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

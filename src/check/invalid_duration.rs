@@ -6,16 +6,15 @@
 //!
 //! Example: `for: 5 minutes`, or `for: 1m30` (a number without a unit).
 
-use super::lint::{Cx, Located, RuleUnit};
-use super::rules_file::GroupDurations;
+use super::lint::{Cx, GroupDurations, Located, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::PromDuration;
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW201",
     name: "invalid-duration",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 fn one(field: &str, v: &Located, object: &str) -> Option<Diagnostic> {
     let e = PromDuration::parse(v.text.trim()).err()?;
@@ -28,7 +27,7 @@ fn one(field: &str, v: &Located, object: &str) -> Option<Diagnostic> {
     )
 }
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     [
         ("for", &rule.for_),
         ("keep_firing_for", &rule.keep_firing_for),
@@ -39,7 +38,7 @@ pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
 }
 
 /// The groups' own durations.
-pub fn check_groups(groups: &[GroupDurations]) -> Vec<Diagnostic> {
+pub(crate) fn check_groups(groups: &[GroupDurations]) -> Vec<Diagnostic> {
     groups
         .iter()
         .flat_map(|g| g.durations.iter().filter_map(|(f, v)| one(f, v, &g.object)))

@@ -13,7 +13,7 @@ use crate::model::{Catalog, MetricKind, Unit};
 
 /// Where exact knowledge came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Provenance {
     /// A poolwatch spec's `catalog:` (complete: an unknown name is an error).
     Spec,
     /// A saved `/metrics` exposition (one target's metrics).
@@ -24,7 +24,7 @@ pub enum Origin {
 
 /// A metric's type, as Prometheus and OpenMetrics name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricType {
+pub(crate) enum MetricType {
     Counter,
     Gauge,
     Histogram,
@@ -58,16 +58,16 @@ impl MetricType {
 
 /// One metric family known exactly.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Family {
-    pub kind: MetricType,
-    pub unit: Option<Unit>,
+pub(crate) struct Family {
+    pub(crate) kind: MetricType,
+    pub(crate) unit: Option<Unit>,
     /// A histogram's finite bucket bounds (`le`), ascending; empty when not known.
-    pub buckets: Vec<f64>,
+    pub(crate) buckets: Vec<f64>,
 }
 
 /// The unit a `# UNIT` line, a metadata `unit` or a name suffix names, when it is one the
 /// checks reason about.
-pub fn unit_word(word: &str) -> Option<Unit> {
+pub(crate) fn unit_word(word: &str) -> Option<Unit> {
     match word {
         "seconds" => Some(Unit::Seconds),
         "bytes" => Some(Unit::Bytes),
@@ -80,13 +80,13 @@ pub fn unit_word(word: &str) -> Option<Unit> {
 
 /// The unit a name's last word says (`_seconds`, `_bytes`, `_ratio`, `_percent`), after
 /// the series suffixes (`_total`, `_bucket`, `_sum`, `_count`) are removed.
-pub fn unit_of_name(name: &str) -> Option<Unit> {
+pub(crate) fn unit_of_name(name: &str) -> Option<Unit> {
     let base = strip_series_suffix(name).0;
     base.rsplit('_').next().and_then(unit_word)
 }
 
 /// A name without its series suffix, and the suffix.
-pub fn strip_series_suffix(name: &str) -> (&str, &str) {
+pub(crate) fn strip_series_suffix(name: &str) -> (&str, &str) {
     for s in ["_total", "_bucket", "_count", "_sum", "_created"] {
         if let Some(b) = name.strip_suffix(s) {
             return (b, s);
@@ -97,26 +97,26 @@ pub fn strip_series_suffix(name: &str) -> (&str, &str) {
 
 /// What the checks know: families known exactly, by name, and where they came from.
 #[derive(Debug, Clone, Default)]
-pub struct Knowledge {
+pub(crate) struct Knowledge {
     families: HashMap<String, Family>,
     /// The sources that filled `families`; empty when nothing is known exactly.
-    pub origins: Vec<Origin>,
+    pub(crate) provenance: Vec<Provenance>,
 }
 
 /// What one series name is, as far as anything says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SeriesInfo {
-    pub kind: MetricType,
-    pub unit: Option<Unit>,
+pub(crate) struct SeriesInfo {
+    pub(crate) kind: MetricType,
+    pub(crate) unit: Option<Unit>,
     /// One of a histogram's `_bucket` series.
-    pub buckets: bool,
+    pub(crate) buckets: bool,
     /// Known from a catalog, exposition or metadata (not only by naming convention).
-    pub exact: bool,
+    pub(crate) exact: bool,
 }
 
 impl Knowledge {
     /// Exact knowledge from a spec's catalog.
-    pub fn from_catalog(catalog: &Catalog) -> Self {
+    pub(crate) fn from_catalog(catalog: &Catalog) -> Self {
         let mut k = Knowledge::default();
         for m in &catalog.metrics {
             let kind = match m.kind {
@@ -133,22 +133,22 @@ impl Knowledge {
                 },
             );
         }
-        k.origins.push(Origin::Spec);
+        k.provenance.push(Provenance::Spec);
         k
     }
 
     /// True when a spec's catalog is the list of every metric (an unknown name is a typo).
-    pub fn is_closed(&self) -> bool {
-        self.origins.contains(&Origin::Spec)
+    pub(crate) fn is_closed(&self) -> bool {
+        self.provenance.contains(&Provenance::Spec)
     }
 
     /// True when anything is known exactly.
-    pub fn has_catalog(&self) -> bool {
-        !self.origins.is_empty()
+    pub(crate) fn has_catalog(&self) -> bool {
+        !self.provenance.is_empty()
     }
 
     /// Adds families (an exposition's or metadata's); existing entries win.
-    pub fn merge(&mut self, origin: Origin, families: HashMap<String, Family>) {
+    pub(crate) fn merge(&mut self, provenance: Provenance, families: HashMap<String, Family>) {
         if self.families.is_empty() {
             // The first source is taken as it is, without hashing every name again.
             self.families = families;
@@ -158,17 +158,17 @@ impl Knowledge {
                 self.families.entry(name).or_insert(f);
             }
         }
-        if !self.origins.contains(&origin) {
-            self.origins.push(origin);
+        if !self.provenance.contains(&provenance) {
+            self.provenance.push(provenance);
         }
     }
 
-    pub fn family(&self, name: &str) -> Option<&Family> {
+    pub(crate) fn family(&self, name: &str) -> Option<&Family> {
         self.families.get(name)
     }
 
     /// Every exactly known series name (a histogram's three series), for "did you mean".
-    pub fn series_names(&self) -> Vec<String> {
+    pub(crate) fn series_names(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (name, f) in &self.families {
             match f.kind {
@@ -196,7 +196,7 @@ impl Knowledge {
     }
 
     /// What a series name is: exactly, from a family, or by convention.
-    pub fn series(&self, name: &str) -> Option<SeriesInfo> {
+    pub(crate) fn series(&self, name: &str) -> Option<SeriesInfo> {
         let exact = |kind, unit, buckets| SeriesInfo {
             kind,
             unit,
@@ -237,7 +237,7 @@ impl Knowledge {
     }
 
     /// What naming conventions say about a name nothing knows exactly.
-    pub fn infer(name: &str) -> SeriesInfo {
+    pub(crate) fn infer(name: &str) -> SeriesInfo {
         let (_, suffix) = strip_series_suffix(name);
         let unit = unit_of_name(name);
         let (kind, buckets) = match suffix {
@@ -261,14 +261,14 @@ impl Knowledge {
 }
 
 /// Names that by wide convention hold 0 or 1: `up`, `probe_success`, `*_up`.
-pub fn is_binary_name(name: &str) -> bool {
+pub(crate) fn is_binary_name(name: &str) -> bool {
     name == "up" || name == "probe_success" || name.ends_with("_up")
 }
 
 /// A saved `/metrics` exposition (Prometheus text format or OpenMetrics): `# TYPE` and
 /// `# UNIT` lines, and the `le` of every `_bucket` sample. Returns the families, or the
 /// 1-based line and a message for a line that is none of comment, sample or blank.
-pub fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (usize, String)> {
+pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (usize, String)> {
     let mut out: HashMap<String, Family> = HashMap::new();
     let blank = || Family {
         kind: MetricType::Unknown,
@@ -338,7 +338,7 @@ fn label_value<'a>(rest: &'a str, label: &str) -> Option<&'a str> {
 /// A saved `/api/v1/metadata` response: `{"data": {"<name>": [{"type", "unit"}]}}`.
 /// Read into a hash map: a server's metadata holds every metric it scrapes, and nothing
 /// needs them in order.
-pub fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, String> {
+pub(crate) fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, String> {
     #[derive(serde::Deserialize)]
     struct Response<'a> {
         #[serde(borrow)]
@@ -382,7 +382,7 @@ pub fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, String> {
 /// the length of their name and a lookup reads three groups. A group is hashed and sorted
 /// the first time a lookup reads it: a few misspellings never pay for the other lengths.
 #[derive(Debug, Default)]
-pub struct NameIndex {
+pub(crate) struct NameIndex {
     names: Vec<String>,
     /// Element `n`: the names of `n` bytes.
     by_len: Vec<LenGroup>,
@@ -430,7 +430,7 @@ fn deletion_hashes(name: &str, mut f: impl FnMut(u64)) {
 }
 
 impl NameIndex {
-    pub fn new(names: Vec<String>) -> Self {
+    pub(crate) fn new(names: Vec<String>) -> Self {
         let longest = names.iter().map(String::len).max().unwrap_or(0);
         let mut by_len: Vec<LenGroup> = (0..=longest).map(|_| LenGroup::default()).collect();
         for (i, n) in names.iter().enumerate() {
@@ -456,7 +456,7 @@ impl NameIndex {
     }
 
     /// The closest indexed name within the distance `did_you_mean` allows.
-    pub fn closest(&self, name: &str) -> Option<&str> {
+    pub(crate) fn closest(&self, name: &str) -> Option<&str> {
         let n = name.len();
         let groups =
             [n.checked_sub(1), Some(n), Some(n + 1)].map(|l| l.map_or(&[][..], |l| self.keys(l)));

@@ -8,17 +8,17 @@
 //! Example: `expr: sum(rate(errors_total[5m])) > 0` with
 //! `summary: "Errors on {{ $labels.instance }}"`.
 
+use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
-use super::template::scan;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW204",
     name: "label-aggregated-away",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if !rule.is_alert() {
         return out;

@@ -16,10 +16,10 @@ use crate::source::Span;
 /// the file, so a diagnostic can point inside it (a column in a PromQL expression, an
 /// action in an annotation template).
 #[derive(Debug, Clone, Default)]
-pub struct Located {
-    pub text: String,
+pub(crate) struct Located {
+    pub(crate) text: String,
     /// Where the whole value is written (for a generated rule: the spec entry it comes from).
-    pub span: Option<Span>,
+    pub(crate) span: Option<Span>,
     /// Where each byte of `text` is in the file, when the text is written verbatim enough
     /// to map.
     map: Option<Map>,
@@ -36,7 +36,7 @@ enum Map {
 
 impl Located {
     /// Text whose sub-ranges all point at `span` (generated text has no finer place).
-    pub fn new(text: impl Into<String>, span: Option<Span>) -> Self {
+    pub(crate) fn new(text: impl Into<String>, span: Option<Span>) -> Self {
         Self {
             text: text.into(),
             span,
@@ -47,7 +47,7 @@ impl Located {
     /// Text read from `raw`, the source text of a YAML scalar (plain, quoted or block),
     /// starting at file offset `span.range.start`. Each character of the value is matched
     /// to its place in the raw text; quotes, escapes, indentation and line folds are skipped.
-    pub fn from_yaml(text: impl Into<String>, span: Option<Span>, file_text: &str) -> Self {
+    pub(crate) fn from_yaml(text: impl Into<String>, span: Option<Span>, file_text: &str) -> Self {
         let text = text.into();
         let map = span
             .as_ref()
@@ -57,7 +57,7 @@ impl Located {
 
     /// The span of `range` within the text: exact when the text maps into the file,
     /// otherwise the whole value's span.
-    pub fn sub(&self, range: Range<usize>) -> Option<Span> {
+    pub(crate) fn sub(&self, range: Range<usize>) -> Option<Span> {
         let span = self.span.as_ref()?;
         let (start, end) = match &self.map {
             None => return Some(span.clone()),
@@ -113,17 +113,24 @@ fn align(value: &str, file: &str, range: Range<usize>) -> Option<Map> {
     Some(Map::Table(map))
 }
 
+/// A group's durations that must parse, besides its rules' `for`.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupDurations {
+    pub(crate) object: String,
+    pub(crate) durations: Vec<(&'static str, Located)>,
+}
+
 /// `# poolwatch: ignore PW104 reason` on a rule, or a spec's `lint.ignore` entry.
 #[derive(Debug, Clone)]
-pub struct Ignore {
-    pub code: String,
-    pub reason: String,
-    pub span: Option<Span>,
+pub(crate) struct Ignore {
+    pub(crate) code: String,
+    pub(crate) reason: String,
+    pub(crate) span: Option<Span>,
 }
 
 /// What a unit under check is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum UnitKind {
+pub(crate) enum UnitKind {
     Alert,
     Record,
     /// A dashboard panel's query: only the PromQL checks apply.
@@ -132,39 +139,39 @@ pub enum UnitKind {
 
 /// An alerting or recording rule, or a dashboard query, under check.
 #[derive(Debug, Clone)]
-pub struct RuleUnit {
+pub(crate) struct RuleUnit {
     /// The rule's group (for a query: the dashboard's title).
-    pub group: String,
-    pub kind: UnitKind,
-    pub name: Located,
-    pub expr: Located,
+    pub(crate) group: String,
+    pub(crate) kind: UnitKind,
+    pub(crate) name: Located,
+    pub(crate) expr: Located,
     /// The parsed expression, shared by every check; the parser's message when it fails.
-    pub ast: Result<Expr, String>,
-    pub for_: Option<Located>,
-    pub keep_firing_for: Option<Located>,
-    pub labels: BTreeMap<String, Located>,
-    pub annotations: BTreeMap<String, Located>,
+    pub(crate) ast: Result<Expr, String>,
+    pub(crate) for_: Option<Located>,
+    pub(crate) keep_firing_for: Option<Located>,
+    pub(crate) labels: BTreeMap<String, Located>,
+    pub(crate) annotations: BTreeMap<String, Located>,
     /// "alert X in group g": names the rule in diagnostics.
-    pub object: String,
-    pub ignores: Vec<Ignore>,
+    pub(crate) object: String,
+    pub(crate) ignores: Vec<Ignore>,
     /// For a dashboard query: its panel's position in the dashboard's panel list.
-    pub panel: Option<usize>,
+    pub(crate) panel: Option<usize>,
     /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
     /// a unit belongs to one file set, so to one context.
-    pub ty: std::sync::OnceLock<Option<Ty>>,
+    pub(crate) ty: std::sync::OnceLock<Option<Ty>>,
 }
 
 impl RuleUnit {
-    pub fn is_alert(&self) -> bool {
+    pub(crate) fn is_alert(&self) -> bool {
         self.kind == UnitKind::Alert
     }
 
-    pub fn is_record(&self) -> bool {
+    pub(crate) fn is_record(&self) -> bool {
         self.kind == UnitKind::Record
     }
 
     /// "alert", "recording rule" or "query", for messages.
-    pub fn kind_word(&self) -> &'static str {
+    pub(crate) fn kind_word(&self) -> &'static str {
         match self.kind {
             UnitKind::Alert => "alert",
             UnitKind::Record => "recording rule",
@@ -173,12 +180,12 @@ impl RuleUnit {
     }
 
     /// The place to point at for the whole rule.
-    pub fn span(&self) -> Option<Span> {
+    pub(crate) fn span(&self) -> Option<Span> {
         self.name.span.clone().or_else(|| self.expr.span.clone())
     }
 
     /// A diagnostic about this rule at `span` (the rule's name when `None`).
-    pub fn diag(
+    pub(crate) fn diag(
         &self,
         code: Code,
         severity: Severity,
@@ -192,7 +199,7 @@ impl RuleUnit {
 
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
     /// ("annotation"/"label", key, text).
-    pub fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
+    pub(crate) fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
         if !self.is_alert() {
             return Vec::new();
         }
@@ -205,7 +212,7 @@ impl RuleUnit {
     }
 
     /// The span of `needle` (a whole word) in the expression, or the expression's span.
-    pub fn expr_word(&self, needle: &str) -> Option<Span> {
+    pub(crate) fn expr_word(&self, needle: &str) -> Option<Span> {
         super::typing::find_word(&self.expr.text, needle)
             .and_then(|r| self.expr.sub(r))
             .or_else(|| self.expr.span.clone())
@@ -215,9 +222,9 @@ impl RuleUnit {
 /// Everything the rule checks read: what is known of the metrics with the recorded
 /// series, and the spec's severity vocabulary (none without a spec: severities are free).
 #[derive(Debug, Default)]
-pub struct Cx {
-    pub env: Env,
-    pub severities: Option<Vec<String>>,
+pub(crate) struct Cx {
+    pub(crate) env: Env,
+    pub(crate) severities: Option<Vec<String>>,
     /// "Did you mean" over every known series name, built on first use.
     names: std::sync::OnceLock<super::knowledge::NameIndex>,
 }
@@ -226,7 +233,11 @@ impl Cx {
     /// Builds the context of a rule set: every recording rule's series is typed (in file
     /// order, so a rule may use the series recorded before it, and later ones on a second
     /// pass), with the rule's static labels added.
-    pub fn new(knowledge: Knowledge, severities: Option<Vec<String>>, rules: &[RuleUnit]) -> Self {
+    pub(crate) fn new(
+        knowledge: Knowledge,
+        severities: Option<Vec<String>>,
+        rules: &[RuleUnit],
+    ) -> Self {
         let mut env = Env::new(knowledge);
         let records: Vec<(&RuleUnit, &Expr)> = rules
             .iter()
@@ -257,21 +268,21 @@ impl Cx {
     }
 
     /// The known series name closest to `name`, if one is close.
-    pub fn did_you_mean(&self, name: &str) -> Option<&str> {
+    pub(crate) fn did_you_mean(&self, name: &str) -> Option<&str> {
         self.names
             .get_or_init(|| super::knowledge::NameIndex::new(self.env.known_names()))
             .closest(name)
     }
 
     /// The type of a rule's expression, if it parses (typed once, for every check).
-    pub fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
+    pub(crate) fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
         rule.ty
             .get_or_init(|| rule.ast.as_ref().ok().map(|e| self.env.type_of(e)))
             .clone()
     }
 
     /// The labels `$labels` holds for an alert: its expression's.
-    pub fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
+    pub(crate) fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
         self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
     }
 }
@@ -295,9 +306,9 @@ fn reads_ahead(records: &[(&RuleUnit, &Expr)]) -> bool {
 }
 
 /// Parses a unit's expression, once: a dashboard query with Grafana's variables replaced.
-pub fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
+pub(crate) fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
     if kind == UnitKind::Query {
-        super::promql_syntax::parse_query(text)
+        super::grafana_vars::parse_query(text)
     } else {
         promql_parser::parser::parse(text)
     }

@@ -13,13 +13,13 @@
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW207",
     name: "missing-annotation",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     if !rule.is_alert() {
         return Vec::new();
     }

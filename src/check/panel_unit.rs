@@ -9,16 +9,16 @@ use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW301",
     name: "panel-unit",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// Panel types that draw no numbers.
 const NO_UNIT: [&str; 5] = ["text", "row", "news", "dashlist", "alertlist"];
 
-pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let kind = p.json.get("type").and_then(|t| t.as_str()).unwrap_or("");

@@ -15,16 +15,16 @@ use super::typing::ValUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW305",
     name: "panel-unit-mismatch",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// Grafana units that are not seconds but a finer time unit.
 const SUB_SECOND: [&str; 3] = ["ms", "µs", "ns"];
 
-pub fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let panels = doc.panels();
     // Queries come in panel order: one pass over them, each finding its panel.

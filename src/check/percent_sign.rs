@@ -9,19 +9,19 @@
 //! Example: `description: "p99 latency {{ $value | humanizePercentage }}%"`, or
 //! `"{{ $value }}% of requests"` over `rate(http_requests_total[5m])` (requests per second).
 
+use super::go_template::{TokKind, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{TokKind, scan};
 use super::typing::ValUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW211",
     name: "percent-sign",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
         return out;

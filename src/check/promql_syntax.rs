@@ -13,164 +13,17 @@
 
 use std::ops::Range;
 
+use super::grafana_vars;
 use super::lint::RuleUnit;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW101",
     name: "promql-syntax",
 };
 
-/// Values substituted for Grafana's built-in variables when parsing panel queries.
-const GRAFANA_VARS: [(&str, &str); 8] = [
-    ("$__rate_interval", "5m"),
-    ("${__rate_interval}", "5m"),
-    ("$__interval_ms", "60000"),
-    ("$__interval", "1m"),
-    ("${__interval}", "1m"),
-    ("$__range_s", "3600"),
-    ("$__range", "1h"),
-    ("${__range}", "1h"),
-];
-
-/// What a dashboard variable stands for outside a range or string: a number (`topk($n,
-/// ...)`) or a name (`sum by ($label)`, `$metric{...}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placeholder {
-    Number,
-    Name,
-    /// A set operator: `a $op b` with `op` one of `and`, `or`, `unless`.
-    Operator,
-}
-
-/// Replaces Grafana variables with values PromQL accepts: the built-in ones with sample
-/// values, a dashboard's own (`$var`, `${var}`, `${var:csv}`, `[[var]]`) with a duration
-/// inside `[...]` or after `offset`, a number elsewhere; inside a string they stay (they
-/// are text there).
-pub fn substitute_grafana_vars(expr: &str) -> String {
-    substitute(expr, Placeholder::Number)
-}
-
-fn substitute(expr: &str, mode: Placeholder) -> String {
-    let mut out = expr.to_string();
-    for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
-    }
-    if !out.contains('$') && !out.contains("[[") {
-        return out;
-    }
-    let bytes = out.as_bytes();
-    let mut res = String::with_capacity(out.len());
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    let mut square = 0usize;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if let Some(q) = quote {
-            if c == b'\\' && q != b'`' && i + 1 < bytes.len() {
-                // The escaped character, whole (it may be more than one byte).
-                let n = out[i + 1..].chars().next().map_or(1, char::len_utf8);
-                res.push_str(&out[i..i + 1 + n]);
-                i += 1 + n;
-                continue;
-            }
-            if c == q {
-                quote = None;
-            }
-            let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
-            res.push_str(&out[i..i + ch_len]);
-            i += ch_len;
-            continue;
-        }
-        let var_len = variable_at(&out[i..]);
-        if var_len > 0 {
-            let after_offset = res.trim_end().ends_with("offset");
-            let value = if square > 0 || after_offset {
-                "5m".to_string()
-            } else {
-                match mode {
-                    Placeholder::Number => "1".to_string(),
-                    Placeholder::Operator => "or".to_string(),
-                    Placeholder::Name => {
-                        let name: String = out[i..i + var_len]
-                            .chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                            .collect();
-                        format!("grafana_var_{name}")
-                    }
-                }
-            };
-            res.push_str(&value);
-            i += var_len;
-            continue;
-        }
-        match c {
-            b'"' | b'\'' | b'`' => quote = Some(c),
-            b'[' => square += 1,
-            b']' => square = square.saturating_sub(1),
-            _ => {}
-        }
-        let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
-        res.push_str(&out[i..i + ch_len]);
-        i += ch_len;
-    }
-    res
-}
-
-/// The length of a dashboard variable at the start of `s`, or 0.
-fn variable_at(s: &str) -> usize {
-    let ident = |t: &str| {
-        t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(t.len())
-    };
-    if let Some(rest) = s.strip_prefix("${") {
-        return rest.find('}').map_or(0, |e| e + 3);
-    }
-    if let Some(rest) = s.strip_prefix("[[") {
-        let n = ident(rest);
-        return if n > 0 && rest[n..].starts_with("]]") {
-            n + 4
-        } else {
-            0
-        };
-    }
-    if let Some(rest) = s.strip_prefix('$') {
-        let n = ident(rest);
-        return if n > 0 { n + 1 } else { 0 };
-    }
-    0
-}
-
-/// Parses a dashboard query: variables as numbers first, then as names, then as set
-/// operators; the first reading that parses wins.
-pub fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
-    let first = substitute(text, Placeholder::Number);
-    let err = match promql_parser::parser::parse(&first) {
-        Ok(e) => return Ok(e),
-        Err(e) => e,
-    };
-    if first == substitute_builtin(text) {
-        return Err(err);
-    }
-    for mode in [Placeholder::Name, Placeholder::Operator] {
-        if let Ok(e) = promql_parser::parser::parse(&substitute(text, mode)) {
-            return Ok(e);
-        }
-    }
-    Err(err)
-}
-
-/// Only Grafana's built-in variables replaced.
-fn substitute_builtin(expr: &str) -> String {
-    let mut out = expr.to_string();
-    for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
-    }
-    out
-}
-
 /// Parses one expression, giving a clearer message than the parser's when it can.
-pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
+pub(crate) fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
     promql_parser::parser::parse(expr).map_err(|e| {
         if e.trim() == "invalid promql query" {
             "the expression is not valid PromQL (check brackets, quotes and operators)".into()
@@ -180,16 +33,16 @@ pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
     })
 }
 
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
 /// PW101 on a rule under check, pointing into the expression where it can.
-pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
+pub(crate) fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
     let Err(e) = &rule.ast else {
         return Vec::new();
     };
     // Dashboard queries are parsed with Grafana's variables replaced; places in the
     // replaced text only map back when nothing was replaced.
-    let text = substitute_grafana_vars(&rule.expr.text);
+    let text = grafana_vars::substitute(&rule.expr.text);
     let found = if text == rule.expr.text {
         locate(&text, e)
     } else {
@@ -219,14 +72,14 @@ pub fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnostic> {
 
 /// Where in an expression a parse error is, and what to say about it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ErrorPlace {
-    pub range: Option<Range<usize>>,
-    pub message: String,
-    pub label: String,
+pub(crate) struct ErrorPlace {
+    pub(crate) range: Option<Range<usize>>,
+    pub(crate) message: String,
+    pub(crate) label: String,
 }
 
 /// Finds the place of a parse error the parser reported without a position.
-pub fn locate(text: &str, parser_msg: &str) -> ErrorPlace {
+pub(crate) fn locate(text: &str, parser_msg: &str) -> ErrorPlace {
     brackets(text).unwrap_or_else(|| locate_tokens(text, parser_msg))
 }
 
@@ -240,7 +93,7 @@ fn at(range: Range<usize>, message: String, label: &str) -> ErrorPlace {
 
 /// An unclosed or mismatched bracket or string: the parser stops at them without saying
 /// where.
-pub fn brackets(text: &str) -> Option<ErrorPlace> {
+pub(crate) fn brackets(text: &str) -> Option<ErrorPlace> {
     let mut stack: Vec<(char, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -378,28 +231,6 @@ fn locate_tokens(text: &str, parser_msg: &str) -> ErrorPlace {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grafana_variables_are_substituted_for_parsing() {
-        let expr = "sum(rate(x_total[$__rate_interval]))";
-        assert!(promql_parser::parser::parse(expr).is_err());
-        assert!(parse(&substitute_grafana_vars(expr)).is_ok());
-    }
-
-    #[test]
-    fn dashboard_variables_parse_where_they_stand() {
-        for q in [
-            "topk($topk, sum by (pod) (rate(x_total{ns=~\"$ns\"}[$__rate_interval])))",
-            "sum by ($label) (x)",
-            "$metric{job=\"a\"}",
-            "rate(x_total[${window}] offset $shift)",
-            "histogram_quantile([[q]], sum by (le) (rate(x_bucket[5m])))",
-            "a{x=\"1\"} $op on (entity) b == 0",
-            "rate(x_total{path=~\"/api/[a-z]+\"}[5m])",
-        ] {
-            assert!(parse_query(q).is_ok(), "{q}: {:?}", parse_query(q));
-        }
-    }
 
     #[test]
     fn errors_are_located() {

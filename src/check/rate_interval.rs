@@ -11,11 +11,11 @@ use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW302",
     name: "rate-interval",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// The windows of `rate(`, `irate(` and `increase(` calls in an expression: the first
 /// `[...]` after the call opens that is not inside a string (a regex's `[a-z]` is not a
@@ -63,7 +63,7 @@ fn first_window(s: &str) -> Option<&str> {
     None
 }
 
-pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         for (ref_id, expr, _) in p.targets() {

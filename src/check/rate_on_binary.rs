@@ -17,13 +17,13 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{counter_calls, selector_name};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW107",
     name: "rate-on-binary-gauge",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };

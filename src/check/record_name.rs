@@ -12,23 +12,23 @@
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW208",
     name: "record-name-convention",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 fn is_part(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// True for a `level:metric:operations` name.
-pub fn follows_convention(name: &str) -> bool {
+pub(crate) fn follows_convention(name: &str) -> bool {
     let parts: Vec<&str> = name.split(':').collect();
     parts.len() >= 3 && parts.iter().all(|p| is_part(p))
 }
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     if !rule.is_record() || follows_convention(&rule.name.text) {
         return Vec::new();
     }

@@ -4,12 +4,19 @@
 
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
-use super::*;
+use super::{
+    alert_without_comparison, alert_without_for, counter_compared, counter_without_rate,
+    datasource_variable, duplicate_rule, histogram_quantile, invalid_duration, invalid_suppression,
+    label_aggregated_away, missing_annotation, panel_unit, panel_unit_mismatch, percent_sign,
+    promql_syntax, rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax,
+    threshold_steps, unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
+    unreachable_quantile,
+};
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
 /// What a check runs on.
 #[derive(Debug, Clone, Copy)]
-pub enum Run {
+pub(crate) enum Run {
     /// One rule at a time.
     Rule(fn(&RuleUnit, &Cx) -> Vec<Diagnostic>),
     /// All rules of a file set together.
@@ -24,15 +31,15 @@ pub enum Run {
 #[derive(Debug, Clone, Copy)]
 pub struct CheckInfo {
     pub code: Code,
-    pub severity: Severity,
-    pub run: Run,
+    pub(crate) severity: Severity,
+    pub(crate) run: Run,
     /// The module's source; its `//!` lines are the documentation.
     source: &'static str,
 }
 
 impl CheckInfo {
     /// The `//!` documentation (what, why, example), without the leading "PWxxx name: ".
-    pub fn doc(&self) -> String {
+    pub(crate) fn doc(&self) -> String {
         let lines: Vec<&str> = self
             .source
             .lines()
@@ -49,7 +56,7 @@ impl CheckInfo {
     }
 
     /// One line: the documentation's first clause.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let doc = self.doc();
         let first = doc.split("\n\n").next().unwrap_or("").replace('\n', " ");
         let cut = [". ", ": ", "; ", " ("]
@@ -206,14 +213,14 @@ pub const CHECKS: &[CheckInfo] = &[
 ];
 
 /// A check by code (`PW205`) or name (`unit-mismatch`).
-pub fn find(code_or_name: &str) -> Option<&'static CheckInfo> {
+pub(crate) fn find(code_or_name: &str) -> Option<&'static CheckInfo> {
     CHECKS
         .iter()
         .find(|c| c.code.code.eq_ignore_ascii_case(code_or_name) || c.code.name == code_or_name)
 }
 
 /// `poolwatch check --explain CODE`: a check's documentation as plain text.
-pub fn explain(c: &CheckInfo) -> String {
+pub(crate) fn explain(c: &CheckInfo) -> String {
     format!(
         "{} {} ({})\n\n{}\n",
         c.code.code,
@@ -224,7 +231,7 @@ pub fn explain(c: &CheckInfo) -> String {
 }
 
 /// `poolwatch check --list`: one line per check.
-pub fn list() -> String {
+pub(crate) fn list() -> String {
     let mut out = String::new();
     for c in CHECKS {
         out.push_str(&format!(

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::invalid_suppression::{self, MARKER, parse_directive};
-use super::lint::{Ignore, Located, RuleUnit, UnitKind, parse_unit};
+use super::lint::{GroupDurations, Ignore, Located, RuleUnit, UnitKind, parse_unit};
+use super::registry;
 use crate::diag::Diagnostic;
 use crate::model::Suppression;
 use crate::render::prometheus::RuleFile;
@@ -92,26 +93,19 @@ struct RawRule {
     annotations: BTreeMap<String, Spanned<String>>,
 }
 
-/// A group's durations that must parse, besides its rules' `for`.
-#[derive(Debug, Clone)]
-pub struct GroupDurations {
-    pub object: String,
-    pub durations: Vec<(&'static str, Located)>,
-}
-
 /// A parsed rule file: its rules and its groups' own durations.
 #[derive(Debug, Clone, Default)]
-pub struct Parsed {
-    pub rules: Vec<RuleUnit>,
-    pub groups: Vec<GroupDurations>,
+pub(crate) struct Parsed {
+    pub(crate) rules: Vec<RuleUnit>,
+    pub(crate) groups: Vec<GroupDurations>,
     /// Findings about the file itself (malformed suppressions).
-    pub diags: Vec<Diagnostic>,
+    pub(crate) diags: Vec<Diagnostic>,
 }
 
 /// Reads a rule file already added to `sources`: every YAML document in it (empty and
 /// `null` documents, and documents without groups, hold no rules). A file that is not a
 /// rule file is an error (unusable input).
-pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
+pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
     let text = sources.get(file).map_or("", |f| f.text.as_str());
     let docs: Vec<RawFile> =
         serde_saphyr::from_multiple_with_options::<RawFile>(text, spec::yaml_options())
@@ -203,6 +197,11 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnostic> {
     Ok(out)
 }
 
+/// Whether a suppression's code names a registered check.
+fn is_check(code: &str) -> bool {
+    registry::find(code).is_some()
+}
+
 /// Suppressions in the comment lines right above the line holding byte `at`. Walks back
 /// from `at` only, so reading every rule's suppressions stays linear in the file size.
 fn comment_ignores(
@@ -227,7 +226,7 @@ fn comment_ignores(
         let from = prev_start + (l.len() - trimmed.len());
         let span = Some(crate::source::Span::new(file, from..prev_start + l.len()));
         if let Some(rest) = trimmed.trim_start_matches('#').trim().strip_prefix(MARKER) {
-            match parse_directive(rest) {
+            match parse_directive(rest, is_check) {
                 Ok((code, reason)) => out.push(Ignore { code, reason, span }),
                 Err(msg) => diags.push(
                     Diagnostic::warning(invalid_suppression::CODE, msg)
@@ -246,7 +245,7 @@ fn comment_ignores(
 
 /// The rules poolwatch generates, as rule units located at their spec entries, with the
 /// spec's suppressions attached; malformed suppressions are reported.
-pub fn from_generated(
+pub(crate) fn from_generated(
     file: &RuleFile,
     suppressions: &[Suppression],
 ) -> (Vec<RuleUnit>, Vec<Diagnostic>) {
@@ -270,7 +269,7 @@ pub fn from_generated(
             )));
             continue;
         }
-        match parse_directive(&format!("{} {}", s.code, s.reason)) {
+        match parse_directive(&format!("{} {}", s.code, s.reason), is_check) {
             Ok((code, reason)) => ignores.push((
                 s.rule.clone(),
                 Ignore {

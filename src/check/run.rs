@@ -35,7 +35,7 @@ fn apply(rule: &RuleUnit, diags: &mut [Diagnostic], out: &mut Vec<Diagnostic>) {
 }
 
 /// Every rule check on a set of rules (one file set: recorded series are shared).
-pub fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn rules(units: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let found = units.iter().map(|rule| rule_checks(rule, cx)).collect();
     with_set_checks(units, found, set_checks(units, cx))
 }
@@ -108,7 +108,7 @@ fn with_set_checks(
 }
 
 /// Every dashboard check, and the PromQL checks on its queries.
-pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
     let queries = doc.queries();
     let mut out = rules(&queries, cx);
     for c in CHECKS {
@@ -121,20 +121,20 @@ pub fn dashboard(doc: &DashboardDoc, cx: &Cx) -> Vec<Diagnostic> {
 
 /// What linting hand-written files found.
 #[derive(Debug, Default)]
-pub struct Linted {
+pub(crate) struct Linted {
     /// Files that are not rule files or dashboards at all (exit code 2).
-    pub unusable: Vec<Diagnostic>,
-    pub findings: Vec<Diagnostic>,
+    pub(crate) unusable: Vec<Diagnostic>,
+    pub(crate) findings: Vec<Diagnostic>,
     /// How many rules were read.
-    pub rules: usize,
+    pub(crate) rules: usize,
     /// How many dashboard queries were not PromQL (Loki, ...) and not checked.
-    pub skipped_queries: usize,
+    pub(crate) skipped_queries: usize,
 }
 
 /// Lints rule files and dashboards (already in `sources`) with what is known of the
 /// metrics and, with a spec, its severities. The rule files are one set: each may use the
 /// series the others record.
-pub fn files(
+pub(crate) fn files(
     knowledge: Knowledge,
     severities: Option<Vec<String>>,
     sources: &Sources,

@@ -7,17 +7,17 @@
 //!
 //! Example: `description: "Pool at {{ $value | humanizePercentage } utilization"`.
 
+use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
-use super::template::scan;
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW202",
     name: "template-syntax",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (what, key, text) in rule.templates() {
         for (range, msg) in scan(&text.text).errors {

@@ -15,13 +15,13 @@ use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW304",
     name: "threshold-steps",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
-pub fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         let Some(steps) = p

@@ -15,7 +15,7 @@ use super::knowledge::{Knowledge, MetricType, SeriesInfo, strip_series_suffix, u
 use crate::model::Unit;
 
 /// Prometheus's own series every server has; not in any catalog, never "unknown".
-pub const BUILTIN_SERIES: [&str; 8] = [
+pub(crate) const BUILTIN_SERIES: [&str; 8] = [
     "up",
     "ALERTS",
     "ALERTS_FOR_STATE",
@@ -27,11 +27,11 @@ pub const BUILTIN_SERIES: [&str; 8] = [
 ];
 
 /// Functions that take a counter's raw value on purpose.
-pub const COUNTER_FUNCTIONS: [&str; 3] = ["rate", "irate", "increase"];
+pub(crate) const COUNTER_FUNCTIONS: [&str; 3] = ["rate", "irate", "increase"];
 
 /// What a value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A monotonically increasing series: only meaningful through rate/irate/increase.
     Counter,
     /// A value that goes up and down.
@@ -46,7 +46,7 @@ pub enum Kind {
 
 /// The unit of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValUnit {
+pub(crate) enum ValUnit {
     Of(Unit),
     /// Per second of a unit (a counter's rate).
     PerSecond(Unit),
@@ -57,7 +57,7 @@ pub enum ValUnit {
 
 /// Which labels a vector's series carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LabelSet {
+pub(crate) enum LabelSet {
     /// Whatever the source series have.
     All,
     /// Only these (after `by (...)`, `on (...)`, or an aggregation without a clause).
@@ -72,7 +72,7 @@ impl LabelSet {
     }
 
     /// True when `label` cannot be on the series any more.
-    pub fn drops(&self, label: &str) -> bool {
+    pub(crate) fn drops(&self, label: &str) -> bool {
         match self {
             LabelSet::All => false,
             LabelSet::Only(s) => !s.contains(label),
@@ -98,7 +98,7 @@ impl LabelSet {
     }
 
     /// Adds labels (from `label_replace`, `group_left (...)` or a rule's `labels:`).
-    pub fn with(&self, add: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn with(&self, add: impl IntoIterator<Item = String>) -> Self {
         match self {
             LabelSet::All => LabelSet::All,
             LabelSet::Only(s) => {
@@ -117,7 +117,7 @@ impl LabelSet {
     }
 
     /// A short description: "no labels", "only le, pool", "all but instance".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
         match self {
             LabelSet::All => "all labels".into(),
@@ -130,22 +130,22 @@ impl LabelSet {
 
 /// The type of an expression.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ty {
-    pub kind: Kind,
-    pub unit: ValUnit,
-    pub labels: LabelSet,
+pub(crate) struct Ty {
+    pub(crate) kind: Kind,
+    pub(crate) unit: ValUnit,
+    pub(crate) labels: LabelSet,
     /// A histogram's buckets (raw `_bucket` counters or their rates), which carry `le`.
-    pub buckets: bool,
+    pub(crate) buckets: bool,
     /// The value is a filter result of a comparison (an alert condition).
-    pub scalar_value: Option<f64>,
+    pub(crate) scalar_value: Option<f64>,
     /// A constant factor the value was multiplied by (`100 * x` has 100): a ratio times 100
     /// is a percentage however the expression is bracketed.
-    pub scale: f64,
+    pub(crate) scale: f64,
     /// The kind is known exactly (catalog, exposition, metadata), not only from naming
     /// conventions: checks that rely on an inferred kind report a warning at most.
-    pub exact: bool,
+    pub(crate) exact: bool,
     /// The value is 0 or 1 (`up`, a state set, a `bool` comparison), or an info metric's 1.
-    pub binary: bool,
+    pub(crate) binary: bool,
 }
 
 impl Ty {
@@ -220,19 +220,19 @@ impl Ty {
     }
 
     /// True for a 0..1 ratio.
-    pub fn is_ratio(&self) -> bool {
+    pub(crate) fn is_ratio(&self) -> bool {
         self.unit == ValUnit::Of(Unit::Ratio) && self.scale == 1.0
     }
 
     /// True for a 0..100 percentage.
-    pub fn is_percent(&self) -> bool {
+    pub(crate) fn is_percent(&self) -> bool {
         self.unit == ValUnit::Of(Unit::Percent) && self.scale == 1.0
     }
 }
 
 /// What a metric name refers to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// Known exactly: a catalog, exposition or metadata metric (or one of its series).
     Catalog(Ty),
     /// A series recorded by a recording rule of the same file set.
@@ -245,7 +245,7 @@ pub enum Resolved {
 
 impl Resolved {
     /// The type, whatever the name is.
-    pub fn into_ty(self) -> Ty {
+    pub(crate) fn into_ty(self) -> Ty {
         match self {
             Resolved::Catalog(t)
             | Resolved::Recorded(t)
@@ -258,14 +258,14 @@ impl Resolved {
 /// What the checks know: the metrics known exactly and the series recorded in the same
 /// file set.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
-    pub knowledge: Knowledge,
+pub(crate) struct Env {
+    pub(crate) knowledge: Knowledge,
     /// Recording rule name → the type of what it records.
-    pub recorded: BTreeMap<String, Ty>,
+    pub(crate) recorded: BTreeMap<String, Ty>,
 }
 
 impl Env {
-    pub fn new(knowledge: Knowledge) -> Self {
+    pub(crate) fn new(knowledge: Knowledge) -> Self {
         Self {
             knowledge,
             recorded: BTreeMap::new(),
@@ -273,7 +273,7 @@ impl Env {
     }
 
     /// Every known series name, for "did you mean".
-    pub fn known_names(&self) -> Vec<String> {
+    pub(crate) fn known_names(&self) -> Vec<String> {
         let mut out = self.knowledge.series_names();
         out.extend(self.recorded.keys().cloned());
         out
@@ -281,14 +281,14 @@ impl Env {
 
     /// True when something besides its name says what the series is: `resolve` would not
     /// infer it. Builds no type.
-    pub fn knows(&self, name: &str) -> bool {
+    pub(crate) fn knows(&self, name: &str) -> bool {
         self.knowledge.series(name).is_some()
             || self.recorded.contains_key(name)
             || BUILTIN_SERIES.contains(&name)
     }
 
     /// Resolves a metric name.
-    pub fn resolve(&self, name: &str) -> Resolved {
+    pub(crate) fn resolve(&self, name: &str) -> Resolved {
         if let Some(info) = self.knowledge.series(name) {
             return Resolved::Catalog(Ty::series(&info));
         }
@@ -334,7 +334,7 @@ impl Env {
     }
 
     /// The finite bucket bounds of the histogram an expression reads, when known.
-    pub fn histogram_buckets(&self, e: &Expr) -> Option<(String, Vec<f64>)> {
+    pub(crate) fn histogram_buckets(&self, e: &Expr) -> Option<(String, Vec<f64>)> {
         let mut found = None;
         visit(e, None, &mut |node, _| {
             if let Some(name) = selector_name(node) {
@@ -352,7 +352,7 @@ impl Env {
     }
 
     /// The type of an expression.
-    pub fn type_of(&self, e: &Expr) -> Ty {
+    pub(crate) fn type_of(&self, e: &Expr) -> Ty {
         match e {
             Expr::NumberLiteral(n) => Ty::scalar(Some(n.val)),
             Expr::StringLiteral(_) => Ty::unknown(),
@@ -676,7 +676,7 @@ fn multiply(l: &Ty, r: &Ty) -> (ValUnit, f64) {
 }
 
 /// Visits every node, parents before children, with each node's parent.
-pub fn visit<'a>(
+pub(crate) fn visit<'a>(
     e: &'a Expr,
     parent: Option<&'a Expr>,
     f: &mut impl FnMut(&'a Expr, Option<&'a Expr>),
@@ -708,15 +708,15 @@ pub fn visit<'a>(
 /// A filter comparing an expression with a number, read with the expression on the left:
 /// `5 < x` is `x > 5`.
 #[derive(Debug, Clone, Copy)]
-pub struct Threshold<'a> {
-    pub expr: &'a Expr,
+pub(crate) struct Threshold<'a> {
+    pub(crate) expr: &'a Expr,
     /// `>`, `>=`, `<`, `<=`, `==` or `!=`.
-    pub op: &'static str,
-    pub value: f64,
+    pub(crate) op: &'static str,
+    pub(crate) value: f64,
 }
 
 /// Every comparison of an expression with a number literal (not `bool`), outermost first.
-pub fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
+pub(crate) fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
     let mut out = Vec::new();
     visit(e, None, &mut |n, _| {
         let Expr::Binary(b) = n else {
@@ -762,7 +762,7 @@ pub fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
 }
 
 /// Every call of one of `names` in an expression, outermost first.
-pub fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
+pub(crate) fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
     let mut out = Vec::new();
     visit(e, None, &mut |n, _| {
         if let Expr::Call(c) = n
@@ -777,7 +777,7 @@ pub fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
 /// Each call of a counter function (`rate`, `irate`, `increase`) in `e`, with its argument
 /// (parentheses removed) and the argument's type: what the checks on counter functions
 /// look at.
-pub fn counter_calls<'a>(e: &'a Expr, env: &Env) -> Vec<(&'a Call, &'a Expr, Ty)> {
+pub(crate) fn counter_calls<'a>(e: &'a Expr, env: &Env) -> Vec<(&'a Call, &'a Expr, Ty)> {
     calls(e, &COUNTER_FUNCTIONS)
         .into_iter()
         .filter_map(|c| {
@@ -788,7 +788,7 @@ pub fn counter_calls<'a>(e: &'a Expr, env: &Env) -> Vec<(&'a Call, &'a Expr, Ty)
 }
 
 /// Strips parentheses.
-pub fn unparen(mut e: &Expr) -> &Expr {
+pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }
@@ -796,7 +796,7 @@ pub fn unparen(mut e: &Expr) -> &Expr {
 }
 
 /// The metric name of a selector (vector or matrix), if it names one.
-pub fn selector_name(e: &Expr) -> Option<&str> {
+pub(crate) fn selector_name(e: &Expr) -> Option<&str> {
     match e {
         Expr::VectorSelector(vs) => vs.name.as_deref(),
         Expr::MatrixSelector(ms) => ms.vs.name.as_deref(),
@@ -805,7 +805,7 @@ pub fn selector_name(e: &Expr) -> Option<&str> {
 }
 
 /// The byte range of `name` in `text` as a whole word (not part of a longer name).
-pub fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
+pub(crate) fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
     let mut from = 0;
     while let Some(i) = text[from..].find(name) {
@@ -841,7 +841,6 @@ mod tests {
                 help: String::new(),
                 labels: Vec::new(),
                 buckets: None,
-                span: None,
             });
         }
         c

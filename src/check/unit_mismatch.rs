@@ -12,21 +12,21 @@
 //! `description: "Pool at {{ $value }}% utilization"` — write
 //! `{{ $value | humanizePercentage }}`, or multiply the expression by 100.
 
+use super::go_template::{TokKind, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{TokKind, scan};
 use super::typing::{Kind, ValUnit, unparen};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW205",
     name: "unit-mismatch",
 };
-pub const SEVERITY: Severity = Severity::Warning;
+pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// An alert condition `A / B > k` with `0 < k <= 1` and the units of A and B unknown:
 /// a ratio by every sign but the catalog's.
-pub fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
+pub(crate) fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
     use promql_parser::parser::Expr;
     let Ok(ast) = &rule.ast else {
         return false;
@@ -56,7 +56,7 @@ pub fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
         && k <= 1.0
 }
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
         return out;

@@ -19,13 +19,13 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{selector_name, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW102",
     name: "unknown-metric",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let knowledge = &cx.env.knowledge;
     if !knowledge.has_catalog() {
         return Vec::new();

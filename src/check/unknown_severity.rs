@@ -12,13 +12,13 @@
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW206",
     name: "unknown-severity",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Some(sev) = rule.labels.get("severity").filter(|_| rule.is_alert()) else {
         return Vec::new();
     };

@@ -10,17 +10,17 @@
 //!
 //! Example: `{{ $value | humanizePercent }}` (the function is `humanizePercentage`).
 
+use super::go_template::{FUNCTIONS, scan};
 use super::lint::{Cx, RuleUnit};
-use super::template::{FUNCTIONS, scan};
 use crate::diag::{Code, Diagnostic, Severity};
 
-pub const CODE: Code = Code {
+pub(crate) const CODE: Code = Code {
     code: "PW203",
     name: "unknown-template-function",
 };
-pub const SEVERITY: Severity = Severity::Error;
+pub(crate) const SEVERITY: Severity = Severity::Error;
 
-pub fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (what, key, text) in rule.templates() {
         let scanned = scan(&text.text);

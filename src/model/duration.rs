@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A non-negative Prometheus duration, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PromDuration(u64);
+pub(crate) struct PromDuration(u64);
 
 const UNITS: [(&str, u64); 7] = [
     ("y", 365 * 24 * 3600 * 1000),
@@ -17,25 +17,25 @@ const UNITS: [(&str, u64); 7] = [
 ];
 
 impl PromDuration {
-    pub const fn from_millis(ms: u64) -> Self {
+    pub(crate) const fn from_millis(ms: u64) -> Self {
         Self(ms)
     }
 
-    pub const fn from_secs(s: u64) -> Self {
+    pub(crate) const fn from_secs(s: u64) -> Self {
         Self(s * 1000)
     }
 
-    pub const fn millis(self) -> u64 {
+    pub(crate) const fn millis(self) -> u64 {
         self.0
     }
 
-    pub fn is_zero(self) -> bool {
+    pub(crate) fn is_zero(self) -> bool {
         self.0 == 0
     }
 
     /// Parses Prometheus's duration syntax: unit groups from largest to smallest, each at
     /// most once (`1h30m`, not `30m1h`), as `model.ParseDuration` accepts.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         if s.is_empty() {
             return Err("empty duration".into());
         }

@@ -9,62 +9,62 @@ mod resolve;
 
 use std::collections::BTreeMap;
 
-pub use duration::PromDuration;
-pub use resolve::{did_you_mean, resolve};
+pub(crate) use duration::PromDuration;
+pub(crate) use resolve::{did_you_mean, resolve};
 
 use crate::source::Span;
-pub use crate::spec::{MetricKind, Unit};
+pub(crate) use crate::spec::{MetricKind, Unit};
 
 /// The whole resolved spec.
 #[derive(Debug, Clone)]
 pub struct Model {
     /// Name of the spec file, shown in the generated files' header.
-    pub source_name: String,
-    pub name: String,
-    pub title: String,
-    pub runbook_url: String,
-    pub severities: Vec<String>,
-    pub rate_window: PromDuration,
+    pub(crate) source_name: String,
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) runbook_url: String,
+    pub(crate) severities: Vec<String>,
+    pub(crate) rate_window: PromDuration,
     pub pool_label: String,
     pub catalog: Catalog,
     pub pools: Vec<Pool>,
-    pub dashboard: DashboardOptions,
-    pub deploy: Deploy,
+    pub(crate) dashboard: DashboardOptions,
+    pub(crate) deploy: Deploy,
     /// The environment whose overlay was applied, if any.
     pub environment: Option<String>,
     /// Every environment the spec declares, sorted.
-    pub environments: Vec<String>,
-    pub capacity: Option<Capacity>,
+    pub(crate) environments: Vec<String>,
+    pub(crate) capacity: Option<Capacity>,
     /// Checks silenced for one generated rule each (`lint: {ignore: [...]}`).
-    pub lint_ignores: Vec<Suppression>,
+    pub(crate) lint_ignores: Vec<Suppression>,
     /// The library's words in texts, and annotation template overrides.
-    pub wording: Wording,
+    pub(crate) wording: Wording,
 }
 
 /// The library's own words for the generated texts.
 #[derive(Debug, Clone, Default)]
-pub struct Wording {
+pub(crate) struct Wording {
     /// The setting that sizes the pool (`maximumPoolSize`); empty: "the pool size".
-    pub size_setting: String,
+    pub(crate) size_setting: String,
     /// Annotation templates replacing the built-in ones, by alert key.
-    pub templates: BTreeMap<String, String>,
+    pub(crate) templates: BTreeMap<String, String>,
 }
 
 /// Capacity planning settings, with the environment's overlay applied.
 #[derive(Debug, Clone)]
-pub struct Capacity {
-    pub memory_per_connection: u64,
-    pub memory_budget: Option<u64>,
-    pub expected_pool_size: Option<u32>,
-    pub headroom: f64,
-    pub peak_quantile: f64,
-    pub peak_window: PromDuration,
-    pub undersized: Option<AbsentPolicy>,
+pub(crate) struct Capacity {
+    pub(crate) memory_per_connection: u64,
+    pub(crate) memory_budget: Option<u64>,
+    pub(crate) expected_pool_size: Option<u32>,
+    pub(crate) headroom: f64,
+    pub(crate) peak_quantile: f64,
+    pub(crate) peak_window: PromDuration,
+    pub(crate) undersized: Option<AbsentPolicy>,
 }
 
 impl Capacity {
     /// The largest pool the memory budget allows: budget / memory per connection.
-    pub fn memory_ceiling(&self) -> Option<u64> {
+    pub(crate) fn memory_ceiling(&self) -> Option<u64> {
         self.memory_budget
             .map(|b| b / self.memory_per_connection.max(1))
     }
@@ -72,44 +72,44 @@ impl Capacity {
 
 /// Settings of the deploy targets.
 #[derive(Debug, Clone)]
-pub struct Deploy {
+pub(crate) struct Deploy {
     /// PrometheusRule settings; `None` when the spec does not target prometheus-operator.
-    pub operator: Option<Operator>,
+    pub(crate) operator: Option<Operator>,
     /// Mimir/Cortex ruler namespace (default: the spec name).
-    pub mimir_namespace: String,
+    pub(crate) mimir_namespace: String,
     /// Grafana folder the provisioned dashboard goes in.
-    pub grafana_folder: String,
+    pub(crate) grafana_folder: String,
     /// Folder on the Grafana host the provisioning file points at.
-    pub grafana_path: String,
+    pub(crate) grafana_path: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct Operator {
-    pub name: String,
-    pub namespace: String,
+pub(crate) struct Operator {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
     /// Labels the Prometheus (or ThanosRuler) `ruleSelector` matches, sorted by name.
-    pub labels: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
 }
 
 /// A check silenced for one rule, with the reason.
 #[derive(Debug, Clone)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     /// The alert or recording rule name.
-    pub rule: String,
-    pub code: String,
-    pub reason: String,
-    pub span: Option<Span>,
+    pub(crate) rule: String,
+    pub(crate) code: String,
+    pub(crate) reason: String,
+    pub(crate) span: Option<Span>,
 }
 
 /// The metric catalog, in spec order, indexed by name.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    pub metrics: Vec<Metric>,
+    pub(crate) metrics: Vec<Metric>,
     index: BTreeMap<String, usize>,
 }
 
 impl Catalog {
-    pub fn insert(&mut self, metric: Metric) -> bool {
+    pub(crate) fn insert(&mut self, metric: Metric) -> bool {
         if self.index.contains_key(&metric.name) {
             return false;
         }
@@ -122,38 +122,38 @@ impl Catalog {
         self.index.get(name).map(|&i| &self.metrics[i])
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.metrics.iter().map(|m| m.name.as_str())
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Metric {
-    pub name: String,
-    pub kind: MetricKind,
-    pub unit: Unit,
-    pub help: String,
+    pub(crate) name: String,
+    pub(crate) kind: MetricKind,
+    pub(crate) unit: Unit,
+    /// What it measures, in the spec's words.
+    pub(crate) help: String,
     /// Labels the metric carries besides the target's `job` and `instance`.
     pub labels: Vec<String>,
     /// A histogram's finite bucket bounds, ascending (None: not declared).
-    pub buckets: Option<Vec<f64>>,
-    pub span: Option<Span>,
+    pub(crate) buckets: Option<Vec<f64>>,
 }
 
 impl Metric {
     /// Whether a series of this metric has `label` (from itself or from its target).
-    pub fn carries(&self, label: &str) -> bool {
+    pub(crate) fn carries(&self, label: &str) -> bool {
         TARGET_LABELS.contains(&label) || self.labels.iter().any(|l| l == label)
     }
 
     /// The largest finite bucket bound of a histogram, when declared.
-    pub fn top_bucket(&self) -> Option<f64> {
+    pub(crate) fn top_bucket(&self) -> Option<f64> {
         self.buckets.as_ref().and_then(|b| b.last().copied())
     }
 }
 
 /// Labels every scraped series gets from its target.
-pub const TARGET_LABELS: [&str; 2] = ["job", "instance"];
+pub(crate) const TARGET_LABELS: [&str; 2] = ["job", "instance"];
 
 /// What a pool's metrics mean. Each role requires a metric type and unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +172,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 11] = [
+    pub(crate) const ALL: [Role; 11] = [
         Role::Size,
         Role::Active,
         Role::Available,
@@ -186,7 +186,7 @@ impl Role {
         Role::MaxWait,
     ];
 
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Role::Size => "size",
             Role::Active => "active",
@@ -202,7 +202,7 @@ impl Role {
         }
     }
 
-    pub fn kind(self) -> MetricKind {
+    pub(crate) fn kind(self) -> MetricKind {
         match self {
             Role::Size | Role::Active | Role::Available | Role::Waiting | Role::MaxWait => {
                 MetricKind::Gauge
@@ -215,7 +215,7 @@ impl Role {
         }
     }
 
-    pub fn unit(self) -> Unit {
+    pub(crate) fn unit(self) -> Unit {
         match self {
             Role::Size | Role::Active | Role::Available | Role::Waiting => Unit::Connections,
             Role::WaitTime | Role::QueryDuration | Role::WaitDuration | Role::MaxWait => {
@@ -230,24 +230,24 @@ impl Role {
 /// others are `None` when the pool library has no such metric.
 #[derive(Debug, Clone)]
 pub struct Roles {
-    pub size: String,
-    pub active: String,
-    pub available: Option<String>,
-    pub wait_time: Option<String>,
-    pub acquisition_timeouts: Option<String>,
-    pub creation_errors: Option<String>,
-    pub query_duration: Option<String>,
-    pub waiting: Option<String>,
-    pub wait_count: Option<String>,
-    pub wait_duration: Option<String>,
-    pub max_wait: Option<String>,
+    pub(crate) size: String,
+    pub(crate) active: String,
+    pub(crate) available: Option<String>,
+    pub(crate) wait_time: Option<String>,
+    pub(crate) acquisition_timeouts: Option<String>,
+    pub(crate) creation_errors: Option<String>,
+    pub(crate) query_duration: Option<String>,
+    pub(crate) waiting: Option<String>,
+    pub(crate) wait_count: Option<String>,
+    pub(crate) wait_duration: Option<String>,
+    pub(crate) max_wait: Option<String>,
     /// Long-form bindings: per role, (identity label, the metric's label holding it).
-    pub matches: Vec<(Role, Vec<(String, String)>)>,
+    pub(crate) matches: Vec<(Role, Vec<(String, String)>)>,
 }
 
 impl Roles {
     /// The roles `metric` binds (size and active always; `None` leaves the others out).
-    pub fn from_fn(
+    pub(crate) fn from_fn(
         metric: impl Fn(Role) -> Option<String>,
         matches: Vec<(Role, Vec<(String, String)>)>,
     ) -> Self {
@@ -268,7 +268,7 @@ impl Roles {
     }
 
     /// The (identity label, metric label) pairs of a role bound in long form.
-    pub fn matches(&self, role: Role) -> &[(String, String)] {
+    pub(crate) fn matches(&self, role: Role) -> &[(String, String)] {
         self.matches
             .iter()
             .find(|(r, _)| *r == role)
@@ -290,34 +290,24 @@ impl Roles {
             Role::MaxWait => self.max_wait.as_deref(),
         }
     }
-
-    /// Whether the pool has every metric a signal needs.
-    pub fn supports(&self, signal: Signal) -> bool {
-        let any_of = crate::signals::def(signal).any_of;
-        signal.role().is_none_or(|r| self.get(r).is_some())
-            && (any_of.is_empty()
-                || any_of
-                    .iter()
-                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
-    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Pool {
     pub name: String,
-    pub title: String,
+    pub(crate) title: String,
     /// Equality matchers, sorted by label name.
     pub selector: Vec<(String, String)>,
-    pub keep_labels: Vec<String>,
+    pub(crate) keep_labels: Vec<String>,
     /// Labels identifying one instance of the pool: every rule aggregates by them.
     pub identity: Vec<String>,
     /// Static labels on every alert of the pool (the spec's, then the pool's), sorted.
-    pub labels: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
     /// Per role, the identity and kept labels its metric's series carry (after `match`).
-    pub coverage: Vec<(Role, Vec<String>)>,
+    pub(crate) coverage: Vec<(Role, Vec<String>)>,
     pub roles: Roles,
-    pub policies: Policies,
-    pub span: Option<Span>,
+    pub(crate) policies: Policies,
+    pub(crate) span: Option<Span>,
 }
 
 impl Pool {
@@ -334,7 +324,7 @@ impl Pool {
 
     /// The role whose series say a pool instance exists: the size, unless it is shared by
     /// several instances (bound with `match` to fewer labels), then the active connections.
-    pub fn presence_role(&self) -> Role {
+    pub(crate) fn presence_role(&self) -> Role {
         if self.covered(Role::Size).len() == self.group_labels().len() {
             Role::Size
         } else {
@@ -344,7 +334,7 @@ impl Pool {
 
     /// The grouping labels a role's series carry (all of them unless bound with `match`
     /// to a metric that lacks some, such as a per-database size in a per-user pool).
-    pub fn covered(&self, role: Role) -> Vec<&str> {
+    pub(crate) fn covered(&self, role: Role) -> Vec<&str> {
         match self.coverage.iter().find(|(r, _)| *r == role) {
             Some((_, c)) => c.iter().map(String::as_str).collect(),
             None => self.group_labels(),
@@ -375,7 +365,7 @@ pub enum Signal {
 
 /// How a signal's value is compared with a level's threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
+pub(crate) enum Comparison {
     /// Fires when the value is above the threshold.
     Above,
     /// Fires when the value is at or below the threshold.
@@ -383,7 +373,7 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    pub fn operator(self) -> &'static str {
+    pub(crate) fn operator(self) -> &'static str {
         match self {
             Comparison::Above => ">",
             Comparison::AtOrBelow => "<=",
@@ -392,7 +382,7 @@ impl Comparison {
 }
 
 impl Signal {
-    pub const THRESHOLDED: [Signal; 9] = [
+    pub(crate) const THRESHOLDED: [Signal; 9] = [
         Signal::Utilization,
         Signal::AcquisitionTimeouts,
         Signal::CreationErrors,
@@ -403,29 +393,11 @@ impl Signal {
         Signal::WaitTimeMean,
         Signal::MaxWait,
     ];
-
-    pub fn key(self) -> &'static str {
-        crate::signals::def(self).key
-    }
-
-    /// The optional role a signal cannot do without (size and active always exist).
-    pub fn role(self) -> Option<Role> {
-        crate::signals::def(self).role
-    }
-
-    pub fn comparison(self) -> Comparison {
-        crate::signals::def(self).comparison
-    }
-
-    /// The unit of the compared value.
-    pub fn unit(self) -> ValueUnit {
-        crate::signals::def(self).unit
-    }
 }
 
 /// Unit of a signal's value, which decides how thresholds print and are bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueUnit {
+pub(crate) enum ValueUnit {
     Ratio,
     PerSecond,
     Seconds,
@@ -435,30 +407,30 @@ pub enum ValueUnit {
 
 /// A threshold level: a dashboard step, and an alert when it has a severity.
 #[derive(Debug, Clone)]
-pub struct Level {
-    pub value: f64,
-    pub color: String,
-    pub alert: Option<AlertLevel>,
-    pub span: Option<Span>,
+pub(crate) struct Level {
+    pub(crate) value: f64,
+    pub(crate) color: String,
+    pub(crate) alert: Option<AlertLevel>,
+    pub(crate) span: Option<Span>,
 }
 
 #[derive(Debug, Clone)]
-pub struct AlertLevel {
-    pub severity: String,
-    pub for_: PromDuration,
+pub(crate) struct AlertLevel {
+    pub(crate) severity: String,
+    pub(crate) for_: PromDuration,
 }
 
 /// A thresholded signal's levels, least severe first.
 #[derive(Debug, Clone)]
-pub struct Policy {
-    pub signal: Signal,
-    pub levels: Vec<Level>,
-    pub span: Option<Span>,
+pub(crate) struct Policy {
+    pub(crate) signal: Signal,
+    pub(crate) levels: Vec<Level>,
+    pub(crate) span: Option<Span>,
 }
 
 impl Policy {
     /// The levels that raise an alert, least severe first.
-    pub fn alert_levels(&self) -> impl Iterator<Item = (&Level, &AlertLevel)> {
+    pub(crate) fn alert_levels(&self) -> impl Iterator<Item = (&Level, &AlertLevel)> {
         self.levels
             .iter()
             .filter_map(|l| l.alert.as_ref().map(|a| (l, a)))
@@ -467,28 +439,28 @@ impl Policy {
 
 /// A policy without a threshold (metrics absent, pool undersized): a severity and a `for`.
 #[derive(Debug, Clone)]
-pub struct AbsentPolicy {
-    pub severity: String,
-    pub for_: PromDuration,
-    pub span: Option<Span>,
+pub(crate) struct AbsentPolicy {
+    pub(crate) severity: String,
+    pub(crate) for_: PromDuration,
+    pub(crate) span: Option<Span>,
 }
 
 /// A pool's effective policies (the spec's, with the pool's overrides applied).
 #[derive(Debug, Clone, Default)]
-pub struct Policies {
-    pub thresholds: Vec<Policy>,
-    pub absent: Option<AbsentPolicy>,
+pub(crate) struct Policies {
+    pub(crate) thresholds: Vec<Policy>,
+    pub(crate) absent: Option<AbsentPolicy>,
 }
 
 impl Policies {
-    pub fn get(&self, signal: Signal) -> Option<&Policy> {
+    pub(crate) fn get(&self, signal: Signal) -> Option<&Policy> {
         self.thresholds.iter().find(|p| p.signal == signal)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct DashboardOptions {
-    pub base_color: String,
-    pub refresh: String,
-    pub time_from: String,
+pub(crate) struct DashboardOptions {
+    pub(crate) base_color: String,
+    pub(crate) refresh: String,
+    pub(crate) time_from: String,
 }

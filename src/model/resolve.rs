@@ -13,51 +13,51 @@ use crate::spec::{
     self, RawEnvironment, RawLevel, RawPolicies, RawPolicy, RawSpec, S, SPEC_VERSION,
 };
 
-pub const VERSION: Code = Code {
+pub(crate) const VERSION: Code = Code {
     code: "PW002",
     name: "unsupported-version",
 };
-pub const INVALID_NAME: Code = Code {
+pub(crate) const INVALID_NAME: Code = Code {
     code: "PW003",
     name: "invalid-name",
 };
-pub const DUPLICATE: Code = Code {
+pub(crate) const DUPLICATE: Code = Code {
     code: "PW004",
     name: "duplicate-definition",
 };
-pub const UNKNOWN_METRIC: Code = Code {
+pub(crate) const UNKNOWN_METRIC: Code = Code {
     code: "PW005",
     name: "unknown-catalog-metric",
 };
-pub const ROLE_MISMATCH: Code = Code {
+pub(crate) const ROLE_MISMATCH: Code = Code {
     code: "PW006",
     name: "role-type-mismatch",
 };
-pub const THRESHOLD: Code = Code {
+pub(crate) const THRESHOLD: Code = Code {
     code: "PW007",
     name: "invalid-threshold",
 };
-pub const DURATION: Code = Code {
+pub(crate) const DURATION: Code = Code {
     code: "PW008",
     name: "invalid-duration",
 };
-pub const SEVERITY: Code = Code {
+pub(crate) const SEVERITY: Code = Code {
     code: "PW009",
     name: "unknown-severity",
 };
-pub const INVALID_VALUE: Code = Code {
+pub(crate) const INVALID_VALUE: Code = Code {
     code: "PW010",
     name: "invalid-value",
 };
-pub const UNKNOWN_ENV: Code = Code {
+pub(crate) const UNKNOWN_ENV: Code = Code {
     code: "PW012",
     name: "unknown-environment",
 };
-pub const IDENTITY: Code = Code {
+pub(crate) const IDENTITY: Code = Code {
     code: "PW014",
     name: "identity-label-not-carried",
 };
-pub const UNREACHABLE: Code = Code {
+pub(crate) const UNREACHABLE: Code = Code {
     code: "PW015",
     name: "unreachable-threshold",
 };
@@ -66,13 +66,13 @@ const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
 
 /// Resolves a raw spec, with an environment's overlay applied when `env` names one.
 /// Returns the model, or every error-level finding.
-pub fn resolve(
+pub(crate) fn resolve(
     raw: &RawSpec,
     sources: &Sources,
     file: FileId,
     env: Option<&str>,
 ) -> Result<Model, Vec<Diagnostic>> {
-    let mut cx = Cx {
+    let mut resolver = Resolver {
         sources,
         file,
         diags: Vec::new(),
@@ -84,12 +84,12 @@ pub fn resolve(
             None => return Err(vec![unknown_env(raw, name)]),
         },
     };
-    let mut model = cx.spec(raw, overlay.map(|(_, e)| e));
+    let mut model = resolver.spec(raw, overlay.map(|(_, e)| e));
     model.environment = overlay.map(|(n, _)| n.to_string());
-    if cx.diags.is_empty() {
+    if resolver.diags.is_empty() {
         Ok(model)
     } else {
-        Err(cx.diags)
+        Err(resolver.diags)
     }
 }
 
@@ -114,21 +114,22 @@ fn unknown_env(raw: &RawSpec, name: &str) -> Diagnostic {
     }
 }
 
-struct Cx<'a> {
+/// The state of one spec's resolution: where its text is, and every finding so far.
+struct Resolver<'a> {
     sources: &'a Sources,
     file: FileId,
     diags: Vec<Diagnostic>,
 }
 
 /// Whether `s` is a valid Prometheus metric name.
-pub fn is_metric_name(s: &str) -> bool {
+pub(crate) fn is_metric_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Whether `s` is a valid Prometheus label name (and not a reserved `__` name).
-pub fn is_label_name(s: &str) -> bool {
+pub(crate) fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -137,7 +138,7 @@ pub fn is_label_name(s: &str) -> bool {
 
 /// Whether `s` is a name poolwatch can use in uids and as a label value: lower-case
 /// letters, digits, `_` and `-`, starting with a letter.
-pub fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
@@ -145,7 +146,7 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// A DNS-1123 label: what Kubernetes accepts as a namespace or object name.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars()
@@ -156,7 +157,7 @@ pub fn is_dns_label(s: &str) -> bool {
 
 /// A Kubernetes label key: an optional DNS prefix and `/`, then a name of at most 63
 /// characters of letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
-pub fn is_k8s_label_key(s: &str) -> bool {
+pub(crate) fn is_k8s_label_key(s: &str) -> bool {
     let name = s.rsplit_once('/').map_or(s, |(prefix, name)| {
         if prefix.is_empty() || prefix.len() > 253 {
             ""
@@ -169,7 +170,7 @@ pub fn is_k8s_label_key(s: &str) -> bool {
 
 /// A Kubernetes label value: empty, or at most 63 characters of letters, digits, `-`, `_`
 /// and `.`, starting and ending alphanumeric.
-pub fn is_k8s_label_value(s: &str) -> bool {
+pub(crate) fn is_k8s_label_value(s: &str) -> bool {
     s.is_empty()
         || (s.len() <= 63
             && s.chars()
@@ -180,7 +181,7 @@ pub fn is_k8s_label_value(s: &str) -> bool {
 
 /// Grafana's named colours (with the `dark-`, `semi-dark-`, `light-`, `super-light-` shades)
 /// or a `#rrggbb` hex colour.
-pub fn is_color(s: &str) -> bool {
+pub(crate) fn is_color(s: &str) -> bool {
     const BASE: [&str; 7] = ["green", "red", "yellow", "orange", "blue", "purple", "text"];
     if let Some(hex) = s.strip_prefix('#') {
         return (hex.len() == 6 || hex.len() == 3) && hex.chars().all(|c| c.is_ascii_hexdigit());
@@ -195,9 +196,9 @@ pub fn is_color(s: &str) -> bool {
     BASE.contains(&base)
 }
 
-pub use crate::diag::did_you_mean;
+pub(crate) use crate::diag::did_you_mean;
 
-impl Cx<'_> {
+impl Resolver<'_> {
     fn span<T>(&self, v: &S<T>) -> Option<Span> {
         spec::span(self.sources, self.file, v)
     }
@@ -598,10 +599,9 @@ impl Cx<'_> {
                 name: name.clone(),
                 kind: m.kind.value,
                 unit: m.unit.value,
-                help: m.help.value.clone(),
+                help: m.help.value.trim().to_string(),
                 labels,
                 buckets,
-                span: self.span(&m.name),
             };
             if !catalog.insert(metric) {
                 let d = Diagnostic::error(

@@ -24,7 +24,7 @@ pub enum Target {
 
 impl Target {
     /// The name `--target` takes.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Target::Prometheus => "prometheus",
             Target::Operator => "operator",
@@ -36,27 +36,30 @@ impl Target {
 /// A prometheus-operator `PrometheusRule` (monitoring.coreos.com/v1).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PrometheusRule<'a> {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: Metadata,
-    pub spec: RuleSpec<'a>,
+pub(crate) struct PrometheusRule<'a> {
+    pub(crate) api_version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) metadata: Metadata,
+    pub(crate) spec: RuleSpec<'a>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Metadata {
-    pub name: String,
-    pub namespace: String,
-    pub labels: BTreeMap<String, String>,
+pub(crate) struct Metadata {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RuleSpec<'a> {
-    pub groups: &'a [RuleGroup],
+pub(crate) struct RuleSpec<'a> {
+    pub(crate) groups: &'a [RuleGroup],
 }
 
 /// Builds the manifest, or `None` when the spec has no `deploy.operator` settings.
-pub fn prometheus_rule<'a>(model: &Model, groups: &'a [RuleGroup]) -> Option<PrometheusRule<'a>> {
+pub(crate) fn prometheus_rule<'a>(
+    model: &Model,
+    groups: &'a [RuleGroup],
+) -> Option<PrometheusRule<'a>> {
     let op = model.deploy.operator.as_ref()?;
     let mut labels: BTreeMap<String, String> = op.labels.iter().cloned().collect();
     labels
@@ -76,12 +79,12 @@ pub fn prometheus_rule<'a>(model: &Model, groups: &'a [RuleGroup]) -> Option<Pro
 
 /// A Mimir/Cortex ruler namespace file.
 #[derive(Debug, Clone, Serialize)]
-pub struct MimirNamespace<'a> {
-    pub namespace: &'a str,
-    pub groups: &'a [RuleGroup],
+pub(crate) struct MimirNamespace<'a> {
+    pub(crate) namespace: &'a str,
+    pub(crate) groups: &'a [RuleGroup],
 }
 
-pub fn mimir_namespace<'a>(model: &'a Model, groups: &'a [RuleGroup]) -> MimirNamespace<'a> {
+pub(crate) fn mimir_namespace<'a>(model: &'a Model, groups: &'a [RuleGroup]) -> MimirNamespace<'a> {
     MimirNamespace {
         namespace: &model.deploy.mimir_namespace,
         groups,
@@ -91,34 +94,34 @@ pub fn mimir_namespace<'a>(model: &'a Model, groups: &'a [RuleGroup]) -> MimirNa
 /// Grafana's dashboard provisioning file (`provisioning/dashboards/*.yaml`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Provisioning {
-    pub api_version: u32,
-    pub providers: Vec<Provider>,
+pub(crate) struct Provisioning {
+    pub(crate) api_version: u32,
+    pub(crate) providers: Vec<Provider>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Provider {
-    pub name: String,
-    pub org_id: u32,
-    pub folder: String,
+pub(crate) struct Provider {
+    pub(crate) name: String,
+    pub(crate) org_id: u32,
+    pub(crate) folder: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub disable_deletion: bool,
-    pub allow_ui_updates: bool,
-    pub update_interval_seconds: u32,
-    pub options: ProviderOptions,
+    pub(crate) kind: &'static str,
+    pub(crate) disable_deletion: bool,
+    pub(crate) allow_ui_updates: bool,
+    pub(crate) update_interval_seconds: u32,
+    pub(crate) options: ProviderOptions,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderOptions {
-    pub path: String,
-    pub folders_from_files_structure: bool,
+pub(crate) struct ProviderOptions {
+    pub(crate) path: String,
+    pub(crate) folders_from_files_structure: bool,
 }
 
 /// The provisioning file of one variant: its own provider, reading its own folder.
-pub fn provisioning(model: &Model) -> Provisioning {
+pub(crate) fn provisioning(model: &Model) -> Provisioning {
     let env = model.environment.as_deref();
     Provisioning {
         api_version: 1,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::prometheus::{RuleFile, TEMPLATE};
 use crate::conventions;
 use crate::diag::Diagnostic;
-use crate::model::Model;
+use crate::model::{Model, Role};
 
 #[derive(Debug, Serialize)]
 struct AlertDoc {
@@ -31,6 +31,18 @@ struct RuleRow {
     per: String,
 }
 
+/// A catalog metric as the runbook's metrics table shows it.
+#[derive(Debug, Serialize)]
+struct MetricRow {
+    name: String,
+    kind: crate::spec::MetricKind,
+    unit: crate::spec::Unit,
+    labels: String,
+    help: String,
+    /// The roles pools bind it to (`size`, `wait_time`, ...), or empty when only declared.
+    roles: String,
+}
+
 /// Text safe inside a markdown table cell: one line, `|` escaped.
 fn cell(s: &str) -> String {
     s.split_whitespace()
@@ -40,7 +52,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The condition in words for the summary table: the summary annotation.
-pub fn runbook(
+pub(crate) fn runbook(
     model: &Model,
     rules: &RuleFile,
     env: &Environment<'static>,
@@ -77,11 +89,39 @@ pub fn runbook(
         });
     }
     let alerts: Vec<AlertDoc> = order.iter().filter_map(|n| by_name.remove(n)).collect();
+    let metrics: Vec<MetricRow> = model
+        .catalog
+        .metrics
+        .iter()
+        .map(|m| {
+            let mut roles: Vec<&str> = model
+                .pools
+                .iter()
+                .flat_map(|p| {
+                    Role::ALL
+                        .into_iter()
+                        .filter(|r| p.roles.get(*r) == Some(m.name.as_str()))
+                })
+                .map(Role::key)
+                .collect();
+            roles.sort_unstable();
+            roles.dedup();
+            MetricRow {
+                name: m.name.clone(),
+                kind: m.kind,
+                unit: m.unit,
+                labels: cell(&m.labels.join(", ")),
+                help: cell(&m.help),
+                roles: roles.join(", "),
+            }
+        })
+        .collect();
     let ctx = minijinja::context! {
         source => conventions::source_description(model),
         title => model.title.clone(),
         dashboard_uid => conventions::dashboard_uid(&model.name, model.environment.as_deref()),
         alerts => Value::from(minijinja::value::Serde(&alerts)),
+        metrics => Value::from(minijinja::value::Serde(&metrics)),
         size_setting => if model.wording.size_setting.is_empty() {
             "the pool size".to_string()
         } else {

@@ -11,62 +11,62 @@ use super::promql::PoolExprs;
 use crate::conventions::{self, number};
 use crate::model::{Model, Pool, Role, Signal};
 
-pub const SCHEMA_VERSION: u32 = 42;
+pub(crate) const SCHEMA_VERSION: u32 = 42;
 /// Grafana's per-panel rate window variable.
-pub const RATE_INTERVAL: &str = "$__rate_interval";
+pub(crate) const RATE_INTERVAL: &str = "$__rate_interval";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     pub uid: String,
-    pub title: String,
-    pub description: String,
-    pub tags: Vec<String>,
-    pub timezone: String,
-    pub editable: bool,
-    pub graph_tooltip: u8,
-    pub time: TimeRange,
-    pub refresh: String,
-    pub schema_version: u32,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) timezone: String,
+    pub(crate) editable: bool,
+    pub(crate) graph_tooltip: u8,
+    pub(crate) time: TimeRange,
+    pub(crate) refresh: String,
+    pub(crate) schema_version: u32,
     pub panels: Vec<PanelItem>,
-    pub templating: List<Variable>,
-    pub annotations: List<Value>,
-    pub links: Vec<Value>,
+    pub(crate) templating: List<Variable>,
+    pub(crate) annotations: List<Value>,
+    pub(crate) links: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct TimeRange {
-    pub from: String,
-    pub to: String,
+pub(crate) struct TimeRange {
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct List<T> {
-    pub list: Vec<T>,
+pub(crate) struct List<T> {
+    pub(crate) list: Vec<T>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Variable {
+pub(crate) struct Variable {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
-    pub label: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub datasource: Option<DataSourceRef>,
-    pub query: String,
+    pub(crate) datasource: Option<DataSourceRef>,
+    pub(crate) query: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub definition: Option<String>,
+    pub(crate) definition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub multi: Option<bool>,
+    pub(crate) multi: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub include_all: Option<bool>,
+    pub(crate) include_all: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<u8>,
-    pub hide: u8,
-    pub refresh: u8,
-    pub regex: String,
-    pub skip_url_sync: bool,
+    pub(crate) sort: Option<u8>,
+    pub(crate) hide: u8,
+    pub(crate) refresh: u8,
+    pub(crate) regex: String,
+    pub(crate) skip_url_sync: bool,
 }
 
 /// A dashboard panel or a row grouping panels.
@@ -81,46 +81,46 @@ pub enum PanelItem {
 #[serde(rename_all = "camelCase")]
 pub struct Row {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub id: u32,
-    pub title: String,
-    pub collapsed: bool,
-    pub grid_pos: GridPos,
-    pub panels: Vec<Panel>,
+    pub(crate) kind: String,
+    pub(crate) id: u32,
+    pub(crate) title: String,
+    pub(crate) collapsed: bool,
+    pub(crate) grid_pos: GridPos,
+    pub(crate) panels: Vec<Panel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Panel {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub id: u32,
+    pub(crate) kind: String,
+    pub(crate) id: u32,
     pub title: String,
-    pub description: String,
-    pub datasource: DataSourceRef,
-    pub grid_pos: GridPos,
-    pub targets: Vec<Target>,
-    pub field_config: FieldConfigSource,
-    pub options: Value,
+    pub(crate) description: String,
+    pub(crate) datasource: DataSourceRef,
+    pub(crate) grid_pos: GridPos,
+    pub targets: Vec<PanelTarget>,
+    pub(crate) field_config: FieldConfigSource,
+    pub(crate) options: Value,
     /// The variable the panel is repeated for (one gauge or heatmap per pool instance).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub repeat: Option<String>,
+    pub(crate) repeat: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub repeat_direction: Option<String>,
+    pub(crate) repeat_direction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_per_row: Option<u32>,
+    pub(crate) max_per_row: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct DataSourceRef {
+pub(crate) struct DataSourceRef {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub uid: String,
+    pub(crate) kind: String,
+    pub(crate) uid: String,
 }
 
 impl DataSourceRef {
     /// The dashboard's `datasource` variable.
-    pub fn variable() -> Self {
+    pub(crate) fn variable() -> Self {
         Self {
             kind: "prometheus".into(),
             uid: format!("${{{}}}", conventions::DATASOURCE_VAR),
@@ -129,54 +129,54 @@ impl DataSourceRef {
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct GridPos {
-    pub h: u32,
-    pub w: u32,
-    pub x: u32,
-    pub y: u32,
+pub(crate) struct GridPos {
+    pub(crate) h: u32,
+    pub(crate) w: u32,
+    pub(crate) x: u32,
+    pub(crate) y: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
-    pub datasource: DataSourceRef,
+pub struct PanelTarget {
+    pub(crate) datasource: DataSourceRef,
     pub expr: String,
-    pub legend_format: String,
-    pub ref_id: String,
-    pub range: bool,
-    pub format: String,
+    pub(crate) legend_format: String,
+    pub(crate) ref_id: String,
+    pub(crate) range: bool,
+    pub(crate) format: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FieldConfigSource {
-    pub defaults: FieldDefaults,
-    pub overrides: Vec<Value>,
+pub(crate) struct FieldConfigSource {
+    pub(crate) defaults: FieldDefaults,
+    pub(crate) overrides: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FieldDefaults {
-    pub unit: String,
+pub(crate) struct FieldDefaults {
+    pub(crate) unit: String,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
-    pub min: Option<f64>,
+    pub(crate) min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
-    pub max: Option<f64>,
-    pub thresholds: Thresholds,
-    pub color: Value,
-    pub custom: Value,
+    pub(crate) max: Option<f64>,
+    pub(crate) thresholds: Thresholds,
+    pub(crate) color: Value,
+    pub(crate) custom: Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Thresholds {
-    pub mode: String,
-    pub steps: Vec<Step>,
+pub(crate) struct Thresholds {
+    pub(crate) mode: String,
+    pub(crate) steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub color: String,
+pub(crate) struct Step {
+    pub(crate) color: String,
     /// `None` is the base step (`null` in JSON): everything below the first threshold.
     #[serde(serialize_with = "opt_num")]
-    pub value: Option<f64>,
+    pub(crate) value: Option<f64>,
 }
 
 /// Writes whole numbers without a fraction (`90`, not `90.0`), as Grafana itself does.
@@ -211,8 +211,8 @@ fn round(x: f64) -> f64 {
     number(x).parse().unwrap_or(x)
 }
 
-fn target(expr: String, legend: &str, ref_id: usize, format: &str) -> Target {
-    Target {
+fn target(expr: String, legend: &str, ref_id: usize, format: &str) -> PanelTarget {
+    PanelTarget {
         datasource: DataSourceRef::variable(),
         expr,
         legend_format: legend.into(),
@@ -255,7 +255,7 @@ struct PanelSpec {
     unit: &'static str,
     min: Option<f64>,
     max: Option<f64>,
-    targets: Vec<Target>,
+    targets: Vec<PanelTarget>,
     thresholds: Thresholds,
     custom: Value,
     options: Value,
@@ -271,7 +271,7 @@ fn half_width_series(
     title: &str,
     description: String,
     unit: &'static str,
-    target: Target,
+    target: PanelTarget,
     thresholds: Thresholds,
 ) -> PanelSpec {
     PanelSpec {
@@ -459,7 +459,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         && (pool.policies.get(Signal::WaitTimeMean).is_some()
             || crate::signals::mean_wait_from_counters(r))
     {
-        let cx = crate::signals::ExprCx {
+        let cx = crate::render::promql::ExprCx {
             top_bucket: None,
             for_: crate::model::PromDuration::from_secs(0),
         };
@@ -475,7 +475,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
             ),
             "s",
             target(
-                x.signal(Signal::WaitTimeMean, &cx),
+                Signal::WaitTimeMean.expr(&x, &cx),
                 &legend(pool, "mean"),
                 0,
                 "time_series",
@@ -708,7 +708,7 @@ fn layout(specs: Vec<PanelSpec>, next_id: &mut u32, mut y: u32) -> (Vec<Panel>, 
 
 /// Builds the dashboard: one set of panels per pool, each pool in its own row when the
 /// spec has more than one.
-pub fn dashboard(model: &Model) -> Dashboard {
+pub(crate) fn dashboard(model: &Model) -> Dashboard {
     let mut next_id = 1;
     let mut y = 0;
     let mut items = Vec::new();
@@ -853,14 +853,14 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
-/// The dashboard as a JSON value: [`slice_value`] with every panel (tests/fleet.rs checks
+/// The dashboard as a JSON value: `slice_value` with every panel (tests/fleet.rs checks
 /// it equals serde_json's, which proves the slices the checks read).
 pub fn to_value(d: &Dashboard) -> Value {
     slice_value(&value_shell(d), &d.panels)
 }
 
 /// A copy of the dashboard's [`value_shell`] holding `panels` (top-level panels or rows).
-pub fn slice_value(shell: &Value, panels: &[PanelItem]) -> Value {
+pub(crate) fn slice_value(shell: &Value, panels: &[PanelItem]) -> Value {
     let mut json = shell.clone();
     if let Some(slot) = json.get_mut("panels") {
         *slot = panels
@@ -874,7 +874,7 @@ pub fn slice_value(shell: &Value, panels: &[PanelItem]) -> Value {
 /// The dashboard as a JSON value with an empty panel list: the checks read a fleet's
 /// dashboard a slice of panels at a time, each slice put into a copy of this shell, so the
 /// whole dashboard is never held as a JSON tree.
-pub fn value_shell(d: &Dashboard) -> Value {
+pub(crate) fn value_shell(d: &Dashboard) -> Value {
     let Dashboard {
         uid,
         title,

@@ -6,15 +6,15 @@ use minijinja::Environment;
 use minijinja::value::Value;
 use serde::Serialize;
 
+use super::jinja::{self, safe};
 use super::promql::{PoolExprs, Recorded};
-use super::templates::{self, safe};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Model, Pool, Role, Signal};
-use crate::signals::ExprCx;
+use crate::render::promql::ExprCx;
 use crate::source::Span;
 
-pub const TEMPLATE: Code = Code {
+pub(crate) const TEMPLATE: Code = Code {
     code: "PW020",
     name: "template-error",
 };
@@ -27,9 +27,9 @@ pub struct RuleFile {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleGroup {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interval: Option<String>,
+    pub(crate) interval: Option<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -37,12 +37,12 @@ pub struct RuleGroup {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<String>,
+    pub(crate) record: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<String>,
     pub expr: String,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
-    pub for_: Option<String>,
+    pub(crate) for_: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,7 +55,7 @@ pub struct Rule {
 /// What a recording rule records: its kind, as a type (the unit tests pick each one's
 /// expected value by it, not by its name).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Record {
+pub(crate) enum Record {
     /// active / size.
     Utilization,
     /// The utilization's peak over the rate window.
@@ -77,13 +77,13 @@ pub enum Record {
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     /// For a recording rule, what it records.
-    pub record: Option<Record>,
+    pub(crate) record: Option<Record>,
     pub pool: String,
     /// The alert's summary without the instance's labels, for the runbook's table.
-    pub condition: String,
+    pub(crate) condition: String,
     pub signal: Option<Signal>,
-    pub threshold: Option<f64>,
-    pub span: Option<Span>,
+    pub(crate) threshold: Option<f64>,
+    pub(crate) span: Option<Span>,
 }
 
 impl Rule {
@@ -113,7 +113,10 @@ pub struct Annotations {
 }
 
 /// Builds the rule file. Template failures are collected as diagnostics.
-pub fn rule_file(model: &Model, env: &Environment<'static>) -> Result<RuleFile, Vec<Diagnostic>> {
+pub(crate) fn rule_file(
+    model: &Model,
+    env: &Environment<'static>,
+) -> Result<RuleFile, Vec<Diagnostic>> {
     let window = model.rate_window.to_string();
     let mut alerts = Vec::new();
     let mut records = Vec::new();
@@ -162,7 +165,7 @@ fn with_overrides(
     }
     let mut env = env.clone();
     for (key, text) in &model.wording.templates {
-        env.add_template_owned(templates::override_template(key), text.clone())
+        env.add_template_owned(jinja::override_template(key), text.clone())
             .map_err(|e| {
                 Diagnostic::error(
                     TEMPLATE,
@@ -296,15 +299,14 @@ fn alert(
     // The same summary without the instance's labels, for the runbook's table.
     vars.insert("scope".to_string(), Value::from(""));
     let unscoped = Value::from(vars);
-    let condition =
-        templates::render_block(env, &template_name(model, d.signal), "summary", &unscoped)
-            .map_err(|e| template_diag(d.signal, pool, &e))?;
+    let condition = jinja::render_block(env, &template_name(model, d.signal), "summary", &unscoped)
+        .map_err(|e| template_diag(d.signal, pool, &e))?;
     let mut labels = pool_labels(model, pool);
     labels.extend(pool.labels.iter().cloned());
     labels.insert("severity".to_string(), d.severity.to_string());
     Ok(Rule {
         record: None,
-        alert: Some(conventions::alert_name(d.signal).to_string()),
+        alert: Some(d.signal.alert().to_string()),
         expr: d.expr,
         for_: Some(d.for_),
         labels,
@@ -348,8 +350,8 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: x.condition(
-                    policy.signal,
+                expr: policy.signal.condition(
+                    &x,
                     level.value,
                     &ExprCx {
                         top_bucket: top,
@@ -367,8 +369,8 @@ fn alerting_rules(
     if let Some(absent) = &pool.policies.absent {
         drafts.push(Draft {
             signal: Signal::Absent,
-            expr: x.signal(
-                Signal::Absent,
+            expr: Signal::Absent.expr(
+                &x,
                 &ExprCx {
                     top_bucket: None,
                     for_: absent.for_,
@@ -486,12 +488,12 @@ fn annotations(
 ) -> Result<Annotations, minijinja::Error> {
     let name = template_name(model, signal);
     Ok(Annotations {
-        summary: templates::render_block(env, &name, "summary", ctx)?,
-        description: templates::render_block(env, &name, "description", ctx)?,
+        summary: jinja::render_block(env, &name, "summary", ctx)?,
+        description: jinja::render_block(env, &name, "description", ctx)?,
         // Prometheus expands every annotation as a template, the URL too.
-        runbook_url: templates::escape_prometheus_template(&conventions::runbook_url(
+        runbook_url: jinja::escape_prometheus_template(&conventions::runbook_url(
             &model.runbook_url,
-            signal,
+            signal.alert(),
         )),
     })
 }
@@ -499,16 +501,16 @@ fn annotations(
 /// The template of a signal's annotations: the spec's own, else the built-in one.
 fn template_name(model: &Model, signal: Signal) -> String {
     if model.wording.templates.contains_key(signal.key()) {
-        templates::override_template(signal.key())
+        jinja::override_template(signal.key())
     } else {
-        templates::alert_template(signal)
+        jinja::alert_template(signal)
     }
 }
 
 fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnostic {
     Diagnostic::error(TEMPLATE, format!("annotation template failed: {e}")).object(format!(
         "template {} for pool {}",
-        templates::alert_template(signal),
+        jinja::alert_template(signal),
         pool.name
     ))
 }

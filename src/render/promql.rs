@@ -2,11 +2,10 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Pool, PromDuration, Role, Signal};
-use crate::signals::ExprCx;
+use crate::model::{Comparison, Pool, PromDuration, Role};
 
 /// Escapes a label value for a double-quoted PromQL string.
-pub fn escape_label_value(v: &str) -> String {
+pub(crate) fn escape_label_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     push_escaped(&mut out, v);
     out
@@ -33,7 +32,7 @@ fn push_escaped(out: &mut String, v: &str) {
 }
 
 /// `{a="x", b="y"}`, or nothing for no matchers.
-pub fn matchers(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn matchers(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     push_matchers(&mut out, pairs);
     out
@@ -41,7 +40,7 @@ pub fn matchers(pairs: &[(&str, &str)]) -> String {
 
 /// Appends [`matchers`] of `pairs` to `out` (no intermediate strings: a fleet writes
 /// hundreds of thousands of them).
-pub fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
+pub(crate) fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
     if pairs.is_empty() {
         return;
     }
@@ -67,30 +66,30 @@ pub fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
 
 /// `{pool="k2"}`: selects the series a pool's recording rules record (they carry the pool
 /// label).
-pub fn pool_matcher(pool_label: &str, pool: &str) -> String {
+pub(crate) fn pool_matcher(pool_label: &str, pool: &str) -> String {
     matchers(&[(pool_label, pool)])
 }
 
 /// Expressions over a pool's recorded series (`name{pool="k2"}`), which carry the pool label.
 #[derive(Debug)]
-pub struct Recorded<'a> {
-    pub pool_label: &'a str,
-    pub pool: &'a str,
+pub(crate) struct Recorded<'a> {
+    pub(crate) pool_label: &'a str,
+    pub(crate) pool: &'a str,
 }
 
 impl Recorded<'_> {
     /// `name{pool="k2"}`.
-    pub fn select(&self, name: &str) -> String {
+    pub(crate) fn select(&self, name: &str) -> String {
         format!("{name}{}", pool_matcher(self.pool_label, self.pool))
     }
 
     /// `max_over_time(name{pool="k2"}[window])`: the peak of a recorded series.
-    pub fn max_over_time(&self, name: &str, window: &str) -> String {
+    pub(crate) fn max_over_time(&self, name: &str, window: &str) -> String {
         format!("max_over_time({}[{window}])", self.select(name))
     }
 
     /// `histogram_quantile(q, name{pool="k2"})` of recorded bucket rates.
-    pub fn quantile(&self, q: f64, bucket_rate: &str) -> String {
+    pub(crate) fn quantile(&self, q: f64, bucket_rate: &str) -> String {
         format!(
             "histogram_quantile({}, {})",
             number(q),
@@ -100,7 +99,7 @@ impl Recorded<'_> {
 
     /// `ceil(headroom * quantile_over_time(q, name{pool="k2"}[window]))`: the recommended
     /// size, the peak of concurrent use plus headroom, in whole connections.
-    pub fn recommended(&self, headroom: f64, q: f64, active: &str, window: &str) -> String {
+    pub(crate) fn recommended(&self, headroom: f64, q: f64, active: &str, window: &str) -> String {
         format!(
             "ceil({} * quantile_over_time({}, {}[{window}]))",
             number(headroom),
@@ -112,7 +111,7 @@ impl Recorded<'_> {
     /// The operator comparing a recorded per-instance series with a series that lacks the
     /// pool label (`> ignoring(pool)`), or that has fewer labels, the ones in `on`
     /// (`> on(job, instance, database) group_left`).
-    pub fn above(&self, on: Option<&[&str]>) -> String {
+    pub(crate) fn above(&self, on: Option<&[&str]>) -> String {
         match on {
             None => format!("> ignoring({})", self.pool_label),
             Some(labels) => format!("> on({}) group_left", labels.join(", ")),
@@ -120,24 +119,33 @@ impl Recorded<'_> {
     }
 }
 
+/// What a signal's expression may depend on besides the pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExprCx {
+    /// The query-duration histogram's largest finite bucket, when declared.
+    pub(crate) top_bucket: Option<f64>,
+    /// The alert's `for`.
+    pub(crate) for_: PromDuration,
+}
+
 /// Builds the expressions of one pool for one rate window (`5m` in rules,
 /// `$__rate_interval` in dashboards).
 #[derive(Debug)]
-pub struct PoolExprs<'a> {
-    pub pool: &'a Pool,
-    pub window: &'a str,
+pub(crate) struct PoolExprs<'a> {
+    pub(crate) pool: &'a Pool,
+    pub(crate) window: &'a str,
     /// Break long binary expressions over lines (rule files show them as block scalars).
-    pub multiline: bool,
+    pub(crate) multiline: bool,
     /// Filter every series by the dashboard's identity variables (`instance=~"$instance"`).
-    pub variables: bool,
+    pub(crate) variables: bool,
 }
 
 /// Lines longer than this are broken at their top-level binary operator.
-pub const WIDTH: usize = 80;
+pub(crate) const WIDTH: usize = 80;
 
 impl<'a> PoolExprs<'a> {
     /// Expressions for a rule file: long ones span several lines.
-    pub fn rules(pool: &'a Pool, window: &'a str) -> Self {
+    pub(crate) fn rules(pool: &'a Pool, window: &'a str) -> Self {
         Self {
             pool,
             window,
@@ -147,7 +155,7 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// Expressions for dashboard targets: always one line.
-    pub fn panels(pool: &'a Pool, window: &'a str) -> Self {
+    pub(crate) fn panels(pool: &'a Pool, window: &'a str) -> Self {
         Self {
             pool,
             window,
@@ -157,7 +165,7 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// `lhs op rhs`, or with the operator on a line of its own when too long.
-    pub fn binary(&self, lhs: &str, op: &str, rhs: &str) -> String {
+    pub(crate) fn binary(&self, lhs: &str, op: &str, rhs: &str) -> String {
         let one_line = format!("{lhs} {op} {rhs}");
         if !self.multiline || (one_line.len() <= WIDTH && !one_line.contains('\n')) {
             one_line
@@ -169,7 +177,7 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// `metric{selector}`.
-    pub fn select(&self, metric: &str) -> String {
+    pub(crate) fn select(&self, metric: &str) -> String {
         let pairs: Vec<(&str, &str)> = self
             .pool
             .selector
@@ -181,7 +189,7 @@ impl<'a> PoolExprs<'a> {
 
     /// A role's series (with a suffix such as `_bucket`), its long-form `match` labels
     /// copied to the identity's names with `label_replace`.
-    pub fn select_role(&self, role: Role, suffix: &str) -> String {
+    pub(crate) fn select_role(&self, role: Role, suffix: &str) -> String {
         self.select_role_with(role, suffix, None, &|s| s.to_string())
     }
 
@@ -241,7 +249,7 @@ impl<'a> PoolExprs<'a> {
 
     /// `inner` summed per pool instance: by the identity and kept labels (those a role's
     /// series carry), plus `extra`.
-    pub fn sum(&self, role: Role, inner: &str, extra: &[&str]) -> String {
+    pub(crate) fn sum(&self, role: Role, inner: &str, extra: &[&str]) -> String {
         let mut labels = self.pool.covered(role);
         labels.extend_from_slice(extra);
         Self::sum_by(&labels, inner)
@@ -250,7 +258,7 @@ impl<'a> PoolExprs<'a> {
     /// `lhs op rhs` where the two sides may carry different grouping labels (a per-database
     /// size against per-(database, user) activity): matched on the shared ones, the side
     /// with more labels kept.
-    pub fn join(&self, lhs: (&str, Role), op: &str, rhs: (&str, Role)) -> String {
+    pub(crate) fn join(&self, lhs: (&str, Role), op: &str, rhs: (&str, Role)) -> String {
         let (l, r) = (self.pool.covered(lhs.1), self.pool.covered(rhs.1));
         let op = if l.len() == r.len() {
             op.to_string()
@@ -262,17 +270,13 @@ impl<'a> PoolExprs<'a> {
         self.binary(lhs.0, &op, rhs.0)
     }
 
-    pub fn rate(&self, metric: &str) -> String {
-        format!("rate({}[{}])", self.select(metric), self.window)
-    }
-
     fn role_rate(&self, role: Role, suffix: &str) -> String {
         let w = self.window;
         self.select_role_with(role, suffix, None, &|s| format!("rate({s}[{w}])"))
     }
 
     /// Per-second rate of a counter role, per pool instance.
-    pub fn counter_rate(&self, role: Role) -> String {
+    pub(crate) fn counter_rate(&self, role: Role) -> String {
         self.sum(role, &self.role_rate(role, ""), &[])
     }
 
@@ -280,7 +284,7 @@ impl<'a> PoolExprs<'a> {
     /// labelled counter appears at its first increment, which rate() never sees) as that
     /// many events over the rate window. Only a series new while its pool instance was
     /// already exporting counts: after a Prometheus restart every series looks new.
-    pub fn counter_signal(&self, role: Role) -> String {
+    pub(crate) fn counter_signal(&self, role: Role) -> String {
         let rate = self.counter_rate(role);
         let w = self.window;
         let offset = |s: &str| format!("{s} offset {w}");
@@ -311,7 +315,7 @@ impl<'a> PoolExprs<'a> {
 
     /// Matchers of a pool's recorded series: the pool label, and in dashboards the identity
     /// variables.
-    pub fn recorded(&self, pool_label: &str) -> String {
+    pub(crate) fn recorded(&self, pool_label: &str) -> String {
         let mut out = format!("{{{pool_label}=\"{}\"", escape_label_value(&self.pool.name));
         if self.variables {
             for l in &self.pool.identity {
@@ -323,13 +327,13 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// A gauge role summed per pool instance.
-    pub fn gauge(&self, role: Role) -> String {
+    pub(crate) fn gauge(&self, role: Role) -> String {
         self.sum(role, &self.select_role(role, ""), &[])
     }
 
     /// The largest value of a gauge role per pool instance (a longest wait: summing the
     /// longest waits of several series would invent a wait nobody had).
-    pub fn gauge_max(&self, role: Role) -> String {
+    pub(crate) fn gauge_max(&self, role: Role) -> String {
         let labels = self.pool.covered(role);
         let inner = self.select_role(role, "");
         if labels.is_empty() {
@@ -341,7 +345,7 @@ impl<'a> PoolExprs<'a> {
 
     /// active / size, a 0..1 ratio, per pool instance. A size of 0 ("unlimited" in
     /// database/sql) gives no value rather than +Inf.
-    pub fn utilization(&self) -> String {
+    pub(crate) fn utilization(&self) -> String {
         let size = format!("({} > 0)", self.gauge(Role::Size));
         self.join(
             (&self.gauge(Role::Active), Role::Active),
@@ -353,7 +357,7 @@ impl<'a> PoolExprs<'a> {
     /// Connections not in use: the configured size minus the busy ones. Pools that create
     /// connections lazily report few idle ones while healthy, so the idle gauge cannot say
     /// the pool is exhausted.
-    pub fn free(&self) -> String {
+    pub(crate) fn free(&self) -> String {
         let size = format!("({} > 0)", self.gauge(Role::Size));
         format!(
             "({})",
@@ -366,11 +370,11 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// Bucket rates of a histogram, per pool instance and `le`.
-    pub fn bucket_rate(&self, role: Role) -> String {
+    pub(crate) fn bucket_rate(&self, role: Role) -> String {
         self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
     }
 
-    pub fn quantile(&self, q: f64, role: Role) -> String {
+    pub(crate) fn quantile(&self, q: f64, role: Role) -> String {
         format!(
             "histogram_quantile({}, {})",
             number(q),
@@ -379,7 +383,7 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// Mean of a histogram's observations over the window (none without observations).
-    pub fn mean(&self, role: Role) -> String {
+    pub(crate) fn mean(&self, role: Role) -> String {
         self.binary(
             &self.sum(role, &self.role_rate(role, "_sum"), &[]),
             "/",
@@ -392,7 +396,7 @@ impl<'a> PoolExprs<'a> {
 
     /// The per-second rate of one counter role over another's, per pool instance (seconds
     /// waited per wait): none where the denominator did not move in the window.
-    pub fn ratio_of_rates(&self, num: Role, den: Role) -> String {
+    pub(crate) fn ratio_of_rates(&self, num: Role, den: Role) -> String {
         self.join(
             (&self.counter_rate(num), num),
             "/",
@@ -404,7 +408,7 @@ impl<'a> PoolExprs<'a> {
     /// what a quantile cannot show, as histogram_quantile never exceeds that bound.
     /// Prometheus 3 writes whole bounds as `5.0`, exporters and Prometheus 2 as `5`: the
     /// matcher takes both.
-    pub fn share_above(&self, role: Role, top: f64) -> String {
+    pub(crate) fn share_above(&self, role: Role, top: f64) -> String {
         let bound = number(top);
         let le = if bound.contains(['.', 'e']) {
             format!("le=\"{bound}\"")
@@ -426,14 +430,9 @@ impl<'a> PoolExprs<'a> {
         self.pool.roles.get(role).unwrap_or_default()
     }
 
-    /// The value a signal compares with its thresholds (see [`crate::signals`]).
-    pub fn signal(&self, signal: Signal, cx: &ExprCx) -> String {
-        (crate::signals::def(signal).expr)(self, cx)
-    }
-
     /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
     /// or, when every instance is gone, absent().
-    pub fn absent(&self, lookback: PromDuration) -> String {
+    pub(crate) fn absent(&self, lookback: PromDuration) -> String {
         let presence = self.pool.presence_role();
         let seen = self.select_role_with(presence, "", None, &|s| {
             format!("max_over_time({s}[{lookback}])")
@@ -449,15 +448,18 @@ impl<'a> PoolExprs<'a> {
         )
     }
 
-    /// The alert condition: the signal compared with a threshold. Exhaustion, where the
-    /// library counts waiting clients, also needs someone waiting.
-    pub fn condition(&self, signal: Signal, threshold: f64, cx: &ExprCx) -> String {
-        let cond = self.binary(
-            &self.signal(signal, cx),
-            signal.comparison().operator(),
-            &number(threshold),
-        );
-        if signal == Signal::Exhausted && self.pool.roles.waiting.is_some() {
+    /// An alert condition: a signal's value compared with a threshold; with
+    /// `needs_waiting`, only while someone waits for a connection, where the library
+    /// counts waiting clients.
+    pub(crate) fn condition(
+        &self,
+        value: &str,
+        comparison: Comparison,
+        threshold: f64,
+        needs_waiting: bool,
+    ) -> String {
+        let cond = self.binary(value, comparison.operator(), &number(threshold));
+        if needs_waiting && self.pool.roles.waiting.is_some() {
             let waiting = format!("{} > 0", self.gauge(Role::Waiting));
             let on = self.pool.covered(Role::Waiting).join(", ");
             return format!("({cond})\nand on({on})\n{waiting}");

@@ -6,12 +6,12 @@ use crate::model::{Comparison, PromDuration, Signal, ValueUnit};
 
 /// How long a pool instance that stopped exporting is remembered: an hour, or twice the
 /// alert's `for` when that is longer (it must outlast the `for`).
-pub fn lookback(for_: PromDuration) -> PromDuration {
+pub(crate) fn lookback(for_: PromDuration) -> PromDuration {
     let twice = PromDuration::from_millis(for_.millis().saturating_mul(2));
     twice.max(PromDuration::from_secs(3600))
 }
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::Absent,
     key: "absent",
     alert: "ConnectionPoolMetricsAbsent",

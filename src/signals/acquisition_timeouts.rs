@@ -4,7 +4,7 @@
 use super::{Def, rate_proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::AcquisitionTimeouts,
     key: "acquisition_timeouts",
     alert: "ConnectionPoolAcquisitionTimeouts",

@@ -5,7 +5,7 @@
 use super::{Def, Proof};
 use crate::model::{Comparison, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::Exhausted,
     key: "exhausted",
     alert: "ConnectionPoolExhausted",

@@ -7,7 +7,7 @@
 use super::{Def, quantile_proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::MaxWait,
     key: "max_wait",
     alert: "ConnectionPoolLongWait",

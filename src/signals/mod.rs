@@ -22,80 +22,71 @@ mod utilization;
 mod wait_time_mean;
 mod wait_time_p99;
 
-pub use wait_time_mean::from_counters as mean_wait_from_counters;
+pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
-use crate::model::{Comparison, PromDuration, Role, Signal, ValueUnit};
-use crate::render::promql::PoolExprs;
-
-/// What an expression may depend on besides the pool.
-#[derive(Debug, Clone, Copy)]
-pub struct ExprCx {
-    /// The query-duration histogram's largest finite bucket, when declared.
-    pub top_bucket: Option<f64>,
-    /// The alert's `for`.
-    pub for_: PromDuration,
-}
+use crate::model::{Comparison, Role, Roles, Signal, ValueUnit};
+use crate::render::promql::{ExprCx, PoolExprs};
 
 /// Where a signal's proofs drive its value, against one alert level's threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Proof {
+pub(crate) struct Proof {
     /// A value that fires the alert.
-    pub firing: f64,
+    pub(crate) firing: f64,
     /// A value just clear of the threshold (a threshold lowered by a tenth would fire).
-    pub silent: f64,
+    pub(crate) silent: f64,
     /// A healthy value, clear of every level.
-    pub healthy: f64,
+    pub(crate) healthy: f64,
 }
 
 /// What a proof needs to know: the level's threshold, every level of the policy, and the
 /// test's rate window in evaluation steps and step length.
 #[derive(Debug, Clone, Copy)]
-pub struct ProofCx<'a> {
-    pub threshold: f64,
-    pub levels: &'a [f64],
-    pub window_steps: u64,
-    pub step_secs: f64,
+pub(crate) struct ProofCx<'a> {
+    pub(crate) threshold: f64,
+    pub(crate) levels: &'a [f64],
+    pub(crate) window_steps: u64,
+    pub(crate) step_secs: f64,
 }
 
 impl ProofCx<'_> {
-    pub fn lowest(&self) -> f64 {
+    pub(crate) fn lowest(&self) -> f64 {
         self.levels.iter().copied().fold(self.threshold, f64::min)
     }
 
-    pub fn highest(&self) -> f64 {
+    pub(crate) fn highest(&self) -> f64 {
         self.levels.iter().copied().fold(self.threshold, f64::max)
     }
 }
 
 /// Where the "just below the threshold" case sits, as a share of the threshold: above what a
 /// threshold lowered by a tenth would still let pass.
-pub const JUST_BELOW: f64 = 0.99;
+pub(crate) const JUST_BELOW: f64 = 0.99;
 
 /// One signal, all in one place.
 #[derive(Debug)]
-pub struct Def {
-    pub signal: Signal,
+pub(crate) struct Def {
+    pub(crate) signal: Signal,
     /// Policy key, template file stem and runbook key.
-    pub key: &'static str,
-    pub alert: &'static str,
+    pub(crate) key: &'static str,
+    pub(crate) alert: &'static str,
     /// The optional role it cannot do without (size and active always exist).
-    pub role: Option<Role>,
+    pub(crate) role: Option<Role>,
     /// Where several sources give the value: the role sets of which one must be bound in
     /// full (empty: `role` alone decides).
-    pub any_of: &'static [&'static [Role]],
-    pub comparison: Comparison,
-    pub unit: ValueUnit,
+    pub(crate) any_of: &'static [&'static [Role]],
+    pub(crate) comparison: Comparison,
+    pub(crate) unit: ValueUnit,
     /// The annotation template (`summary` and `description` blocks).
-    pub template: &'static str,
+    pub(crate) template: &'static str,
     /// The value compared with the threshold, per pool instance (for the absence alert,
     /// the whole condition; for the undersized one, the configured size it compares with).
-    pub expr: fn(&PoolExprs, &ExprCx) -> String,
+    pub(crate) expr: fn(&PoolExprs, &ExprCx) -> String,
     /// The values its proofs drive it to.
-    pub proof: fn(&ProofCx) -> Proof,
+    pub(crate) proof: fn(&ProofCx) -> Proof,
 }
 
 /// Every signal, in the order their alerts are written.
-pub const ALL: [&Def; 11] = [
+pub(crate) const ALL: [&Def; 11] = [
     &utilization::DEF,
     &acquisition_timeouts::DEF,
     &creation_errors::DEF,
@@ -110,7 +101,7 @@ pub const ALL: [&Def; 11] = [
 ];
 
 /// A signal's definition.
-pub fn def(signal: Signal) -> &'static Def {
+pub(crate) fn def(signal: Signal) -> &'static Def {
     match signal {
         Signal::Utilization => &utilization::DEF,
         Signal::AcquisitionTimeouts => &acquisition_timeouts::DEF,
@@ -123,6 +114,62 @@ pub fn def(signal: Signal) -> &'static Def {
         Signal::SlowQueries => &slow_queries::DEF,
         Signal::WaitTimeMean => &wait_time_mean::DEF,
         Signal::MaxWait => &max_wait::DEF,
+    }
+}
+
+// What the model and the renderers ask of a signal is answered from its definition here, so
+// that the model's vocabulary does not depend on the signals' files.
+impl Signal {
+    pub(crate) fn key(self) -> &'static str {
+        def(self).key
+    }
+
+    /// The alert it raises.
+    pub(crate) fn alert(self) -> &'static str {
+        def(self).alert
+    }
+
+    /// The optional role a signal cannot do without (size and active always exist).
+    pub(crate) fn role(self) -> Option<Role> {
+        def(self).role
+    }
+
+    pub(crate) fn comparison(self) -> Comparison {
+        def(self).comparison
+    }
+
+    /// The unit of the compared value.
+    pub(crate) fn unit(self) -> ValueUnit {
+        def(self).unit
+    }
+
+    /// The value it compares with its thresholds, per pool instance.
+    pub(crate) fn expr(self, x: &PoolExprs, cx: &ExprCx) -> String {
+        (def(self).expr)(x, cx)
+    }
+
+    /// The alert condition at one threshold. Exhaustion, where the library counts waiting
+    /// clients, also needs someone waiting.
+    pub(crate) fn condition(self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
+        let needs_waiting = self == Signal::Exhausted;
+        x.condition(
+            &self.expr(x, cx),
+            self.comparison(),
+            threshold,
+            needs_waiting,
+        )
+    }
+}
+
+impl Roles {
+    /// Whether the pool has every metric a signal needs.
+    pub(crate) fn supports(&self, signal: Signal) -> bool {
+        let any_of = def(signal).any_of;
+        signal.role().is_none_or(|r| self.get(r).is_some())
+            && (any_of.is_empty()
+                || any_of
+                    .iter()
+                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{Def, quantile_proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::QueryDurationP99,
     key: "query_duration_p99",
     alert: "ConnectionPoolSlowQueries",

@@ -4,7 +4,7 @@
 use super::{Def, share_proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::SlowQueries,
     key: "slow_queries",
     alert: "ConnectionPoolSlowQueries",

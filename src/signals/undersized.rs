@@ -5,7 +5,7 @@
 use super::{Def, Proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::Undersized,
     key: "undersized",
     alert: "ConnectionPoolUndersized",

@@ -4,7 +4,7 @@
 use super::{Def, share_proof};
 use crate::model::{Comparison, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::Utilization,
     key: "utilization",
     alert: "ConnectionPoolHighUtilization",

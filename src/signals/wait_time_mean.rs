@@ -10,11 +10,11 @@ use crate::model::{Comparison, Role, Roles, Signal, ValueUnit};
 
 /// Whether the mean comes from the wait counters rather than the histogram: they are the
 /// library's own totals, where the histogram may be absent.
-pub fn from_counters(roles: &Roles) -> bool {
+pub(crate) fn from_counters(roles: &Roles) -> bool {
     roles.wait_count.is_some() && roles.wait_duration.is_some()
 }
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::WaitTimeMean,
     key: "wait_time_mean",
     alert: "ConnectionPoolSlowAcquisitionMean",

@@ -3,7 +3,7 @@
 use super::{Def, quantile_proof};
 use crate::model::{Comparison, Role, Signal, ValueUnit};
 
-pub const DEF: Def = Def {
+pub(crate) const DEF: Def = Def {
     signal: Signal::WaitTimeP99,
     key: "wait_time_p99",
     alert: "ConnectionPoolSlowAcquisition",

@@ -12,13 +12,13 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
 
 /// The spec format version this build reads.
-pub const SPEC_VERSION: u32 = 1;
+pub(crate) const SPEC_VERSION: u32 = 1;
 
 /// Largest spec accepted, in bytes. A pool spec is a few kilobytes; a fleet of 1,000 pools
 /// is about a megabyte.
 pub const MAX_SPEC_BYTES: usize = 64 * 1024 * 1024;
 
-pub const YAML: Code = Code {
+pub(crate) const YAML: Code = Code {
     code: "PW001",
     name: "invalid-yaml",
 };
@@ -26,7 +26,7 @@ pub const YAML: Code = Code {
 /// The K2 spec built into the binary, used when no `--spec` is given.
 pub const BUILTIN_K2: &str = include_str!("../../specs/k2.yaml");
 /// The name the built-in spec is shown under (its path in the repository).
-pub const BUILTIN_K2_NAME: &str = "specs/k2.yaml";
+pub(crate) const BUILTIN_K2_NAME: &str = "specs/k2.yaml";
 
 /// Starter specs for `poolwatch init --preset NAME`: (name, what it is, text).
 pub const PRESETS: [(&str, &str, &str); 4] = [
@@ -58,173 +58,174 @@ pub fn preset(name: &str) -> Option<&'static str> {
 }
 
 /// A value with the place it was written.
-pub type S<T> = Spanned<T>;
+pub(crate) type S<T> = Spanned<T>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpec {
-    pub version: S<u32>,
-    pub name: S<String>,
+    pub(crate) version: S<u32>,
+    pub(crate) name: S<String>,
     #[serde(default)]
-    pub title: Option<S<String>>,
-    pub runbook_url: S<String>,
+    pub(crate) title: Option<S<String>>,
+    pub(crate) runbook_url: S<String>,
     #[serde(default)]
-    pub severities: Option<Vec<S<String>>>,
+    pub(crate) severities: Option<Vec<S<String>>>,
     #[serde(default)]
-    pub rate_window: Option<S<String>>,
+    pub(crate) rate_window: Option<S<String>>,
     /// The label each pool's alerts and recorded series carry with the pool name.
     #[serde(default)]
-    pub pool_label: Option<S<String>>,
-    pub catalog: Vec<RawMetric>,
-    pub pools: Vec<RawPool>,
-    pub policies: RawPolicies,
+    pub(crate) pool_label: Option<S<String>>,
+    pub(crate) catalog: Vec<RawMetric>,
+    pub(crate) pools: Vec<RawPool>,
+    pub(crate) policies: RawPolicies,
     #[serde(default)]
-    pub dashboard: Option<RawDashboard>,
+    pub(crate) dashboard: Option<RawDashboard>,
     /// Settings of the deploy targets (prometheus-operator, Mimir, Grafana provisioning).
     #[serde(default)]
-    pub deploy: Option<RawDeploy>,
+    pub(crate) deploy: Option<RawDeploy>,
     /// Capacity planning: recommended pool size, memory ceiling, the undersized alert.
     #[serde(default)]
-    pub capacity: Option<S<RawCapacity>>,
+    pub(crate) capacity: Option<S<RawCapacity>>,
     /// Per-environment overlays, by environment name.
     #[serde(default)]
-    pub environments: BTreeMap<String, S<RawEnvironment>>,
+    pub(crate) environments: BTreeMap<String, S<RawEnvironment>>,
     /// Checks silenced for single generated rules.
     #[serde(default)]
-    pub lint: Option<RawLint>,
+    pub(crate) lint: Option<RawLint>,
     /// Static labels put on every alert of every pool (routing: `team`, `service`).
     #[serde(default)]
-    pub labels: BTreeMap<String, S<String>>,
+    pub(crate) labels: BTreeMap<String, S<String>>,
     /// The words annotation texts use for this library, and template overrides.
     #[serde(default)]
-    pub wording: Option<RawWording>,
+    pub(crate) wording: Option<RawWording>,
 }
 
 /// The library's own words: the setting that sizes the pool, and annotation templates that
 /// replace the built-in ones, by alert key (`utilization`, `exhausted`, ...).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawWording {
+pub(crate) struct RawWording {
     /// The setting that sizes the pool: `maximumPoolSize`, `default_pool_size`, ...
     #[serde(default)]
-    pub size_setting: Option<S<String>>,
+    pub(crate) size_setting: Option<S<String>>,
     /// minijinja text per alert key, with `summary` and `description` blocks.
     #[serde(default)]
-    pub templates: BTreeMap<String, S<String>>,
+    pub(crate) templates: BTreeMap<String, S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCapacity {
+pub(crate) struct RawCapacity {
     /// Memory one connection may use, e.g. `50MB`.
-    pub memory_per_connection: S<String>,
+    pub(crate) memory_per_connection: S<String>,
     /// Memory the pool may use in all, e.g. `4GB`; with `memory_per_connection` it gives the
     /// largest pool that fits.
     #[serde(default)]
-    pub memory_budget: Option<S<String>>,
+    pub(crate) memory_budget: Option<S<String>>,
     /// The pool size this deployment is meant to run with.
     #[serde(default)]
-    pub expected_pool_size: Option<S<u32>>,
+    pub(crate) expected_pool_size: Option<S<u32>>,
     /// Factor over the peak (1.2 is the runbook's 20% buffer).
     #[serde(default)]
-    pub headroom: Option<S<f64>>,
+    pub(crate) headroom: Option<S<f64>>,
     /// Quantile of concurrent use taken as the peak (0.99).
     #[serde(default)]
-    pub peak_quantile: Option<S<f64>>,
+    pub(crate) peak_quantile: Option<S<f64>>,
     /// Window the peak is taken over (1d).
     #[serde(default)]
-    pub peak_window: Option<S<String>>,
+    pub(crate) peak_window: Option<S<String>>,
     /// Alert when the recommended size stays above the configured one.
     #[serde(default)]
-    pub undersized: Option<S<RawAbsent>>,
+    pub(crate) undersized: Option<S<RawAbsent>>,
 }
 
 /// An environment's overlay: its sizing and any policies that differ.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawEnvironment {
+pub(crate) struct RawEnvironment {
     #[serde(default)]
-    pub expected_pool_size: Option<S<u32>>,
+    pub(crate) expected_pool_size: Option<S<u32>>,
     #[serde(default)]
-    pub memory_budget: Option<S<String>>,
+    pub(crate) memory_budget: Option<S<String>>,
     #[serde(default)]
-    pub policies: Option<RawPolicies>,
+    pub(crate) policies: Option<RawPolicies>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDeploy {
+pub(crate) struct RawDeploy {
     #[serde(default)]
-    pub operator: Option<S<RawOperator>>,
+    pub(crate) operator: Option<S<RawOperator>>,
     #[serde(default)]
-    pub mimir: Option<RawMimir>,
+    pub(crate) mimir: Option<RawMimir>,
     #[serde(default)]
-    pub grafana: Option<RawGrafana>,
+    pub(crate) grafana: Option<RawGrafana>,
 }
 
 /// prometheus-operator's PrometheusRule: where it lives and the labels its Prometheus's
 /// `ruleSelector` matches.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOperator {
-    pub namespace: S<String>,
+pub(crate) struct RawOperator {
+    pub(crate) namespace: S<String>,
     #[serde(default)]
-    pub name: Option<S<String>>,
+    pub(crate) name: Option<S<String>>,
     #[serde(default)]
-    pub labels: BTreeMap<String, S<String>>,
+    pub(crate) labels: BTreeMap<String, S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMimir {
-    pub namespace: S<String>,
+pub(crate) struct RawMimir {
+    pub(crate) namespace: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawGrafana {
+pub(crate) struct RawGrafana {
     #[serde(default)]
-    pub folder: Option<S<String>>,
+    pub(crate) folder: Option<S<String>>,
     #[serde(default)]
-    pub path: Option<S<String>>,
+    pub(crate) path: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLint {
+pub(crate) struct RawLint {
     #[serde(default)]
-    pub ignore: Vec<RawIgnore>,
+    pub(crate) ignore: Vec<RawIgnore>,
 }
 
 /// `{rule: ConnectionPoolHighUtilization, code: PW205, reason: ...}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawIgnore {
-    pub rule: S<String>,
-    pub code: S<String>,
-    pub reason: S<String>,
+pub(crate) struct RawIgnore {
+    pub(crate) rule: S<String>,
+    pub(crate) code: S<String>,
+    pub(crate) reason: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMetric {
-    pub name: S<String>,
+pub(crate) struct RawMetric {
+    pub(crate) name: S<String>,
     #[serde(rename = "type")]
-    pub kind: S<MetricKind>,
-    pub unit: S<Unit>,
-    pub help: S<String>,
+    pub(crate) kind: S<MetricKind>,
+    pub(crate) unit: S<Unit>,
+    /// What the metric measures; the runbook's metrics table prints it.
+    pub(crate) help: S<String>,
     /// Labels the metric itself carries, besides the scrape target's `job` and `instance`.
     #[serde(default)]
-    pub labels: Vec<S<String>>,
+    pub(crate) labels: Vec<S<String>>,
     /// A histogram's finite bucket bounds (`le`), ascending.
     #[serde(default)]
-    pub buckets: Option<S<Vec<S<f64>>>>,
+    pub(crate) buckets: Option<S<Vec<S<f64>>>>,
 }
 
 /// Prometheus metric types the catalog knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MetricKind {
+pub(crate) enum MetricKind {
     Gauge,
     Counter,
     Histogram,
@@ -233,7 +234,7 @@ pub enum MetricKind {
 /// Units a catalog metric is measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Unit {
+pub(crate) enum Unit {
     /// Time, in seconds.
     Seconds,
     /// Size, in bytes.
@@ -250,24 +251,24 @@ pub enum Unit {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPool {
-    pub name: S<String>,
+pub(crate) struct RawPool {
+    pub(crate) name: S<String>,
     #[serde(default)]
-    pub title: Option<S<String>>,
+    pub(crate) title: Option<S<String>>,
     #[serde(default)]
-    pub selector: BTreeMap<String, S<String>>,
+    pub(crate) selector: BTreeMap<String, S<String>>,
     #[serde(default)]
-    pub keep_labels: Vec<S<String>>,
+    pub(crate) keep_labels: Vec<S<String>>,
     /// Labels that identify one instance of the pool (default `[job, instance]`).
     #[serde(default)]
-    pub identity: Option<S<Vec<S<String>>>>,
+    pub(crate) identity: Option<S<Vec<S<String>>>>,
     /// Static labels put on every alert of this pool, over the spec's.
     #[serde(default)]
-    pub labels: BTreeMap<String, S<String>>,
-    pub metrics: RawRoles,
+    pub(crate) labels: BTreeMap<String, S<String>>,
+    pub(crate) metrics: RawRoles,
     /// Per-pool overrides of the spec's policies, signal by signal.
     #[serde(default)]
-    pub policies: Option<RawPolicies>,
+    pub(crate) policies: Option<RawPolicies>,
 }
 
 /// Which catalog metric plays which role for a pool. `size` and `active` are required;
@@ -275,42 +276,42 @@ pub struct RawPool {
 /// need it are not generated for that pool.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRoles {
-    pub size: S<RawBinding>,
-    pub active: S<RawBinding>,
+pub(crate) struct RawRoles {
+    pub(crate) size: S<RawBinding>,
+    pub(crate) active: S<RawBinding>,
     /// Idle connections (informational: lazily created pools have none idle when healthy).
     #[serde(default)]
-    pub available: Option<S<RawBinding>>,
+    pub(crate) available: Option<S<RawBinding>>,
     #[serde(default)]
-    pub wait_time: Option<S<RawBinding>>,
+    pub(crate) wait_time: Option<S<RawBinding>>,
     #[serde(default)]
-    pub acquisition_timeouts: Option<S<RawBinding>>,
+    pub(crate) acquisition_timeouts: Option<S<RawBinding>>,
     #[serde(default)]
-    pub creation_errors: Option<S<RawBinding>>,
+    pub(crate) creation_errors: Option<S<RawBinding>>,
     #[serde(default)]
-    pub query_duration: Option<S<RawBinding>>,
+    pub(crate) query_duration: Option<S<RawBinding>>,
     /// Clients or threads waiting for a connection (gauge).
     #[serde(default)]
-    pub waiting: Option<S<RawBinding>>,
+    pub(crate) waiting: Option<S<RawBinding>>,
     /// Waits for a connection (counter).
     #[serde(default)]
-    pub wait_count: Option<S<RawBinding>>,
+    pub(crate) wait_count: Option<S<RawBinding>>,
     /// Seconds waited for a connection (counter).
     #[serde(default)]
-    pub wait_duration: Option<S<RawBinding>>,
+    pub(crate) wait_duration: Option<S<RawBinding>>,
     /// The longest current wait, seconds (gauge).
     #[serde(default)]
-    pub max_wait: Option<S<RawBinding>>,
+    pub(crate) max_wait: Option<S<RawBinding>>,
 }
 
 /// A role's metric: its name, or `{metric: NAME, match: {identity_label: metric_label}}`
 /// when the metric names an identity label differently (pgbouncer's per-database
 /// `pool_size` has the database in `name`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawBinding {
-    pub metric: String,
+pub(crate) struct RawBinding {
+    pub(crate) metric: String,
     /// (identity label, the metric's label holding its value), sorted.
-    pub matches: Vec<(String, String)>,
+    pub(crate) matches: Vec<(String, String)>,
 }
 
 impl<'de> Deserialize<'de> for RawBinding {
@@ -360,66 +361,66 @@ impl<'de> Deserialize<'de> for RawBinding {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPolicies {
+pub(crate) struct RawPolicies {
     #[serde(default)]
-    pub utilization: Option<S<RawPolicy>>,
+    pub(crate) utilization: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub acquisition_timeouts: Option<S<RawPolicy>>,
+    pub(crate) acquisition_timeouts: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub creation_errors: Option<S<RawPolicy>>,
+    pub(crate) creation_errors: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub wait_time_p99: Option<S<RawPolicy>>,
+    pub(crate) wait_time_p99: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub query_duration_p99: Option<S<RawPolicy>>,
+    pub(crate) query_duration_p99: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub exhausted: Option<S<RawPolicy>>,
+    pub(crate) exhausted: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub absent: Option<S<RawAbsent>>,
+    pub(crate) absent: Option<S<RawAbsent>>,
     /// Share of observations above the query-duration histogram's largest finite bucket.
     #[serde(default)]
-    pub slow_queries: Option<S<RawPolicy>>,
+    pub(crate) slow_queries: Option<S<RawPolicy>>,
     /// Mean seconds per acquisition (wait counters, or the wait-time histogram's sum/count).
     #[serde(default)]
-    pub wait_time_mean: Option<S<RawPolicy>>,
+    pub(crate) wait_time_mean: Option<S<RawPolicy>>,
     /// The longest current wait for a connection, in seconds (the `max_wait` role).
     #[serde(default)]
-    pub max_wait: Option<S<RawPolicy>>,
+    pub(crate) max_wait: Option<S<RawPolicy>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPolicy {
-    pub levels: Vec<S<RawLevel>>,
+pub(crate) struct RawPolicy {
+    pub(crate) levels: Vec<S<RawLevel>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLevel {
-    pub value: S<f64>,
-    pub color: S<String>,
+pub(crate) struct RawLevel {
+    pub(crate) value: S<f64>,
+    pub(crate) color: S<String>,
     #[serde(default)]
-    pub severity: Option<S<String>>,
+    pub(crate) severity: Option<S<String>>,
     #[serde(default, rename = "for")]
-    pub for_: Option<S<String>>,
+    pub(crate) for_: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAbsent {
-    pub severity: S<String>,
+pub(crate) struct RawAbsent {
+    pub(crate) severity: S<String>,
     #[serde(rename = "for")]
-    pub for_: S<String>,
+    pub(crate) for_: S<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDashboard {
+pub(crate) struct RawDashboard {
     #[serde(default)]
-    pub base_color: Option<S<String>>,
+    pub(crate) base_color: Option<S<String>>,
     #[serde(default)]
-    pub refresh: Option<S<String>>,
+    pub(crate) refresh: Option<S<String>>,
     #[serde(default)]
-    pub time_from: Option<S<String>>,
+    pub(crate) time_from: Option<S<String>>,
 }
 
 /// A spec's text with its name, as read by the `write`-free edge of the program.
@@ -439,7 +440,11 @@ impl SpecSource {
 }
 
 /// Converts a serde-saphyr location into a span in `file`.
-pub fn span_of(sources: &Sources, file: FileId, loc: &serde_saphyr::Location) -> Option<Span> {
+pub(crate) fn span_of(
+    sources: &Sources,
+    file: FileId,
+    loc: &serde_saphyr::Location,
+) -> Option<Span> {
     if loc.line() == 0 {
         return None;
     }
@@ -459,13 +464,13 @@ pub fn span_of(sources: &Sources, file: FileId, loc: &serde_saphyr::Location) ->
 }
 
 /// Span of a spanned spec value.
-pub fn span<T>(sources: &Sources, file: FileId, v: &S<T>) -> Option<Span> {
+pub(crate) fn span<T>(sources: &Sources, file: FileId, v: &S<T>) -> Option<Span> {
     span_of(sources, file, &v.referenced)
 }
 
 /// Options for every YAML document poolwatch reads: duplicate keys are errors, alias
 /// expansion and nesting are bounded (serde-saphyr's defaults guard against alias bombs).
-pub fn yaml_options() -> serde_saphyr::Options {
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     options.with_snippet = false;
@@ -473,7 +478,7 @@ pub fn yaml_options() -> serde_saphyr::Options {
 }
 
 /// Deserializes any YAML document into `T`, mapping a failure to a located diagnostic.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     sources: &Sources,
     file: FileId,
 ) -> Result<T, Diagnostic> {
@@ -484,7 +489,11 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
 
 /// Turns a serde-saphyr error into a diagnostic: a plain-words message, the caret on the
 /// offending text, and help where there is something to suggest.
-pub fn yaml_diagnostic(e: &serde_saphyr::Error, sources: &Sources, file: FileId) -> Diagnostic {
+pub(crate) fn yaml_diagnostic(
+    e: &serde_saphyr::Error,
+    sources: &Sources,
+    file: FileId,
+) -> Diagnostic {
     use serde_saphyr::Error as E;
     let text = sources.get(file).map_or("", |f| f.text.as_str());
     let mut span = e.location().and_then(|l| span_of(sources, file, &l));
@@ -676,7 +685,7 @@ fn budget_message(breach: &serde_saphyr::budget::BudgetBreach, via_alias: bool) 
 }
 /// serde-saphyr appends " at line L, column C" to its messages; the diagnostic shows the
 /// place itself, so keep the message alone.
-pub fn clean_yaml_message(msg: &str) -> String {
+pub(crate) fn clean_yaml_message(msg: &str) -> String {
     let msg = msg.trim();
     let cut = msg
         .rfind(" at line ")
@@ -686,7 +695,7 @@ pub fn clean_yaml_message(msg: &str) -> String {
 }
 
 /// Loads a spec's text into a raw spec. The caller has added the text to `sources`.
-pub fn load(sources: &Sources, file: FileId) -> Result<RawSpec, Diagnostic> {
+pub(crate) fn load(sources: &Sources, file: FileId) -> Result<RawSpec, Diagnostic> {
     let text = sources.get(file).map_or("", |f| f.text.as_str());
     let blank = text
         .lines()

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 /// The manifest's file name, at the root of the output folder.
-pub const FILE_NAME: &str = ".poolwatch-manifest";
+pub(crate) const FILE_NAME: &str = ".poolwatch-manifest";
 
 const HEADER: &str = "# Written by `poolwatch emit`: the files it generated in this folder and a \
                       hash of each, so that\n# the next emit removes the ones it no longer \
@@ -14,7 +14,7 @@ const HEADER: &str = "# Written by `poolwatch emit`: the files it generated in t
 
 /// A content hash that tells "as poolwatch wrote it" from "changed since" (64-bit FNV-1a:
 /// not a defence against forgery, which would need write access to the folder anyway).
-pub fn hash(bytes: &[u8]) -> u64 {
+pub(crate) fn hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -24,7 +24,7 @@ pub fn hash(bytes: &[u8]) -> u64 {
 }
 
 /// The manifest's text for a set of files (path, hash of the contents), sorted by path.
-pub fn render(files: &[(String, u64)]) -> String {
+pub(crate) fn render(files: &[(String, u64)]) -> String {
     let sorted: BTreeMap<&str, u64> = files.iter().map(|(p, h)| (p.as_str(), *h)).collect();
     let mut text = HEADER.to_string();
     for (path, h) in sorted {
@@ -36,7 +36,7 @@ pub fn render(files: &[(String, u64)]) -> String {
 /// The files a manifest lists, with their hashes. Lines that are not `<hash> <path>` are
 /// skipped: the manifest is rewritten by every emit, and an unreadable line only means a
 /// file is not removed.
-pub fn parse(text: &str) -> BTreeMap<String, u64> {
+pub(crate) fn parse(text: &str) -> BTreeMap<String, u64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {

@@ -9,7 +9,7 @@
 //! of one. A session dropped unfinished removes its temporary files and the folders it
 //! created. Files whose contents are unchanged are not touched.
 
-pub mod manifest;
+pub(crate) mod manifest;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,16 +30,16 @@ pub enum Mode {
 /// What happened to each file.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub written: Vec<String>,
-    pub unchanged: Vec<String>,
+    pub(crate) written: Vec<String>,
+    pub(crate) unchanged: Vec<String>,
     /// Check mode: files that differ, with a unified diff (on-disk to generated), and
     /// files [`emit`] would remove, with a diff to nothing.
     pub stale: Vec<(String, String)>,
     /// Files an earlier emit wrote that this one does not: removed by [`emit`].
-    pub removed: Vec<String>,
+    pub(crate) removed: Vec<String>,
     /// Files an earlier emit wrote that this one does not, left in place because they
     /// changed since (or could not be removed), with why.
-    pub kept: Vec<(String, String)>,
+    pub(crate) kept: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -64,7 +64,7 @@ pub enum WriteError {
 
 impl WriteError {
     /// Files already replaced when the error happened: empty unless [`WriteError::Partial`].
-    pub fn replaced(&self) -> &[String] {
+    pub(crate) fn replaced(&self) -> &[String] {
         match self {
             WriteError::Partial { replaced, .. } => replaced,
             _ => &[],
@@ -403,7 +403,7 @@ fn commit(staged: Vec<Staged>) -> Result<Vec<String>, WriteError> {
 }
 
 /// A unified diff from the file on disk to the generated one.
-pub fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> String {
+pub(crate) fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> String {
     let old_name = if missing {
         "/dev/null".to_string()
     } else {
@@ -498,8 +498,17 @@ mod tests {
     fn paths_cannot_escape_the_output_folder() {
         let root = Path::new("/out");
         assert!(safe_join(root, "rules/a.yml").is_ok());
-        for bad in ["../x", "/etc/passwd", "a/../../b", "", "a\\..\\b"] {
-            assert!(safe_join(root, bad).is_err(), "{bad} accepted");
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            "",
+            "a\\..\\b",
+            "a\\b",
+            "./a",
+            "a//b/..",
+        ] {
+            assert!(safe_join(root, bad).is_err(), "{bad:?} accepted");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The invariants of ARCHITECTURE.md that a reading of the source can prove: PromQL text is
-//! built only in `render/promql.rs`, only `src/write/` writes files, and only `src/app.rs`
-//! reads them.
+//! built only in `render/promql.rs`, only `src/write/` writes files, only `src/app.rs`
+//! reads them, and source files depend on each other one way.
 
 use std::path::{Path, PathBuf};
 
@@ -146,9 +146,194 @@ fn only_write_writes_and_only_app_reads() {
     );
 }
 
+/// The module path of a source file: `src/render/promql.rs` is `[render, promql]`,
+/// `src/render/mod.rs` is `[render]`, `src/lib.rs` is `[]`.
+fn module_path(file: &str) -> Vec<String> {
+    let stem = file
+        .strip_prefix("src/")
+        .unwrap()
+        .strip_suffix(".rs")
+        .unwrap();
+    let mut parts: Vec<String> = stem.split('/').map(str::to_string).collect();
+    if parts.last().is_some_and(|p| p == "mod" || p == "lib") {
+        parts.pop();
+    }
+    parts
+}
+
+/// Every path a file's code names through `crate::`, `super::` or `self::`, as absolute
+/// module paths (the last segments may be items, not modules). `use` trees with braces are
+/// expanded, nested ones too.
+fn named_paths(code: &str, me: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // `super` of `a/b.rs` ([a, b]) is [a]; of `a/mod.rs` ([a]) it is [] as well.
+    let base = |head: &str| -> Option<Vec<String>> {
+        match head {
+            "crate" => Some(Vec::new()),
+            "self" => Some(me.to_vec()),
+            "super" if is_mod_file || !me.is_empty() => {
+                Some(me[..me.len().saturating_sub(1)].to_vec())
+            }
+            _ => None,
+        }
+    };
+    // Expands `prefix::{a, b::{c, d}}` into every full path.
+    fn expand(tree: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let tree = tree.trim();
+        if let Some(open) = tree.find('{') {
+            let mut path = prefix;
+            path.extend(
+                tree[..open]
+                    .split("::")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+            let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+            let (mut depth, mut from) = (0, 0);
+            for (i, c) in inner.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        expand(&inner[from..i], path.clone(), out);
+                        from = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            expand(&inner[from..], path, out);
+        } else {
+            let item = tree.split(" as ").next().unwrap_or(tree).trim();
+            let mut path = prefix;
+            path.extend(
+                item.split("::")
+                    .filter(|s| !s.is_empty() && *s != "self")
+                    .map(str::to_string),
+            );
+            out.push(path);
+        }
+    }
+    let mut out = Vec::new();
+    for head in ["crate", "super", "self"] {
+        let needle = format!("{head}::");
+        for (i, _) in code.match_indices(&needle) {
+            if code[..i].chars().next_back().is_some_and(is_ident) {
+                continue;
+            }
+            let Some(prefix) = base(head) else { continue };
+            let rest = &code[i + needle.len()..];
+            if code[..i].trim_end().ends_with("use") && rest.contains('{') {
+                let stmt = &rest[..rest.find(';').unwrap_or(rest.len())];
+                if stmt.contains('{') {
+                    expand(stmt, prefix, &mut out);
+                    continue;
+                }
+            }
+            let chain: String = rest
+                .chars()
+                .take_while(|c| is_ident(*c) || *c == ':')
+                .collect();
+            let mut path = prefix;
+            path.extend(
+                chain
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Architecture Invariant: source files depend on each other one way. A file that uses
+/// another (through a `crate::`, `super::` or `self::` path) is never used back, directly or
+/// through others; a parent module declaring and re-exporting its children is not a use.
+/// A loop makes neither side readable alone, and is where a layer starts to leak.
+fn files_depend_one_way() {
+    let files: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter(|(p, _)| p != "src/main.rs")
+        .collect();
+    let by_module: std::collections::BTreeMap<Vec<String>, String> = files
+        .iter()
+        .map(|(p, _)| (module_path(p), p.clone()))
+        .collect();
+    let mut deps: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for (file, text) in &files {
+        let me = module_path(file);
+        let is_mod_file = file.ends_with("/mod.rs") || file == "src/lib.rs";
+        let code: String = code(text)
+            .into_iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        assert!(
+            !code.contains("use super::*"),
+            "{file}: `use super::*` hides what it depends on; name the items"
+        );
+        let mut used = std::collections::BTreeSet::new();
+        for path in named_paths(&code, &me, is_mod_file) {
+            // The longest prefix that is a module's file.
+            let target = (0..=path.len())
+                .rev()
+                .find_map(|n| by_module.get(&path[..n]))
+                .unwrap();
+            let target_module = module_path(target);
+            let own_descendant =
+                is_mod_file && target_module.len() > me.len() && target_module.starts_with(&me);
+            if target != file && !own_descendant {
+                used.insert(target.clone());
+            }
+        }
+        deps.insert(file.clone(), used);
+    }
+    let edges: usize = deps.values().map(|d| d.len()).sum();
+    assert!(
+        edges > 2 * files.len(),
+        "the dependency scan found almost nothing ({edges} uses in {} files)",
+        files.len()
+    );
+    // A depth-first walk; a file met again on the current path closes a loop.
+    fn walk(
+        f: &str,
+        deps: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+        loops: &mut Vec<String>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == f) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(f.to_string());
+            loops.push(cycle.join(" -> "));
+            return;
+        }
+        if !done.insert(f.to_string()) {
+            return;
+        }
+        path.push(f.to_string());
+        for d in &deps[f] {
+            walk(d, deps, path, done, loops);
+        }
+        path.pop();
+    }
+    let mut loops = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for f in deps.keys() {
+        walk(f, &deps, &mut Vec::new(), &mut done, &mut loops);
+    }
+    assert!(
+        loops.is_empty(),
+        "source files that depend on each other:\n{}",
+        loops.join("\n")
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         promql_is_built_only_in_render_promql,
         only_write_writes_and_only_app_reads,
+        files_depend_one_way,
     ]
 }

@@ -89,7 +89,7 @@ fn selector_values_round_trip_through_promql() {
         poolwatch::render::grafana::all_panels(&a.dashboard)
             .iter()
             .flat_map(|p| p.targets.iter())
-            .map(|t| poolwatch::check::promql_syntax::substitute_grafana_vars(&t.expr)),
+            .map(|t| poolwatch::check::grafana_vars::substitute(&t.expr)),
     );
     let mut checked = 0;
     for expr in exprs {
@@ -155,7 +155,7 @@ fn promtool_accepts_hostile_text() {
     let expr_labels: std::collections::BTreeMap<String, String> =
         g.model.pools[0].selector.iter().cloned().collect();
     let unescape =
-        |s: &str| poolwatch::render::prom_template::expand(s, 1.0, &expr_labels).unwrap();
+        |s: &str| poolwatch::render::annotation_expansion::expand(s, 1.0, &expr_labels).unwrap();
     let test = serde_json::json!({
         "rule_files": [rules.to_str().unwrap()],
         "evaluation_interval": "1m",
@@ -192,7 +192,8 @@ fn promtool_accepts_hostile_text() {
     assert!(ok, "{out}\n{}", std::fs::read_to_string(&rules).unwrap());
 }
 
-/// Names used in file paths stay inside the output folder.
+/// Names used in file paths stay inside the output folder (the paths `safe_join` refuses
+/// are listed in its unit test).
 fn generated_paths_stay_inside_the_output_folder() {
     let root = std::path::Path::new("/out");
     for (_, spec) in common::all_specs() {
@@ -200,17 +201,6 @@ fn generated_paths_stay_inside_the_output_folder() {
             let p = poolwatch::write::safe_join(root, &f.path).unwrap();
             assert!(p.starts_with(root) && !f.path.contains(".."), "{}", f.path);
         }
-    }
-    for bad in [
-        "../x",
-        "/etc/passwd",
-        "a/../../b",
-        "",
-        "a\\b",
-        "./a",
-        "a//b/..",
-    ] {
-        assert!(poolwatch::write::safe_join(root, bad).is_err(), "{bad:?}");
     }
 }
 

@@ -8,11 +8,11 @@ use serde::Serialize;
 /// A promtool unit-test file, as `promtool test rules` reads it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestFile {
-    pub rule_files: Vec<String>,
-    pub evaluation_interval: String,
+    pub(crate) rule_files: Vec<String>,
+    pub(crate) evaluation_interval: String,
     /// promtool evaluates groups in map order unless told: recording rules first, so an
     /// alert reading a recorded series (the undersized alert) sees this step's value.
-    pub group_eval_order: Vec<String>,
+    pub(crate) group_eval_order: Vec<String>,
     pub tests: Vec<TestGroup>,
 }
 
@@ -20,24 +20,24 @@ pub struct TestFile {
 #[derive(Debug, Clone, Serialize)]
 pub struct TestGroup {
     pub name: String,
-    pub interval: String,
-    pub input_series: Vec<InputSeries>,
+    pub(crate) interval: String,
+    pub(crate) input_series: Vec<InputSeries>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alert_rule_test: Vec<AlertRuleTest>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub promql_expr_test: Vec<PromqlExprTest>,
+    pub(crate) promql_expr_test: Vec<PromqlExprTest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InputSeries {
-    pub series: String,
-    pub values: String,
+pub(crate) struct InputSeries {
+    pub(crate) series: String,
+    pub(crate) values: String,
 }
 
 /// The alerts named `alertname` that must be firing at `eval_time` (none: an empty list).
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertRuleTest {
-    pub eval_time: String,
+    pub(crate) eval_time: String,
     pub alertname: String,
     pub exp_alerts: Vec<ExpAlert>,
 }
@@ -45,20 +45,20 @@ pub struct AlertRuleTest {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExpAlert {
     pub exp_labels: BTreeMap<String, String>,
-    pub exp_annotations: BTreeMap<String, String>,
+    pub(crate) exp_annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PromqlExprTest {
-    pub expr: String,
-    pub eval_time: String,
-    pub exp_samples: Vec<ExpSample>,
+pub(crate) struct PromqlExprTest {
+    pub(crate) expr: String,
+    pub(crate) eval_time: String,
+    pub(crate) exp_samples: Vec<ExpSample>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ExpSample {
-    pub labels: String,
-    pub value: f64,
+pub(crate) struct ExpSample {
+    pub(crate) labels: String,
+    pub(crate) value: f64,
 }
 
 /// How many alerts have both a firing and a silent case.

@@ -5,8 +5,8 @@
 //!
 //! Expected alerts come from replaying Prometheus's pending → firing state machine over the
 //! values the generated inputs give each alert's expression, and expected annotations from
-//! expanding the rule's own templates ([`super::prom_template`]). An alert that no input can
-//! fire, or that no input keeps silent, cannot be proven and is refused.
+//! expanding the rule's own templates ([`super::annotation_expansion`]). An alert that no
+//! input can fire, or that no input keeps silent, cannot be proven and is refused.
 //!
 //! promtool compares recording-rule values exactly, so they are computed operation for
 //! operation as Prometheus 2 computes them. Prometheus 3 evaluates rate() over a left-open
@@ -20,20 +20,20 @@ mod inputs;
 use std::collections::{BTreeMap, HashMap};
 
 use self::arithmetic::{Timing, as_printed, bucket_quantile, quantile};
-pub use self::file::{
-    AlertRuleTest, Coverage, ExpAlert, ExpSample, InputSeries, PromqlExprTest, TestFile, TestGroup,
+pub(crate) use self::file::{
+    AlertRuleTest, Coverage, ExpAlert, ExpSample, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
     Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
 };
-use super::prom_template;
+use super::annotation_expansion;
 use super::prometheus::{Record, Rule, RuleFile};
 use super::promql::matchers;
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
 
-pub const UNTESTABLE: Code = Code {
+pub(crate) const UNTESTABLE: Code = Code {
     code: "PW021",
     name: "untestable-alert",
 };
@@ -43,7 +43,10 @@ const MAX_STEPS: u64 = 20_000;
 
 /// Builds the unit tests of a rule file, or a diagnostic for every alert that cannot be
 /// given a firing and a silent case.
-pub fn test_file(model: &Model, rules: &RuleFile) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
+pub(crate) fn test_file(
+    model: &Model,
+    rules: &RuleFile,
+) -> Result<(TestFile, Coverage), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut alerts = Vec::new();
     let pool_ix: HashMap<&str, usize> = model
@@ -334,7 +337,7 @@ impl<'a> Alert<'a> {
                 ("description", &a.description),
                 ("runbook_url", &a.runbook_url),
             ] {
-                let text = prom_template::expand(text, value, labels)
+                let text = annotation_expansion::expand(text, value, labels)
                     .map_err(|e| format!("cannot predict its {key} annotation: {e}"))?;
                 exp_annotations.insert(key.to_string(), text);
             }

@@ -66,17 +66,17 @@ fn action(action: &str, value: f64, labels: &BTreeMap<String, String>) -> Result
 }
 
 /// Go's `%v` of a float64 (shortest digits, exponent form below 1e-4 and from 1e6).
-pub fn go_value(v: f64) -> String {
+pub(crate) fn go_value(v: f64) -> String {
     go_g(v, None)
 }
 
 /// Go's `%.4g`.
-pub fn g4(v: f64) -> String {
+pub(crate) fn g4(v: f64) -> String {
     go_g(v, Some(4))
 }
 
 /// `humanize`: SI prefixes, four significant digits.
-pub fn humanize(mut v: f64) -> String {
+pub(crate) fn humanize(mut v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return g4(v);
     }
@@ -109,12 +109,12 @@ fn small_prefix(mut v: f64) -> (f64, &'static str) {
 }
 
 /// `humanizePercentage`: a 0..1 ratio in percent, four significant digits.
-pub fn humanize_percentage(v: f64) -> String {
+pub(crate) fn humanize_percentage(v: f64) -> String {
     format!("{}%", g4(v * 100.0))
 }
 
 /// `humanizeDuration`: seconds as `1d 2h 3m 4s`, or `1.5s`, `250ms` below a minute.
-pub fn humanize_duration(mut v: f64) -> String {
+pub(crate) fn humanize_duration(mut v: f64) -> String {
     if !v.is_finite() {
         return g4(v);
     }

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 /// Prometheus's template functions (`template/template.go`) and Go's built-ins.
-pub const FUNCTIONS: &[&str] = &[
+pub(crate) const FUNCTIONS: &[&str] = &[
     // Prometheus.
     "query",
     "first",
@@ -66,10 +66,11 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Variables Prometheus defines for alert templates.
-pub const VARIABLES: &[&str] = &["$labels", "$value", "$externalLabels", "$externalURL", "$"];
+pub(crate) const VARIABLES: &[&str] =
+    &["$labels", "$value", "$externalLabels", "$externalURL", "$"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokKind {
+pub(crate) enum TokKind {
     /// A function or keyword.
     Ident,
     /// `$x` or `$x.field`.
@@ -82,34 +83,34 @@ pub enum TokKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct Tok {
-    pub kind: TokKind,
-    pub text: String,
+pub(crate) struct Tok {
+    pub(crate) kind: TokKind,
+    pub(crate) text: String,
     /// Byte range in the template text.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
 }
 
 /// One `{{ ... }}` action.
 #[derive(Debug, Clone)]
-pub struct Action {
+pub(crate) struct Action {
     /// Range of the whole action, braces included.
-    pub range: Range<usize>,
-    pub tokens: Vec<Tok>,
+    pub(crate) range: Range<usize>,
+    pub(crate) tokens: Vec<Tok>,
     /// Inside `{{ range ... }}` or `{{ with ... }}`, where `.` is no longer the alert but
     /// the value ranged over (a `query` result's sample, say).
-    pub rebound: bool,
+    pub(crate) rebound: bool,
 }
 
 /// A template's actions and syntax errors.
 #[derive(Debug, Clone, Default)]
-pub struct Scanned {
-    pub actions: Vec<Action>,
-    pub errors: Vec<(Range<usize>, String)>,
+pub(crate) struct Scanned {
+    pub(crate) actions: Vec<Action>,
+    pub(crate) errors: Vec<(Range<usize>, String)>,
 }
 
 impl Scanned {
     /// Identifiers in function position that are neither keywords nor known functions.
-    pub fn unknown_functions(&self) -> Vec<&Tok> {
+    pub(crate) fn unknown_functions(&self) -> Vec<&Tok> {
         self.actions
             .iter()
             .flat_map(|a| &a.tokens)
@@ -123,7 +124,7 @@ impl Scanned {
 
     /// Every label of the alert read as `$labels.X` or `.Labels.X`, with its range
     /// (`.Labels.X` inside `range` or `with` reads what they range over, not the alert).
-    pub fn label_reads(&self) -> Vec<(String, Range<usize>)> {
+    pub(crate) fn label_reads(&self) -> Vec<(String, Range<usize>)> {
         let mut out = Vec::new();
         for (a, t) in self
             .actions
@@ -145,7 +146,7 @@ impl Scanned {
 }
 
 /// Scans a template.
-pub fn scan(text: &str) -> Scanned {
+pub(crate) fn scan(text: &str) -> Scanned {
     let mut out = Scanned::default();
     let mut blocks: Vec<(String, Range<usize>)> = Vec::new();
     let mut defined: Vec<String> = Vec::new();

@@ -19,18 +19,18 @@ const RUNBOOK: (&str, &str) = (
 );
 
 /// Name of the template that holds a signal's annotation blocks.
-pub fn alert_template(signal: Signal) -> String {
+pub(crate) fn alert_template(signal: Signal) -> String {
     format!("alerts/{}.j2", signal.key())
 }
 
 /// Name under which a spec's own template for an alert key is compiled.
-pub fn override_template(key: &str) -> String {
+pub(crate) fn override_template(key: &str) -> String {
     format!("wording/{key}.j2")
 }
 
 /// Escapes text so Prometheus's Go templates print it literally: `{{` becomes an action
 /// that prints the two braces.
-pub fn escape_prometheus_template(s: &str) -> String {
+pub(crate) fn escape_prometheus_template(s: &str) -> String {
     if !s.contains("{{") {
         return s.to_string();
     }
@@ -39,7 +39,7 @@ pub fn escape_prometheus_template(s: &str) -> String {
 
 /// Builds the environment. Fails only if a built-in template does not compile, which the
 /// test suite rules out.
-pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
+pub(crate) fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_syntax(
         SyntaxConfig::builder()
@@ -70,7 +70,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 }
 
 /// Renders one block of a template.
-pub fn render_block(
+pub(crate) fn render_block(
     env: &Environment<'static>,
     template: &str,
     block: &str,
@@ -82,7 +82,7 @@ pub fn render_block(
 }
 
 /// Marks poolwatch-built Prometheus template text as safe to pass through.
-pub fn safe(s: String) -> Value {
+pub(crate) fn safe(s: String) -> Value {
     Value::from_safe_string(s)
 }
 

@@ -1,0 +1,178 @@
+//! Grafana's variables in panel queries (`$__rate_interval`, `${datasource}`, a dashboard's
+//! own `$var`) are not PromQL: they are replaced by values the parser accepts, so a query
+//! can be parsed and typed like a rule's expression. The written text keeps the variables.
+
+/// Values substituted for Grafana's built-in variables when parsing panel queries.
+const GRAFANA_VARS: [(&str, &str); 8] = [
+    ("$__rate_interval", "5m"),
+    ("${__rate_interval}", "5m"),
+    ("$__interval_ms", "60000"),
+    ("$__interval", "1m"),
+    ("${__interval}", "1m"),
+    ("$__range_s", "3600"),
+    ("$__range", "1h"),
+    ("${__range}", "1h"),
+];
+
+/// What a dashboard variable stands for outside a range or string: a number (`topk($n,
+/// ...)`) or a name (`sum by ($label)`, `$metric{...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholder {
+    Number,
+    Name,
+    /// A set operator: `a $op b` with `op` one of `and`, `or`, `unless`.
+    Operator,
+}
+
+/// Replaces Grafana variables with values PromQL accepts: the built-in ones with sample
+/// values, a dashboard's own (`$var`, `${var}`, `${var:csv}`, `[[var]]`) with a duration
+/// inside `[...]` or after `offset`, a number elsewhere; inside a string they stay (they
+/// are text there).
+pub fn substitute(expr: &str) -> String {
+    substitute_as(expr, Placeholder::Number)
+}
+
+fn substitute_as(expr: &str, mode: Placeholder) -> String {
+    let mut out = expr.to_string();
+    for (var, value) in GRAFANA_VARS {
+        out = out.replace(var, value);
+    }
+    if !out.contains('$') && !out.contains("[[") {
+        return out;
+    }
+    let bytes = out.as_bytes();
+    let mut res = String::with_capacity(out.len());
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    let mut square = 0usize;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' && q != b'`' && i + 1 < bytes.len() {
+                // The escaped character, whole (it may be more than one byte).
+                let n = out[i + 1..].chars().next().map_or(1, char::len_utf8);
+                res.push_str(&out[i..i + 1 + n]);
+                i += 1 + n;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
+            res.push_str(&out[i..i + ch_len]);
+            i += ch_len;
+            continue;
+        }
+        let var_len = variable_at(&out[i..]);
+        if var_len > 0 {
+            let after_offset = res.trim_end().ends_with("offset");
+            let value = if square > 0 || after_offset {
+                "5m".to_string()
+            } else {
+                match mode {
+                    Placeholder::Number => "1".to_string(),
+                    Placeholder::Operator => "or".to_string(),
+                    Placeholder::Name => {
+                        let name: String = out[i..i + var_len]
+                            .chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        format!("grafana_var_{name}")
+                    }
+                }
+            };
+            res.push_str(&value);
+            i += var_len;
+            continue;
+        }
+        match c {
+            b'"' | b'\'' | b'`' => quote = Some(c),
+            b'[' => square += 1,
+            b']' => square = square.saturating_sub(1),
+            _ => {}
+        }
+        let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
+        res.push_str(&out[i..i + ch_len]);
+        i += ch_len;
+    }
+    res
+}
+
+/// The length of a dashboard variable at the start of `s`, or 0.
+fn variable_at(s: &str) -> usize {
+    let ident = |t: &str| {
+        t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(t.len())
+    };
+    if let Some(rest) = s.strip_prefix("${") {
+        return rest.find('}').map_or(0, |e| e + 3);
+    }
+    if let Some(rest) = s.strip_prefix("[[") {
+        let n = ident(rest);
+        return if n > 0 && rest[n..].starts_with("]]") {
+            n + 4
+        } else {
+            0
+        };
+    }
+    if let Some(rest) = s.strip_prefix('$') {
+        let n = ident(rest);
+        return if n > 0 { n + 1 } else { 0 };
+    }
+    0
+}
+
+/// Parses a dashboard query: variables as numbers first, then as names, then as set
+/// operators; the first reading that parses wins.
+pub(crate) fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
+    let first = substitute_as(text, Placeholder::Number);
+    let err = match promql_parser::parser::parse(&first) {
+        Ok(e) => return Ok(e),
+        Err(e) => e,
+    };
+    if first == substitute_builtin(text) {
+        return Err(err);
+    }
+    for mode in [Placeholder::Name, Placeholder::Operator] {
+        if let Ok(e) = promql_parser::parser::parse(&substitute_as(text, mode)) {
+            return Ok(e);
+        }
+    }
+    Err(err)
+}
+
+/// Only Grafana's built-in variables replaced.
+fn substitute_builtin(expr: &str) -> String {
+    let mut out = expr.to_string();
+    for (var, value) in GRAFANA_VARS {
+        out = out.replace(var, value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grafana_variables_are_substituted_for_parsing() {
+        let expr = "sum(rate(x_total[$__rate_interval]))";
+        assert!(promql_parser::parser::parse(expr).is_err());
+        assert!(promql_parser::parser::parse(&substitute(expr)).is_ok());
+    }
+
+    #[test]
+    fn dashboard_variables_parse_where_they_stand() {
+        for q in [
+            "topk($topk, sum by (pod) (rate(x_total{ns=~\"$ns\"}[$__rate_interval])))",
+            "sum by ($label) (x)",
+            "$metric{job=\"a\"}",
+            "rate(x_total[${window}] offset $shift)",
+            "histogram_quantile([[q]], sum by (le) (rate(x_bucket[5m])))",
+            "a{x=\"1\"} $op on (entity) b == 0",
+            "rate(x_total{path=~\"/api/[a-z]+\"}[5m])",
+        ] {
+            assert!(parse_query(q).is_ok(), "{q}: {:?}", parse_query(q));
+        }
+    }
+}
