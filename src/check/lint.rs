@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use promql_parser::parser::Expr;
 
+use super::go_template::{Scanned, scan};
 use super::knowledge::Knowledge;
 use super::typing::{Env, LabelSet, Ty};
 use crate::diag::{Code, Diagnostic, Severity};
@@ -159,6 +160,9 @@ pub(crate) struct RuleUnit {
     /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
     /// a unit belongs to one file set, so to one context.
     pub(crate) ty: std::sync::OnceLock<Option<Ty>>,
+    /// Its templates ([`RuleUnit::templates`]) scanned, the first time a check asks: five
+    /// checks read each one.
+    pub(crate) scans: std::sync::OnceLock<Vec<Scanned>>,
 }
 
 impl RuleUnit {
@@ -198,8 +202,8 @@ impl RuleUnit {
     }
 
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
-    /// ("annotation"/"label", key, text).
-    pub(crate) fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
+    /// ("annotation"/"label", key, text, the text scanned).
+    pub(crate) fn templates(&self) -> Vec<(&'static str, &str, &Located, &Scanned)> {
         if !self.is_alert() {
             return Vec::new();
         }
@@ -208,7 +212,14 @@ impl RuleUnit {
             .iter()
             .map(|(k, v)| ("annotation", k.as_str(), v));
         let l = self.labels.iter().map(|(k, v)| ("label", k.as_str(), v));
-        a.chain(l).collect()
+        let texts = a.chain(l);
+        let scans = self
+            .scans
+            .get_or_init(|| texts.clone().map(|(_, _, t)| scan(&t.text)).collect());
+        texts
+            .zip(scans)
+            .map(|((what, key, text), scanned)| (what, key, text, scanned))
+            .collect()
     }
 
     /// The span of `needle` (a whole word) in the expression, or the expression's span.

@@ -191,6 +191,7 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnosti
                 ignores,
                 panel: None,
                 ty: Default::default(),
+                scans: Default::default(),
             });
         }
     }
@@ -316,6 +317,7 @@ pub(crate) fn from_generated(
                     .collect(),
                 panel: None,
                 ty: Default::default(),
+                scans: Default::default(),
             });
         }
     }
