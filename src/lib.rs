@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage: [`spec`] (raw YAML with spans) → [`model`] (resolved,
 //! typed) → [`render`] (Prometheus and Grafana objects) → [`check`] (diagnostics) →
-//! [`write`] (the file system). [`pipeline`] chains the pure stages; [`app`] is the edge.
+//! [`write`](mod@write) (the file system). [`pipeline`] chains the pure stages; [`app`] is the edge.
 
 #![warn(unreachable_pub)]
 

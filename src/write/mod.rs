@@ -33,9 +33,9 @@ pub struct Outcome {
     pub(crate) written: Vec<String>,
     pub(crate) unchanged: Vec<String>,
     /// Check mode: files that differ, with a unified diff (on-disk to generated), and
-    /// files [`emit`] would remove, with a diff to nothing.
+    /// files an emit would remove, with a diff to nothing.
     pub stale: Vec<(String, String)>,
-    /// Files an earlier emit wrote that this one does not: removed by [`emit`].
+    /// Files an earlier emit wrote that this one does not: removed by the emit.
     pub(crate) removed: Vec<String>,
     /// Files an earlier emit wrote that this one does not, left in place because they
     /// changed since (or could not be removed), with why.
