@@ -9,6 +9,10 @@
 # promtool on PATH), RUNS (best of, default 5), CORPUS (optional: a folder of real rule
 # files promtool reads, e.g. /work/corpus/rules/awesome, timed the same way).
 #
+# On a machine shared with other work, run the whole script at real-time priority
+# (`chrt -f 50 scripts/bench-lint-vs-promtool.sh`, as root): both programs then run
+# without being preempted, and the load printed first says how busy the machine was.
+#
 # The synthetic repository: one file per service, each a group with two recording rules
 # (a rate and a p99 from histogram buckets) and two alerts (an error ratio with
 # humanizePercentage, a latency threshold on the recorded p99), and every tenth file
@@ -87,6 +91,7 @@ c() { echo "$1" | awk '{print $2}'; }
 lint() { "$POOLWATCH" check --rules "$1" --metadata "$1.metadata.json" --fail-on never; }
 promtool_all() { "$PROMTOOL" check rules "$1"/*.yml; }
 
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(uptime | sed 's/.*load average/load average/'), $(nproc) cores"
 make_repo "$work/repo" "$rules"
 files=$(ls "$work/repo" | wc -l)
 "$POOLWATCH" check --rules "$work/repo" --metadata "$work/repo.metadata.json" --fail-on never 2>&1 | tail -1

@@ -354,6 +354,7 @@ impl DashboardDoc {
                     ignores: Vec::new(),
                     panel: Some(p.index),
                     ty: Default::default(),
+                    scans: Default::default(),
                 });
             }
         }

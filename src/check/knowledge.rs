@@ -5,7 +5,9 @@
 //! known only by convention is *inferred*: checks built on it report at most a warning,
 //! because conventions are not rules and old exporters break them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::model::{Catalog, MetricKind, Unit};
 
@@ -35,16 +37,22 @@ pub(crate) enum MetricType {
 }
 
 impl MetricType {
+    /// Any letter case; compared in place, since a server's metadata names a type for
+    /// each of its thousands of metrics.
     fn parse(s: &str) -> MetricType {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "counter" => MetricType::Counter,
-            "gauge" => MetricType::Gauge,
-            "histogram" | "gaugehistogram" => MetricType::Histogram,
-            "summary" => MetricType::Summary,
-            "info" => MetricType::Info,
-            "stateset" => MetricType::StateSet,
-            _ => MetricType::Unknown,
-        }
+        let s = s.trim();
+        [
+            ("counter", MetricType::Counter),
+            ("gauge", MetricType::Gauge),
+            ("histogram", MetricType::Histogram),
+            ("gaugehistogram", MetricType::Histogram),
+            ("summary", MetricType::Summary),
+            ("info", MetricType::Info),
+            ("stateset", MetricType::StateSet),
+        ]
+        .into_iter()
+        .find(|(word, _)| s.eq_ignore_ascii_case(word))
+        .map_or(MetricType::Unknown, |(_, t)| t)
     }
 }
 
@@ -104,8 +112,6 @@ pub(crate) struct SeriesInfo {
     pub(crate) buckets: bool,
     /// Known from a catalog, exposition or metadata (not only by naming convention).
     pub(crate) exact: bool,
-    /// The family, for a histogram's bucket bounds.
-    pub(crate) family: Option<String>,
 }
 
 impl Knowledge {
@@ -142,9 +148,15 @@ impl Knowledge {
     }
 
     /// Adds families (an exposition's or metadata's); existing entries win.
-    pub(crate) fn merge(&mut self, provenance: Provenance, families: BTreeMap<String, Family>) {
-        for (name, f) in families {
-            self.families.entry(name).or_insert(f);
+    pub(crate) fn merge(&mut self, provenance: Provenance, families: HashMap<String, Family>) {
+        if self.families.is_empty() {
+            // The first source is taken as it is, without hashing every name again.
+            self.families = families;
+        } else {
+            self.families.reserve(families.len());
+            for (name, f) in families {
+                self.families.entry(name).or_insert(f);
+            }
         }
         if !self.provenance.contains(&provenance) {
             self.provenance.push(provenance);
@@ -185,18 +197,17 @@ impl Knowledge {
 
     /// What a series name is: exactly, from a family, or by convention.
     pub(crate) fn series(&self, name: &str) -> Option<SeriesInfo> {
-        let exact = |kind, unit, buckets, family: &str| SeriesInfo {
+        let exact = |kind, unit, buckets| SeriesInfo {
             kind,
             unit,
             buckets,
             exact: true,
-            family: Some(family.to_string()),
         };
         if let Some(f) = self.families.get(name) {
             return match f.kind {
                 // A histogram's bare name is not a series.
                 MetricType::Histogram => None,
-                k => Some(exact(k, f.unit, false, name)),
+                k => Some(exact(k, f.unit, false)),
             };
         }
         let (base, suffix) = strip_series_suffix(name);
@@ -210,15 +221,15 @@ impl Knowledge {
             };
             match (f.kind, suffix) {
                 (MetricType::Histogram, "_bucket") => {
-                    return Some(exact(MetricType::Counter, None, true, base));
+                    return Some(exact(MetricType::Counter, None, true));
                 }
                 (MetricType::Histogram | MetricType::Summary, "_sum" | "_count") => {
-                    return Some(exact(MetricType::Counter, unit, false, base));
+                    return Some(exact(MetricType::Counter, unit, false));
                 }
                 (MetricType::Counter, "_total") => {
-                    return Some(exact(MetricType::Counter, f.unit, false, base));
+                    return Some(exact(MetricType::Counter, f.unit, false));
                 }
-                (_, "_created") => return Some(exact(MetricType::Gauge, unit, false, base)),
+                (_, "_created") => return Some(exact(MetricType::Gauge, unit, false)),
                 _ => {}
             }
         }
@@ -245,7 +256,6 @@ impl Knowledge {
             },
             buckets,
             exact: false,
-            family: None,
         }
     }
 }
@@ -258,8 +268,8 @@ pub(crate) fn is_binary_name(name: &str) -> bool {
 /// A saved `/metrics` exposition (Prometheus text format or OpenMetrics): `# TYPE` and
 /// `# UNIT` lines, and the `le` of every `_bucket` sample. Returns the families, or the
 /// 1-based line and a message for a line that is none of comment, sample or blank.
-pub(crate) fn parse_exposition(text: &str) -> Result<BTreeMap<String, Family>, (usize, String)> {
-    let mut out: BTreeMap<String, Family> = BTreeMap::new();
+pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (usize, String)> {
+    let mut out: HashMap<String, Family> = HashMap::new();
     let blank = || Family {
         kind: MetricType::Unknown,
         unit: None,
@@ -326,17 +336,20 @@ fn label_value<'a>(rest: &'a str, label: &str) -> Option<&'a str> {
 }
 
 /// A saved `/api/v1/metadata` response: `{"data": {"<name>": [{"type", "unit"}]}}`.
-pub(crate) fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, String> {
+/// Read into a hash map: a server's metadata holds every metric it scrapes, and nothing
+/// needs them in order.
+pub(crate) fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, String> {
     #[derive(serde::Deserialize)]
-    struct Response {
-        data: BTreeMap<String, Vec<Entry>>,
+    struct Response<'a> {
+        #[serde(borrow)]
+        data: HashMap<String, Vec<Entry<'a>>>,
     }
     #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(rename = "type", default)]
-        kind: String,
-        #[serde(default)]
-        unit: String,
+    struct Entry<'a> {
+        #[serde(rename = "type", default, borrow)]
+        kind: Cow<'a, str>,
+        #[serde(default, borrow)]
+        unit: Cow<'a, str>,
     }
     let r: Response = serde_json::from_str(text).map_err(|e| {
         format!(
@@ -345,32 +358,42 @@ pub(crate) fn parse_metadata(text: &str) -> Result<BTreeMap<String, Family>, Str
             e.column()
         )
     })?;
-    Ok(r.data
-        .into_iter()
-        .filter_map(|(name, entries)| {
-            let e = entries.into_iter().next()?;
-            Some((
-                name,
-                Family {
-                    kind: MetricType::parse(&e.kind),
-                    unit: unit_word(&e.unit),
-                    buckets: Vec::new(),
-                },
-            ))
-        })
-        .collect())
+    let mut out = HashMap::with_capacity(r.data.len());
+    for (name, entries) in r.data {
+        if let Some(e) = entries.first() {
+            let family = Family {
+                kind: MetricType::parse(&e.kind),
+                unit: unit_word(&e.unit),
+                buckets: Vec::new(),
+            };
+            out.insert(name, family);
+        }
+    }
+    Ok(out)
 }
 
 /// "Did you mean" in time linear in the number of names: every name and each of its
 /// one-character deletions index the name, so a lookup lists the names within one edit
 /// (and most within two) without comparing against all of them. The deletions are kept as
-/// hashes (computed from prefix and suffix hashes, no string built), sorted once; a
-/// colliding hash only adds a candidate, which the edit distance then judges.
+/// hashes (computed from prefix and suffix hashes, no string built), sorted; a colliding
+/// hash only adds a candidate, which the edit distance then judges.
+///
+/// Names one deletion apart differ in length by at most one, so the keys are grouped by
+/// the length of their name and a lookup reads three groups. A group is hashed and sorted
+/// the first time a lookup reads it: a few misspellings never pay for the other lengths.
 #[derive(Debug, Default)]
 pub(crate) struct NameIndex {
-    /// (hash of a name or of one of its deletions, name index), sorted.
-    keys: Vec<(u64, u32)>,
     names: Vec<String>,
+    /// Element `n`: the names of `n` bytes.
+    by_len: Vec<LenGroup>,
+}
+
+/// The names of one length, and their keys once a lookup needed them.
+#[derive(Debug, Default)]
+struct LenGroup {
+    ids: Vec<u32>,
+    /// (hash of a name or of one of its deletions, name index), sorted.
+    keys: OnceLock<Vec<(u64, u32)>>,
 }
 
 /// Hashes of a name and of each of its one-byte deletions (names are ASCII; other bytes
@@ -408,26 +431,46 @@ fn deletion_hashes(name: &str, mut f: impl FnMut(u64)) {
 
 impl NameIndex {
     pub(crate) fn new(names: Vec<String>) -> Self {
-        let mut keys = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        let longest = names.iter().map(String::len).max().unwrap_or(0);
+        let mut by_len: Vec<LenGroup> = (0..=longest).map(|_| LenGroup::default()).collect();
         for (i, n) in names.iter().enumerate() {
-            deletion_hashes(n, |h| keys.push((h, i as u32)));
+            by_len[n.len()].ids.push(i as u32);
         }
-        keys.sort_unstable();
-        keys.dedup();
-        Self { keys, names }
+        Self { names, by_len }
+    }
+
+    /// The sorted keys of the names of `len` bytes (none when there are none).
+    fn keys(&self, len: usize) -> &[(u64, u32)] {
+        let Some(group) = self.by_len.get(len) else {
+            return &[];
+        };
+        group.keys.get_or_init(|| {
+            let mut keys = Vec::with_capacity(group.ids.len() * (len + 1));
+            for &i in &group.ids {
+                deletion_hashes(&self.names[i as usize], |h| keys.push((h, i)));
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
     }
 
     /// The closest indexed name within the distance `did_you_mean` allows.
     pub(crate) fn closest(&self, name: &str) -> Option<&str> {
+        let n = name.len();
+        let groups =
+            [n.checked_sub(1), Some(n), Some(n + 1)].map(|l| l.map_or(&[][..], |l| self.keys(l)));
         let mut ids: Vec<u32> = Vec::new();
         deletion_hashes(name, |h| {
-            let start = self.keys.partition_point(|&(k, _)| k < h);
-            ids.extend(
-                self.keys[start..]
-                    .iter()
-                    .take_while(|&&(k, _)| k == h)
-                    .map(|&(_, i)| i),
-            );
+            for keys in groups {
+                let start = keys.partition_point(|&(k, _)| k < h);
+                ids.extend(
+                    keys[start..]
+                        .iter()
+                        .take_while(|&&(k, _)| k == h)
+                        .map(|&(_, i)| i),
+                );
+            }
         });
         ids.sort_unstable();
         ids.dedup();
@@ -497,5 +540,64 @@ mod tests {
         assert_eq!(idx.closest("uq"), Some("up"));
         assert_eq!(idx.closest("upp"), Some("up"));
         assert_eq!(idx.closest("p"), Some("up"));
+    }
+
+    /// The names one deletion (or none) away on each side, built as strings: what the
+    /// grouped, hashed index must find.
+    fn one_deletion_apart(a: &str, b: &str) -> bool {
+        let dels = |s: &str| {
+            let mut v = vec![s.to_string()];
+            for i in 0..s.len() {
+                v.push(format!("{}{}", &s[..i], &s[i + 1..]));
+            }
+            v
+        };
+        let db = dels(b);
+        dels(a).iter().any(|x| db.contains(x))
+    }
+
+    #[test]
+    fn the_index_reads_only_neighbouring_lengths_and_misses_nothing() {
+        let names: Vec<String> = [
+            "up",
+            "upx",
+            "x_up",
+            "a_total",
+            "ab_total",
+            "abc_total",
+            "b_total",
+            "a_totals",
+            "req_seconds_bucket",
+            "req_second_bucket",
+            "req_seconds_bucke",
+            "req_secondsx_bucket",
+        ]
+        .map(String::from)
+        .to_vec();
+        let idx = NameIndex::new(names.clone());
+        for q in [
+            "u",
+            "up",
+            "uq",
+            "upxx",
+            "a_tota",
+            "a_totalx",
+            "ab_totals",
+            "abcd_total",
+            "req_seconds_buckets",
+            "req_secnds_bucket",
+            "eq_seconds_bucket",
+            "",
+            "zzz",
+        ] {
+            let brute = crate::model::did_you_mean(
+                q,
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| one_deletion_apart(n, q)),
+            );
+            assert_eq!(idx.closest(q), brute, "{q}");
+        }
     }
 }

@@ -8,7 +8,6 @@
 //! Example: `expr: sum(rate(errors_total[5m])) > 0` with
 //! `summary: "Errors on {{ $labels.instance }}"`.
 
-use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
@@ -24,8 +23,8 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return out;
     }
     let labels = cx.labels_of(rule);
-    for (what, key, text) in rule.templates() {
-        for (label, range) in scan(&text.text).label_reads() {
+    for (what, key, text, scanned) in rule.templates() {
+        for (label, range) in scanned.label_reads() {
             if !labels.drops(&label) {
                 continue;
             }

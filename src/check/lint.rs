@@ -2,11 +2,12 @@
 //! hand-written rule file), each with its text located in a source file, its expression
 //! parsed once, and the suppressions that apply to it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use promql_parser::parser::Expr;
 
+use super::go_template::{Scanned, scan};
 use super::knowledge::Knowledge;
 use super::typing::{Env, LabelSet, Ty};
 use crate::diag::{Code, Diagnostic, Severity};
@@ -158,7 +159,10 @@ pub(crate) struct RuleUnit {
     pub(crate) panel: Option<usize>,
     /// The expression's type, computed the first time a check asks ([`Cx::type_of`]);
     /// a unit belongs to one file set, so to one context.
-    pub(crate) ty: std::cell::OnceCell<Option<Ty>>,
+    pub(crate) ty: std::sync::OnceLock<Option<Ty>>,
+    /// Its templates ([`RuleUnit::templates`]) scanned, the first time a check asks: five
+    /// checks read each one.
+    pub(crate) scans: std::sync::OnceLock<Vec<Scanned>>,
 }
 
 impl RuleUnit {
@@ -198,8 +202,8 @@ impl RuleUnit {
     }
 
     /// The texts Prometheus expands as templates: an alert's annotations and labels, as
-    /// ("annotation"/"label", key, text).
-    pub(crate) fn templates(&self) -> Vec<(&'static str, &str, &Located)> {
+    /// ("annotation"/"label", key, text, the text scanned).
+    pub(crate) fn templates(&self) -> Vec<(&'static str, &str, &Located, &Scanned)> {
         if !self.is_alert() {
             return Vec::new();
         }
@@ -208,7 +212,14 @@ impl RuleUnit {
             .iter()
             .map(|(k, v)| ("annotation", k.as_str(), v));
         let l = self.labels.iter().map(|(k, v)| ("label", k.as_str(), v));
-        a.chain(l).collect()
+        let texts = a.chain(l);
+        let scans = self
+            .scans
+            .get_or_init(|| texts.clone().map(|(_, _, t)| scan(&t.text)).collect());
+        texts
+            .zip(scans)
+            .map(|((what, key, text), scanned)| (what, key, text, scanned))
+            .collect()
     }
 
     /// The span of `needle` (a whole word) in the expression, or the expression's span.
@@ -239,17 +250,26 @@ impl Cx {
         rules: &[RuleUnit],
     ) -> Self {
         let mut env = Env::new(knowledge);
-        for _ in 0..2 {
-            for r in rules.iter().filter(|r| r.is_record()) {
-                if let Ok(ast) = &r.ast {
-                    let t = env.type_of(ast);
-                    let t = Ty {
-                        labels: t.labels.with(r.labels.keys().cloned()),
-                        ..t
-                    };
-                    env.recorded.insert(r.name.text.clone(), t);
-                }
+        let records: Vec<(&RuleUnit, &Expr)> = rules
+            .iter()
+            .filter(|r| r.is_record())
+            .filter_map(|r| Some((r, r.ast.as_ref().ok()?)))
+            .collect();
+        let pass = |env: &mut Env| {
+            for &(r, ast) in &records {
+                let t = env.type_of(ast);
+                let t = Ty {
+                    labels: t.labels.with(r.labels.keys().cloned()),
+                    ..t
+                };
+                env.recorded.insert(r.name.text.clone(), t);
             }
+        };
+        pass(&mut env);
+        // The second pass only changes a type when a rule reads a series recorded by
+        // itself or a later rule (what the first pass had not typed yet, or typed again).
+        if reads_ahead(&records) {
+            pass(&mut env);
         }
         Self {
             env,
@@ -276,6 +296,24 @@ impl Cx {
     pub(crate) fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
         self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
     }
+}
+
+/// True when a recording rule selects a series that it or a later rule records: typing the
+/// rules in file order then saw an older type of that series, or none.
+fn reads_ahead(records: &[(&RuleUnit, &Expr)]) -> bool {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, (r, _)) in records.iter().enumerate() {
+        last.insert(r.name.text.as_str(), i);
+    }
+    records.iter().enumerate().any(|(i, (_, ast))| {
+        let mut ahead = false;
+        super::typing::visit(ast, None, &mut |e, _| {
+            ahead |= super::typing::selector_name(e)
+                .and_then(|n| last.get(n))
+                .is_some_and(|&j| j >= i);
+        });
+        ahead
+    })
 }
 
 /// Parses a unit's expression, once: a dashboard query with Grafana's variables replaced.
@@ -315,5 +353,30 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    fn recorded(yaml: &str) -> Cx {
+        let mut sources = crate::source::Sources::default();
+        let file = sources.add("rules.yml", yaml);
+        let parsed = super::super::rules_file::parse(&sources, file).expect("a rule file");
+        Cx::new(Knowledge::default(), None, &parsed.rules)
+    }
+
+    #[test]
+    fn a_series_recorded_further_down_types_the_rules_above_it() {
+        let rate = "  - record: job:a:rate5m\n    expr: sum by (job) (rate(a_seconds_total[5m]))\n";
+        let ratio = "  - record: job:b:ratio\n    expr: job:a:rate5m / job:a:rate5m\n";
+        let head = "groups:\n- name: g\n  rules:\n";
+        let seconds = super::super::typing::ValUnit::PerSecond(crate::model::Unit::Seconds);
+        // Read before it is recorded: typed on the second pass.
+        let cx = recorded(&format!("{head}{ratio}{rate}"));
+        assert_eq!(cx.env.recorded["job:a:rate5m"].unit, seconds);
+        assert!(cx.env.recorded["job:b:ratio"].is_ratio());
+        // Read after it is recorded: one pass types it the same.
+        let cx = recorded(&format!("{head}{rate}{ratio}"));
+        assert!(cx.env.recorded["job:b:ratio"].is_ratio());
+        // Without the rate's type, the name alone says nothing of the ratio.
+        let cx = recorded(&format!("{head}{ratio}"));
+        assert!(!cx.env.recorded["job:b:ratio"].is_ratio());
     }
 }

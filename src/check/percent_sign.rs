@@ -9,7 +9,7 @@
 //! Example: `description: "p99 latency {{ $value | humanizePercentage }}%"`, or
 //! `"{{ $value }}% of requests"` over `rate(http_requests_total[5m])` (requests per second).
 
-use super::go_template::{TokKind, scan};
+use super::go_template::TokKind;
 use super::lint::{Cx, RuleUnit};
 use super::typing::ValUnit;
 use crate::diag::{Code, Diagnostic, Severity};
@@ -36,8 +36,8 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         ValUnit::Of(Unit::Events) | ValUnit::Number => None,
         ValUnit::PerSecond(_) => Some("a per-second rate"),
     };
-    for (what, key, text) in rule.templates() {
-        for action in &scan(&text.text).actions {
+    for (what, key, text, scanned) in rule.templates() {
+        for action in &scanned.actions {
             let reads_value = action
                 .tokens
                 .iter()

@@ -110,30 +110,34 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnosti
     let docs: Vec<RawFile> =
         serde_saphyr::from_multiple_with_options::<RawFile>(text, spec::yaml_options())
             .map_err(|e| spec::yaml_diagnostic(&e, sources, file))?;
-    let loc = |v: &Spanned<String>| {
-        Located::from_yaml(v.value.clone(), spec::span(sources, file, v), text)
+    // The values are moved out of what was read, not copied.
+    let loc = |v: Spanned<String>| {
+        let span = spec::span(sources, file, &v);
+        Located::from_yaml(v.value, span, text)
     };
     let mut out = Parsed::default();
-    let groups = docs.iter().flat_map(|raw| {
-        raw.groups
-            .iter()
-            .flatten()
-            .chain(raw.spec.iter().flat_map(|s| s.groups.iter().flatten()))
+    let groups = docs.into_iter().flat_map(|raw| {
+        raw.groups.into_iter().flatten().chain(
+            raw.spec
+                .into_iter()
+                .flat_map(|s| s.groups.into_iter().flatten()),
+        )
     });
     for g in groups {
         let mut durations = Vec::new();
-        if let Some(i) = &g.interval {
+        if let Some(i) = g.interval {
             durations.push(("interval", loc(i)));
         }
-        if let Some(q) = &g.query_offset {
+        if let Some(q) = g.query_offset {
             durations.push(("query_offset", loc(q)));
         }
         out.groups.push(GroupDurations {
             object: format!("group {}", g.name.value),
             durations,
         });
-        for r in g.rules.iter().flatten() {
-            let (kind, name) = match (&r.alert, &r.record) {
+        let group_labels = g.labels.unwrap_or_default();
+        for r in g.rules.into_iter().flatten() {
+            let (kind, name) = match (r.alert, r.record) {
                 (Some(a), _) => (UnitKind::Alert, a),
                 (None, Some(rec)) => (UnitKind::Record, rec),
                 (None, None) => {
@@ -152,7 +156,7 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnosti
                 "recording rule"
             };
             let object = format!("{word} {} in group {}", name.text, g.name.value);
-            let expr = loc(&r.expr);
+            let expr = loc(r.expr);
             // The rule starts at its first key, whichever comes first.
             let start = [&name.span, &expr.span]
                 .into_iter()
@@ -169,25 +173,25 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Parsed, Diagnosti
                 ast: parse_unit(kind, &expr.text),
                 name,
                 expr,
-                for_: r.for_.as_ref().map(loc),
-                keep_firing_for: r.keep_firing_for.as_ref().map(loc),
+                for_: r.for_.map(loc),
+                keep_firing_for: r.keep_firing_for.map(loc),
                 // A group's labels apply to each of its rules; the rule's own win.
-                labels: g
-                    .labels
+                labels: group_labels
                     .iter()
-                    .flatten()
-                    .chain(&r.labels)
-                    .map(|(k, v)| (k.clone(), loc(v)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain(r.labels)
+                    .map(|(k, v)| (k, loc(v)))
                     .collect(),
                 annotations: r
                     .annotations
-                    .iter()
-                    .map(|(k, v)| (k.clone(), loc(v)))
+                    .into_iter()
+                    .map(|(k, v)| (k, loc(v)))
                     .collect(),
                 object,
                 ignores,
                 panel: None,
                 ty: Default::default(),
+                scans: Default::default(),
             });
         }
     }
@@ -313,6 +317,7 @@ pub(crate) fn from_generated(
                     .collect(),
                 panel: None,
                 ty: Default::default(),
+                scans: Default::default(),
             });
         }
     }

@@ -7,7 +7,6 @@
 //!
 //! Example: `description: "Pool at {{ $value | humanizePercentage } utilization"`.
 
-use super::go_template::scan;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
@@ -19,14 +18,14 @@ pub(crate) const SEVERITY: Severity = Severity::Error;
 
 pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (what, key, text) in rule.templates() {
-        for (range, msg) in scan(&text.text).errors {
+    for (what, key, text, scanned) in rule.templates() {
+        for (range, msg) in &scanned.errors {
             out.push(
                 rule.diag(
                     CODE,
                     SEVERITY,
                     format!("{what} `{key}` is not a valid template: {msg}"),
-                    text.sub(range),
+                    text.sub(range.clone()),
                 )
                 .label("here")
                 .help("Prometheus rejects the whole rule file when one template does not parse; see https://prometheus.io/docs/prometheus/latest/configuration/template_reference/"),

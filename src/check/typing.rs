@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{
-    AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality,
+    AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality, VectorSelector,
 };
 
 use super::knowledge::{Knowledge, MetricType, SeriesInfo, strip_series_suffix, unit_of_name};
@@ -245,18 +245,13 @@ pub(crate) enum Resolved {
 
 impl Resolved {
     /// The type, whatever the name is.
-    pub(crate) fn ty(&self) -> &Ty {
+    pub(crate) fn into_ty(self) -> Ty {
         match self {
             Resolved::Catalog(t)
             | Resolved::Recorded(t)
             | Resolved::Builtin(t)
             | Resolved::Inferred(t) => t,
         }
-    }
-
-    /// Nothing but its name says what the series is.
-    pub(crate) fn is_unknown(&self) -> bool {
-        matches!(self, Resolved::Inferred(_))
     }
 }
 
@@ -282,6 +277,14 @@ impl Env {
         let mut out = self.knowledge.series_names();
         out.extend(self.recorded.keys().cloned());
         out
+    }
+
+    /// True when something besides its name says what the series is: `resolve` would not
+    /// infer it. Builds no type.
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        self.knowledge.series(name).is_some()
+            || self.recorded.contains_key(name)
+            || BUILTIN_SERIES.contains(&name)
     }
 
     /// Resolves a metric name.
@@ -356,15 +359,20 @@ impl Env {
             Expr::Paren(p) => self.type_of(&p.expr),
             Expr::Unary(u) => self.type_of(&u.expr),
             Expr::Subquery(s) => self.type_of(&s.expr),
-            Expr::VectorSelector(vs) => match vs.name.as_deref() {
-                Some(n) => self.resolve(n).ty().clone(),
-                None => Ty::unknown(),
-            },
-            Expr::MatrixSelector(ms) => self.type_of(&Expr::VectorSelector(ms.vs.clone())),
+            Expr::VectorSelector(vs) => self.selector(vs),
+            Expr::MatrixSelector(ms) => self.selector(&ms.vs),
             Expr::Aggregate(a) => self.aggregate(a),
             Expr::Binary(b) => self.binary(b),
             Expr::Call(c) => self.call(c),
             _ => Ty::unknown(),
+        }
+    }
+
+    /// The type of what a selector selects (its range, if any, changes nothing).
+    fn selector(&self, vs: &VectorSelector) -> Ty {
+        match vs.name.as_deref() {
+            Some(n) => self.resolve(n).into_ty(),
+            None => Ty::unknown(),
         }
     }
 

@@ -12,7 +12,7 @@
 //! `description: "Pool at {{ $value }}% utilization"` — write
 //! `{{ $value | humanizePercentage }}`, or multiply the expression by 100.
 
-use super::go_template::{TokKind, scan};
+use super::go_template::TokKind;
 use super::lint::{Cx, RuleUnit};
 use super::typing::{Kind, ValUnit, unparen};
 use crate::diag::{Code, Diagnostic, Severity};
@@ -62,8 +62,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         return out;
     };
     let ratio = ty.is_ratio() || looks_like_ratio(rule, cx);
-    for (what, key, text) in rule.templates() {
-        let scanned = scan(&text.text);
+    for (what, key, text, scanned) in rule.templates() {
         for action in &scanned.actions {
             if !action
                 .tokens

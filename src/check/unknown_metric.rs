@@ -44,7 +44,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         let Some(name) = selector_name(e) else {
             return;
         };
-        if !cx.env.resolve(name).is_unknown() || !seen.insert(name.to_string()) {
+        if cx.env.knows(name) || !seen.insert(name.to_string()) {
             return;
         }
         let guess = cx.did_you_mean(name);

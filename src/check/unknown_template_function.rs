@@ -10,7 +10,7 @@
 //!
 //! Example: `{{ $value | humanizePercent }}` (the function is `humanizePercentage`).
 
-use super::go_template::{FUNCTIONS, scan};
+use super::go_template::FUNCTIONS;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 
@@ -22,8 +22,7 @@ pub(crate) const SEVERITY: Severity = Severity::Error;
 
 pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (what, key, text) in rule.templates() {
-        let scanned = scan(&text.text);
+    for (what, key, text, scanned) in rule.templates() {
         for tok in scanned.unknown_functions() {
             let guess = crate::model::did_you_mean(&tok.text, FUNCTIONS.iter().copied());
             let mut d = rule
