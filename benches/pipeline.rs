@@ -166,3 +166,36 @@ mod fleets {
         bencher.bench(|| fleet::collisions(&generated.specs));
     }
 }
+
+/// The YAML writer on the two largest YAML files (the unit tests and the rules):
+/// serde-saphyr, which `emit` uses, against serde_norway (libyaml's emitter), which it
+/// used before; the figures that decided the switch.
+mod yaml {
+    use super::*;
+
+    #[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+    fn serde_saphyr(bencher: Bencher, name: &str) {
+        let g = &spec_case(name).generated;
+        // The options of `render::to_yaml`: no folding of long lines.
+        let options = || serde_saphyr::ser_options! { folded_wrap_chars: usize::MAX };
+        bencher.bench(|| {
+            (
+                serde_saphyr::to_string_with_options(&g.artifacts.tests, options())
+                    .expect("serializes"),
+                serde_saphyr::to_string_with_options(&g.artifacts.rules, options())
+                    .expect("serializes"),
+            )
+        });
+    }
+
+    #[divan::bench(args = SPECS, sample_count = 10, sample_size = 1)]
+    fn serde_norway(bencher: Bencher, name: &str) {
+        let g = &spec_case(name).generated;
+        bencher.bench(|| {
+            (
+                serde_norway::to_string(&g.artifacts.tests).expect("serializes"),
+                serde_norway::to_string(&g.artifacts.rules).expect("serializes"),
+            )
+        });
+    }
+}

@@ -249,6 +249,11 @@ pub(crate) fn number(x: f64) -> String {
             "-Inf".into()
         };
     }
+    // Whole numbers (most test inputs, counts, percentages) print as integers directly:
+    // the same text as below, without formatting nine decimals to trim them.
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return (x as i64).to_string();
+    }
     let rounded = format!("{x:.9}");
     let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
     let out = if trimmed == "-0" { "0" } else { trimmed };
@@ -273,6 +278,10 @@ mod tests {
         assert_eq!(number(0.07 * 100.0), "7");
         assert_eq!(number(1e-12), "0.000000000001");
         assert_eq!(number(2.5), "2.5");
+        assert_eq!(number(-3.0), "-3");
+        assert_eq!(number(123_456_789_012_345.0), "123456789012345");
+        assert_eq!(number(1e15), "1000000000000000");
+        assert_eq!(number(1e300), format!("{:.0}", 1e300));
     }
 
     #[test]

@@ -110,10 +110,17 @@ pub(crate) const SERIALIZE: Code = Code {
     name: "serialize-error",
 };
 
-/// A value as YAML (serde_norway) behind the do-not-edit header. A value that does not
+/// A value as YAML (serde-saphyr) behind the do-not-edit header. A value that does not
 /// serialize is an error, never a file with the header alone.
+///
+/// Multi-line text becomes a literal block scalar (`|-`), readable in diffs; a long line
+/// stays on one line (no folding at 80 columns: a PromQL expression or an annotation is
+/// one line in the rule file as in the spec).
 pub(crate) fn to_yaml<T: Serialize>(model: &Model, value: &T) -> Result<String, Diagnostic> {
-    let body = serde_norway::to_string(value).map_err(|e| {
+    let options = serde_saphyr::ser_options! {
+        folded_wrap_chars: usize::MAX,
+    };
+    let body = serde_saphyr::to_string_with_options(value, options).map_err(|e| {
         Diagnostic::error(SERIALIZE, format!("cannot write YAML: {e}"))
             .object(conventions::source_description(model))
     })?;

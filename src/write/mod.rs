@@ -328,7 +328,9 @@ impl Session {
         self.staged.sort_by_key(|(k, _)| *k);
         let staged: Vec<Staged> = self.staged.drain(..).map(|(_, s)| s).collect();
         // Every folder of the generated set, written to or not: a killed run may have left
-        // temporaries beside files this run finds unchanged.
+        // temporaries beside files this run finds unchanged. Not the folders this run
+        // created: nothing was in them before it (a fresh output folder is not read again).
+        let created: BTreeSet<&PathBuf> = self.created.iter().collect();
         let mut dirs: Vec<PathBuf> = staged
             .iter()
             .filter_map(|s| s.path.parent().map(Path::to_path_buf))
@@ -338,9 +340,11 @@ impl Session {
                     .filter_map(|(p, _)| safe_join(&self.root, p).ok())
                     .filter_map(|p| p.parent().map(Path::to_path_buf)),
             )
+            .filter(|d| !created.contains(d))
             .collect();
         dirs.sort();
         dirs.dedup();
+        drop(created);
         // From here on the folders this session created hold files: they stay.
         self.created.clear();
         outcome.written = commit(staged)?;

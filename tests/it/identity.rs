@@ -148,7 +148,7 @@ fn wording_overrides_a_template() {
     assert!(
         tests
             .contents
-            .contains("summary: 'Busy: k2 (job=job-1, instance=instance-1)'"),
+            .contains(r#"summary: "Busy: k2 (job=job-1, instance=instance-1)""#),
         "{}",
         tests.contents
     );

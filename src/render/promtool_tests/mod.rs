@@ -279,6 +279,18 @@ impl<'a> Alert<'a> {
         Some((value, self.labels(sc)))
     }
 
+    /// The first step, up to `last`, at which the alert's condition holds on a scenario:
+    /// [`Alert::hit`] step by step, without building the labels of each hit.
+    fn onset(&self, sc: &Scenario, last: u64, t: Timing) -> Option<u64> {
+        if self.signal == Signal::Absent {
+            return (0..=last).find(|&k| self.hit(sc, k, t).is_some());
+        }
+        if !self.sees(sc) {
+            return None;
+        }
+        (0..=last).find(|&k| self.seen_value(sc, k, t).is_some())
+    }
+
     /// Whether the alert's pool selects every series of a scenario (and there is one).
     fn sees(&self, sc: &Scenario) -> bool {
         !sc.series.is_empty() && sc.series.iter().all(|s| s.seen_by(self.pool))
@@ -491,14 +503,12 @@ impl<'a> Tests<'a> {
             (firing, silent, Some(healthy), firing_name, silent_name)
         };
 
-        let onset = (0..=steps)
-            .find(|&k| a.hit(&firing, k, t).is_some())
-            .ok_or("no input makes it fire")?;
+        let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
             return Err("no input keeps it firing until its `for` has passed".into());
         }
-        if (0..=steps).any(|k| a.hit(&silent, k, t).is_some()) {
+        if a.onset(&silent, steps, t).is_some() {
             return Err("no input keeps it silent".into());
         }
         let mut checks = Vec::new();
