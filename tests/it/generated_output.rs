@@ -206,8 +206,46 @@ fn every_runbook_url_points_at_a_section_of_the_generated_runbook() {
 
 use crate::harness::PROMTOOL;
 
+/// serde-saphyr writes the YAML; serde_norway (the serde_yaml fork, an independent reader)
+/// must read back from the written text exactly the values of the typed rule and unit-test
+/// files, for every spec and variant: quoting, block scalars and escapes lose nothing.
+fn every_generated_yaml_file_reads_back_as_its_typed_values() {
+    let mut compared = 0;
+    for (name, source) in common::all_specs() {
+        for (variant, generated) in common::generate_all(&source) {
+            let typed = common::artifacts(&generated);
+            for (path, expected) in [
+                (
+                    poolwatch::conventions::rule_file_path(),
+                    serde_json::to_value(&typed.rules).unwrap(),
+                ),
+                (
+                    poolwatch::conventions::test_file_path(),
+                    serde_json::to_value(&typed.tests).unwrap(),
+                ),
+            ] {
+                let file = generated
+                    .files
+                    .iter()
+                    .find(|f| f.path.ends_with(&path))
+                    .unwrap_or_else(|| panic!("{name} ({variant}): no {path}"));
+                let read: serde_norway::Value = serde_norway::from_str(&file.contents)
+                    .unwrap_or_else(|e| panic!("{name} ({variant}) {path}: {e}"));
+                assert_eq!(
+                    serde_json::to_value(&read).unwrap(),
+                    expected,
+                    "{name} ({variant}) {path}: the text reads back as other values"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 20, "only {compared} files compared");
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
+        every_generated_yaml_file_reads_back_as_its_typed_values,
         snapshots_of_every_generated_file,
         [PROMTOOL] promtool_accepts_every_generated_rule_file,
         [PROMTOOL] promtool_rejects_a_broken_rule_file,
