@@ -277,7 +277,8 @@ fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
         "info": info,
         "suppressed": suppressed,
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    // A `serde_json::Value` has string keys only: printing it cannot fail.
+    let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value always prints");
     s.push('\n');
     s
 }

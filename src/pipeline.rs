@@ -80,8 +80,9 @@ pub fn resolve(
     })?;
     model.source_name = sources
         .get(file)
-        .map(|f| f.name.clone())
-        .unwrap_or_default();
+        .expect("the spec was loaded from this file id")
+        .name
+        .clone();
     render::check_target(&model, target).map_err(|d| Failure::Input(vec![d]))?;
     Ok(model)
 }
@@ -96,7 +97,7 @@ pub fn render(model: &Model) -> Result<Artifacts, Failure> {
 /// the caller fails on errors.
 pub fn check(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
     let (cx, mut findings) = check::generated_rules(model, &artifacts.rules);
-    findings.extend(check::generated_dashboard(&artifacts.dashboard, &cx));
+    findings.extend(check::generated_dashboard(model, &artifacts.dashboard, &cx));
     findings
 }
 

@@ -67,9 +67,13 @@ pub(crate) fn generated_rules(model: &Model, rules: &RuleFile) -> (lint::Cx, Vec
 }
 
 /// Every dashboard check on the generated dashboard.
-pub(crate) fn generated_dashboard(d: &grafana::Dashboard, cx: &lint::Cx) -> Vec<Diagnostic> {
-    run::dashboard(
-        &dashboard::DashboardDoc::generated(grafana::to_value(d)),
-        cx,
-    )
+pub(crate) fn generated_dashboard(
+    model: &Model,
+    d: &grafana::Dashboard,
+    cx: &lint::Cx,
+) -> Vec<Diagnostic> {
+    match grafana::to_value(model, d) {
+        Ok(value) => run::dashboard(&dashboard::DashboardDoc::generated(value), cx),
+        Err(e) => vec![e],
+    }
 }

@@ -853,59 +853,8 @@ pub fn all_panels(d: &Dashboard) -> Vec<&Panel> {
     out
 }
 
-/// The dashboard as a JSON value: `slice_value` with every panel (tests/fleet.rs checks
-/// it equals serde_json's, which proves the slices the checks read).
-pub fn to_value(d: &Dashboard) -> Value {
-    slice_value(&value_shell(d), &d.panels)
-}
-
-/// A copy of the dashboard's [`value_shell`] holding `panels` (top-level panels or rows).
-pub(crate) fn slice_value(shell: &Value, panels: &[PanelItem]) -> Value {
-    let mut json = shell.clone();
-    if let Some(slot) = json.get_mut("panels") {
-        *slot = panels
-            .iter()
-            .map(|p| serde_json::to_value(p).unwrap_or(Value::Null))
-            .collect();
-    }
-    json
-}
-
-/// The dashboard as a JSON value with an empty panel list: the checks read a fleet's
-/// dashboard a slice of panels at a time, each slice put into a copy of this shell, so the
-/// whole dashboard is never held as a JSON tree.
-pub(crate) fn value_shell(d: &Dashboard) -> Value {
-    let Dashboard {
-        uid,
-        title,
-        description,
-        tags,
-        timezone,
-        editable,
-        graph_tooltip,
-        time,
-        refresh,
-        schema_version,
-        panels: _,
-        templating,
-        annotations,
-        links,
-    } = d;
-    let shell = Dashboard {
-        uid: uid.clone(),
-        title: title.clone(),
-        description: description.clone(),
-        tags: tags.clone(),
-        timezone: timezone.clone(),
-        editable: *editable,
-        graph_tooltip: *graph_tooltip,
-        time: time.clone(),
-        refresh: refresh.clone(),
-        schema_version: *schema_version,
-        panels: Vec::new(),
-        templating: templating.clone(),
-        annotations: annotations.clone(),
-        links: links.clone(),
-    };
-    serde_json::to_value(&shell).unwrap_or(Value::Null)
+/// The dashboard as a JSON value, which the dashboard checks read as they read a
+/// hand-written one.
+pub(crate) fn to_value(model: &Model, d: &Dashboard) -> Result<Value, crate::diag::Diagnostic> {
+    serde_json::to_value(d).map_err(|e| super::serialize_error(model, "JSON", e))
 }

@@ -110,6 +110,16 @@ pub(crate) const SERIALIZE: Code = Code {
     name: "serialize-error",
 };
 
+/// A typed artifact of `model` that `format` cannot represent.
+pub(crate) fn serialize_error(
+    model: &Model,
+    format: &str,
+    e: impl std::fmt::Display,
+) -> Diagnostic {
+    Diagnostic::error(SERIALIZE, format!("cannot write {format}: {e}"))
+        .object(conventions::source_description(model))
+}
+
 /// A value as YAML (serde-saphyr) behind the do-not-edit header. A value that does not
 /// serialize is an error, never a file with the header alone.
 ///
@@ -120,19 +130,15 @@ pub(crate) fn to_yaml<T: Serialize>(model: &Model, value: &T) -> Result<String, 
     let options = serde_saphyr::ser_options! {
         folded_wrap_chars: usize::MAX,
     };
-    let body = serde_saphyr::to_string_with_options(value, options).map_err(|e| {
-        Diagnostic::error(SERIALIZE, format!("cannot write YAML: {e}"))
-            .object(conventions::source_description(model))
-    })?;
+    let body = serde_saphyr::to_string_with_options(value, options)
+        .map_err(|e| serialize_error(model, "YAML", e))?;
     Ok(yaml_header(model) + &body)
 }
 
 /// A value as pretty JSON with a final newline.
 pub(crate) fn to_json<T: Serialize>(model: &Model, value: &T) -> Result<String, Diagnostic> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| {
-        Diagnostic::error(SERIALIZE, format!("cannot write JSON: {e}"))
-            .object(conventions::source_description(model))
-    })?;
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| serialize_error(model, "JSON", e))?;
     text.push('\n');
     Ok(text)
 }
