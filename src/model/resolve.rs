@@ -622,10 +622,9 @@ impl Resolver<'_> {
             let d = Diagnostic::error(
                 INVALID_VALUE,
                 format!(
-                    "`{}` is a {:?}: only a histogram has buckets",
+                    "`{}` is a {}: only a histogram has buckets",
                     m.name.value, m.kind.value
-                )
-                .to_lowercase(),
+                ),
             )
             .at(self.span(b));
             self.push(d);
@@ -1050,13 +1049,12 @@ impl Resolver<'_> {
             let d = Diagnostic::error(
                 ROLE_MISMATCH,
                 format!(
-                    "role `{}` needs a {:?} but `{}` is a {:?}",
+                    "role `{}` needs a {} but `{}` is a {}",
                     role.key(),
                     role.kind(),
                     metric.name,
                     metric.kind
-                )
-                .to_lowercase(),
+                ),
             )
             .at(self.span(name))
             .label("wrong metric type");
@@ -1065,13 +1063,12 @@ impl Resolver<'_> {
             let d = Diagnostic::error(
                 ROLE_MISMATCH,
                 format!(
-                    "role `{}` is measured in {:?} but `{}` is in {:?}",
+                    "role `{}` is measured in {} but `{}` is in {}",
                     role.key(),
                     role.unit(),
                     metric.name,
                     metric.unit
-                )
-                .to_lowercase(),
+                ),
             )
             .at(self.span(name))
             .label("wrong unit");
