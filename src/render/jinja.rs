@@ -23,6 +23,12 @@ pub(crate) fn alert_template(signal: Signal) -> String {
     format!("alerts/{}.j2", signal.key())
 }
 
+/// Name of the template that holds a signal's runbook section; the runbook includes it
+/// by the alert's key.
+pub(crate) fn guide_template(signal: Signal) -> String {
+    format!("runbook/{}.md.j2", signal.key())
+}
+
 /// Name under which a spec's own template for an alert key is compiled.
 pub(crate) fn override_template(key: &str) -> String {
     format!("wording/{key}.j2")
@@ -64,6 +70,7 @@ pub(crate) fn environment() -> Result<Environment<'static>, minijinja::Error> {
     });
     for def in crate::signals::ALL {
         env.add_template_owned(alert_template(def.signal), def.template)?;
+        env.add_template_owned(guide_template(def.signal), def.guide)?;
     }
     env.add_template(RUNBOOK.0, RUNBOOK.1)?;
     Ok(env)

@@ -20,6 +20,7 @@ pub(crate) const DEF: Def = Def {
     comparison: Comparison::Above,
     unit: ValueUnit::None,
     template: include_str!("../../templates/alerts/absent.j2"),
+    guide: include_str!("../../templates/runbook/absent.md.j2"),
     expr: |x, cx| x.absent(lookback(cx.for_)),
     proof: |_| Proof {
         firing: 1.0,

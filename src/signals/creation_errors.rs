@@ -13,6 +13,7 @@ pub(crate) const DEF: Def = Def {
     comparison: Comparison::Above,
     unit: ValueUnit::PerSecond,
     template: include_str!("../../templates/alerts/creation_errors.j2"),
+    guide: include_str!("../../templates/runbook/creation_errors.md.j2"),
     expr: |x, _cx| x.counter_signal(Role::CreationErrors),
     proof: rate_proof,
 };

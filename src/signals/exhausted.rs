@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     comparison: Comparison::AtOrBelow,
     unit: ValueUnit::Connections,
     template: include_str!("../../templates/alerts/exhausted.j2"),
+    guide: include_str!("../../templates/runbook/exhausted.md.j2"),
     expr: |x, _cx| x.free(),
     proof: |cx| Proof {
         firing: cx.threshold.floor(),

@@ -1,10 +1,12 @@
 //! Every alert signal poolwatch generates, one file each (the way ruff keeps one rule per
 //! file): its key (the policy's and the template's name), alert name, the role it cannot do
 //! without, how its value compares with a threshold, the value's unit, its per-instance
-//! expression, where its proofs drive it, and its annotation template. [`ALL`] lists them;
+//! expression, where its proofs drive it, its annotation template and its runbook section.
+//! [`ALL`] lists them;
 //! everything else (model, names, templates, PromQL, unit tests) asks [`def`].
 //!
-//! Adding an alert: a file here, its `templates/alerts/<key>.j2`, its entry in [`ALL`] and
+//! Adding an alert: a file here, its `templates/alerts/<key>.j2` (annotations) and
+//! `templates/runbook/<key>.md.j2` (its runbook section), its entry in [`ALL`] and
 //! its `Signal` variant, and, for a thresholded one, its policy key (`spec::RawPolicies`,
 //! the list in `model::resolve`, `Signal::THRESHOLDED`); the panels and the test worlds that
 //! feed its metrics stay with their kind of metric. A signal with several sources (the mean
@@ -78,6 +80,8 @@ pub(crate) struct Def {
     pub(crate) unit: ValueUnit,
     /// The annotation template (`summary` and `description` blocks).
     pub(crate) template: &'static str,
+    /// Its runbook section: what the alert means and what to check first (markdown).
+    pub(crate) guide: &'static str,
     /// The value compared with the threshold, per pool instance (for the absence alert,
     /// the whole condition; for the undersized one, the configured size it compares with).
     pub(crate) expr: fn(&PoolExprs, &ExprCx) -> String,

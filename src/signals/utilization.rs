@@ -13,6 +13,7 @@ pub(crate) const DEF: Def = Def {
     comparison: Comparison::Above,
     unit: ValueUnit::Ratio,
     template: include_str!("../../templates/alerts/utilization.j2"),
+    guide: include_str!("../../templates/runbook/utilization.md.j2"),
     expr: |x, _cx| x.utilization(),
     proof: share_proof,
 };

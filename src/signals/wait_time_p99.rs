@@ -12,6 +12,7 @@ pub(crate) const DEF: Def = Def {
     comparison: Comparison::Above,
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/wait_time_p99.j2"),
+    guide: include_str!("../../templates/runbook/wait_time_p99.md.j2"),
     expr: |x, _cx| x.quantile(0.99, Role::WaitTime),
     proof: quantile_proof,
 };
