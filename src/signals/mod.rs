@@ -2,8 +2,8 @@
 //! file): its key (the policy's and the template's name), alert name, the role it cannot do
 //! without, how its value compares with a threshold, the value's unit, its per-instance
 //! expression, where its proofs drive it, its annotation template and its runbook section.
-//! [`ALL`] lists them;
-//! everything else (model, names, templates, PromQL, unit tests) asks [`def`].
+//! [`ALL`] lists them; everything else (model, names, templates, PromQL, unit tests) asks
+//! [`def`].
 //!
 //! Adding an alert: a file here, its `templates/alerts/<key>.j2` (annotations) and
 //! `templates/runbook/<key>.md.j2` (its runbook section), its entry in [`ALL`] and
