@@ -21,6 +21,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::None,
     template: include_str!("../../templates/alerts/absent.j2"),
     guide: include_str!("../../templates/runbook/absent.md.j2"),
+    while_waiting: false,
     expr: |x, cx| x.absent(lookback(cx.for_)),
     proof: |_| Proof {
         firing: 1.0,

@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::PerSecond,
     template: include_str!("../../templates/alerts/acquisition_timeouts.j2"),
     guide: include_str!("../../templates/runbook/acquisition_timeouts.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.counter_signal(Role::AcquisitionTimeouts),
     proof: rate_proof,
 };

@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::PerSecond,
     template: include_str!("../../templates/alerts/creation_errors.j2"),
     guide: include_str!("../../templates/runbook/creation_errors.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.counter_signal(Role::CreationErrors),
     proof: rate_proof,
 };

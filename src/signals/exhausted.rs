@@ -15,6 +15,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Connections,
     template: include_str!("../../templates/alerts/exhausted.j2"),
     guide: include_str!("../../templates/runbook/exhausted.md.j2"),
+    while_waiting: true,
     expr: |x, _cx| x.free(),
     proof: |cx| Proof {
         firing: cx.threshold.floor(),

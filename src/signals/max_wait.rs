@@ -17,6 +17,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/max_wait.j2"),
     guide: include_str!("../../templates/runbook/max_wait.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.gauge_max(Role::MaxWait),
     // Twice the threshold, just below, half the lowest level: seconds against seconds.
     proof: quantile_proof,

@@ -82,6 +82,9 @@ pub(crate) struct Def {
     pub(crate) template: &'static str,
     /// Its runbook section: what the alert means and what to check first (markdown).
     pub(crate) guide: &'static str,
+    /// The alert also needs someone waiting for a connection, where the library counts
+    /// waiting clients (a full pool nobody waits on is not yet exhausted for its users).
+    pub(crate) while_waiting: bool,
     /// The value compared with the threshold, per pool instance (for the absence alert,
     /// the whole condition; for the undersized one, the configured size it compares with).
     pub(crate) expr: fn(&PoolExprs, &ExprCx) -> String,
@@ -152,16 +155,10 @@ impl Signal {
         (def(self).expr)(x, cx)
     }
 
-    /// The alert condition at one threshold. Exhaustion, where the library counts waiting
-    /// clients, also needs someone waiting.
+    /// The alert condition at one threshold (see [`Def::while_waiting`]).
     pub(crate) fn condition(self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
-        let needs_waiting = self == Signal::Exhausted;
-        x.condition(
-            &self.expr(x, cx),
-            self.comparison(),
-            threshold,
-            needs_waiting,
-        )
+        let d = def(self);
+        x.condition(&(d.expr)(x, cx), d.comparison, threshold, d.while_waiting)
     }
 }
 

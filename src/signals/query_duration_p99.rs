@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/query_duration_p99.j2"),
     guide: include_str!("../../templates/runbook/query_duration_p99.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.quantile(0.99, Role::QueryDuration),
     proof: quantile_proof,
 };

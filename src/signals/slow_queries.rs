@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Ratio,
     template: include_str!("../../templates/alerts/slow_queries.j2"),
     guide: include_str!("../../templates/runbook/slow_queries.md.j2"),
+    while_waiting: false,
     expr: |x, cx| x.share_above(Role::QueryDuration, cx.top_bucket.unwrap_or(f64::INFINITY)),
     proof: share_proof,
 };

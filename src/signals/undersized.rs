@@ -15,6 +15,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Connections,
     template: include_str!("../../templates/alerts/undersized.j2"),
     guide: include_str!("../../templates/runbook/undersized.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.gauge(Role::Size),
     // Recommended sizes against the configured one: above it; equal to it (`>` does not
     // hold); half of it.

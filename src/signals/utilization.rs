@@ -14,6 +14,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Ratio,
     template: include_str!("../../templates/alerts/utilization.j2"),
     guide: include_str!("../../templates/runbook/utilization.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.utilization(),
     proof: share_proof,
 };

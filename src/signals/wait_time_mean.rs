@@ -24,6 +24,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/wait_time_mean.j2"),
     guide: include_str!("../../templates/runbook/wait_time_mean.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| {
         if from_counters(&x.pool.roles) {
             x.ratio_of_rates(Role::WaitDuration, Role::WaitCount)

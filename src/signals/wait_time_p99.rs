@@ -13,6 +13,7 @@ pub(crate) const DEF: Def = Def {
     unit: ValueUnit::Seconds,
     template: include_str!("../../templates/alerts/wait_time_p99.j2"),
     guide: include_str!("../../templates/runbook/wait_time_p99.md.j2"),
+    while_waiting: false,
     expr: |x, _cx| x.quantile(0.99, Role::WaitTime),
     proof: quantile_proof,
 };
