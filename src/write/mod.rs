@@ -11,7 +11,7 @@
 
 pub(crate) mod manifest;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
@@ -152,7 +152,7 @@ pub struct Session {
     mode: Mode,
     /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
     manifest: bool,
-    previous: BTreeMap<String, u64>,
+    previous: manifest::Manifest,
     listed: Vec<(String, u64)>,
     unchanged: Vec<(Key, String)>,
     stale: Vec<(Key, String, String)>,
@@ -177,7 +177,7 @@ impl Session {
     /// earlier emit left there.
     pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
         check_folder(root)?;
-        let mut previous = BTreeMap::new();
+        let mut previous = manifest::Manifest::default();
         if manifest {
             let path = root.join(manifest::FILE_NAME);
             match std::fs::read_to_string(&path) {
@@ -279,7 +279,7 @@ impl Session {
         let mut kept = Vec::new();
         if self.manifest {
             let generated: BTreeSet<&str> = self.listed.iter().map(|(p, _)| p.as_str()).collect();
-            for (path, hash) in &self.previous {
+            for (path, hash) in &self.previous.files {
                 if generated.contains(path.as_str()) {
                     continue;
                 }
@@ -288,7 +288,7 @@ impl Session {
                     continue;
                 };
                 match std::fs::read(&full) {
-                    Ok(bytes) if manifest::hash(&bytes) == *hash => {
+                    Ok(bytes) if self.previous.hasher.hash(&bytes) == *hash => {
                         leftovers.push((path.clone(), full, bytes));
                     }
                     Ok(_) => {
