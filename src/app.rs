@@ -819,7 +819,7 @@ fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     if let [one] = fleet.specs.as_slice() {
         for g in &one.variants {
             let coverage = g.coverage;
-            match &g.model.environment {
+            match &g.environment {
                 None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
                 Some(env) => report
                     .stderr
