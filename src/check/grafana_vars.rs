@@ -34,8 +34,11 @@ pub fn substitute(expr: &str) -> String {
 
 fn substitute_as(expr: &str, mode: Placeholder) -> String {
     let mut out = expr.to_string();
+    // Most queries hold none or one of them: a copy only for those they hold.
     for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
+        if out.contains(var) {
+            out = out.replace(var, value);
+        }
     }
     if !out.contains('$') && !out.contains("[[") {
         return out;
@@ -189,8 +192,11 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
 /// Only Grafana's built-in variables replaced.
 fn substitute_builtin(expr: &str) -> String {
     let mut out = expr.to_string();
+    // Most queries hold none or one of them: a copy only for those they hold.
     for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
+        if out.contains(var) {
+            out = out.replace(var, value);
+        }
     }
     out
 }
