@@ -166,7 +166,7 @@ struct State {
     unchanged: Vec<(Key, String)>,
     stale: Vec<(Key, String, String)>,
     staged: Vec<(Key, Staged)>,
-    /// Folders this session created, outermost first: removed again if it does not finish.
+    /// Folders this session created: removed again if it does not finish.
     created: Vec<PathBuf>,
     /// Folders known to be folders (checked, or created in write mode): each is looked at
     /// once, not once per file.
@@ -174,7 +174,7 @@ struct State {
 }
 
 impl State {
-    /// Takes what one set found; its folders keep their order (outermost first).
+    /// Takes what one set found.
     fn merge(&mut self, set: State) {
         self.listed.extend(set.listed);
         self.unchanged.extend(set.unchanged);
@@ -288,8 +288,7 @@ impl Session {
                 .map(Path::to_path_buf)
                 .collect();
             std::fs::create_dir_all(&dir).map_err(io_err("create the folder", &dir))?;
-            // Two sets may both find a shared folder missing; removing it twice on failure
-            // is harmless.
+            // Two sets may both find a shared folder missing: it is listed twice.
             found.created.extend(missing.into_iter().rev());
             found.ready.insert(dir.clone());
         }
@@ -425,7 +424,17 @@ impl Drop for Session {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         state.staged.clear();
-        for dir in state.created.iter().rev() {
+        // Deepest first: sets staged side by side each list the folders they created, in
+        // whatever order they finished, so a parent may come before another set's child.
+        let created = &mut state.created;
+        created.sort_by(|a, b| {
+            b.components()
+                .count()
+                .cmp(&a.components().count())
+                .then_with(|| a.cmp(b))
+        });
+        created.dedup();
+        for dir in created.iter() {
             let _ = std::fs::remove_dir(dir);
         }
     }
