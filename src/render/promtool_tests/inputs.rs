@@ -272,9 +272,9 @@ impl<'a> Inputs<'a> {
         out
     }
 
-    /// The firing, just-silent and healthy values for an alert level on `signal` (the
-    /// signal's own [`crate::signals::Def::proof`]); `levels` are all the policy's
-    /// thresholds.
+    /// The firing and just-silent values for an alert level on `signal`, and the idle
+    /// instance's healthy one (the signal's own [`crate::signals::Def::proof`]); `levels`
+    /// are all the policy's thresholds.
     pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Proof {
         (crate::signals::def(signal).proof)(&ProofCx {
             threshold: t,

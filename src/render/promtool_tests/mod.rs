@@ -1,7 +1,7 @@
 //! promtool unit tests for the rule file, generated from the policies: for every alert,
-//! series that fire it after its `for`, a case at the `for` boundary (still pending), a case
-//! just on the silent side of its threshold and a healthy case; for every pool, the values
-//! of its recording rules.
+//! series that fire it after its `for`, a case at the `for` boundary (still pending) and a
+//! case just on the silent side of its threshold, each beside an idle instance at a healthy
+//! value that must stay silent; for every pool, the values of its recording rules.
 //!
 //! Expected alerts come from replaying Prometheus's pending → firing state machine over the
 //! values the generated inputs give each alert's expression, and expected annotations from
@@ -448,7 +448,8 @@ impl<'a> Tests<'a> {
         }
     }
 
-    /// The firing (with its `for` boundary), silent and healthy tests of one alert.
+    /// The firing (with its `for` boundary) and silent tests of one alert, each beside an
+    /// idle instance at a healthy value.
     fn alert_groups(&self, a: &Alert) -> Result<Vec<TestGroup>, String> {
         let t = self.timing;
         let wait = t.steps(a.for_);
@@ -468,41 +469,27 @@ impl<'a> Tests<'a> {
             headroom: headroom(self.model),
         };
         let for_ = a.for_.to_string();
-        let (firing, silent, healthy, firing_name, silent_name) = {
-            let threshold = a.threshold.unwrap_or_default();
-            let levels: Vec<f64> = a
-                .pool
-                .policies
-                .get(a.signal)
-                .map(|p| p.levels.iter().map(|l| l.value).collect())
-                .unwrap_or_default();
-            let targets = inputs.targets(a.signal, threshold, &levels);
-            // Every world has a second, idle pool instance beside the one the test is
-            // about: an alert must fire for the hot instance only, with its labels.
-            let idle = inputs.scenario(a.signal, targets.healthy);
-            let realize = |v: f64| {
-                let mut sc = inputs
-                    .scenario(a.signal, v)
-                    .ok_or_else(|| format!("no input series give its signal {}", number(v)))?;
-                if let Some(idle) = &idle {
-                    sc.series.extend(inputs.moved(idle, 2));
-                }
-                Ok::<Scenario, String>(sc)
-            };
-            let (firing, silent) = (realize(targets.firing)?, realize(targets.silent)?);
-            let op = a.signal.comparison().operator();
-            let (firing_name, silent_name) = (
-                format!("fires at {} after {for_}", firing.shown(t)),
-                format!(
-                    "silent at {}, just clear of {op} {}",
-                    silent.shown(t),
-                    number(threshold)
-                ),
-            );
-            let healthy = realize(targets.healthy)?;
-            (firing, silent, Some(healthy), firing_name, silent_name)
+        let threshold = a.threshold.unwrap_or_default();
+        let levels: Vec<f64> = a
+            .pool
+            .policies
+            .get(a.signal)
+            .map(|p| p.levels.iter().map(|l| l.value).collect())
+            .unwrap_or_default();
+        let targets = inputs.targets(a.signal, threshold, &levels);
+        let realize = |v: f64| {
+            inputs
+                .scenario(a.signal, v)
+                .ok_or_else(|| format!("no input series give its signal {}", number(v)))
         };
-
+        let (mut firing, mut silent) = (realize(targets.firing)?, realize(targets.silent)?);
+        // Every world has a second, idle pool instance beside the one the test is about, at
+        // a healthy value: an alert must fire for the hot instance only, with its labels.
+        // promtool compares the expected alerts exactly, so each check also proves the
+        // idle instance silent at its eval time.
+        let idle = inputs.moved(&realize(targets.healthy)?, 2);
+        firing.series.extend(idle.iter().cloned());
+        silent.series.extend(idle);
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
@@ -520,22 +507,29 @@ impl<'a> Tests<'a> {
             // Every level the input crosses is firing by now, this one included.
             checks.push(self.check(a.name(), &firing, onset + longest)?);
         }
-        let settle = |sc: &Scenario| sc.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        let settled = silent.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        let op = a.signal.comparison().operator();
         let mut groups = vec![
-            self.group(format!("{}: {firing_name}", a.describe()), &firing, checks),
             self.group(
-                format!("{}: {silent_name}", a.describe()),
+                format!(
+                    "{}: fires at {} after {for_}",
+                    a.describe(),
+                    firing.shown(t)
+                ),
+                &firing,
+                checks,
+            ),
+            self.group(
+                format!(
+                    "{}: silent at {}, just clear of {op} {}",
+                    a.describe(),
+                    silent.shown(t),
+                    number(threshold)
+                ),
                 &silent,
-                vec![self.check(a.name(), &silent, settle(&silent))?],
+                vec![self.check(a.name(), &silent, settled)?],
             ),
         ];
-        if let Some(h) = healthy.filter(|h| h.series != silent.series) {
-            groups.push(self.group(
-                format!("{}: healthy at {}", a.describe(), h.shown(t)),
-                &h,
-                vec![self.check(a.name(), &h, settle(&h))?],
-            ));
-        }
         if matches!(
             a.signal,
             Signal::AcquisitionTimeouts | Signal::CreationErrors
