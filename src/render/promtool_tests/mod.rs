@@ -24,7 +24,8 @@ pub(crate) use self::file::{
     AlertRuleTest, Coverage, ExpAlert, ExpSample, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
-    Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
+    Inputs, Instance, PoolLabels, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom,
+    inputs_buckets, viewers,
 };
 use super::annotation_expansion;
 use super::prometheus::{Record, Rule, RuleFile};
@@ -372,6 +373,8 @@ struct Tests<'a> {
     by_pool: HashMap<(&'a str, usize), Vec<usize>>,
     /// For each pool, the pools that may see its test series ([`viewers`]).
     viewers: Vec<Vec<usize>>,
+    /// Each pool's test labels.
+    labels: Vec<PoolLabels>,
     timing: Timing,
 }
 
@@ -383,13 +386,28 @@ impl<'a> Tests<'a> {
             by_name.entry(a.name()).or_default().push(a);
             by_pool.entry((a.name(), a.pool_ix)).or_default().push(i);
         }
+        let labels: Vec<PoolLabels> = model.pools.iter().map(PoolLabels::new).collect();
         Self {
             model,
             alerts,
             by_name,
             by_pool,
-            viewers: viewers(&model.pools),
+            viewers: viewers(&model.pools, &labels),
+            labels,
             timing,
+        }
+    }
+
+    /// The inputs of the pool at `ix`, `steps` steps long.
+    fn inputs(&self, ix: usize, steps: u64) -> Inputs<'_> {
+        Inputs {
+            model: self.model,
+            pool: &self.model.pools[ix],
+            ix,
+            labels: &self.labels[ix],
+            timing: self.timing,
+            steps,
+            headroom: headroom(self.model),
         }
     }
 
@@ -460,14 +478,7 @@ impl<'a> Tests<'a> {
             .map(|b| t.steps(b.for_))
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
-        let inputs = Inputs {
-            model: self.model,
-            pool: a.pool,
-            ix: a.pool_ix,
-            timing: t,
-            steps,
-            headroom: headroom(self.model),
-        };
+        let inputs = self.inputs(a.pool_ix, steps);
         let for_ = a.for_.to_string();
         let threshold = a.threshold.unwrap_or_default();
         let levels: Vec<f64> = a
@@ -487,7 +498,7 @@ impl<'a> Tests<'a> {
         // a healthy value: an alert must fire for the hot instance only, with its labels.
         // promtool compares the expected alerts exactly, so each check also proves the
         // idle instance silent at its eval time.
-        let idle = inputs.moved(&realize(targets.healthy)?, 2);
+        let idle = inputs.moved(&realize(targets.healthy)?, Instance::Idle);
         firing.series.extend(idle.iter().cloned());
         silent.series.extend(idle);
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
@@ -593,21 +604,22 @@ impl<'a> Tests<'a> {
         // Enough events that their count over the window is above the threshold.
         let threshold = a.threshold.unwrap_or_default();
         let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
+        let presence = a.pool.presence_role();
         let series = vec![
-            inputs.series_of(1, a.pool.presence_role(), "", None, inputs.constant(10.0)),
-            inputs.series_of(2, a.pool.presence_role(), "", None, inputs.constant(10.0)),
+            inputs.series_of(Instance::Hot, presence, "", None, inputs.constant(10.0)),
+            inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(10.0)),
             inputs.series_of(
-                1,
+                Instance::Hot,
                 role,
                 "",
                 None,
                 format!("_x{at} {}x{}", number(born), steps - at),
             ),
-            inputs.series_of(2, role, "", None, inputs.constant(0.0)),
+            inputs.series_of(Instance::Idle, role, "", None, inputs.constant(0.0)),
         ];
         let sc = Scenario {
             series,
-            hot: Inputs::instance_labels(a.pool, 1),
+            hot: inputs.labels(),
             trace: Some(Trace::Born {
                 at,
                 value: born / t.window_secs(),
@@ -643,14 +655,7 @@ impl<'a> Tests<'a> {
         let mut sizes_seen = vec![false; pools.len()];
         let mut series: Vec<Series> = Vec::new();
         for (ix, pool) in pools.iter().enumerate() {
-            let inputs = Inputs {
-                model: self.model,
-                pool,
-                ix,
-                timing: self.timing,
-                steps,
-                headroom: headroom(self.model),
-            };
+            let inputs = self.inputs(ix, steps);
             let s = inputs.series(
                 pool.presence_role(),
                 "",
@@ -738,23 +743,16 @@ impl<'a> Tests<'a> {
         let mut gone: Vec<Series> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (ix, pool) in self.model.pools.iter().enumerate() {
-            let inputs = Inputs {
-                model: self.model,
-                pool,
-                ix,
-                timing: t,
-                steps,
-                headroom: headroom(self.model),
-            };
+            let inputs = self.inputs(ix, steps);
             let presence = pool.presence_role();
             let hot = inputs.series_of(
-                1,
+                Instance::Hot,
                 presence,
                 "",
                 None,
                 format!("{}x{} stale", number(SIZE), STOP - 1),
             );
-            let idle = inputs.series_of(2, presence, "", None, inputs.constant(SIZE));
+            let idle = inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(SIZE));
             for s in [hot, idle] {
                 if seen.insert(s.input().series) {
                     if s.values.ends_with("stale") {
@@ -863,14 +861,7 @@ impl<'a> Tests<'a> {
         let ws = t.window_steps;
         // The peak is inside the window, the rates are settled.
         let at = ws + 2;
-        let inputs = Inputs {
-            model: self.model,
-            pool,
-            ix,
-            timing: t,
-            steps: at + 1,
-            headroom: headroom(self.model),
-        };
+        let inputs = self.inputs(ix, at + 1);
         let mut series = vec![
             inputs.series(Role::Size, "", None, inputs.constant(SIZE)),
             inputs.series(
