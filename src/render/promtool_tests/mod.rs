@@ -29,7 +29,7 @@ use self::inputs::{
 };
 use super::annotation_expansion;
 use super::prometheus::{Record, Rule, RuleFile};
-use super::promql::matchers;
+use super::promql::push_matchers;
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
@@ -200,6 +200,8 @@ fn untestable(rule: &Rule, reason: &str) -> Diagnostic {
 struct Alert<'a> {
     rule: &'a Rule,
     pool: &'a Pool,
+    /// The pool's grouping labels ([`Pool::group_labels`]).
+    group: Vec<&'a str>,
     /// The pool's index in the model.
     pool_ix: usize,
     signal: Signal,
@@ -227,6 +229,7 @@ impl<'a> Alert<'a> {
         Ok(Self {
             rule,
             pool,
+            group: pool.group_labels(),
             pool_ix,
             signal,
             threshold,
@@ -305,9 +308,8 @@ impl<'a> Alert<'a> {
 
     /// The labels the expression keeps: the hot instance's grouping labels.
     fn labels(&self, sc: &Scenario) -> BTreeMap<String, String> {
-        let group = self.pool.group_labels();
         let mut labels = sc.hot.clone();
-        labels.retain(|k, _| group.contains(&k.as_str()));
+        labels.retain(|k, _| self.group.contains(&k.as_str()));
         labels
     }
 
@@ -315,14 +317,25 @@ impl<'a> Alert<'a> {
     /// without a break for at least `for` (Prometheus's pending → firing state machine,
     /// evaluated every step from 0).
     fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
+        // An alert that selects none of the series never holds.
+        if self.signal != Signal::Absent && !self.sees(sc) {
+            return None;
+        }
+        self.firing_on(sc, n, t)
+    }
+
+    /// [`Alert::firing`] on a scenario the alert [`Alert::sees`] (any, for absence).
+    fn firing_on(
+        &self,
+        sc: &Scenario,
+        n: u64,
+        t: Timing,
+    ) -> Option<(f64, BTreeMap<String, String>)> {
         // Input series are constant from step 0 on, so absent() gives the same answer at
-        // every step; and an alert that selects none of the series never holds.
+        // every step.
         if self.signal == Signal::Absent {
             let hit = self.hit(sc, 0, t)?;
             return (n >= t.steps(self.for_)).then_some(hit);
-        }
-        if !self.sees(sc) {
-            return None;
         }
         let mut since = None;
         let mut last = None;
@@ -340,9 +353,7 @@ impl<'a> Alert<'a> {
 
     /// What promtool must see for this alert: the expression's labels with the rule's on
     /// top, and the annotations as Prometheus expands them.
-    fn expected(&self, value: f64, labels: &BTreeMap<String, String>) -> Result<ExpAlert, String> {
-        let mut exp_labels = labels.clone();
-        exp_labels.extend(self.rule.labels.clone());
+    fn expected(&self, value: f64, labels: BTreeMap<String, String>) -> Result<ExpAlert, String> {
         let mut exp_annotations = BTreeMap::new();
         if let Some(a) = &self.rule.annotations {
             for (key, text) in [
@@ -350,11 +361,13 @@ impl<'a> Alert<'a> {
                 ("description", &a.description),
                 ("runbook_url", &a.runbook_url),
             ] {
-                let text = annotation_expansion::expand(text, value, labels)
+                let text = annotation_expansion::expand(text, value, &labels)
                     .map_err(|e| format!("cannot predict its {key} annotation: {e}"))?;
                 exp_annotations.insert(key.to_string(), text);
             }
         }
+        let mut exp_labels = labels;
+        exp_labels.extend(self.rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(ExpAlert {
             exp_labels,
             exp_annotations,
@@ -441,12 +454,46 @@ impl<'a> Tests<'a> {
         self.by_name.get(name).into_iter().flatten().copied()
     }
 
+    /// The alerts named `alertname` that select a scenario's series (every absence alert):
+    /// the only ones that may fire on it, at any step.
+    fn seeing(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
+        self.candidates(alertname, sc)
+            .into_iter()
+            .filter(|a| a.signal == Signal::Absent || a.sees(sc))
+            .collect()
+    }
+
     /// The alerts named `alertname` firing at step `n` of a scenario, from every pool.
     fn check(&self, alertname: &str, sc: &Scenario, n: u64) -> Result<AlertRuleTest, String> {
+        self.check_of(&self.seeing(alertname, sc), alertname, sc, n)
+    }
+
+    /// [`Tests::check`] at each step of `times`.
+    fn checks(
+        &self,
+        alertname: &str,
+        sc: &Scenario,
+        times: &[u64],
+    ) -> Result<Vec<AlertRuleTest>, String> {
+        let seeing = self.seeing(alertname, sc);
+        times
+            .iter()
+            .map(|&n| self.check_of(&seeing, alertname, sc, n))
+            .collect()
+    }
+
+    /// The alerts of `seeing` ([`Tests::seeing`]) firing at step `n` of a scenario.
+    fn check_of(
+        &self,
+        seeing: &[&Alert],
+        alertname: &str,
+        sc: &Scenario,
+        n: u64,
+    ) -> Result<AlertRuleTest, String> {
         let mut exp_alerts = Vec::new();
-        for a in self.candidates(alertname, sc) {
-            if let Some((value, labels)) = a.firing(sc, n, self.timing) {
-                exp_alerts.push(a.expected(value, &labels)?);
+        for a in seeing {
+            if let Some((value, labels)) = a.firing_on(sc, n, self.timing) {
+                exp_alerts.push(a.expected(value, labels)?);
             }
         }
         Ok(AlertRuleTest {
@@ -509,15 +556,16 @@ impl<'a> Tests<'a> {
         if a.onset(&silent, steps, t).is_some() {
             return Err("no input keeps it silent".into());
         }
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         if wait > 0 {
-            checks.push(self.check(a.name(), &firing, fire_at - 1)?);
+            times.push(fire_at - 1);
         }
-        checks.push(self.check(a.name(), &firing, fire_at)?);
+        times.push(fire_at);
         if onset + longest > fire_at {
             // Every level the input crosses is firing by now, this one included.
-            checks.push(self.check(a.name(), &firing, onset + longest)?);
+            times.push(onset + longest);
         }
+        let checks = self.checks(a.name(), &firing, &times)?;
         let settled = silent.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
         let op = a.signal.comparison().operator();
         let mut groups = vec![
@@ -627,15 +675,13 @@ impl<'a> Tests<'a> {
             origin: Some(a.pool_ix),
             sizes_seen: None,
         };
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         for n in [at + wait.max(1) - 1, at + wait, at + ws + wait] {
-            if checks
-                .iter()
-                .all(|c: &AlertRuleTest| c.eval_time != t.time(n))
-            {
-                checks.push(self.check(a.name(), &sc, n)?);
+            if !times.contains(&n) {
+                times.push(n);
             }
         }
+        let checks = self.checks(a.name(), &sc, &times)?;
         Ok(self.group(
             format!(
                 "{}: a counter born at {} counts, for the hot instance only",
@@ -698,13 +744,14 @@ impl<'a> Tests<'a> {
             sizes_seen: None,
         };
         let present = self.presence(steps);
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         for f in fors {
             if f > 0 {
-                checks.push(self.check(alertname, &missing, f - 1)?);
+                times.push(f - 1);
             }
-            checks.push(self.check(alertname, &missing, f)?);
+            times.push(f);
         }
+        let checks = self.checks(alertname, &missing, &times)?;
         if checks.iter().all(|c| c.exp_alerts.is_empty()) {
             return Err("no input makes it fire".into());
         }
@@ -774,7 +821,6 @@ impl<'a> Tests<'a> {
                         continue;
                     }
                     // The instances of the alert's pool that stopped, summed per instance.
-                    let group = a.pool.group_labels();
                     let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
                     let presence = a.pool.presence_role();
                     for s in gone
@@ -787,11 +833,11 @@ impl<'a> Tests<'a> {
                                 labels.insert(id_label.clone(), v);
                             }
                         }
-                        labels.retain(|k, _| group.contains(&k.as_str()));
+                        labels.retain(|k, _| a.group.contains(&k.as_str()));
                         *by_instance.entry(labels).or_default() += SIZE;
                     }
                     for (labels, value) in by_instance {
-                        exp_alerts.push(a.expected(value, &labels)?);
+                        exp_alerts.push(a.expected(value, labels)?);
                     }
                 }
                 checks.push(AlertRuleTest {
@@ -888,6 +934,10 @@ impl<'a> Tests<'a> {
             .as_ref()
             .and_then(|c| c.memory_ceiling());
         let pool_sel = super::promql::pool_matcher(&self.model.pool_label, &pool.name);
+        // Recorded series keep the hot instance's grouping labels.
+        let mut kept = inputs.labels();
+        let group = pool.group_labels();
+        kept.retain(|k, _| group.contains(&k.as_str()));
         let mut exprs = Vec::new();
         for rule in records {
             let name = rule.name();
@@ -913,10 +963,12 @@ impl<'a> Tests<'a> {
             let exp_samples = values
                 .into_iter()
                 .map(|(le, value)| {
-                    let mut labels = inputs.labels();
-                    let group = pool.group_labels();
-                    labels.retain(|k, _| !constant && group.contains(&k.as_str()));
-                    labels.extend(rule.labels.clone());
+                    let mut labels = if constant {
+                        BTreeMap::new()
+                    } else {
+                        kept.clone()
+                    };
+                    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
                     if let Some(le) = le {
                         labels.insert("le".to_string(), number(le));
                     }
@@ -924,8 +976,10 @@ impl<'a> Tests<'a> {
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
+                    let mut series = name.to_string();
+                    push_matchers(&mut series, &pairs);
                     ExpSample {
-                        labels: format!("{name}{}", matchers(&pairs)),
+                        labels: series,
                         value,
                     }
                 })
