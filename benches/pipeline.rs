@@ -98,7 +98,7 @@ fn write(bencher: Bencher, name: &str) {
     bencher
         .with_inputs(|| tempfile::tempdir().expect("temp dir"))
         .bench_local_refs(|dir| {
-            let mut session =
+            let session =
                 write::Session::begin(dir.path(), write::Mode::Write, true).expect("begins");
             session.add((0, 0), &g.files).expect("stages");
             session.finish().expect("writes")

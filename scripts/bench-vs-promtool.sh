@@ -14,10 +14,11 @@
 # against promtool on its rule file.
 #
 # Emit into a fresh folder is timed twice: on the disk of $TMPDIR, and in memory (tmpfs,
-# /dev/shm) where there is one. 5,000 files and 4,000 folders right after the previous
-# run's were deleted are slow on ext4 (its inode allocator skips recently deleted inodes;
-# `perf` shows the time in find_inode_bit and recently_deleted): the tmpfs figure is
-# poolwatch's own cost.
+# /dev/shm) where there is one. On disk, each run writes into a folder of its own and
+# nothing is deleted until the end: 5,000 files created right after the previous run's
+# were deleted are slow on an ext4 without a journal (its inode allocator skips recently
+# deleted inodes; `perf` shows the time in find_inode_bit and recently_deleted), which
+# would time the benchmark's own deletions, not an emit into a fresh checkout.
 #
 # Usage: scripts/bench-vs-promtool.sh [RUNS]   (default 7 runs; medians are reported)
 # Needs: cargo, promtool (Debian: apt-get install prometheus), hyperfine, GNU time
@@ -68,6 +69,15 @@ open(sys.argv[2], "w").write(f"{(r['user'] + r['system']) * 1000:.0f}\n")
 EOF
 }
 
+# fresh_ms NAME SPECS: median_ms of an emit of SPECS into a folder no run used before
+# (numbered by a counter file), so that no deletion precedes it; removed at the end.
+fresh_ms() {
+    local name="$1" specs="$2"
+    echo 0 >"$WORK/$name.n"
+    median_ms "$name" "true" sh -c 'n=$(cat "$1"); echo $((n + 1)) >"$1"; exec "$2" emit --spec "$3" --out "$4-$n"' \
+        sh "$WORK/$name.n" "$PW" "$specs" "$WORK/fresh-$name"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 # verdict A OP B: "met" when the comparison holds (OP is ge, le or lt).
 verdict() {
@@ -101,9 +111,9 @@ RUNS=$((FLEET_RUNS * 6))
 K2=$(median_ms k2 "rm -rf $WORK/e" "$PW" emit --out "$WORK/e")
 PROMTOOL_K2=$(median_ms promtool_k2 "true" promtool check rules "$K2_RULES")
 RUNS=$FLEET_RUNS
-EMIT1000=$(median_ms emit1000 "rm -rf $WORK/e" "$PW" emit --spec "$WORK/specs1000" --out "$WORK/e")
+EMIT1000=$(fresh_ms emit1000 "$WORK/specs1000")
 EMIT1000_CPU=$(cat "$WORK/emit1000.cpu")
-EMIT100=$(median_ms emit100 "rm -rf $WORK/e" "$PW" emit --spec "$WORK/specs100" --out "$WORK/e")
+EMIT100=$(fresh_ms emit100 "$WORK/specs100")
 UPTODATE=$(median_ms uptodate "true" "$PW" emit --spec "$WORK/specs1000" --out "$WORK/out1000")
 MEM=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then

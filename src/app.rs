@@ -7,7 +7,6 @@ use rayon::prelude::*;
 
 use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
-use std::sync::{Mutex, PoisonError};
 
 use crate::cli::{CheckArgs, Cli, Command, EmitArgs, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
@@ -638,11 +637,10 @@ fn emit(args: &EmitArgs) -> Report {
     // Each spec's files go aside as soon as they are generated; nothing is replaced
     // before every spec has passed and the specs are checked against each other.
     let session = match write::Session::begin(&out, mode, true) {
-        Ok(s) => Mutex::new(s),
+        Ok(s) => s,
         Err(e) => return output_failure(e, ""),
     };
     let sink = |set: (usize, usize), files: Vec<OutputFile>| {
-        let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
         session
             .add(set, &files)
             .map_err(|e| Failure::Input(vec![Diagnostic::error(OUTPUT, e.to_string())]))
@@ -668,7 +666,6 @@ fn emit(args: &EmitArgs) -> Report {
         .filter_map(|f| specs.sources.get(*f))
         .map(|f| f.name.as_str())
         .collect();
-    let session = session.into_inner().unwrap_or_else(PoisonError::into_inner);
     let outcome = match session.finish() {
         Ok(o) => o,
         Err(e) => return output_failure(e, &report.stderr),
@@ -822,7 +819,7 @@ fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     if let [one] = fleet.specs.as_slice() {
         for g in &one.variants {
             let coverage = g.coverage;
-            match &g.model.environment {
+            match &g.environment {
                 None => report.stderr.push_str(&format!("poolwatch: {coverage}\n")),
                 Some(env) => report
                     .stderr

@@ -11,7 +11,6 @@ use std::collections::btree_map::Entry;
 use rayon::prelude::*;
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::Model;
 use crate::pipeline::{self, Failure, Generated, Variants};
 use crate::render::promtool_tests::Coverage;
 use crate::render::{OutputFile, Target, deploy};
@@ -35,7 +34,8 @@ pub enum Layout {
 /// What one variant of a spec generated, once its files went to the sink.
 #[derive(Debug)]
 pub(crate) struct VariantRun {
-    pub(crate) model: Model,
+    /// The environment of the variant; none for the base spec.
+    pub(crate) environment: Option<String>,
     pub(crate) coverage: Coverage,
     /// Warning-level findings (errors would have failed the run).
     pub(crate) warnings: Vec<Diagnostic>,
@@ -206,7 +206,7 @@ struct GrafanaClaim {
 }
 
 impl Done {
-    /// What a generated variant leaves: its model, coverage and warnings, and its claims
+    /// What a generated variant leaves: its environment, coverage and warnings, and its claims
     /// (the rules only for the first variant: environments change thresholds, not names
     /// or labels).
     fn of(name: &str, first: bool, g: Generated) -> (Self, Vec<OutputFile>) {
@@ -247,7 +247,7 @@ impl Done {
                 providers,
             },
             run: VariantRun {
-                model: g.model,
+                environment: g.model.environment,
                 coverage: g.artifacts.coverage,
                 warnings: g.warnings,
             },

@@ -34,55 +34,63 @@ pub fn substitute(expr: &str) -> String {
 
 fn substitute_as(expr: &str, mode: Placeholder) -> String {
     let mut out = expr.to_string();
+    // Most queries hold none or one of them: a copy only for those they hold.
     for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
+        if out.contains(var) {
+            out = out.replace(var, value);
+        }
     }
     if !out.contains('$') && !out.contains("[[") {
         return out;
     }
     let bytes = out.as_bytes();
     let mut res = String::with_capacity(out.len());
+    // Only ASCII bytes are looked at, so the text between them is copied whole, and never
+    // split inside a character.
+    let mut copied = 0;
     let mut i = 0;
     let mut quote: Option<u8> = None;
     let mut square = 0usize;
     while i < bytes.len() {
         let c = bytes[i];
         if let Some(q) = quote {
-            if c == b'\\' && q != b'`' && i + 1 < bytes.len() {
-                // The escaped character, whole (it may be more than one byte).
-                let n = out[i + 1..].chars().next().map_or(1, char::len_utf8);
-                res.push_str(&out[i..i + 1 + n]);
-                i += 1 + n;
+            if c == b'\\' && q != b'`' {
+                // The escaped character never closes the string.
+                i += 2;
                 continue;
             }
             if c == q {
                 quote = None;
             }
-            let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
-            res.push_str(&out[i..i + ch_len]);
-            i += ch_len;
+            i += 1;
             continue;
         }
-        let var_len = variable_at(&out[i..]);
+        let var_len = if matches!(c, b'$' | b'[') {
+            variable_at(&out[i..])
+        } else {
+            0
+        };
         if var_len > 0 {
+            res.push_str(&out[copied..i]);
             let after_offset = res.trim_end().ends_with("offset");
-            let value = if square > 0 || after_offset {
-                "5m".to_string()
+            if square > 0 || after_offset {
+                res.push_str("5m");
             } else {
                 match mode {
-                    Placeholder::Number => "1".to_string(),
-                    Placeholder::Operator => "or".to_string(),
+                    Placeholder::Number => res.push('1'),
+                    Placeholder::Operator => res.push_str("or"),
                     Placeholder::Name => {
-                        let name: String = out[i..i + var_len]
-                            .chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                            .collect();
-                        format!("grafana_var_{name}")
+                        res.push_str("grafana_var_");
+                        res.extend(
+                            out[i..i + var_len]
+                                .chars()
+                                .filter(|c| c.is_ascii_alphanumeric() || *c == '_'),
+                        );
                     }
                 }
-            };
-            res.push_str(&value);
+            }
             i += var_len;
+            copied = i;
             continue;
         }
         match c {
@@ -91,10 +99,9 @@ fn substitute_as(expr: &str, mode: Placeholder) -> String {
             b']' => square = square.saturating_sub(1),
             _ => {}
         }
-        let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
-        res.push_str(&out[i..i + ch_len]);
-        i += ch_len;
+        i += 1;
     }
+    res.push_str(&out[copied..]);
     res
 }
 
@@ -189,8 +196,11 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
 /// Only Grafana's built-in variables replaced.
 fn substitute_builtin(expr: &str) -> String {
     let mut out = expr.to_string();
+    // Most queries hold none or one of them: a copy only for those they hold.
     for (var, value) in GRAFANA_VARS {
-        out = out.replace(var, value);
+        if out.contains(var) {
+            out = out.replace(var, value);
+        }
     }
     out
 }

@@ -130,9 +130,12 @@ pub(crate) fn to_yaml<T: Serialize>(model: &Model, value: &T) -> Result<String, 
     let options = serde_saphyr::ser_options! {
         folded_wrap_chars: usize::MAX,
     };
-    let body = serde_saphyr::to_string_with_options(value, options)
+    // The body is written after the header in one buffer: a unit-test file is tens of
+    // kilobytes, and header + body would copy it once more.
+    let mut text = yaml_header(model);
+    serde_saphyr::to_fmt_writer_with_options(&mut text, value, options)
         .map_err(|e| serialize_error(model, "YAML", e))?;
-    Ok(yaml_header(model) + &body)
+    Ok(text)
 }
 
 /// A value as pretty JSON with a final newline.

@@ -11,10 +11,11 @@
 
 pub(crate) mod manifest;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use similar::TextDiff;
 
@@ -135,7 +136,7 @@ fn check_folder(dir: &Path) -> Result<(), WriteError> {
 /// Writes or checks every file under `root`, in one step (no manifest: `init` writes a
 /// spec with it).
 pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
-    let mut session = Session::begin(root, mode, false)?;
+    let session = Session::begin(root, mode, false)?;
     session.add((0, 0), files)?;
     session.finish()
 }
@@ -145,14 +146,22 @@ pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, W
 /// arrived.
 type Key = (usize, usize, usize);
 
-/// One run's writes (or checks) into an output folder.
+/// One run's writes (or checks) into an output folder. Sets of files may be added from
+/// several threads at once: each file is compared and written aside by the thread that
+/// generated it, and only the session's lists are shared.
 #[derive(Debug)]
 pub struct Session {
     root: PathBuf,
     mode: Mode,
     /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
     manifest: bool,
-    previous: BTreeMap<String, u64>,
+    previous: manifest::Manifest,
+    state: Mutex<State>,
+}
+
+/// What a session has found and staged so far.
+#[derive(Debug, Default)]
+struct State {
     listed: Vec<(String, u64)>,
     unchanged: Vec<(Key, String)>,
     stale: Vec<(Key, String, String)>,
@@ -162,6 +171,18 @@ pub struct Session {
     /// Folders known to be folders (checked, or created in write mode): each is looked at
     /// once, not once per file.
     ready: BTreeSet<PathBuf>,
+}
+
+impl State {
+    /// Takes what one set found; its folders keep their order (outermost first).
+    fn merge(&mut self, set: State) {
+        self.listed.extend(set.listed);
+        self.unchanged.extend(set.unchanged);
+        self.stale.extend(set.stale);
+        self.staged.extend(set.staged);
+        self.created.extend(set.created);
+        self.ready.extend(set.ready);
+    }
 }
 
 /// A changed file written in full to a temporary file beside its target.
@@ -177,7 +198,7 @@ impl Session {
     /// earlier emit left there.
     pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
         check_folder(root)?;
-        let mut previous = BTreeMap::new();
+        let mut previous = manifest::Manifest::default();
         if manifest {
             let path = root.join(manifest::FILE_NAME);
             match std::fs::read_to_string(&path) {
@@ -191,40 +212,56 @@ impl Session {
             mode,
             manifest,
             previous,
-            listed: Vec::new(),
-            unchanged: Vec::new(),
-            stale: Vec::new(),
-            staged: Vec::new(),
-            created: Vec::new(),
-            ready: BTreeSet::new(),
+            state: Mutex::new(State::default()),
         })
+    }
+
+    /// The shared lists. A thread that panicked while holding them only ever pushed whole
+    /// entries, so they stay usable.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Compares a set of files with the folder; in write mode each changed file is
     /// written to a temporary file. Nothing is replaced yet.
-    pub fn add(&mut self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
+    pub fn add(&self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
         // Validate every path before touching anything.
         let targets: Vec<PathBuf> = files
             .iter()
             .map(|f| safe_join(&self.root, &f.path))
             .collect::<Result<_, _>>()?;
-        for (i, (path, file)) in targets.into_iter().zip(files).enumerate() {
-            self.add_file((set.0, set.1, i), path, file)?;
-        }
-        Ok(())
+        let mut found = State::default();
+        let result =
+            targets
+                .into_iter()
+                .zip(files)
+                .enumerate()
+                .try_for_each(|(i, (path, file))| {
+                    self.add_file(&mut found, (set.0, set.1, i), path, file)
+                });
+        // Also on failure: the folders it created are removed with the session.
+        self.state().merge(found);
+        result
     }
 
-    fn add_file(&mut self, key: Key, path: PathBuf, file: &OutputFile) -> Result<(), WriteError> {
+    fn add_file(
+        &self,
+        found: &mut State,
+        key: Key,
+        path: PathBuf,
+        file: &OutputFile,
+    ) -> Result<(), WriteError> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        if !self.ready.contains(&dir) {
+        let ready = |found: &State| found.ready.contains(&dir) || self.state().ready.contains(&dir);
+        if !ready(found) {
             check_folder(&dir)?;
             if self.mode == Mode::Check {
-                self.ready.insert(dir.clone());
+                found.ready.insert(dir.clone());
             }
         }
         if self.manifest {
             let hash = manifest::hash(file.contents.as_bytes());
-            self.listed.push((file.path.clone(), hash));
+            found.listed.push((file.path.clone(), hash));
         }
         let current = match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
@@ -232,7 +269,7 @@ impl Session {
             Err(e) => return Err(io_err("read", &path)(e)),
         };
         if current.as_deref() == Some(file.contents.as_bytes()) {
-            self.unchanged.push((key, file.path.clone()));
+            found.unchanged.push((key, file.path.clone()));
             return Ok(());
         }
         if self.mode == Mode::Check {
@@ -241,21 +278,23 @@ impl Session {
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
             let diff = unified_diff(&file.path, &old, &file.contents, current.is_none());
-            self.stale.push((key, file.path.clone(), diff));
+            found.stale.push((key, file.path.clone(), diff));
             return Ok(());
         }
-        if !self.ready.contains(&dir) {
+        if !ready(found) {
             let missing: Vec<PathBuf> = dir
                 .ancestors()
                 .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
                 .map(Path::to_path_buf)
                 .collect();
             std::fs::create_dir_all(&dir).map_err(io_err("create the folder", &dir))?;
-            self.created.extend(missing.into_iter().rev());
-            self.ready.insert(dir.clone());
+            // Two sets may both find a shared folder missing; removing it twice on failure
+            // is harmless.
+            found.created.extend(missing.into_iter().rev());
+            found.ready.insert(dir.clone());
         }
         let tmp = write_temp(&dir, &path, file.contents.as_bytes(), current.is_some())?;
-        self.staged.push((
+        found.staged.push((
             key,
             Staged {
                 tmp,
@@ -278,8 +317,15 @@ impl Session {
         let mut leftovers = Vec::new();
         let mut kept = Vec::new();
         if self.manifest {
-            let generated: BTreeSet<&str> = self.listed.iter().map(|(p, _)| p.as_str()).collect();
-            for (path, hash) in &self.previous {
+            let listed = std::mem::take(
+                &mut self
+                    .state
+                    .get_mut()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .listed,
+            );
+            let generated: BTreeSet<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
+            for (path, hash) in &self.previous.files {
                 if generated.contains(path.as_str()) {
                     continue;
                 }
@@ -288,7 +334,7 @@ impl Session {
                     continue;
                 };
                 match std::fs::read(&full) {
-                    Ok(bytes) if manifest::hash(&bytes) == *hash => {
+                    Ok(bytes) if self.previous.hasher.hash(&bytes) == *hash => {
                         leftovers.push((path.clone(), full, bytes));
                     }
                     Ok(_) => {
@@ -300,19 +346,27 @@ impl Session {
             }
             let file = OutputFile {
                 path: manifest::FILE_NAME.to_string(),
-                contents: manifest::render(&self.listed),
+                contents: manifest::render(&listed),
             };
+            drop(generated);
             let path = self.root.join(manifest::FILE_NAME);
-            self.add_file((usize::MAX, 0, 0), path, &file)?;
+            let mut found = State {
+                listed,
+                ..State::default()
+            };
+            let result = self.add_file(&mut found, (usize::MAX, 0, 0), path, &file);
+            self.state().merge(found);
+            result?;
         }
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         let mut outcome = Outcome {
             kept,
             ..Outcome::default()
         };
-        self.unchanged.sort_by_key(|(k, _)| *k);
-        outcome.unchanged = self.unchanged.drain(..).map(|(_, p)| p).collect();
-        self.stale.sort_by_key(|(k, ..)| *k);
-        outcome.stale = self.stale.drain(..).map(|(_, p, d)| (p, d)).collect();
+        state.unchanged.sort_by_key(|(k, _)| *k);
+        outcome.unchanged = state.unchanged.drain(..).map(|(_, p)| p).collect();
+        state.stale.sort_by_key(|(k, ..)| *k);
+        outcome.stale = state.stale.drain(..).map(|(_, p, d)| (p, d)).collect();
         if self.mode == Mode::Check {
             for (path, _, bytes) in leftovers {
                 let old = String::from_utf8_lossy(&bytes);
@@ -325,17 +379,18 @@ impl Session {
             }
             return Ok(outcome);
         }
-        self.staged.sort_by_key(|(k, _)| *k);
-        let staged: Vec<Staged> = self.staged.drain(..).map(|(_, s)| s).collect();
+        state.staged.sort_by_key(|(k, _)| *k);
+        let staged: Vec<Staged> = state.staged.drain(..).map(|(_, s)| s).collect();
         // Every folder of the generated set, written to or not: a killed run may have left
         // temporaries beside files this run finds unchanged. Not the folders this run
         // created: nothing was in them before it (a fresh output folder is not read again).
-        let created: BTreeSet<&PathBuf> = self.created.iter().collect();
+        let created: BTreeSet<&PathBuf> = state.created.iter().collect();
         let mut dirs: Vec<PathBuf> = staged
             .iter()
             .filter_map(|s| s.path.parent().map(Path::to_path_buf))
             .chain(
-                self.listed
+                state
+                    .listed
                     .iter()
                     .filter_map(|(p, _)| safe_join(&self.root, p).ok())
                     .filter_map(|p| p.parent().map(Path::to_path_buf)),
@@ -346,7 +401,7 @@ impl Session {
         dirs.dedup();
         drop(created);
         // From here on the folders this session created hold files: they stay.
-        self.created.clear();
+        state.created.clear();
         outcome.written = commit(staged)?;
         for dir in &dirs {
             remove_stray_temporaries(dir);
@@ -368,8 +423,9 @@ impl Drop for Session {
     /// An unfinished session leaves the folder as it was: its temporary files are deleted
     /// (each `TempPath` on drop) and the folders it created are removed.
     fn drop(&mut self) {
-        self.staged.clear();
-        for dir in self.created.iter().rev() {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        state.staged.clear();
+        for dir in state.created.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
     }
