@@ -786,10 +786,12 @@ impl<'a> Tests<'a> {
         const STOP: u64 = 3;
         let t = self.timing;
         let steps = STOP + longest + 2;
+        let pools = &self.model.pools;
         let mut series: Vec<Series> = Vec::new();
-        let mut gone: Vec<Series> = Vec::new();
+        // The stopped series, with the index of their pool.
+        let mut gone: Vec<(usize, Series)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (ix, pool) in self.model.pools.iter().enumerate() {
+        for (ix, pool) in pools.iter().enumerate() {
             let inputs = self.inputs(ix, steps);
             let presence = pool.presence_role();
             let hot = inputs.series_of(
@@ -803,11 +805,43 @@ impl<'a> Tests<'a> {
             for s in [hot, idle] {
                 if seen.insert(s.input().series) {
                     if s.values.ends_with("stale") {
-                        gone.push(s.clone());
+                        gone.push((ix, s.clone()));
                     }
                     series.push(s);
                 }
             }
+        }
+        // The stopped series each pool selects, looked for among the pools that may see them
+        // (`viewers`), so that the test grows with the pools, not with their square.
+        let mut seen_gone: Vec<Vec<&Series>> = vec![Vec::new(); pools.len()];
+        for (ix, s) in &gone {
+            for &q in self.viewers.get(*ix).into_iter().flatten() {
+                if s.seen_by(&pools[q]) {
+                    seen_gone[q].push(s);
+                }
+            }
+        }
+        // What each alert expects once its `for` has passed: its pool's instances that
+        // stopped, summed per instance.
+        let mut expected: Vec<(&Alert, Vec<ExpAlert>)> = Vec::new();
+        for a in self.named(alertname) {
+            let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
+            let presence = a.pool.presence_role();
+            for s in seen_gone[a.pool_ix].iter().filter(|s| s.role == presence) {
+                let mut labels = s.labels.clone();
+                for (id_label, metric_label) in a.pool.roles.matches(presence) {
+                    if let Some(v) = labels.remove(metric_label) {
+                        labels.insert(id_label.clone(), v);
+                    }
+                }
+                labels.retain(|k, _| a.group.contains(&k.as_str()));
+                *by_instance.entry(labels).or_default() += SIZE;
+            }
+            let exp = by_instance
+                .into_iter()
+                .map(|(labels, value)| a.expected(value, labels))
+                .collect::<Result<Vec<_>, _>>()?;
+            expected.push((a, exp));
         }
         let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
         fors.sort_unstable();
@@ -816,28 +850,9 @@ impl<'a> Tests<'a> {
         for f in fors {
             for n in [STOP + f.max(1) - 1, STOP + f] {
                 let mut exp_alerts = Vec::new();
-                for a in self.named(alertname) {
-                    if n < STOP + t.steps(a.for_) {
-                        continue;
-                    }
-                    // The instances of the alert's pool that stopped, summed per instance.
-                    let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
-                    let presence = a.pool.presence_role();
-                    for s in gone
-                        .iter()
-                        .filter(|s| s.role == presence && s.seen_by(a.pool))
-                    {
-                        let mut labels = s.labels.clone();
-                        for (id_label, metric_label) in a.pool.roles.matches(presence) {
-                            if let Some(v) = labels.remove(metric_label) {
-                                labels.insert(id_label.clone(), v);
-                            }
-                        }
-                        labels.retain(|k, _| a.group.contains(&k.as_str()));
-                        *by_instance.entry(labels).or_default() += SIZE;
-                    }
-                    for (labels, value) in by_instance {
-                        exp_alerts.push(a.expected(value, labels)?);
+                for (a, exp) in &expected {
+                    if n >= STOP + t.steps(a.for_) {
+                        exp_alerts.extend(exp.iter().cloned());
                     }
                 }
                 checks.push(AlertRuleTest {
