@@ -146,3 +146,18 @@ pub(crate) fn runbook(
                 .object("template docs/runbook.md.j2")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn a_cell_is_one_line_with_pipes_escaped() {
+        assert_eq!(
+            cell("sum by (job) (x{db=~\"a|b\"})\n/\n  y"),
+            "sum by (job) (x{db=~\"a\\|b\"}) / y"
+        );
+        assert_eq!(cell("  "), "");
+        assert_eq!(cell("|"), "\\|");
+    }
+}
