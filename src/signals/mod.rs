@@ -36,7 +36,8 @@ pub(crate) struct Proof {
     pub(crate) firing: f64,
     /// A value just clear of the threshold (a threshold lowered by a tenth would fire).
     pub(crate) silent: f64,
-    /// A healthy value, clear of every level.
+    /// A healthy value, clear of every level: the idle instance's, beside the hot one in
+    /// every world.
     pub(crate) healthy: f64,
 }
 

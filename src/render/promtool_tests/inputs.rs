@@ -116,6 +116,106 @@ impl Scenario {
     }
 }
 
+/// The two instances of a pool in a test world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Instance {
+    /// The instance a test is about (`instance-1`).
+    Hot,
+    /// The instance beside it, healthy or still exporting (`instance-2`).
+    Idle,
+}
+
+impl Instance {
+    const BOTH: [Instance; 2] = [Instance::Hot, Instance::Idle];
+
+    fn ix(self) -> usize {
+        match self {
+            Instance::Hot => 0,
+            Instance::Idle => 1,
+        }
+    }
+
+    /// Its number in the test label values.
+    fn n(self) -> u32 {
+        match self {
+            Instance::Hot => 1,
+            Instance::Idle => 2,
+        }
+    }
+}
+
+/// A pool's test labels, built once per pool rather than for every series: each
+/// instance's selector and grouping labels, and the labels each role's series carry.
+#[derive(Debug)]
+pub(super) struct PoolLabels {
+    /// By [`Instance::ix`].
+    instances: [BTreeMap<String, String>; 2],
+    /// By [`Instance::ix`], then by role in [`Role::ALL`] order.
+    series: [[BTreeMap<String, String>; Role::ALL.len()]; 2],
+}
+
+impl PoolLabels {
+    pub(super) fn new(pool: &Pool) -> Self {
+        let instances = Instance::BOTH.map(|i| instance_labels(pool, i.n()));
+        let series = Instance::BOTH
+            .map(|i| Role::ALL.map(|role| series_labels(pool, role, instances[i.ix()].clone())));
+        Self { instances, series }
+    }
+
+    /// The selector and grouping labels of an instance.
+    pub(super) fn instance(&self, i: Instance) -> &BTreeMap<String, String> {
+        &self.instances[i.ix()]
+    }
+
+    /// The labels an instance's series of a role carry.
+    fn series(&self, i: Instance, role: Role) -> &BTreeMap<String, String> {
+        let r = Role::ALL.iter().position(|&r| r == role).unwrap_or(0);
+        &self.series[i.ix()][r]
+    }
+}
+
+/// The selector and grouping labels of the pool's `n`th instance in a test world. As
+/// replicas of one job do, instances differ in the last identity label only (`instance`),
+/// so an aggregation that drops it merges them; where a role is bound with `match` (a
+/// metric shared by several instances) they differ in every label, so that no two
+/// instances share a series.
+fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
+    let shared = pool.roles.matches.is_empty();
+    let last = pool.identity.last();
+    let mut labels: BTreeMap<String, String> = pool
+        .group_labels()
+        .iter()
+        .map(|l| {
+            let k = if !shared || last.is_some_and(|i| i == l) {
+                n
+            } else {
+                1
+            };
+            (l.to_string(), conventions::test_label_value_of(l, k))
+        })
+        .collect();
+    labels.extend(pool.selector.iter().cloned());
+    labels
+}
+
+/// An instance's labels as a role's series carry them: identity labels bound with `match`
+/// under the metric's own name, those it lacks left out.
+fn series_labels(
+    pool: &Pool,
+    role: Role,
+    mut labels: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let covered = pool.covered(role);
+    let group = pool.group_labels();
+    labels.retain(|k, _| !group.contains(&k.as_str()) || covered.contains(&k.as_str()));
+    for (id_label, metric_label) in pool.roles.matches(role) {
+        if let Some(v) = labels.remove(id_label) {
+            labels.insert(metric_label.clone(), v);
+        }
+    }
+    labels
+}
+
 /// Builds one pool's test inputs. The only place that knows how each signal is fed.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Inputs<'a> {
@@ -123,6 +223,8 @@ pub(super) struct Inputs<'a> {
     pub(super) pool: &'a Pool,
     /// The pool's index in the model.
     pub(super) ix: usize,
+    /// The pool's test labels.
+    pub(super) labels: &'a PoolLabels,
     pub(super) timing: Timing,
     /// Samples per series: steps 0 to `steps`.
     pub(super) steps: u64,
@@ -136,37 +238,7 @@ pub(super) const UNDERSIZED_SIZE: f64 = 10.0;
 impl<'a> Inputs<'a> {
     /// The hot pool instance's selector and grouping labels.
     pub(super) fn labels(&self) -> BTreeMap<String, String> {
-        Self::labels_of(self.pool)
-    }
-
-    /// A pool's selector labels, and a value for each grouping label (identity and kept),
-    /// for its first (hot) instance.
-    pub(super) fn labels_of(pool: &Pool) -> BTreeMap<String, String> {
-        Self::instance_labels(pool, 1)
-    }
-
-    /// The selector and grouping labels of the pool's `n`th instance in a test world. As
-    /// replicas of one job do, instances differ in the last identity label only (`instance`),
-    /// so an aggregation that drops it merges them; where a role is bound with `match` (a
-    /// metric shared by several instances) they differ in every label, so that no two
-    /// instances share a series.
-    pub(super) fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
-        let shared = pool.roles.matches.is_empty();
-        let last = pool.identity.last();
-        let mut labels: BTreeMap<String, String> = pool
-            .group_labels()
-            .iter()
-            .map(|l| {
-                let k = if !shared || last.is_some_and(|i| i == l) {
-                    n
-                } else {
-                    1
-                };
-                (l.to_string(), conventions::test_label_value_of(l, k))
-            })
-            .collect();
-        labels.extend(pool.selector.iter().cloned());
-        labels
+        self.labels.instance(Instance::Hot).clone()
     }
 
     pub(super) fn series(
@@ -176,49 +248,43 @@ impl<'a> Inputs<'a> {
         le: Option<f64>,
         values: String,
     ) -> Series {
-        self.series_of(1, role, suffix, le, values)
+        self.series_of(Instance::Hot, role, suffix, le, values)
     }
 
-    /// A series of the `n`th instance: the role's metric with the labels its series carry
-    /// (identity labels bound with `match` under the metric's own name, those it lacks
-    /// left out).
+    /// A series of an instance: the role's metric with the labels its series carry.
     pub(super) fn series_of(
         &self,
-        n: u32,
+        i: Instance,
         role: Role,
         suffix: &'static str,
         le: Option<f64>,
         values: String,
     ) -> Series {
-        let mut labels = Self::instance_labels(self.pool, n);
-        let covered = self.pool.covered(role);
-        let group = self.pool.group_labels();
-        labels.retain(|k, _| !group.contains(&k.as_str()) || covered.contains(&k.as_str()));
-        for (id_label, metric_label) in self.pool.roles.matches(role) {
-            if let Some(v) = labels.remove(id_label) {
-                labels.insert(metric_label.clone(), v);
-            }
-        }
+        let mut labels = self.labels.series(i, role).clone();
         if let Some(le) = le {
             labels.insert("le".to_string(), number(le));
         }
+        let name = self.pool.roles.get(role).unwrap_or_default();
+        let mut metric = String::with_capacity(name.len() + suffix.len());
+        metric.push_str(name);
+        metric.push_str(suffix);
         Series {
             role,
             suffix,
-            metric: format!("{}{suffix}", self.pool.roles.get(role).unwrap_or_default()),
+            metric,
             labels,
             values,
         }
     }
 
-    /// The series of `sc` moved to the `n`th instance (their other labels kept).
-    pub(super) fn moved(&self, sc: &Scenario, n: u32) -> Vec<Series> {
+    /// The series of `sc` moved to another instance (their other labels kept).
+    pub(super) fn moved(&self, sc: &Scenario, i: Instance) -> Vec<Series> {
         let group = self.pool.group_labels();
         sc.series
             .iter()
             .map(|s| {
                 let le = s.labels.get("le").and_then(|v| v.parse().ok());
-                let mut moved = self.series_of(n, s.role, s.suffix, le, s.values.clone());
+                let mut moved = self.series_of(i, s.role, s.suffix, le, s.values.clone());
                 for (k, v) in &s.labels {
                     if !group.contains(&k.as_str()) && !moved.labels.contains_key(k) {
                         moved.labels.insert(k.clone(), v.clone());
@@ -272,9 +338,9 @@ impl<'a> Inputs<'a> {
         out
     }
 
-    /// The firing, just-silent and healthy values for an alert level on `signal` (the
-    /// signal's own [`crate::signals::Def::proof`]); `levels` are all the policy's
-    /// thresholds.
+    /// The firing and just-silent values for an alert level on `signal`, and the idle
+    /// instance's healthy one (the signal's own [`crate::signals::Def::proof`]); `levels`
+    /// are all the policy's thresholds.
     pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Proof {
         (crate::signals::def(signal).proof)(&ProofCx {
             threshold: t,
@@ -470,7 +536,7 @@ impl<'a> Inputs<'a> {
     pub(super) fn scenario_of(&self, series: Vec<Series>, trace: Option<Trace>) -> Scenario {
         Scenario {
             series,
-            hot: Self::instance_labels(self.pool, 1),
+            hot: self.labels(),
             trace,
             origin: Some(self.ix),
             sizes_seen: None,
@@ -541,7 +607,7 @@ pub(super) fn headroom(model: &Model) -> f64 {
 /// The pools (by index) that may see a pool's test series: those whose selector is a subset
 /// of the series' labels. A superset is enough ([`Series::seen_by`] decides); finding them
 /// through the selectors keeps a fleet's test generation linear.
-pub(super) fn viewers(pools: &[Pool]) -> Vec<Vec<usize>> {
+pub(super) fn viewers(pools: &[Pool], labels: &[PoolLabels]) -> Vec<Vec<usize>> {
     /// More labels than this and every pool is a candidate (2^N subsets would be tried).
     const MAX_SUBSET_LABELS: usize = 12;
     let mut by_selector: HashMap<Vec<(&str, &str)>, Vec<usize>> = HashMap::new();
@@ -555,12 +621,12 @@ pub(super) fn viewers(pools: &[Pool]) -> Vec<Vec<usize>> {
             by_selector.entry(key.collect()).or_default().push(q);
         }
     }
-    pools
+    labels
         .iter()
         .enumerate()
-        .map(|(ix, pool)| {
-            let labels = Inputs::labels_of(pool);
+        .map(|(ix, labels)| {
             let labels: Vec<(&str, &str)> = labels
+                .instance(Instance::Hot)
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();

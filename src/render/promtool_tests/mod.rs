@@ -1,7 +1,7 @@
 //! promtool unit tests for the rule file, generated from the policies: for every alert,
-//! series that fire it after its `for`, a case at the `for` boundary (still pending), a case
-//! just on the silent side of its threshold and a healthy case; for every pool, the values
-//! of its recording rules.
+//! series that fire it after its `for`, a case at the `for` boundary (still pending) and a
+//! case just on the silent side of its threshold, each beside an idle instance at a healthy
+//! value that must stay silent; for every pool, the values of its recording rules.
 //!
 //! Expected alerts come from replaying Prometheus's pending → firing state machine over the
 //! values the generated inputs give each alert's expression, and expected annotations from
@@ -24,11 +24,12 @@ pub(crate) use self::file::{
     AlertRuleTest, Coverage, ExpAlert, ExpSample, PromqlExprTest, TestFile, TestGroup,
 };
 use self::inputs::{
-    Inputs, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom, inputs_buckets, viewers,
+    Inputs, Instance, PoolLabels, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom,
+    inputs_buckets, viewers,
 };
 use super::annotation_expansion;
 use super::prometheus::{Record, Rule, RuleFile};
-use super::promql::matchers;
+use super::promql::push_matchers;
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
@@ -199,6 +200,8 @@ fn untestable(rule: &Rule, reason: &str) -> Diagnostic {
 struct Alert<'a> {
     rule: &'a Rule,
     pool: &'a Pool,
+    /// The pool's grouping labels ([`Pool::group_labels`]).
+    group: Vec<&'a str>,
     /// The pool's index in the model.
     pool_ix: usize,
     signal: Signal,
@@ -226,6 +229,7 @@ impl<'a> Alert<'a> {
         Ok(Self {
             rule,
             pool,
+            group: pool.group_labels(),
             pool_ix,
             signal,
             threshold,
@@ -304,9 +308,8 @@ impl<'a> Alert<'a> {
 
     /// The labels the expression keeps: the hot instance's grouping labels.
     fn labels(&self, sc: &Scenario) -> BTreeMap<String, String> {
-        let group = self.pool.group_labels();
         let mut labels = sc.hot.clone();
-        labels.retain(|k, _| group.contains(&k.as_str()));
+        labels.retain(|k, _| self.group.contains(&k.as_str()));
         labels
     }
 
@@ -314,14 +317,25 @@ impl<'a> Alert<'a> {
     /// without a break for at least `for` (Prometheus's pending → firing state machine,
     /// evaluated every step from 0).
     fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
+        // An alert that selects none of the series never holds.
+        if self.signal != Signal::Absent && !self.sees(sc) {
+            return None;
+        }
+        self.firing_on(sc, n, t)
+    }
+
+    /// [`Alert::firing`] on a scenario the alert [`Alert::sees`] (any, for absence).
+    fn firing_on(
+        &self,
+        sc: &Scenario,
+        n: u64,
+        t: Timing,
+    ) -> Option<(f64, BTreeMap<String, String>)> {
         // Input series are constant from step 0 on, so absent() gives the same answer at
-        // every step; and an alert that selects none of the series never holds.
+        // every step.
         if self.signal == Signal::Absent {
             let hit = self.hit(sc, 0, t)?;
             return (n >= t.steps(self.for_)).then_some(hit);
-        }
-        if !self.sees(sc) {
-            return None;
         }
         let mut since = None;
         let mut last = None;
@@ -339,9 +353,7 @@ impl<'a> Alert<'a> {
 
     /// What promtool must see for this alert: the expression's labels with the rule's on
     /// top, and the annotations as Prometheus expands them.
-    fn expected(&self, value: f64, labels: &BTreeMap<String, String>) -> Result<ExpAlert, String> {
-        let mut exp_labels = labels.clone();
-        exp_labels.extend(self.rule.labels.clone());
+    fn expected(&self, value: f64, labels: BTreeMap<String, String>) -> Result<ExpAlert, String> {
         let mut exp_annotations = BTreeMap::new();
         if let Some(a) = &self.rule.annotations {
             for (key, text) in [
@@ -349,11 +361,13 @@ impl<'a> Alert<'a> {
                 ("description", &a.description),
                 ("runbook_url", &a.runbook_url),
             ] {
-                let text = annotation_expansion::expand(text, value, labels)
+                let text = annotation_expansion::expand(text, value, &labels)
                     .map_err(|e| format!("cannot predict its {key} annotation: {e}"))?;
                 exp_annotations.insert(key.to_string(), text);
             }
         }
+        let mut exp_labels = labels;
+        exp_labels.extend(self.rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(ExpAlert {
             exp_labels,
             exp_annotations,
@@ -372,6 +386,8 @@ struct Tests<'a> {
     by_pool: HashMap<(&'a str, usize), Vec<usize>>,
     /// For each pool, the pools that may see its test series ([`viewers`]).
     viewers: Vec<Vec<usize>>,
+    /// Each pool's test labels.
+    labels: Vec<PoolLabels>,
     timing: Timing,
 }
 
@@ -383,13 +399,28 @@ impl<'a> Tests<'a> {
             by_name.entry(a.name()).or_default().push(a);
             by_pool.entry((a.name(), a.pool_ix)).or_default().push(i);
         }
+        let labels: Vec<PoolLabels> = model.pools.iter().map(PoolLabels::new).collect();
         Self {
             model,
             alerts,
             by_name,
             by_pool,
-            viewers: viewers(&model.pools),
+            viewers: viewers(&model.pools, &labels),
+            labels,
             timing,
+        }
+    }
+
+    /// The inputs of the pool at `ix`, `steps` steps long.
+    fn inputs(&self, ix: usize, steps: u64) -> Inputs<'_> {
+        Inputs {
+            model: self.model,
+            pool: &self.model.pools[ix],
+            ix,
+            labels: &self.labels[ix],
+            timing: self.timing,
+            steps,
+            headroom: headroom(self.model),
         }
     }
 
@@ -423,12 +454,46 @@ impl<'a> Tests<'a> {
         self.by_name.get(name).into_iter().flatten().copied()
     }
 
+    /// The alerts named `alertname` that select a scenario's series (every absence alert):
+    /// the only ones that may fire on it, at any step.
+    fn seeing(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
+        self.candidates(alertname, sc)
+            .into_iter()
+            .filter(|a| a.signal == Signal::Absent || a.sees(sc))
+            .collect()
+    }
+
     /// The alerts named `alertname` firing at step `n` of a scenario, from every pool.
     fn check(&self, alertname: &str, sc: &Scenario, n: u64) -> Result<AlertRuleTest, String> {
+        self.check_of(&self.seeing(alertname, sc), alertname, sc, n)
+    }
+
+    /// [`Tests::check`] at each step of `times`.
+    fn checks(
+        &self,
+        alertname: &str,
+        sc: &Scenario,
+        times: &[u64],
+    ) -> Result<Vec<AlertRuleTest>, String> {
+        let seeing = self.seeing(alertname, sc);
+        times
+            .iter()
+            .map(|&n| self.check_of(&seeing, alertname, sc, n))
+            .collect()
+    }
+
+    /// The alerts of `seeing` ([`Tests::seeing`]) firing at step `n` of a scenario.
+    fn check_of(
+        &self,
+        seeing: &[&Alert],
+        alertname: &str,
+        sc: &Scenario,
+        n: u64,
+    ) -> Result<AlertRuleTest, String> {
         let mut exp_alerts = Vec::new();
-        for a in self.candidates(alertname, sc) {
-            if let Some((value, labels)) = a.firing(sc, n, self.timing) {
-                exp_alerts.push(a.expected(value, &labels)?);
+        for a in seeing {
+            if let Some((value, labels)) = a.firing_on(sc, n, self.timing) {
+                exp_alerts.push(a.expected(value, labels)?);
             }
         }
         Ok(AlertRuleTest {
@@ -448,7 +513,8 @@ impl<'a> Tests<'a> {
         }
     }
 
-    /// The firing (with its `for` boundary), silent and healthy tests of one alert.
+    /// The firing (with its `for` boundary) and silent tests of one alert, each beside an
+    /// idle instance at a healthy value.
     fn alert_groups(&self, a: &Alert) -> Result<Vec<TestGroup>, String> {
         let t = self.timing;
         let wait = t.steps(a.for_);
@@ -459,50 +525,29 @@ impl<'a> Tests<'a> {
             .map(|b| t.steps(b.for_))
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
-        let inputs = Inputs {
-            model: self.model,
-            pool: a.pool,
-            ix: a.pool_ix,
-            timing: t,
-            steps,
-            headroom: headroom(self.model),
-        };
+        let inputs = self.inputs(a.pool_ix, steps);
         let for_ = a.for_.to_string();
-        let (firing, silent, healthy, firing_name, silent_name) = {
-            let threshold = a.threshold.unwrap_or_default();
-            let levels: Vec<f64> = a
-                .pool
-                .policies
-                .get(a.signal)
-                .map(|p| p.levels.iter().map(|l| l.value).collect())
-                .unwrap_or_default();
-            let targets = inputs.targets(a.signal, threshold, &levels);
-            // Every world has a second, idle pool instance beside the one the test is
-            // about: an alert must fire for the hot instance only, with its labels.
-            let idle = inputs.scenario(a.signal, targets.healthy);
-            let realize = |v: f64| {
-                let mut sc = inputs
-                    .scenario(a.signal, v)
-                    .ok_or_else(|| format!("no input series give its signal {}", number(v)))?;
-                if let Some(idle) = &idle {
-                    sc.series.extend(inputs.moved(idle, 2));
-                }
-                Ok::<Scenario, String>(sc)
-            };
-            let (firing, silent) = (realize(targets.firing)?, realize(targets.silent)?);
-            let op = a.signal.comparison().operator();
-            let (firing_name, silent_name) = (
-                format!("fires at {} after {for_}", firing.shown(t)),
-                format!(
-                    "silent at {}, just clear of {op} {}",
-                    silent.shown(t),
-                    number(threshold)
-                ),
-            );
-            let healthy = realize(targets.healthy)?;
-            (firing, silent, Some(healthy), firing_name, silent_name)
+        let threshold = a.threshold.unwrap_or_default();
+        let levels: Vec<f64> = a
+            .pool
+            .policies
+            .get(a.signal)
+            .map(|p| p.levels.iter().map(|l| l.value).collect())
+            .unwrap_or_default();
+        let targets = inputs.targets(a.signal, threshold, &levels);
+        let realize = |v: f64| {
+            inputs
+                .scenario(a.signal, v)
+                .ok_or_else(|| format!("no input series give its signal {}", number(v)))
         };
-
+        let (mut firing, mut silent) = (realize(targets.firing)?, realize(targets.silent)?);
+        // Every world has a second, idle pool instance beside the one the test is about, at
+        // a healthy value: an alert must fire for the hot instance only, with its labels.
+        // promtool compares the expected alerts exactly, so each check also proves the
+        // idle instance silent at its eval time.
+        let idle = inputs.moved(&realize(targets.healthy)?, Instance::Idle);
+        firing.series.extend(idle.iter().cloned());
+        silent.series.extend(idle);
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
@@ -511,31 +556,39 @@ impl<'a> Tests<'a> {
         if a.onset(&silent, steps, t).is_some() {
             return Err("no input keeps it silent".into());
         }
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         if wait > 0 {
-            checks.push(self.check(a.name(), &firing, fire_at - 1)?);
+            times.push(fire_at - 1);
         }
-        checks.push(self.check(a.name(), &firing, fire_at)?);
+        times.push(fire_at);
         if onset + longest > fire_at {
             // Every level the input crosses is firing by now, this one included.
-            checks.push(self.check(a.name(), &firing, onset + longest)?);
+            times.push(onset + longest);
         }
-        let settle = |sc: &Scenario| sc.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        let checks = self.checks(a.name(), &firing, &times)?;
+        let settled = silent.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        let op = a.signal.comparison().operator();
         let mut groups = vec![
-            self.group(format!("{}: {firing_name}", a.describe()), &firing, checks),
             self.group(
-                format!("{}: {silent_name}", a.describe()),
+                format!(
+                    "{}: fires at {} after {for_}",
+                    a.describe(),
+                    firing.shown(t)
+                ),
+                &firing,
+                checks,
+            ),
+            self.group(
+                format!(
+                    "{}: silent at {}, just clear of {op} {}",
+                    a.describe(),
+                    silent.shown(t),
+                    number(threshold)
+                ),
                 &silent,
-                vec![self.check(a.name(), &silent, settle(&silent))?],
+                vec![self.check(a.name(), &silent, settled)?],
             ),
         ];
-        if let Some(h) = healthy.filter(|h| h.series != silent.series) {
-            groups.push(self.group(
-                format!("{}: healthy at {}", a.describe(), h.shown(t)),
-                &h,
-                vec![self.check(a.name(), &h, settle(&h))?],
-            ));
-        }
         if matches!(
             a.signal,
             Signal::AcquisitionTimeouts | Signal::CreationErrors
@@ -599,21 +652,22 @@ impl<'a> Tests<'a> {
         // Enough events that their count over the window is above the threshold.
         let threshold = a.threshold.unwrap_or_default();
         let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
+        let presence = a.pool.presence_role();
         let series = vec![
-            inputs.series_of(1, a.pool.presence_role(), "", None, inputs.constant(10.0)),
-            inputs.series_of(2, a.pool.presence_role(), "", None, inputs.constant(10.0)),
+            inputs.series_of(Instance::Hot, presence, "", None, inputs.constant(10.0)),
+            inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(10.0)),
             inputs.series_of(
-                1,
+                Instance::Hot,
                 role,
                 "",
                 None,
                 format!("_x{at} {}x{}", number(born), steps - at),
             ),
-            inputs.series_of(2, role, "", None, inputs.constant(0.0)),
+            inputs.series_of(Instance::Idle, role, "", None, inputs.constant(0.0)),
         ];
         let sc = Scenario {
             series,
-            hot: Inputs::instance_labels(a.pool, 1),
+            hot: inputs.labels(),
             trace: Some(Trace::Born {
                 at,
                 value: born / t.window_secs(),
@@ -621,15 +675,13 @@ impl<'a> Tests<'a> {
             origin: Some(a.pool_ix),
             sizes_seen: None,
         };
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         for n in [at + wait.max(1) - 1, at + wait, at + ws + wait] {
-            if checks
-                .iter()
-                .all(|c: &AlertRuleTest| c.eval_time != t.time(n))
-            {
-                checks.push(self.check(a.name(), &sc, n)?);
+            if !times.contains(&n) {
+                times.push(n);
             }
         }
+        let checks = self.checks(a.name(), &sc, &times)?;
         Ok(self.group(
             format!(
                 "{}: a counter born at {} counts, for the hot instance only",
@@ -649,14 +701,7 @@ impl<'a> Tests<'a> {
         let mut sizes_seen = vec![false; pools.len()];
         let mut series: Vec<Series> = Vec::new();
         for (ix, pool) in pools.iter().enumerate() {
-            let inputs = Inputs {
-                model: self.model,
-                pool,
-                ix,
-                timing: self.timing,
-                steps,
-                headroom: headroom(self.model),
-            };
+            let inputs = self.inputs(ix, steps);
             let s = inputs.series(
                 pool.presence_role(),
                 "",
@@ -699,13 +744,14 @@ impl<'a> Tests<'a> {
             sizes_seen: None,
         };
         let present = self.presence(steps);
-        let mut checks = Vec::new();
+        let mut times = Vec::new();
         for f in fors {
             if f > 0 {
-                checks.push(self.check(alertname, &missing, f - 1)?);
+                times.push(f - 1);
             }
-            checks.push(self.check(alertname, &missing, f)?);
+            times.push(f);
         }
+        let checks = self.checks(alertname, &missing, &times)?;
         if checks.iter().all(|c| c.exp_alerts.is_empty()) {
             return Err("no input makes it fire".into());
         }
@@ -740,35 +786,62 @@ impl<'a> Tests<'a> {
         const STOP: u64 = 3;
         let t = self.timing;
         let steps = STOP + longest + 2;
+        let pools = &self.model.pools;
         let mut series: Vec<Series> = Vec::new();
-        let mut gone: Vec<Series> = Vec::new();
+        // The stopped series, with the index of their pool.
+        let mut gone: Vec<(usize, Series)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (ix, pool) in self.model.pools.iter().enumerate() {
-            let inputs = Inputs {
-                model: self.model,
-                pool,
-                ix,
-                timing: t,
-                steps,
-                headroom: headroom(self.model),
-            };
+        for (ix, pool) in pools.iter().enumerate() {
+            let inputs = self.inputs(ix, steps);
             let presence = pool.presence_role();
             let hot = inputs.series_of(
-                1,
+                Instance::Hot,
                 presence,
                 "",
                 None,
                 format!("{}x{} stale", number(SIZE), STOP - 1),
             );
-            let idle = inputs.series_of(2, presence, "", None, inputs.constant(SIZE));
+            let idle = inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(SIZE));
             for s in [hot, idle] {
                 if seen.insert(s.input().series) {
                     if s.values.ends_with("stale") {
-                        gone.push(s.clone());
+                        gone.push((ix, s.clone()));
                     }
                     series.push(s);
                 }
             }
+        }
+        // The stopped series each pool selects, looked for among the pools that may see them
+        // (`viewers`), so that the test grows with the pools, not with their square.
+        let mut seen_gone: Vec<Vec<&Series>> = vec![Vec::new(); pools.len()];
+        for (ix, s) in &gone {
+            for &q in self.viewers.get(*ix).into_iter().flatten() {
+                if s.seen_by(&pools[q]) {
+                    seen_gone[q].push(s);
+                }
+            }
+        }
+        // What each alert expects once its `for` has passed: its pool's instances that
+        // stopped, summed per instance.
+        let mut expected: Vec<(&Alert, Vec<ExpAlert>)> = Vec::new();
+        for a in self.named(alertname) {
+            let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
+            let presence = a.pool.presence_role();
+            for s in seen_gone[a.pool_ix].iter().filter(|s| s.role == presence) {
+                let mut labels = s.labels.clone();
+                for (id_label, metric_label) in a.pool.roles.matches(presence) {
+                    if let Some(v) = labels.remove(metric_label) {
+                        labels.insert(id_label.clone(), v);
+                    }
+                }
+                labels.retain(|k, _| a.group.contains(&k.as_str()));
+                *by_instance.entry(labels).or_default() += SIZE;
+            }
+            let exp = by_instance
+                .into_iter()
+                .map(|(labels, value)| a.expected(value, labels))
+                .collect::<Result<Vec<_>, _>>()?;
+            expected.push((a, exp));
         }
         let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
         fors.sort_unstable();
@@ -777,29 +850,9 @@ impl<'a> Tests<'a> {
         for f in fors {
             for n in [STOP + f.max(1) - 1, STOP + f] {
                 let mut exp_alerts = Vec::new();
-                for a in self.named(alertname) {
-                    if n < STOP + t.steps(a.for_) {
-                        continue;
-                    }
-                    // The instances of the alert's pool that stopped, summed per instance.
-                    let group = a.pool.group_labels();
-                    let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
-                    let presence = a.pool.presence_role();
-                    for s in gone
-                        .iter()
-                        .filter(|s| s.role == presence && s.seen_by(a.pool))
-                    {
-                        let mut labels = s.labels.clone();
-                        for (id_label, metric_label) in a.pool.roles.matches(presence) {
-                            if let Some(v) = labels.remove(metric_label) {
-                                labels.insert(id_label.clone(), v);
-                            }
-                        }
-                        labels.retain(|k, _| group.contains(&k.as_str()));
-                        *by_instance.entry(labels).or_default() += SIZE;
-                    }
-                    for (labels, value) in by_instance {
-                        exp_alerts.push(a.expected(value, &labels)?);
+                for (a, exp) in &expected {
+                    if n >= STOP + t.steps(a.for_) {
+                        exp_alerts.extend(exp.iter().cloned());
                     }
                 }
                 checks.push(AlertRuleTest {
@@ -869,14 +922,7 @@ impl<'a> Tests<'a> {
         let ws = t.window_steps;
         // The peak is inside the window, the rates are settled.
         let at = ws + 2;
-        let inputs = Inputs {
-            model: self.model,
-            pool,
-            ix,
-            timing: t,
-            steps: at + 1,
-            headroom: headroom(self.model),
-        };
+        let inputs = self.inputs(ix, at + 1);
         let mut series = vec![
             inputs.series(Role::Size, "", None, inputs.constant(SIZE)),
             inputs.series(
@@ -903,6 +949,10 @@ impl<'a> Tests<'a> {
             .as_ref()
             .and_then(|c| c.memory_ceiling());
         let pool_sel = super::promql::pool_matcher(&self.model.pool_label, &pool.name);
+        // Recorded series keep the hot instance's grouping labels.
+        let mut kept = inputs.labels();
+        let group = pool.group_labels();
+        kept.retain(|k, _| group.contains(&k.as_str()));
         let mut exprs = Vec::new();
         for rule in records {
             let name = rule.name();
@@ -928,10 +978,12 @@ impl<'a> Tests<'a> {
             let exp_samples = values
                 .into_iter()
                 .map(|(le, value)| {
-                    let mut labels = inputs.labels();
-                    let group = pool.group_labels();
-                    labels.retain(|k, _| !constant && group.contains(&k.as_str()));
-                    labels.extend(rule.labels.clone());
+                    let mut labels = if constant {
+                        BTreeMap::new()
+                    } else {
+                        kept.clone()
+                    };
+                    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
                     if let Some(le) = le {
                         labels.insert("le".to_string(), number(le));
                     }
@@ -939,8 +991,10 @@ impl<'a> Tests<'a> {
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
+                    let mut series = name.to_string();
+                    push_matchers(&mut series, &pairs);
                     ExpSample {
-                        labels: format!("{name}{}", matchers(&pairs)),
+                        labels: series,
                         value,
                     }
                 })
