@@ -14,6 +14,13 @@ pub(crate) fn escape_label_value(v: &str) -> String {
 /// Appends a label value escaped as [`escape_label_value`] does.
 fn push_escaped(out: &mut String, v: &str) {
     use std::fmt::Write as _;
+    // Most label values are printable ASCII with nothing to escape: copied whole.
+    if v.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'\\' && b != b'"')
+    {
+        out.push_str(v);
+        return;
+    }
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
