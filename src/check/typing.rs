@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::token::{
-    T_ADD, T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_DIV, T_GROUP, T_LIMIT_RATIO, T_LIMITK,
-    T_LOR, T_MAX, T_MIN, T_MUL, T_QUANTILE, T_STDDEV, T_STDVAR, T_SUB, T_TOPK,
+    T_ADD, T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_DIV, T_EQLC, T_GROUP, T_GTE, T_GTR,
+    T_LIMIT_RATIO, T_LIMITK, T_LOR, T_LSS, T_LTE, T_MAX, T_MIN, T_MUL, T_QUANTILE, T_STDDEV,
+    T_STDVAR, T_SUB, T_TOPK,
 };
 use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality, VectorSelector,
@@ -722,12 +723,12 @@ pub(crate) fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
         if !b.op.is_comparison_operator() || b.return_bool() {
             return;
         }
-        let op = match b.op.to_string().as_str() {
-            ">" => ">",
-            ">=" => ">=",
-            "<" => "<",
-            "<=" => "<=",
-            "==" => "==",
+        let op = match b.op.id() {
+            T_GTR => ">",
+            T_GTE => ">=",
+            T_LSS => "<",
+            T_LTE => "<=",
+            T_EQLC => "==",
             _ => "!=",
         };
         let flip = |op| match op {
