@@ -208,13 +208,13 @@ pub(crate) fn scan(text: &str) -> Scanned {
             if t.kind != TokKind::Var {
                 continue;
             }
-            let name = t.text.split('.').next().unwrap_or(&t.text).to_string();
+            let name = t.text.split('.').next().unwrap_or(&t.text);
             let declares = tokens
                 .get(k + 1)
                 .is_some_and(|n| n.text == ":=" || n.text == "," || n.text == "=");
             if declares {
-                defined.push(name);
-            } else if !VARIABLES.contains(&name.as_str()) && !defined.contains(&name) {
+                defined.push(name.to_string());
+            } else if !VARIABLES.contains(&name) && !defined.iter().any(|d| d == name) {
                 out.errors
                     .push((t.range.clone(), format!("undefined variable `{name}`")));
             }
