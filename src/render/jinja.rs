@@ -83,9 +83,27 @@ pub(crate) fn render_block(
     block: &str,
     ctx: &Value,
 ) -> Result<String, minijinja::Error> {
+    let [text] = render_blocks(env, template, [block], ctx)?;
+    Ok(text)
+}
+
+/// Renders several blocks of a template with one context: the template is evaluated
+/// once, not once per block.
+pub(crate) fn render_blocks<const N: usize>(
+    env: &Environment<'static>,
+    template: &str,
+    blocks: [&str; N],
+    ctx: &Value,
+) -> Result<[String; N], minijinja::Error> {
     let tmpl = env.get_template(template)?;
     let mut captured = tmpl.render_captured(ctx.clone())?;
-    captured.with_state_mut(|state| state.render_block(block))
+    captured.with_state_mut(|state| {
+        let mut texts = [const { String::new() }; N];
+        for (text, block) in texts.iter_mut().zip(blocks) {
+            *text = state.render_block(block)?;
+        }
+        Ok(texts)
+    })
 }
 
 /// Marks poolwatch-built Prometheus template text as safe to pass through.

@@ -486,10 +486,15 @@ fn annotations(
     env: &Environment<'static>,
     ctx: &Value,
 ) -> Result<Annotations, minijinja::Error> {
-    let name = template_name(model, signal);
+    let [summary, description] = jinja::render_blocks(
+        env,
+        &template_name(model, signal),
+        ["summary", "description"],
+        ctx,
+    )?;
     Ok(Annotations {
-        summary: jinja::render_block(env, &name, "summary", ctx)?,
-        description: jinja::render_block(env, &name, "description", ctx)?,
+        summary,
+        description,
         // Prometheus expands every annotation as a template, the URL too.
         runbook_url: jinja::escape_prometheus_template(&conventions::runbook_url(
             &model.runbook_url,
