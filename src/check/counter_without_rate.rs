@@ -12,6 +12,7 @@
 //! Example: `k2_connection_pool_creation_errors_total > 0`.
 
 use promql_parser::parser::Expr;
+use promql_parser::parser::token::{T_COUNT, T_GROUP, T_LAND, T_LUNLESS};
 
 use super::lint::{Cx, RuleUnit};
 use super::typing::{COUNTER_FUNCTIONS, Kind, Resolved};
@@ -82,31 +83,24 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             Expr::Unary(u) => walk(&u.expr, false, cx, rule, out),
             Expr::Aggregate(a) => {
                 // count and group read the series, not their values.
-                let op = a.op.to_string();
                 walk(
                     &a.expr,
-                    matches!(op.as_str(), "count" | "group"),
+                    matches!(a.op.id(), T_COUNT | T_GROUP),
                     cx,
                     rule,
                     out,
                 );
             }
             Expr::Binary(b) => {
-                let op = b.op.to_string();
+                let op = b.op.id();
                 // `x unless x offset 5m` keeps the series born in the last 5m, at their first
                 // value: the events a counter counted before rate() can see it.
-                let born = op == "unless"
+                let born = op == T_LUNLESS
                     && matches!((&*b.lhs, &*b.rhs), (Expr::VectorSelector(l), Expr::VectorSelector(r))
                         if l.name == r.name && r.offset.is_some() && l.offset.is_none());
                 walk(&b.lhs, born, cx, rule, out);
                 // The right side of `and`/`unless` only selects series.
-                walk(
-                    &b.rhs,
-                    matches!(op.as_str(), "and" | "unless"),
-                    cx,
-                    rule,
-                    out,
-                );
+                walk(&b.rhs, matches!(op, T_LAND | T_LUNLESS), cx, rule, out);
             }
             _ => {}
         }

@@ -80,14 +80,14 @@ pub(crate) struct PanelRef<'a> {
 
 /// The data source plugin a `datasource` field names, when it says: `{"type": ...}`, a
 /// variable of type datasource, or a name that gives it away.
-fn plugin_of(ds: &Value, vars: &BTreeMap<String, String>) -> Option<String> {
+fn plugin_of<'a>(ds: &'a Value, vars: &'a BTreeMap<String, String>) -> Option<&'a str> {
     let var = |s: &str| {
         let name = s
             .trim_start_matches('$')
             .trim_start_matches('{')
             .trim_end_matches('}');
         let name = name.split(':').next().unwrap_or(name);
-        vars.get(name).cloned()
+        vars.get(name).map(String::as_str)
     };
     match ds {
         Value::String(s) if s.starts_with('$') => var(s),
@@ -104,14 +104,13 @@ fn plugin_of(ds: &Value, vars: &BTreeMap<String, String>) -> Option<String> {
             ]
             .into_iter()
             .find(|p| l.contains(p))
-            .map(str::to_string)
         }
         Value::Object(o) => {
             let uid = o.get("uid").and_then(Value::as_str).unwrap_or("");
             match o.get("type").and_then(Value::as_str) {
                 Some("datasource") | None if uid.starts_with('$') => var(uid),
                 Some("datasource") | None => None,
-                Some(t) => Some(t.to_string()),
+                Some(t) => Some(t),
             }
         }
         _ => None,
@@ -143,7 +142,7 @@ fn looks_like_logql(expr: &str) -> bool {
 impl<'a> PanelRef<'a> {
     /// The panel's PromQL targets, as (refId, expr, target); targets of other data
     /// sources (by the target's or the panel's `datasource`) are left out.
-    pub(crate) fn targets(&self) -> Vec<(String, &'a str, &'a Value)> {
+    pub(crate) fn targets(&self) -> Vec<(&'a str, &'a str, &'a Value)> {
         self.all_targets()
             .into_iter()
             .filter(|(_, expr, t)| self.is_promql(expr, t))
@@ -158,7 +157,7 @@ impl<'a> PanelRef<'a> {
             .count()
     }
 
-    fn all_targets(&self) -> Vec<(String, &'a str, &'a Value)> {
+    fn all_targets(&self) -> Vec<(&'a str, &'a str, &'a Value)> {
         self.json
             .get("targets")
             .and_then(Value::as_array)
@@ -171,7 +170,7 @@ impl<'a> PanelRef<'a> {
                             .and_then(Value::as_str)
                             .filter(|e| !e.trim().is_empty())?;
                         let r = t.get("refId").and_then(Value::as_str).unwrap_or("?");
-                        Some((r.to_string(), expr, t))
+                        Some((r, expr, t))
                     })
                     .collect()
             })
@@ -187,7 +186,7 @@ impl<'a> PanelRef<'a> {
                     .get("datasource")
                     .and_then(|d| plugin_of(d, self.ds_vars))
             });
-        match plugin.as_deref() {
+        match plugin {
             Some("prometheus") => true,
             Some(_) => false,
             None => !looks_like_logql(expr),
@@ -343,7 +342,7 @@ impl DashboardDoc {
                 out.push(RuleUnit {
                     group: title.to_string(),
                     kind: UnitKind::Query,
-                    name: Located::new(ref_id.clone(), span),
+                    name: Located::new(ref_id, span),
                     ast: parse_unit(UnitKind::Query, expr),
                     expr: expr_loc,
                     for_: None,

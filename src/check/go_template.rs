@@ -124,7 +124,7 @@ impl Scanned {
 
     /// Every label of the alert read as `$labels.X` or `.Labels.X`, with its range
     /// (`.Labels.X` inside `range` or `with` reads what they range over, not the alert).
-    pub(crate) fn label_reads(&self) -> Vec<(String, Range<usize>)> {
+    pub(crate) fn label_reads(&self) -> Vec<(&str, Range<usize>)> {
         let mut out = Vec::new();
         for (a, t) in self
             .actions
@@ -138,7 +138,7 @@ impl Scanned {
             };
             if let Some(label) = rest {
                 let label = label.split('.').next().unwrap_or(label);
-                out.push((label.to_string(), t.range.clone()));
+                out.push((label, t.range.clone()));
             }
         }
         out
@@ -208,13 +208,13 @@ pub(crate) fn scan(text: &str) -> Scanned {
             if t.kind != TokKind::Var {
                 continue;
             }
-            let name = t.text.split('.').next().unwrap_or(&t.text).to_string();
+            let name = t.text.split('.').next().unwrap_or(&t.text);
             let declares = tokens
                 .get(k + 1)
                 .is_some_and(|n| n.text == ":=" || n.text == "," || n.text == "=");
             if declares {
-                defined.push(name);
-            } else if !VARIABLES.contains(&name.as_str()) && !defined.contains(&name) {
+                defined.push(name.to_string());
+            } else if !VARIABLES.contains(&name) && !defined.iter().any(|d| d == name) {
                 out.errors
                     .push((t.range.clone(), format!("undefined variable `{name}`")));
             }

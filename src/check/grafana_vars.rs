@@ -2,7 +2,8 @@
 //! own `$var`) are not PromQL: they are replaced by values the parser accepts, so a query
 //! can be parsed and typed like a rule's expression. The written text keeps the variables.
 
-/// Values substituted for Grafana's built-in variables when parsing panel queries.
+/// Values substituted for Grafana's built-in variables when parsing panel queries. A name
+/// comes before the shorter names it starts with.
 const GRAFANA_VARS: [(&str, &str); 8] = [
     ("$__rate_interval", "5m"),
     ("${__rate_interval}", "5m"),
@@ -33,13 +34,7 @@ pub fn substitute(expr: &str) -> String {
 }
 
 fn substitute_as(expr: &str, mode: Placeholder) -> String {
-    let mut out = expr.to_string();
-    // Most queries hold none or one of them: a copy only for those they hold.
-    for (var, value) in GRAFANA_VARS {
-        if out.contains(var) {
-            out = out.replace(var, value);
-        }
-    }
+    let out = substitute_builtin(expr);
     if !out.contains('$') && !out.contains("[[") {
         return out;
     }
@@ -156,6 +151,9 @@ pub(crate) fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, Str
 /// an equality (so `absent()` keeps no label from it). Same length: places stay.
 fn variable_regexes_as_inequality(expr: &str) -> String {
     let mut out = expr.to_string();
+    if !expr.contains('~') {
+        return out;
+    }
     let bytes = expr.as_bytes();
     let mut quote: Option<u8> = None;
     let mut i = 0;
@@ -195,19 +193,39 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
 
 /// Only Grafana's built-in variables replaced.
 fn substitute_builtin(expr: &str) -> String {
-    let mut out = expr.to_string();
-    // Most queries hold none or one of them: a copy only for those they hold.
-    for (var, value) in GRAFANA_VARS {
-        if out.contains(var) {
-            out = out.replace(var, value);
+    // One pass over the `$`s, each replaced by the first variable of the list it starts
+    // (`$__interval_ms` before `$__interval`); no value holds a `$`.
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let at = &rest[i..];
+        match GRAFANA_VARS.iter().find(|(var, _)| at.starts_with(var)) {
+            Some((var, value)) => {
+                out.push_str(value);
+                rest = &at[var.len()..];
+            }
+            None => {
+                out.push('$');
+                rest = &at[1..];
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_variables_are_read_longest_name_first() {
+        assert_eq!(
+            substitute_builtin("$__interval_ms/$__interval ${__range}-$__range_s $x $"),
+            "60000/1m 1h-3600 $x $"
+        );
+    }
 
     #[test]
     fn grafana_variables_are_substituted_for_parsing() {

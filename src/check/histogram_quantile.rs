@@ -45,17 +45,6 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                     || cx.env.recorded.get(name).is_some_and(|r| r.buckets);
             }
         });
-        // Point at the first metric inside the argument.
-        let mut first = None;
-        visit(arg, None, &mut |n, _| {
-            if first.is_none() {
-                first = selector_name(n).map(str::to_string);
-            }
-        });
-        let span = first
-            .as_deref()
-            .and_then(|n| rule.expr_word(n))
-            .or_else(|| rule.expr.span.clone());
         let (message, label, help) = if reads_buckets && t.labels.drops("le") {
             (
                 format!(
@@ -85,6 +74,17 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         } else {
             continue;
         };
+        // Point at the first metric inside the argument.
+        let mut first = None;
+        visit(arg, None, &mut |n, _| {
+            if first.is_none() {
+                first = selector_name(n).map(str::to_string);
+            }
+        });
+        let span = first
+            .as_deref()
+            .and_then(|n| rule.expr_word(n))
+            .or_else(|| rule.expr.span.clone());
         out.push(
             rule.diag(CODE, SEVERITY, message, span)
                 .label(label)

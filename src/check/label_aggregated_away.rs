@@ -25,7 +25,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let labels = cx.labels_of(rule);
     for (what, key, text, scanned) in rule.templates() {
         for (label, range) in scanned.label_reads() {
-            if !labels.drops(&label) {
+            if !labels.drops(label) {
                 continue;
             }
             out.push(

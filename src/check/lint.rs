@@ -286,15 +286,17 @@ impl Cx {
     }
 
     /// The type of a rule's expression, if it parses (typed once, for every check).
-    pub(crate) fn type_of(&self, rule: &RuleUnit) -> Option<Ty> {
+    pub(crate) fn type_of<'r>(&self, rule: &'r RuleUnit) -> Option<&'r Ty> {
         rule.ty
             .get_or_init(|| rule.ast.as_ref().ok().map(|e| self.env.type_of(e)))
-            .clone()
+            .as_ref()
     }
 
     /// The labels `$labels` holds for an alert: its expression's.
-    pub(crate) fn labels_of(&self, rule: &RuleUnit) -> LabelSet {
-        self.type_of(rule).map_or(LabelSet::All, |t| t.labels)
+    pub(crate) fn labels_of<'r>(&self, rule: &'r RuleUnit) -> &'r LabelSet {
+        /// What an expression that does not parse may carry.
+        static ANY: LabelSet = LabelSet::All;
+        self.type_of(rule).map_or(&ANY, |t| &t.labels)
     }
 }
 

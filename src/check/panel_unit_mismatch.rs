@@ -29,12 +29,15 @@ pub(crate) fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Di
     let panels = doc.panels();
     // Queries come in panel order: one pass over them, each finding its panel.
     for q in queries {
-        let ty = cx.type_of(q);
         let Some(p) = q.panel.and_then(|i| panels.get(i)) else {
             continue;
         };
         let unit = p.unit();
-        let Some(ty) = ty else {
+        // Only these units can disagree with a query's type: the others need none.
+        if !matches!(unit, "percent" | "percentunit") && !SUB_SECOND.contains(&unit) {
+            continue;
+        }
+        let Some(ty) = cx.type_of(q) else {
             continue;
         };
         let problem = match (unit, ty.unit) {

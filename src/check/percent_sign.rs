@@ -23,7 +23,10 @@ pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
+    if !rule.is_alert() {
+        return out;
+    }
+    let Some(ty) = cx.type_of(rule) else {
         return out;
     };
     // The value's unit, when known and neither a ratio (PW205) nor a percentage.

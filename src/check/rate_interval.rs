@@ -20,7 +20,7 @@ pub(crate) const SEVERITY: Severity = Severity::Warning;
 /// The windows of `rate(`, `irate(` and `increase(` calls in an expression: the first
 /// `[...]` after the call opens that is not inside a string (a regex's `[a-z]` is not a
 /// window).
-fn windows(expr: &str) -> Vec<(String, String)> {
+fn windows(expr: &str) -> Vec<(&'static str, &str)> {
     let mut out = Vec::new();
     for f in ["rate(", "irate(", "increase("] {
         let mut from = 0;
@@ -32,7 +32,7 @@ fn windows(expr: &str) -> Vec<(String, String)> {
                 continue;
             }
             if let Some(window) = first_window(&expr[from..]) {
-                out.push((f.trim_end_matches('(').to_string(), window.to_string()));
+                out.push((f.trim_end_matches('('), window));
             }
         }
     }
@@ -68,7 +68,7 @@ pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<
     for p in doc.panels() {
         for (ref_id, expr, _) in p.targets() {
             for (func, window) in windows(expr) {
-                let w = window.split(':').next().unwrap_or(&window).trim();
+                let w = window.split(':').next().unwrap_or(window).trim();
                 if w == "$__rate_interval" || w == "${__rate_interval}" {
                     continue;
                 }
@@ -94,9 +94,6 @@ mod tests {
     #[test]
     fn a_regex_bracket_is_not_a_window() {
         let w = super::windows("rate(x_total{path=~\"/a[\\\\.:]b\"}[$__rate_interval])");
-        assert_eq!(
-            w,
-            vec![("rate".to_string(), "$__rate_interval".to_string())]
-        );
+        assert_eq!(w, vec![("rate", "$__rate_interval")]);
     }
 }

@@ -88,13 +88,16 @@ fn with_set_checks(
         }
     }
     for (rule, mut found) in units.iter().zip(found) {
-        // Copies of a rule share its description; the place tells them apart.
-        for key in [
-            (rule.object.clone(), rule.name.span.clone()),
-            (rule.object.clone(), None),
-        ] {
-            if let Some(&i) = index.get(&key) {
-                found.append(&mut buckets[i]);
+        // Copies of a rule share its description; the place tells them apart. Most sets
+        // have no group-level finding: no key is built for them.
+        if !index.is_empty() {
+            for key in [
+                (rule.object.clone(), rule.name.span.clone()),
+                (rule.object.clone(), None),
+            ] {
+                if let Some(&i) = index.get(&key) {
+                    found.append(&mut buckets[i]);
+                }
             }
         }
         let mut extra = Vec::new();

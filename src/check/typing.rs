@@ -7,6 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::label::MatchOp;
+use promql_parser::parser::token::{
+    T_ADD, T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_DIV, T_EQLC, T_GROUP, T_GTE, T_GTR,
+    T_LIMIT_RATIO, T_LIMITK, T_LOR, T_LSS, T_LTE, T_MAX, T_MIN, T_MUL, T_QUANTILE, T_STDDEV,
+    T_STDVAR, T_SUB, T_TOPK,
+};
 use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality, VectorSelector,
 };
@@ -80,20 +85,19 @@ impl LabelSet {
         }
     }
 
-    fn keep_only(&self, keep: &BTreeSet<String>) -> Self {
-        match self {
-            LabelSet::All | LabelSet::Except(_) => {
-                LabelSet::Only(keep.iter().filter(|l| !self.drops(l)).cloned().collect())
-            }
-            LabelSet::Only(s) => LabelSet::Only(s.intersection(keep).cloned().collect()),
-        }
+    /// The labels of `keep` (a clause's list, as written) that are still on the series.
+    fn keep_only(&self, keep: &[String]) -> Self {
+        LabelSet::Only(keep.iter().filter(|l| !self.drops(l)).cloned().collect())
     }
 
-    fn without(&self, drop: &BTreeSet<String>) -> Self {
+    /// The labels left once those of `drop` (a clause's list, as written) are removed.
+    fn without(&self, drop: &[String]) -> Self {
         match self {
-            LabelSet::All => LabelSet::Except(drop.clone()),
-            LabelSet::Only(s) => LabelSet::Only(s.difference(drop).cloned().collect()),
-            LabelSet::Except(s) => LabelSet::Except(s.union(drop).cloned().collect()),
+            LabelSet::All => LabelSet::Except(drop.iter().cloned().collect()),
+            LabelSet::Only(s) => {
+                LabelSet::Only(s.iter().filter(|l| !drop.contains(l)).cloned().collect())
+            }
+            LabelSet::Except(s) => LabelSet::Except(s.iter().chain(drop).cloned().collect()),
         }
     }
 
@@ -378,21 +382,16 @@ impl Env {
 
     fn aggregate(&self, a: &AggregateExpr) -> Ty {
         let inner = self.type_of(&a.expr);
-        let op = a.op.to_string();
         let mut labels = match &a.modifier {
             None => LabelSet::none(),
-            Some(LabelModifier::Include(ls)) => {
-                inner.labels.keep_only(&ls.labels.iter().cloned().collect())
-            }
-            Some(LabelModifier::Exclude(ls)) => {
-                inner.labels.without(&ls.labels.iter().cloned().collect())
-            }
+            Some(LabelModifier::Include(ls)) => inner.labels.keep_only(&ls.labels),
+            Some(LabelModifier::Exclude(ls)) => inner.labels.without(&ls.labels),
         };
-        match op.as_str() {
+        match a.op.id() {
             // Filters: each series keeps its own labels.
-            "topk" | "bottomk" | "limitk" | "limit_ratio" => inner,
-            "count" | "group" => Ty::gauge(ValUnit::Number, labels),
-            "count_values" => {
+            T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => inner,
+            T_COUNT | T_GROUP => Ty::gauge(ValUnit::Number, labels),
+            T_COUNT_VALUES => {
                 if let Some(Expr::StringLiteral(s)) = a.param.as_deref() {
                     labels = labels.with([s.val.clone()]);
                 }
@@ -400,12 +399,12 @@ impl Env {
             }
             // The largest or smallest of counters still only grows (between resets), and
             // of bucket rates is still a bucket rate per `le` (when `le` survives).
-            "min" | "max" => Ty {
+            T_MIN | T_MAX => Ty {
                 buckets: inner.buckets && !labels.drops("le"),
                 labels,
                 ..inner
             },
-            "stddev" | "stdvar" | "quantile" | "avg" => Ty {
+            T_STDDEV | T_STDVAR | T_QUANTILE | T_AVG => Ty {
                 buckets: inner.buckets && inner.kind == Kind::Rate && !labels.drops("le"),
                 labels,
                 kind: if inner.kind == Kind::Counter {
@@ -427,7 +426,8 @@ impl Env {
     fn binary(&self, b: &BinaryExpr) -> Ty {
         let l = self.type_of(&b.lhs);
         let r = self.type_of(&b.rhs);
-        let op = b.op.to_string();
+        let op = b.op.id();
+        let set_op = b.op.is_set_operator();
         let return_bool = b.return_bool();
         let l_vec = l.kind != Kind::Scalar;
         let r_vec = r.kind != Kind::Scalar;
@@ -439,9 +439,13 @@ impl Env {
         let labels = if l_vec && r_vec {
             let m = b.modifier.as_ref();
             match m.map(|m| &m.card) {
-                Some(VectorMatchCardinality::ManyToOne(ls)) => l.labels.with(ls.labels.clone()),
-                Some(VectorMatchCardinality::OneToMany(ls)) => r.labels.with(ls.labels.clone()),
-                Some(VectorMatchCardinality::ManyToMany) if op == "or" => {
+                Some(VectorMatchCardinality::ManyToOne(ls)) => {
+                    l.labels.with(ls.labels.iter().cloned())
+                }
+                Some(VectorMatchCardinality::OneToMany(ls)) => {
+                    r.labels.with(ls.labels.iter().cloned())
+                }
+                Some(VectorMatchCardinality::ManyToMany) if op == T_LOR => {
                     if l.labels == LabelSet::All || r.labels == LabelSet::All {
                         LabelSet::All
                     } else {
@@ -449,12 +453,8 @@ impl Env {
                     }
                 }
                 _ => match m.and_then(|m| m.matching.as_ref()) {
-                    Some(LabelModifier::Include(ls)) if !is_set_op(&op) => {
-                        l.labels.keep_only(&ls.labels.iter().cloned().collect())
-                    }
-                    Some(LabelModifier::Exclude(ls)) if !is_set_op(&op) => {
-                        l.labels.without(&ls.labels.iter().cloned().collect())
-                    }
+                    Some(LabelModifier::Include(ls)) if !set_op => l.labels.keep_only(&ls.labels),
+                    Some(LabelModifier::Exclude(ls)) if !set_op => l.labels.without(&ls.labels),
                     _ => l.labels.clone(),
                 },
             }
@@ -463,7 +463,7 @@ impl Env {
         } else {
             r.labels.clone()
         };
-        if is_set_op(&op) {
+        if set_op {
             return Ty { labels, ..l };
         }
         if b.op.is_comparison_operator() {
@@ -478,21 +478,21 @@ impl Env {
             return Ty { labels, ..v };
         }
         let vector_scale = if l_vec { l.scale } else { r.scale };
-        let (unit, scale) = match op.as_str() {
-            "/" if r_vec && l_vec => normalize(divide(l.unit, r.unit), l.scale / r.scale),
-            "/" if !r_vec => match r.scalar_value {
+        let (unit, scale) = match op {
+            T_DIV if r_vec && l_vec => normalize(divide(l.unit, r.unit), l.scale / r.scale),
+            T_DIV if !r_vec => match r.scalar_value {
                 Some(k) if k != 0.0 => normalize(l.unit, l.scale / k),
                 _ => (ValUnit::Unknown, 1.0),
             },
-            "*" => multiply(&l, &r),
-            "+" | "-" if l.unit == r.unit && l.scale == r.scale => (l.unit, l.scale),
-            "+" | "-" if r.unit == ValUnit::Number => (l.unit, l.scale),
-            "+" | "-" if l.unit == ValUnit::Number => (r.unit, r.scale),
+            T_MUL => multiply(&l, &r),
+            T_ADD | T_SUB if l.unit == r.unit && l.scale == r.scale => (l.unit, l.scale),
+            T_ADD | T_SUB if r.unit == ValUnit::Number => (l.unit, l.scale),
+            T_ADD | T_SUB if l.unit == ValUnit::Number => (r.unit, r.scale),
             _ => (ValUnit::Unknown, vector_scale),
         };
         let kind = match (l.kind, r.kind) {
             (Kind::Rate, Kind::Rate | Kind::Scalar) | (Kind::Scalar, Kind::Rate)
-                if op != "/" || r.kind == Kind::Scalar =>
+                if op != T_DIV || r.kind == Kind::Scalar =>
             {
                 Kind::Rate
             }
@@ -511,7 +511,7 @@ impl Env {
         } else if right_wins {
             r.buckets
         } else {
-            l.buckets && matches!(op.as_str(), "*" | "/")
+            l.buckets && matches!(op, T_MUL | T_DIV)
         };
         Ty {
             kind,
@@ -530,12 +530,16 @@ impl Env {
         let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
         // Each argument typed once: nested calls would otherwise type their innermost
         // arguments once per level and way of asking.
-        let tys: Vec<Ty> = args.iter().map(|a| self.type_of(a)).collect();
-        let first = tys.first().cloned();
-        let first_vec = tys.iter().find(|t| t.kind != Kind::Scalar).cloned();
+        let mut tys: Vec<Ty> = args.iter().map(|a| self.type_of(a)).collect();
+        // Each branch reads one argument's type: it is moved out, not copied.
+        let first_vec = tys.iter().position(|t| t.kind != Kind::Scalar);
+        let mut take = |i: Option<usize>| {
+            i.and_then(|i| tys.get_mut(i))
+                .map_or_else(Ty::unknown, |t| std::mem::replace(t, Ty::unknown()))
+        };
         match name {
             "rate" | "irate" => {
-                let t = first.unwrap_or_else(Ty::unknown);
+                let t = take(Some(0));
                 let unit = match t.unit {
                     ValUnit::Of(u) => ValUnit::PerSecond(u),
                     _ => ValUnit::Unknown,
@@ -552,7 +556,7 @@ impl Env {
                 }
             }
             "increase" | "delta" | "idelta" | "deriv" => {
-                let t = first.unwrap_or_else(Ty::unknown);
+                let t = take(Some(0));
                 Ty {
                     kind: Kind::Gauge,
                     buckets: t.buckets && name == "increase",
@@ -560,14 +564,14 @@ impl Env {
                 }
             }
             "histogram_quantile" | "histogram_fraction" => {
-                let t = tys.get(1).cloned().unwrap_or_else(Ty::unknown);
+                let t = take(Some(1));
                 let unit = if name == "histogram_quantile" {
                     args.get(1)
                         .map_or(ValUnit::Unknown, |a| self.histogram_unit(a))
                 } else {
                     ValUnit::Of(Unit::Ratio)
                 };
-                let labels = t.labels.without(&BTreeSet::from(["le".to_string()]));
+                let labels = t.labels.without(&["le".to_string()]);
                 Ty {
                     labels,
                     ..t.gauge_of(unit)
@@ -585,7 +589,7 @@ impl Env {
                 Ty::gauge(ValUnit::Number, LabelSet::Only(keep))
             }
             "label_replace" | "label_join" => {
-                let t = first.unwrap_or_else(Ty::unknown);
+                let t = take(Some(0));
                 match args.get(1) {
                     Some(Expr::StringLiteral(s)) => Ty {
                         labels: t.labels.with([s.val.clone()]),
@@ -601,11 +605,11 @@ impl Env {
             }
             .gauge_of(ValUnit::Number),
             "count_over_time" | "changes" | "resets" | "timestamp" | "present_over_time" => {
-                first.unwrap_or_else(Ty::unknown).gauge_of(ValUnit::Number)
+                take(Some(0)).gauge_of(ValUnit::Number)
             }
             "avg_over_time" | "min_over_time" | "max_over_time" | "quantile_over_time"
             | "last_over_time" | "stddev_over_time" | "stdvar_over_time" => {
-                let t = tys.last().cloned().unwrap_or_else(Ty::unknown);
+                let t = take(args.len().checked_sub(1));
                 let kind = if t.kind == Kind::Counter {
                     Kind::Gauge
                 } else {
@@ -614,18 +618,16 @@ impl Env {
                 Ty { kind, ..t }
             }
             "sum_over_time" => {
-                let t = first.unwrap_or_else(Ty::unknown);
+                let t = take(Some(0));
                 Ty {
                     kind: Kind::Gauge,
                     ..t
                 }
             }
             "abs" | "ceil" | "floor" | "round" | "clamp" | "clamp_min" | "clamp_max" | "sort"
-            | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
-                first_vec.unwrap_or_else(Ty::unknown)
-            }
+            | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => take(first_vec),
             _ => {
-                let t = first_vec.unwrap_or_else(Ty::unknown);
+                let t = take(first_vec);
                 Ty {
                     kind: Kind::Unknown,
                     unit: ValUnit::Unknown,
@@ -635,10 +637,6 @@ impl Env {
             }
         }
     }
-}
-
-fn is_set_op(op: &str) -> bool {
-    matches!(op, "and" | "or" | "unless")
 }
 
 fn divide(l: ValUnit, r: ValUnit) -> ValUnit {
@@ -725,12 +723,12 @@ pub(crate) fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
         if !b.op.is_comparison_operator() || b.return_bool() {
             return;
         }
-        let op = match b.op.to_string().as_str() {
-            ">" => ">",
-            ">=" => ">=",
-            "<" => "<",
-            "<=" => "<=",
-            "==" => "==",
+        let op = match b.op.id() {
+            T_GTR => ">",
+            T_GTE => ">=",
+            T_LSS => "<",
+            T_LTE => "<=",
+            T_EQLC => "==",
             _ => "!=",
         };
         let flip = |op| match op {

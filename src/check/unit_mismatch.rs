@@ -17,6 +17,7 @@ use super::lint::{Cx, RuleUnit};
 use super::typing::{Kind, ValUnit, unparen};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
+use promql_parser::parser::token::T_DIV;
 
 pub(crate) const CODE: Code = Code {
     code: "PW205",
@@ -44,24 +45,28 @@ pub(crate) fn looks_like_ratio(rule: &RuleUnit, cx: &Cx) -> bool {
     let Expr::Binary(div) = side else {
         return false;
     };
+    if div.op.id() != T_DIV || k <= 0.0 || k > 1.0 {
+        return false;
+    }
     let vector = |e: &Expr| cx.env.type_of(e).kind != Kind::Scalar;
     let t = cx.env.type_of(side);
-    div.op.to_string() == "/"
-        && vector(&div.lhs)
+    vector(&div.lhs)
         && vector(&div.rhs)
         && t.unit == ValUnit::Unknown
         // `100 * A / B` is a percentage already.
         && t.scale == 1.0
-        && k > 0.0
-        && k <= 1.0
 }
 
 pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let Some(ty) = cx.type_of(rule).filter(|_| rule.is_alert()) else {
+    if !rule.is_alert() {
+        return out;
+    }
+    let Some(ty) = cx.type_of(rule) else {
         return out;
     };
-    let ratio = ty.is_ratio() || looks_like_ratio(rule, cx);
+    // Typed again only for a `%` after `$value`: most texts have none.
+    let ratio = || ty.is_ratio() || looks_like_ratio(rule, cx);
     for (what, key, text, scanned) in rule.templates() {
         for action in &scanned.actions {
             if !action
@@ -80,7 +85,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             let after = text.text[action.range.end..].trim_start();
             let percent_sign = after.starts_with('%');
             let shown = &text.text[action.range.clone()];
-            let problem = if ratio && percent_sign && !calls("humanizePercentage") {
+            let problem = if percent_sign && !calls("humanizePercentage") && ratio() {
                 Some((
                     format!(
                         "{what} `{key}` prints a 0..1 ratio as a percentage: `{shown}%` shows 0.95 as \"0.95%\""
