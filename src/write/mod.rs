@@ -12,6 +12,7 @@
 pub(crate) mod manifest;
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
@@ -383,7 +384,10 @@ impl Session {
         // Every folder of the generated set, written to or not: a killed run may have left
         // temporaries beside files this run finds unchanged. Not the folders this run
         // created: nothing was in them before it (a fresh output folder is not read again).
-        let created: BTreeSet<&PathBuf> = state.created.iter().collect();
+        // Compared as text: every path here is the root joined with a checked relative
+        // path, so equal paths are equal text (and comparing text is cheaper than
+        // comparing components, for a fleet's thousands of files).
+        let created: BTreeSet<&OsStr> = state.created.iter().map(|d| d.as_os_str()).collect();
         let mut dirs: Vec<PathBuf> = staged
             .iter()
             .filter_map(|s| s.path.parent().map(Path::to_path_buf))
@@ -394,10 +398,10 @@ impl Session {
                     .filter_map(|(p, _)| safe_join(&self.root, p).ok())
                     .filter_map(|p| p.parent().map(Path::to_path_buf)),
             )
-            .filter(|d| !created.contains(d))
+            .filter(|d| !created.contains(d.as_os_str()))
             .collect();
-        dirs.sort();
-        dirs.dedup();
+        dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        dirs.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         drop(created);
         // From here on the folders this session created hold files: they stay.
         state.created.clear();
