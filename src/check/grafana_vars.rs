@@ -44,20 +44,12 @@ fn substitute_as(expr: &str, mode: Placeholder) -> String {
     // split inside a character.
     let mut copied = 0;
     let mut i = 0;
-    let mut quote: Option<u8> = None;
+    let mut strings = Strings::default();
     let mut square = 0usize;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = quote {
-            if c == b'\\' && q != b'`' {
-                // The escaped character never closes the string.
-                i += 2;
-                continue;
-            }
-            if c == q {
-                quote = None;
-            }
-            i += 1;
+        if let Some(step) = strings.inside(bytes, i) {
+            i += step;
             continue;
         }
         let var_len = if matches!(c, b'$' | b'[') {
@@ -88,16 +80,49 @@ fn substitute_as(expr: &str, mode: Placeholder) -> String {
             copied = i;
             continue;
         }
-        match c {
-            b'"' | b'\'' | b'`' => quote = Some(c),
-            b'[' => square += 1,
-            b']' => square = square.saturating_sub(1),
-            _ => {}
+        if !strings.opens(c) {
+            match c {
+                b'[' => square += 1,
+                b']' => square = square.saturating_sub(1),
+                _ => {}
+            }
         }
         i += 1;
     }
     res.push_str(&out[copied..]);
     res
+}
+
+/// Where PromQL's string literals are, for a scan byte by byte: variables and matchers
+/// inside a string are text, not code.
+#[derive(Default)]
+struct Strings {
+    quote: Option<u8>,
+}
+
+impl Strings {
+    /// Inside a string: the bytes to step over (an escaped character never closes it);
+    /// `None` outside.
+    fn inside(&mut self, bytes: &[u8], i: usize) -> Option<usize> {
+        let q = self.quote?;
+        let c = bytes[i];
+        if c == b'\\' && q != b'`' {
+            return Some(2);
+        }
+        if c == q {
+            self.quote = None;
+        }
+        Some(1)
+    }
+
+    /// Whether `c` (outside a string) opens one.
+    fn opens(&mut self, c: u8) -> bool {
+        let opens = matches!(c, b'"' | b'\'' | b'`');
+        if opens {
+            self.quote = Some(c);
+        }
+        opens
+    }
 }
 
 /// The length of a dashboard variable at the start of `s`, or 0.
@@ -155,19 +180,12 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
         return out;
     }
     let bytes = expr.as_bytes();
-    let mut quote: Option<u8> = None;
+    let mut strings = Strings::default();
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = quote {
-            if c == b'\\' && q != b'`' {
-                i += 2;
-                continue;
-            }
-            if c == q {
-                quote = None;
-            }
-            i += 1;
+        if let Some(step) = strings.inside(bytes, i) {
+            i += step;
             continue;
         }
         if matches!(c, b'=' | b'!') && bytes.get(i + 1) == Some(&b'~') {
@@ -183,9 +201,7 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
             i += 2;
             continue;
         }
-        if matches!(c, b'"' | b'\'' | b'`') {
-            quote = Some(c);
-        }
+        strings.opens(c);
         i += 1;
     }
     out
