@@ -169,7 +169,10 @@ impl PoolLabels {
 
     /// The labels an instance's series of a role carry.
     fn series(&self, i: Instance, role: Role) -> &BTreeMap<String, String> {
-        let r = Role::ALL.iter().position(|&r| r == role).unwrap_or(0);
+        let r = Role::ALL
+            .iter()
+            .position(|&r| r == role)
+            .expect("Role::ALL lists every role");
         &self.series[i.ix()][r]
     }
 }
