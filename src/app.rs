@@ -243,17 +243,32 @@ fn explain_error(code_or_name: &str) -> Option<String> {
 /// the output is the same on every machine) for files with one of `exts`.
 fn expand(paths: &[PathBuf], exts: &[&str]) -> (Vec<(PathBuf, bool)>, Vec<Diagnostic>) {
     fn walk(dir: &Path, exts: &[&str], out: &mut Vec<(PathBuf, bool)>, errs: &mut Vec<Diagnostic>) {
-        // The entry's type comes with the folder listing; only a link needs a lookup.
+        // The entry's type comes with the folder listing. A link found in a folder is not
+        // followed: a repository under check could point it at any file on the machine
+        // (whose text a diagnostic would then print), or at a folder above it (a loop).
         let mut entries: Vec<(PathBuf, bool)> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| {
                     let e = e.ok()?;
                     let p = e.path();
-                    let dir = match e.file_type() {
-                        Ok(t) if !t.is_symlink() => t.is_dir(),
-                        _ => p.is_dir(),
-                    };
-                    Some((p, dir))
+                    match e.file_type() {
+                        Ok(t) if t.is_symlink() => {
+                            let hidden = e.file_name().to_string_lossy().starts_with('.');
+                            if !hidden {
+                                errs.push(Diagnostic::warning(
+                                    READ,
+                                    format!(
+                                        "{} is a symbolic link, not followed in a searched \
+                                         folder; name its target on the command line to check it",
+                                        p.display()
+                                    ),
+                                ));
+                            }
+                            None
+                        }
+                        Ok(t) => Some((p, t.is_dir())),
+                        Err(_) => Some((p.clone(), p.is_dir())),
+                    }
                 })
                 .collect(),
             Err(e) => {
@@ -423,6 +438,10 @@ fn check_files(args: &CheckArgs) -> Report {
     let (rule_paths, mut input) = expand(&args.rules, &["yml", "yaml"]);
     let (dash_paths, more) = expand(&args.dashboards, &["json"]);
     input.extend(more);
+    // Links passed over are reported, but are no unusable input.
+    let (passed_over, mut input): (Vec<_>, Vec<_>) = input
+        .into_iter()
+        .partition(|d| d.severity == diag::Severity::Warning);
     let mut skipped_files = 0;
     let mut read = |paths: &[(PathBuf, bool)], what: &str, markers: &[&str]| -> Vec<FileId> {
         // A repository is hundreds of small files, each a few system calls: read on both
@@ -451,6 +470,7 @@ fn check_files(args: &CheckArgs) -> Report {
     let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
     input.extend(linted.unusable);
     let mut diags = linted.findings;
+    diags.extend(passed_over);
     // Levels: the user's settings over the checks' defaults.
     diags.retain_mut(
         |d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
@@ -675,6 +695,13 @@ fn emit(args: &EmitArgs) -> Report {
         report.stderr.push_str(&format!(
             "poolwatch: kept {dir}/{path}: no longer generated, but {why}; remove it by hand \
              if it is not needed\n"
+        ));
+    }
+    for (line, why) in &outcome.ignored {
+        report.stderr.push_str(&format!(
+            "poolwatch: warning: ignored `{line}` in {dir}/{}: {why}; nothing outside the \
+             output folder is removed\n",
+            write::manifest::FILE_NAME
         ));
     }
     let source = match spec_names.as_slice() {

@@ -153,7 +153,7 @@ fn variable_at(s: &str) -> usize {
 /// operators; the first reading that parses wins.
 pub(crate) fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, String> {
     let first = substitute_as(text, Placeholder::Number);
-    let err = match promql_parser::parser::parse(&variable_regexes_as_inequality(&first)) {
+    let err = match super::limits::parse(&variable_regexes_as_inequality(&first)) {
         Ok(e) => return Ok(e),
         Err(e) => e,
     };
@@ -162,7 +162,7 @@ pub(crate) fn parse_query(text: &str) -> Result<promql_parser::parser::Expr, Str
     }
     for mode in [Placeholder::Name, Placeholder::Operator] {
         let text = variable_regexes_as_inequality(&substitute_as(text, mode));
-        if let Ok(e) = promql_parser::parser::parse(&text) {
+        if let Ok(e) = super::limits::parse(&text) {
             return Ok(e);
         }
     }

@@ -323,7 +323,7 @@ pub(crate) fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
     if kind == UnitKind::Query {
         super::grafana_vars::parse_query(text)
     } else {
-        promql_parser::parser::parse(text)
+        super::limits::parse(text)
     }
 }
 

@@ -25,6 +25,7 @@ pub(crate) mod histogram_quantile;
 pub(crate) mod invalid_duration;
 pub(crate) mod invalid_suppression;
 pub(crate) mod label_aggregated_away;
+pub(crate) mod limits;
 pub(crate) mod missing_annotation;
 pub(crate) mod panel_unit;
 pub(crate) mod panel_unit_mismatch;

@@ -24,7 +24,7 @@ pub(crate) const CODE: Code = Code {
 
 /// Parses one expression, giving a clearer message than the parser's when it can.
 pub(crate) fn parse(expr: &str) -> Result<promql_parser::parser::Expr, String> {
-    promql_parser::parser::parse(expr).map_err(|e| {
+    super::limits::parse(expr).map_err(|e| {
         if e.trim() == "invalid promql query" {
             "the expression is not valid PromQL (check brackets, quotes and operators)".into()
         } else {
@@ -40,6 +40,23 @@ pub(crate) fn check_rule(rule: &RuleUnit, _cx: &super::lint::Cx) -> Vec<Diagnost
     let Err(e) = &rule.ast else {
         return Vec::new();
     };
+    if let Some(deep) = super::limits::too_deep(&rule.expr.text) {
+        let span = rule
+            .expr
+            .sub(deep.at..deep.at + 1)
+            .or_else(|| rule.expr.span.clone());
+        let d = rule
+            .diag(super::limits::CODE, SEVERITY, deep.to_string(), span)
+            .label(format!(
+                "deeper than {} levels here",
+                super::limits::MAX_DEPTH
+            ))
+            .help(
+                "split the expression into recording rules (each a part of it), or write a \
+                 long chain of `or`/`+` as a shorter one with aggregation (`sum by (...)`)",
+            );
+        return vec![d];
+    }
     // Dashboard queries are parsed with Grafana's variables replaced; places in the
     // replaced text only map back when nothing was replaced.
     let text = grafana_vars::substitute(&rule.expr.text);

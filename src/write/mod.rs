@@ -8,15 +8,23 @@
 //! temporary file, so a reader (or a crash) sees the old file or the new one, never half
 //! of one. A session dropped unfinished removes its temporary files and the folders it
 //! created. Files whose contents are unchanged are not touched.
+//!
+//! Architecture Invariant: every read, write, rename and removal goes through the output
+//! folder's directory handle ([`confined`]), never through a path joined onto `--out`, and
+//! no symbolic link inside the folder is followed. The folder and its manifest are
+//! untrusted input (a pull request can put anything there): nothing they hold makes a run
+//! touch a file outside the folder.
 
+mod confined;
 pub(crate) mod manifest;
 
-use std::collections::BTreeSet;
-use std::ffi::OsStr;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::{self, Write as _};
-use std::path::{Component, Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use cap_std::fs::Dir;
 
 use similar::TextDiff;
 
@@ -42,6 +50,9 @@ pub struct Outcome {
     /// Files an earlier emit wrote that this one does not, left in place because they
     /// changed since (or could not be removed), with why.
     pub(crate) kept: Vec<(String, String)>,
+    /// Lines of the manifest that name nothing poolwatch may remove (a path leaving the
+    /// folder, or one reached through a symbolic link), ignored, with why.
+    pub(crate) ignored: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -50,6 +61,9 @@ pub enum WriteError {
     NotADirectory(PathBuf),
     /// A generated path would leave the output folder.
     UnsafePath(String),
+    /// A symbolic link where poolwatch would read or write: `--out` itself, a folder on
+    /// the way to a file, or the file. Links are never followed there.
+    Symlink(PathBuf),
     Io {
         /// What was being done: "read", "create the folder", "write".
         action: &'static str,
@@ -83,6 +97,12 @@ impl fmt::Display for WriteError {
             WriteError::UnsafePath(p) => {
                 write!(f, "generated path `{p}` would leave the output folder")
             }
+            WriteError::Symlink(p) => write!(
+                f,
+                "{} is a symbolic link; poolwatch follows no link in the output folder, so \
+                 that nothing outside it is written: replace it with a real folder or file",
+                p.display()
+            ),
             WriteError::Io {
                 action,
                 path,
@@ -99,39 +119,12 @@ impl fmt::Display for WriteError {
 
 impl std::error::Error for WriteError {}
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
-    move |source| WriteError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Joins a generated relative path onto the output folder, refusing anything that could
-/// leave it: absolute paths, `..`, empty names.
+/// leave it: absolute paths, `.`, `..`, empty names, backslashes.
 pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
-    let p = Path::new(rel);
-    let ok = !rel.is_empty()
-        && !rel.contains('\\')
-        && p.components().all(|c| matches!(c, Component::Normal(_)));
-    if !ok {
-        return Err(WriteError::UnsafePath(rel.to_string()));
-    }
-    Ok(root.join(p))
-}
-
-/// Fails if the nearest existing ancestor of `dir` (or `dir` itself) is not a folder:
-/// then `dir` can be neither read nor created.
-fn check_folder(dir: &Path) -> Result<(), WriteError> {
-    match dir
-        .ancestors()
-        .find(|a| a.as_os_str().is_empty() || a.exists())
-    {
-        Some(a) if !a.as_os_str().is_empty() && !a.is_dir() => {
-            Err(WriteError::NotADirectory(a.to_path_buf()))
-        }
-        _ => Ok(()),
-    }
+    confined::parts(rel)
+        .map(|_| root.join(rel))
+        .ok_or_else(|| WriteError::UnsafePath(rel.to_string()))
 }
 
 /// Writes or checks every file under `root`, in one step (no manifest: `init` writes a
@@ -153,6 +146,8 @@ type Key = (usize, usize, usize);
 #[derive(Debug)]
 pub struct Session {
     root: PathBuf,
+    /// The output folder's handle, opened once; `None` until it exists.
+    dir: Mutex<Option<Arc<Dir>>>,
     mode: Mode,
     /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
     manifest: bool,
@@ -167,11 +162,14 @@ struct State {
     unchanged: Vec<(Key, String)>,
     stale: Vec<(Key, String, String)>,
     staged: Vec<(Key, Staged)>,
-    /// Folders this session created: removed again if it does not finish.
-    created: Vec<PathBuf>,
-    /// Folders known to be folders (checked, or created in write mode): each is looked at
-    /// once, not once per file.
-    ready: BTreeSet<PathBuf>,
+    /// Folders this session created inside the output folder (relative): removed again if
+    /// it does not finish.
+    created: Vec<String>,
+    /// The output folder and the folders above it, when this session created them.
+    created_root: Vec<PathBuf>,
+    /// Folders opened so far (relative path → handle): each is looked up once, not once
+    /// per file.
+    ready: BTreeMap<String, Arc<Dir>>,
 }
 
 impl State {
@@ -182,6 +180,7 @@ impl State {
         self.stale.extend(set.stale);
         self.staged.extend(set.staged);
         self.created.extend(set.created);
+        self.created_root.extend(set.created_root);
         self.ready.extend(set.ready);
     }
 }
@@ -189,27 +188,44 @@ impl State {
 /// A changed file written in full to a temporary file beside its target.
 #[derive(Debug)]
 struct Staged {
-    tmp: tempfile::TempPath,
-    path: PathBuf,
+    tmp: confined::Temp,
+    /// The target's name in the temporary file's folder.
+    name: String,
     rel: String,
+    shown: PathBuf,
+}
+
+/// A file an earlier emit wrote that this one does not, found as poolwatch wrote it.
+struct Leftover {
+    rel: String,
+    dir: Arc<Dir>,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// A relative path split into its folder and its file name.
+fn split<'a>(parts: &[&'a str]) -> (Vec<&'a str>, &'a str) {
+    match parts.split_last() {
+        Some((name, dir)) => (dir.to_vec(), name),
+        None => (Vec::new(), ""),
+    }
 }
 
 impl Session {
     /// Starts writing (or checking) into `root`; with `manifest`, reads the manifest an
     /// earlier emit left there.
     pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
-        check_folder(root)?;
+        let dir = confined::open_root(root)?;
         let mut previous = manifest::Manifest::default();
-        if manifest {
-            let path = root.join(manifest::FILE_NAME);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => previous = manifest::parse(&text),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err("read", &path)(e)),
+        if manifest && let Some(dir) = &dir {
+            let shown = root.join(manifest::FILE_NAME);
+            if let Some(bytes) = confined::read(dir, manifest::FILE_NAME, &shown)? {
+                previous = manifest::parse(&String::from_utf8_lossy(&bytes));
             }
         }
         Ok(Self {
             root: root.to_path_buf(),
+            dir: Mutex::new(dir.map(Arc::new)),
             mode,
             manifest,
             previous,
@@ -223,51 +239,75 @@ impl Session {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The output folder's handle; with `create`, the folder is created if missing.
+    fn root_dir(&self, found: &mut State, create: bool) -> Result<Option<Arc<Dir>>, WriteError> {
+        let mut dir = self.dir.lock().unwrap_or_else(PoisonError::into_inner);
+        if dir.is_none() && create {
+            let (d, created) = confined::create_root(&self.root)?;
+            found.created_root.extend(created);
+            *dir = Some(Arc::new(d));
+        }
+        Ok(dir.clone())
+    }
+
+    /// The folder `rel` inside the output folder (links refused); `None` when missing and
+    /// not `create`.
+    fn folder(
+        &self,
+        found: &mut State,
+        rel: &[&str],
+        create: bool,
+    ) -> Result<Option<Arc<Dir>>, WriteError> {
+        let key = rel.join("/");
+        let known = found.ready.get(&key).cloned();
+        if let Some(d) = known.or_else(|| self.state().ready.get(&key).cloned()) {
+            return Ok(Some(d));
+        }
+        let Some(root) = self.root_dir(found, create)? else {
+            return Ok(None);
+        };
+        if rel.is_empty() {
+            found.ready.insert(key, Arc::clone(&root));
+            return Ok(Some(root));
+        }
+        let opened = confined::open_dir(&root, &self.root, rel, create, &mut found.created)?;
+        Ok(opened.map(|d| {
+            let d = Arc::new(d);
+            found.ready.insert(key, Arc::clone(&d));
+            d
+        }))
+    }
+
     /// Compares a set of files with the folder; in write mode each changed file is
     /// written to a temporary file. Nothing is replaced yet.
     pub fn add(&self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
         // Validate every path before touching anything.
-        let targets: Vec<PathBuf> = files
-            .iter()
-            .map(|f| safe_join(&self.root, &f.path))
-            .collect::<Result<_, _>>()?;
+        for f in files {
+            safe_join(&self.root, &f.path)?;
+        }
         let mut found = State::default();
-        let result =
-            targets
-                .into_iter()
-                .zip(files)
-                .enumerate()
-                .try_for_each(|(i, (path, file))| {
-                    self.add_file(&mut found, (set.0, set.1, i), path, file)
-                });
+        let result = files
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, file)| self.add_file(&mut found, (set.0, set.1, i), file));
         // Also on failure: the folders it created are removed with the session.
         self.state().merge(found);
         result
     }
 
-    fn add_file(
-        &self,
-        found: &mut State,
-        key: Key,
-        path: PathBuf,
-        file: &OutputFile,
-    ) -> Result<(), WriteError> {
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let ready = |found: &State| found.ready.contains(&dir) || self.state().ready.contains(&dir);
-        if !ready(found) {
-            check_folder(&dir)?;
-            if self.mode == Mode::Check {
-                found.ready.insert(dir.clone());
-            }
-        }
+    fn add_file(&self, found: &mut State, key: Key, file: &OutputFile) -> Result<(), WriteError> {
+        let parts =
+            confined::parts(&file.path).ok_or_else(|| WriteError::UnsafePath(file.path.clone()))?;
+        let (dir_parts, name) = split(&parts);
+        let shown = self.root.join(&file.path);
         if self.manifest {
             let hash = manifest::hash(file.contents.as_bytes());
             found.listed.push((file.path.clone(), hash));
         }
-        let current = match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_err("read", &path)(e)),
+        let folder = self.folder(found, &dir_parts, false)?;
+        let current = match &folder {
+            Some(d) => confined::read(d, name, &shown)?,
+            None => None,
         };
         if current.as_deref() == Some(file.contents.as_bytes()) {
             found.unchanged.push((key, file.path.clone()));
@@ -282,27 +322,83 @@ impl Session {
             found.stale.push((key, file.path.clone(), diff));
             return Ok(());
         }
-        if !ready(found) {
-            let missing: Vec<PathBuf> = dir
-                .ancestors()
-                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-                .map(Path::to_path_buf)
-                .collect();
-            std::fs::create_dir_all(&dir).map_err(io_err("create the folder", &dir))?;
-            // Two sets may both find a shared folder missing: it is listed twice.
-            found.created.extend(missing.into_iter().rev());
-            found.ready.insert(dir.clone());
-        }
-        let tmp = write_temp(&dir, &path, file.contents.as_bytes(), current.is_some())?;
+        let folder = match folder {
+            Some(d) => d,
+            None => self
+                .folder(found, &dir_parts, true)?
+                .ok_or_else(|| WriteError::NotADirectory(shown.clone()))?,
+        };
+        let kept = current.is_some().then(|| confined::mode_of(&folder, name));
+        let mode = kept.flatten().unwrap_or(0o644);
+        let tmp = confined::Temp::write(folder, file.contents.as_bytes(), mode, &shown)?;
         found.staged.push((
             key,
             Staged {
                 tmp,
-                path,
+                name: name.to_string(),
                 rel: file.path.clone(),
+                shown,
             },
         ));
         Ok(())
+    }
+
+    /// The files the previous manifest lists that this run does not generate: those still
+    /// as poolwatch wrote them (to remove), those changed since (kept), and lines that name
+    /// nothing poolwatch may touch (ignored).
+    fn leftovers(
+        &self,
+        generated: &BTreeSet<&str>,
+        outcome: &mut Outcome,
+    ) -> Result<Vec<Leftover>, WriteError> {
+        let mut found = State::default();
+        let mut leftovers = Vec::new();
+        for (path, hash) in &self.previous.files {
+            if generated.contains(path.as_str()) {
+                continue;
+            }
+            let Some(parts) = confined::parts(path) else {
+                outcome.ignored.push((
+                    path.clone(),
+                    "it is not a plain relative path inside the output folder".into(),
+                ));
+                continue;
+            };
+            let (dir_parts, name) = split(&parts);
+            let shown = self.root.join(path);
+            let read = self
+                .folder(&mut found, &dir_parts, false)
+                .and_then(|d| match d {
+                    Some(d) => Ok(confined::read(&d, name, &shown)?.map(|b| (d, b))),
+                    None => Ok(None),
+                });
+            match read {
+                Ok(Some((dir, bytes))) if self.previous.hasher.hash(&bytes) == *hash => {
+                    leftovers.push(Leftover {
+                        rel: path.clone(),
+                        dir,
+                        name: name.to_string(),
+                        bytes,
+                    });
+                }
+                Ok(Some(_)) => outcome
+                    .kept
+                    .push((path.clone(), "it changed since poolwatch wrote it".into())),
+                Ok(None) => {}
+                Err(WriteError::Symlink(link)) => outcome.ignored.push((
+                    path.clone(),
+                    format!(
+                        "{} is a symbolic link, which poolwatch does not follow",
+                        link.display()
+                    ),
+                )),
+                Err(e) => outcome
+                    .kept
+                    .push((path.clone(), format!("cannot read it: {e}"))),
+            }
+        }
+        self.state().merge(found);
+        Ok(leftovers)
     }
 
     /// Writes the manifest, replaces each target by rename from its temporary file, and
@@ -314,68 +410,39 @@ impl Session {
     /// next `emit` (or `emit --check`) finds and rewrites any file that did not reach the
     /// disk. A sync per file cost milliseconds each, seconds for a fleet's thousands.
     pub fn finish(mut self) -> Result<Outcome, WriteError> {
+        let mut outcome = Outcome::default();
         let mut leftovers = Vec::new();
-        let mut kept = Vec::new();
         if self.manifest {
-            let listed = std::mem::take(
-                &mut self
-                    .state
-                    .get_mut()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .listed,
-            );
+            let listed = std::mem::take(&mut self.state().listed);
             let generated: BTreeSet<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
-            for (path, hash) in &self.previous.files {
-                if generated.contains(path.as_str()) {
-                    continue;
-                }
-                // A path the manifest should not hold is skipped: nothing outside the folder.
-                let Ok(full) = safe_join(&self.root, path) else {
-                    continue;
-                };
-                match std::fs::read(&full) {
-                    Ok(bytes) if self.previous.hasher.hash(&bytes) == *hash => {
-                        leftovers.push((path.clone(), full, bytes));
-                    }
-                    Ok(_) => {
-                        kept.push((path.clone(), "it changed since poolwatch wrote it".into()))
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => kept.push((path.clone(), format!("cannot read it: {e}"))),
-                }
-            }
+            leftovers = self.leftovers(&generated, &mut outcome)?;
+            drop(generated);
             let file = OutputFile {
                 path: manifest::FILE_NAME.to_string(),
                 contents: manifest::render(&listed),
             };
-            drop(generated);
-            let path = self.root.join(manifest::FILE_NAME);
             let mut found = State {
                 listed,
                 ..State::default()
             };
-            let result = self.add_file(&mut found, (usize::MAX, 0, 0), path, &file);
+            let result = self.add_file(&mut found, (usize::MAX, 0, 0), &file);
             self.state().merge(found);
             result?;
         }
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let mut outcome = Outcome {
-            kept,
-            ..Outcome::default()
-        };
         state.unchanged.sort_by_key(|(k, _)| *k);
         outcome.unchanged = state.unchanged.drain(..).map(|(_, p)| p).collect();
         state.stale.sort_by_key(|(k, ..)| *k);
         outcome.stale = state.stale.drain(..).map(|(_, p, d)| (p, d)).collect();
         if self.mode == Mode::Check {
-            for (path, _, bytes) in leftovers {
-                let old = String::from_utf8_lossy(&bytes);
+            for l in leftovers {
+                let old = String::from_utf8_lossy(&l.bytes);
                 let diff = TextDiff::from_lines(old.as_ref(), "")
                     .unified_diff()
                     .context_radius(3)
-                    .header(&format!("a/{path}"), "/dev/null")
+                    .header(&format!("a/{}", l.rel), "/dev/null")
                     .to_string();
-                outcome.stale.push((path, diff));
+                outcome.stale.push((l.rel, diff));
             }
             return Ok(outcome);
         }
@@ -384,38 +451,41 @@ impl Session {
         // Every folder of the generated set, written to or not: a killed run may have left
         // temporaries beside files this run finds unchanged. Not the folders this run
         // created: nothing was in them before it (a fresh output folder is not read again).
-        // Compared as text: every path here is the root joined with a checked relative
-        // path, so equal paths are equal text (and comparing text is cheaper than
-        // comparing components, for a fleet's thousands of files).
-        let created: BTreeSet<&OsStr> = state.created.iter().map(|d| d.as_os_str()).collect();
-        let mut dirs: Vec<PathBuf> = staged
+        let created: BTreeSet<&str> = state.created.iter().map(String::as_str).collect();
+        let fresh_root = !state.created_root.is_empty();
+        let dirs: Vec<Arc<Dir>> = state
+            .listed
             .iter()
-            .filter_map(|s| s.path.parent().map(Path::to_path_buf))
-            .chain(
-                state
-                    .listed
-                    .iter()
-                    .filter_map(|(p, _)| safe_join(&self.root, p).ok())
-                    .filter_map(|p| p.parent().map(Path::to_path_buf)),
-            )
-            .filter(|d| !created.contains(d.as_os_str()))
+            .map(|(p, _)| p.as_str())
+            .chain(staged.iter().map(|s| s.rel.as_str()))
+            .map(|p| p.rsplit_once('/').map_or("", |(d, _)| d))
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .filter(|d| !(created.contains(d) || fresh_root && d.is_empty()))
+            .filter_map(|d| state.ready.get(d).cloned())
             .collect();
-        dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        dirs.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         drop(created);
         // From here on the folders this session created hold files: they stay.
         state.created.clear();
+        state.created_root.clear();
         outcome.written = commit(staged)?;
         for dir in &dirs {
-            remove_stray_temporaries(dir);
+            confined::remove_stray_temporaries(dir);
         }
-        for (path, full, _) in leftovers {
-            match std::fs::remove_file(&full) {
+        let root = self
+            .dir
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for l in leftovers {
+            match l.dir.remove_file(&l.name) {
                 Ok(()) => {
-                    remove_empty_folders(&self.root, &full);
-                    outcome.removed.push(path);
+                    if let Some(root) = &root {
+                        remove_empty_folders(root, &l.rel);
+                    }
+                    outcome.removed.push(l.rel);
                 }
-                Err(e) => outcome.kept.push((path, format!("cannot remove it: {e}"))),
+                Err(e) => outcome.kept.push((l.rel, format!("cannot remove it: {e}"))),
             }
         }
         Ok(outcome)
@@ -424,33 +494,42 @@ impl Session {
 
 impl Drop for Session {
     /// An unfinished session leaves the folder as it was: its temporary files are deleted
-    /// (each `TempPath` on drop) and the folders it created are removed.
+    /// (each on drop) and the folders it created are removed.
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         state.staged.clear();
+        state.ready.clear();
         // Deepest first: sets staged side by side each list the folders they created, in
         // whatever order they finished, so a parent may come before another set's child.
         let created = &mut state.created;
         created.sort_by(|a, b| {
-            b.components()
+            b.matches('/')
                 .count()
-                .cmp(&a.components().count())
+                .cmp(&a.matches('/').count())
                 .then_with(|| a.cmp(b))
         });
         created.dedup();
-        for dir in created.iter() {
+        if let Some(root) = self.dir.get_mut().unwrap_or_else(PoisonError::into_inner) {
+            for dir in created.iter() {
+                let _ = root.remove_dir(dir);
+            }
+        }
+        *self.dir.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+        for dir in state.created_root.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
     }
 }
 
-/// Removes the folders above a removed file that it leaves empty, up to `root` (not
-/// included). A folder with anything else in it stays.
-fn remove_empty_folders(root: &Path, removed: &Path) {
-    for dir in removed.ancestors().skip(1) {
-        if dir == root || !dir.starts_with(root) || std::fs::remove_dir(dir).is_err() {
+/// Removes the folders above a removed file (`rel`) that it leaves empty, up to the output
+/// folder (not included). A folder with anything else in it stays.
+fn remove_empty_folders(root: &Dir, rel: &str) {
+    let mut dir = rel;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if root.remove_dir(parent).is_err() {
             break;
         }
+        dir = parent;
     }
 }
 
@@ -458,9 +537,9 @@ fn remove_empty_folders(root: &Path, removed: &Path) {
 fn commit(staged: Vec<Staged>) -> Result<Vec<String>, WriteError> {
     let mut replaced = Vec::new();
     for s in staged {
-        if let Err(e) = s.tmp.persist(&s.path) {
-            // The failed temporary file and the ones not yet renamed are deleted on drop.
-            let error = io_err("replace", &s.path)(e.error);
+        if let Err(e) = s.tmp.rename_to(&s.name) {
+            // The temporary files not yet renamed are deleted on drop.
+            let error = confined::io_err("replace", &s.shown)(e);
             return Err(if replaced.is_empty() {
                 error
             } else {
@@ -487,56 +566,6 @@ pub(crate) fn unified_diff(path: &str, old: &str, new: &str, missing: bool) -> S
         .context_radius(3)
         .header(&old_name, &format!("b/{path}"))
         .to_string()
-}
-
-/// Prefix and suffix of the temporary files; [`remove_leftovers`] relies on them.
-const TMP_PREFIX: &str = ".poolwatch-";
-const TMP_SUFFIX: &str = ".tmp";
-
-/// Writes `bytes` to a new temporary file in `dir`, to be renamed over `path`.
-fn write_temp(
-    dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    replaces: bool,
-) -> Result<tempfile::TempPath, WriteError> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .suffix(TMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(io_err("create a temporary file in", dir))?;
-    // tempfile creates 0600 files; a generated file is as readable as any other (0644), or
-    // keeps the mode of the file it replaces.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let kept = replaces.then(|| std::fs::metadata(path).ok()).flatten();
-        let mode = kept.map_or(0o644, |m| m.permissions().mode());
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(io_err("write", path))?;
-    }
-    tmp.write_all(bytes).map_err(io_err("write", path))?;
-    // Closed now (a fleet stages thousands of files); the path is deleted on drop.
-    Ok(tmp.into_temp_path())
-}
-
-/// Removes temporary files a killed run left in `dir`. They are never read: a file is
-/// replaced only by a complete temporary file, so leftovers are only clutter. (Two runs
-/// writing into one folder at the same moment are not supported: one could remove the
-/// other's temporary file, which then fails with an error, never with a partial file.)
-fn remove_stray_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 #[cfg(test)]

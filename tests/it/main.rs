@@ -21,6 +21,7 @@ mod escaping;
 mod fleet;
 mod generated_output;
 mod grafana_schema;
+mod hostile_input;
 mod identity;
 mod lint;
 mod many_specs;
@@ -46,6 +47,7 @@ fn main() {
         ("fleet", fleet::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
+        ("hostile_input", hostile_input::tests),
         ("identity", identity::tests),
         ("lint", lint::tests),
         ("many_specs", many_specs::tests),
