@@ -179,6 +179,25 @@ pub(crate) fn plan<'a>(raw: &'a RawSpec, variants: Variants<'a>) -> Vec<(Option<
     }
 }
 
+/// Hand-written rule files and dashboards, already in `sources`, as `check --rules` and
+/// `--dashboards` lint them (`check::run::files`, the app's own step) against metric names
+/// alone: the files a repository holds, untrusted. Returns the files that are no rule file
+/// or dashboard at all (exit code 2), then the findings. The fuzz targets run this.
+pub fn lint(
+    sources: &Sources,
+    rule_files: &[FileId],
+    dashboards: &[FileId],
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    let linted = check::run::files(
+        check::knowledge::Knowledge::default(),
+        None,
+        sources,
+        rule_files,
+        dashboards,
+    );
+    (linted.unusable, linted.findings)
+}
+
 /// The base variant of one spec for one deploy target, its text added to `sources`: how
 /// the tests and the fuzz target run the chain.
 pub fn generate_spec(

@@ -162,38 +162,50 @@ fn file(path: &str) -> OutputFile {
     }
 }
 
-/// A folder swapped for a link to outside while a run is going (after its files were
-/// staged, before they are renamed into place; and after the manifest was read, before the
-/// files it lists are removed): nothing is written or removed outside. Checking paths
-/// before using them would not do: the swap comes after any check.
-fn a_folder_swapped_for_a_link_mid_run_leads_nowhere() {
+/// Runs a session that generates `generated` into `out`, swapping the folder `swapped`
+/// for a link to `outside/` between staging and finishing; then checks that outside/ is
+/// as it was and that the run finished.
+fn emit_with_a_swap(d: &Path, generated: &str, swapped: &str) {
+    let out = d.join("out");
+    let session = Session::begin(&out, Mode::Write, true).unwrap();
+    session.add((0, 0), &[file(generated)]).unwrap();
+    std::fs::rename(out.join(swapped), out.join(format!("{swapped}.moved"))).unwrap();
+    symlink("../outside", out.join(swapped)).unwrap();
+    let outcome = session.finish();
+    assert_outside_untouched(d);
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+/// A folder swapped for a link to outside after the manifest was read, before the files
+/// it lists are removed: the file behind the link is not removed. Checking paths when the
+/// manifest is read would not do: the swap comes after any such check.
+fn a_folder_swapped_for_a_link_mid_run_removes_nothing_outside() {
     let dir = scratch();
     let d = dir.path();
     let out = d.join("out");
-    std::fs::create_dir_all(out.join("rules")).unwrap();
     std::fs::create_dir_all(out.join("old")).unwrap();
     std::fs::write(out.join("old/victim.txt"), "precious\n").unwrap();
+    std::fs::write(out.join("kept.yml"), "generated\n").unwrap();
     std::fs::write(
         out.join(".poolwatch-manifest"),
         format!("{:016x} old/victim.txt\n", fnv(b"precious\n")),
     )
     .unwrap();
-    let session = Session::begin(&out, Mode::Write, true).unwrap();
-    session.add((0, 0), &[file("rules/a.yml")]).unwrap();
-    // The swap: both folders become links to outside/.
-    for name in ["rules", "old"] {
-        std::fs::rename(out.join(name), out.join(format!("{name}.moved"))).unwrap();
-        symlink("../outside", out.join(name)).unwrap();
-    }
-    let outcome = session.finish();
-    assert_outside_untouched(d);
-    // The file went where the run had opened the folder, which is still inside.
-    if outcome.is_ok() {
-        assert_eq!(
-            std::fs::read_to_string(out.join("rules.moved/a.yml")).unwrap(),
-            "generated\n"
-        );
-    }
+    emit_with_a_swap(d, "kept.yml", "old");
+}
+
+/// A folder swapped for a link to outside after its files were staged, before they are
+/// renamed into place: the file goes where the run opened the folder, still inside.
+fn a_folder_swapped_for_a_link_mid_run_writes_inside() {
+    let dir = scratch();
+    let d = dir.path();
+    let out = d.join("out");
+    std::fs::create_dir_all(out.join("rules")).unwrap();
+    emit_with_a_swap(d, "rules/a.yml", "rules");
+    assert_eq!(
+        std::fs::read_to_string(out.join("rules.moved/a.yml")).unwrap(),
+        "generated\n"
+    );
 }
 
 /// One expression per way of nesting, `n` levels deep: operator chains, parentheses,
@@ -355,17 +367,48 @@ fn links_in_searched_folders_are_not_followed() {
     assert_eq!(code(&out), 0, "{all}");
 }
 
+/// Inputs that crashed or hung poolwatch once (the fuzzer's findings and the issue's
+/// attacks, `tests/fuzz_regressions/`): each ends in findings or a located error.
+fn fuzz_regressions_end_in_a_diagnostic() {
+    let root = crate::common::root().join("tests/fuzz_regressions");
+    let mut seen = 0;
+    for (folder, flag) in [
+        ("lint_rules", "--rules"),
+        ("lint_dashboards", "--dashboards"),
+    ] {
+        for e in std::fs::read_dir(root.join(folder)).unwrap() {
+            let path = e.unwrap().path();
+            let out = poolwatch(&["check", flag, path.to_str().unwrap()], &root);
+            let err = stderr(&out);
+            assert!(
+                matches!(code(&out), 1 | 2),
+                "{}: {err:.400}",
+                path.display()
+            );
+            assert!(
+                err.contains("error["),
+                "{}: no diagnostic: {err:.400}",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the regression files are missing");
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         a_symlinked_folder_in_the_output_is_refused,
         the_output_folder_as_a_symlink_is_refused,
         a_symlinked_file_or_manifest_in_the_output_is_refused,
         a_manifest_cannot_remove_a_file_outside,
-        a_folder_swapped_for_a_link_mid_run_leads_nowhere,
+        a_folder_swapped_for_a_link_mid_run_removes_nothing_outside,
+        a_folder_swapped_for_a_link_mid_run_writes_inside,
         deep_expressions_are_a_located_diagnostic,
         expressions_at_the_depth_limit_are_checked,
         long_expressions_and_templates_end_quickly,
         deep_yaml_and_json_are_refused,
         links_in_searched_folders_are_not_followed,
+        fuzz_regressions_end_in_a_diagnostic,
     ]
 }
