@@ -4,6 +4,8 @@
 //! Why: a fixed uid ties the dashboard to one Grafana instance; imported elsewhere its
 //! panels show "data source not found", and staging cannot be compared with production.
 //!
+//! A uid repeated by a panel and its targets is one finding, at its first place.
+//!
 //! Example: `"datasource": {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"}`.
 
 use serde_json::Value;
@@ -35,22 +37,43 @@ fn fixed_uid(ds: Option<&Value>) -> Option<String> {
 pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
-        let mut fixed: Vec<(String, String)> = Vec::new();
+        // One finding per fixed uid of a panel, however many of its targets repeat it:
+        // (uid, the panel itself uses it, the targets that do).
+        let mut fixed: Vec<(String, bool, Vec<&str>)> = Vec::new();
         if let Some(uid) = fixed_uid(p.json.get("datasource")) {
-            fixed.push((p.describe(), uid));
+            fixed.push((uid, true, Vec::new()));
         }
         for (ref_id, _, t) in p.targets() {
-            if let Some(uid) = fixed_uid(t.get("datasource")) {
-                fixed.push((format!("target {ref_id} of {}", p.describe()), uid));
+            let Some(uid) = fixed_uid(t.get("datasource")) else {
+                continue;
+            };
+            match fixed.iter_mut().find(|(u, _, _)| *u == uid) {
+                Some((_, _, refs)) => refs.push(ref_id),
+                None => fixed.push((uid, false, vec![ref_id])),
             }
         }
-        for (what, uid) in fixed {
+        for (uid, panel, refs) in fixed {
+            let targets = match refs.len() {
+                0 => String::new(),
+                1 => format!("target {}", refs[0]),
+                _ => format!("targets {}", refs.join(", ")),
+            };
+            let what = match (panel, targets.is_empty()) {
+                (true, true) => p.describe(),
+                (true, false) => format!("{} and its {targets}", p.describe()),
+                (false, _) => format!("{targets} of {}", p.describe()),
+            };
+            let verb = if refs.len() + usize::from(panel) == 1 {
+                "uses"
+            } else {
+                "use"
+            };
             out.push(
                 doc.diag(
                     CODE,
                     SEVERITY,
                     &p,
-                    format!("{what} uses the fixed data source `{uid}`"),
+                    format!("{what} {verb} the fixed data source `{uid}`"),
                     Some(&format!("\"{uid}\"")),
                 )
                 .label("not the `datasource` variable")
