@@ -17,6 +17,7 @@ pub(crate) mod typing;
 
 pub(crate) mod alert_without_comparison;
 pub(crate) mod alert_without_for;
+pub(crate) mod contradictory_matchers;
 pub(crate) mod counter_compared;
 pub(crate) mod counter_without_rate;
 pub(crate) mod datasource_variable;
@@ -25,6 +26,7 @@ pub(crate) mod histogram_quantile;
 pub(crate) mod invalid_duration;
 pub(crate) mod invalid_suppression;
 pub(crate) mod label_aggregated_away;
+pub(crate) mod matching_never_matches;
 pub(crate) mod missing_annotation;
 pub(crate) mod panel_unit;
 pub(crate) mod panel_unit_mismatch;

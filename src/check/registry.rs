@@ -5,11 +5,12 @@
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use super::{
-    alert_without_comparison, alert_without_for, counter_compared, counter_without_rate,
-    datasource_variable, duplicate_rule, histogram_quantile, invalid_duration, invalid_suppression,
-    label_aggregated_away, missing_annotation, panel_unit, panel_unit_mismatch, percent_sign,
-    promql_syntax, rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax,
-    threshold_steps, unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
+    alert_without_comparison, alert_without_for, contradictory_matchers, counter_compared,
+    counter_without_rate, datasource_variable, duplicate_rule, histogram_quantile,
+    invalid_duration, invalid_suppression, label_aggregated_away, matching_never_matches,
+    missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
+    rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
+    unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
     unreachable_quantile,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
@@ -132,6 +133,16 @@ pub const CHECKS: &[CheckInfo] = &[
         unreachable_quantile,
         Run::Rule(unreachable_quantile::check),
         "unreachable_quantile.rs"
+    ),
+    check!(
+        contradictory_matchers,
+        Run::Rule(contradictory_matchers::check),
+        "contradictory_matchers.rs"
+    ),
+    check!(
+        matching_never_matches,
+        Run::Rule(matching_never_matches::check),
+        "matching_never_matches.rs"
     ),
     check!(
         invalid_duration,
