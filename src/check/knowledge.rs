@@ -163,6 +163,17 @@ impl Knowledge {
         }
     }
 
+    /// True when a family known exactly shares `name`'s namespace (its first `_` word,
+    /// `k2` of `k2_pool_size`): the exposition or metadata given is that exporter's.
+    pub(crate) fn covers_namespace(&self, name: &str) -> bool {
+        let Some((ns, _)) = name.split_once('_') else {
+            return false;
+        };
+        self.families
+            .keys()
+            .any(|k| k.split_once('_').is_some_and(|(n, _)| n == ns))
+    }
+
     pub(crate) fn family(&self, name: &str) -> Option<&Family> {
         self.families.get(name)
     }

@@ -36,9 +36,20 @@ pub struct CheckInfo {
     pub(crate) run: Run,
     /// The module's source; its `//!` lines are the documentation.
     source: &'static str,
+    /// When a finding is reported below `severity` (what is known makes it only likely),
+    /// in words: `--list`, `--explain` and the docs all say it beside the level.
+    pub(crate) lowered: Option<&'static str>,
 }
 
 impl CheckInfo {
+    /// The level in words, with when it is lowered: "error (a warning when ...)".
+    pub(crate) fn level(&self) -> String {
+        match self.lowered {
+            Some(when) => format!("{} (a warning {when})", severity_word(self.severity)),
+            None => severity_word(self.severity).to_string(),
+        }
+    }
+
     /// The `//!` documentation (what, why, example), without the leading "PWxxx name: ".
     pub(crate) fn doc(&self) -> String {
         let lines: Vec<&str> = self
@@ -83,6 +94,13 @@ macro_rules! check {
             severity: $module::SEVERITY,
             run: $run,
             source: include_str!($file),
+            lowered: None,
+        }
+    };
+    ($module:ident, $run:expr, $file:literal, lowered: $when:literal) => {
+        CheckInfo {
+            lowered: Some($when),
+            ..check!($module, $run, $file)
         }
     };
 }
@@ -97,12 +115,14 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         unknown_metric,
         Run::Rule(unknown_metric::check),
-        "unknown_metric.rs"
+        "unknown_metric.rs",
+        lowered: "when the metric is only likely missing"
     ),
     check!(
         rate_on_gauge,
         Run::Rule(rate_on_gauge::check),
-        "rate_on_gauge.rs"
+        "rate_on_gauge.rs",
+        lowered: "when the type is known by name alone"
     ),
     check!(
         counter_without_rate,
@@ -117,12 +137,14 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         alert_without_comparison,
         Run::Rule(alert_without_comparison::check),
-        "alert_without_comparison.rs"
+        "alert_without_comparison.rs",
+        lowered: "when the expression has no `bool` comparison"
     ),
     check!(
         rate_on_binary,
         Run::Rule(rate_on_binary::check),
-        "rate_on_binary.rs"
+        "rate_on_binary.rs",
+        lowered: "when the type is known by name alone"
     ),
     check!(
         counter_compared,
@@ -132,7 +154,8 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         unreachable_quantile,
         Run::Rule(unreachable_quantile::check),
-        "unreachable_quantile.rs"
+        "unreachable_quantile.rs",
+        lowered: "when the buckets are not from a spec's catalog"
     ),
     check!(
         contradictory_matchers,
@@ -236,7 +259,7 @@ pub(crate) fn explain(c: &CheckInfo) -> String {
         "{} {} ({})\n\n{}\n",
         c.code.code,
         c.code.name,
-        severity_word(c.severity),
+        c.level(),
         c.doc()
     )
 }
@@ -246,11 +269,13 @@ pub(crate) fn list() -> String {
     let mut out = String::new();
     for c in CHECKS {
         out.push_str(&format!(
-            "{} {:<28} {:<8} {}\n",
+            "{} {:<28} {:<8} {}{}\n",
             c.code.code,
             c.code.name,
             severity_word(c.severity),
-            c.summary()
+            c.summary(),
+            c.lowered
+                .map_or(String::new(), |w| format!(" (a warning {w})"))
         ));
     }
     out
@@ -277,8 +302,11 @@ pub fn markdown() -> String {
          a check that relies on a type known only by name reports a warning at most.\n\
          `--metrics FILE` (a saved `/metrics` exposition) and `--metadata FILE` (a saved\n\
          `/api/v1/metadata` response) give exact types, units and bucket bounds; with them an\n\
-         unknown metric is a warning. `--spec FILE` checks against the spec's catalog (an\n\
-         unknown metric is an error) and its `severities:`.\n\n\
+         unknown metric is certain (an error) when it is a typo away from a metric of the same\n\
+         exporter, and likely (a warning) otherwise: give one `--metrics` file per job for a\n\
+         complete picture. `--spec FILE` checks against the spec's catalog (an unknown metric\n\
+         is an error) and its `severities:`. A check whose level depends on what is known\n\
+         says so beside its severity.\n\n\
          CI: `--fail-on error|warning|info|never` (default error) sets what exits 1;\n\
          `--level PW207=off` (or `=error`, `=warning`, `=info`) changes one check's level;\n\
          `--write-baseline FILE` records today's findings and `--baseline FILE` counts those\n\
@@ -302,7 +330,7 @@ pub fn markdown() -> String {
             c.code.code,
             format!("{}-{}", c.code.code, c.code.name).to_lowercase(),
             c.code.name,
-            severity_word(c.severity),
+            c.level(),
             c.summary().replace('|', "\\|")
         ));
     }
@@ -311,7 +339,7 @@ pub fn markdown() -> String {
             "\n## {} {}\n\nSeverity: {}.\n\n{}\n",
             c.code.code,
             c.code.name,
-            severity_word(c.severity),
+            c.level(),
             c.doc()
         ));
     }

@@ -106,5 +106,55 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         a_declared_gauge_beats_a_total_name,
         dashboard_findings_are_one_per_defect_on_their_line,
+        levels_agree_across_list_explain_docs_and_report,
     ]
+}
+
+/// One level per check: a misspelt metric next to its exporter's exposition is certain
+/// (an error, exit 1), as `--list`, `--explain` and docs/checks.md say; a name of another
+/// exporter is only likely missing (a warning), which all three say too.
+fn levels_agree_across_list_explain_docs_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = write(
+        &dir,
+        "shop.prom",
+        "# TYPE shop_orders_total counter\nshop_orders_total 3\n# TYPE shop_queue_depth gauge\nshop_queue_depth 1\n",
+    );
+    let rules = write(
+        &dir,
+        "rules.yml",
+        "groups:\n- name: shop\n  rules:\n  - alert: Orders\n    expr: rate(shop_order_total[5m]) > 1 or node_load1 > 4\n    for: 5m\n    annotations: {summary: orders}\n",
+    );
+    let report = run(&["check", "--rules", &rules, "--metrics", &metrics]);
+    assert!(
+        report.stderr.contains("error[PW102]: `shop_order_total`")
+            && report.stderr.contains("(certain)"),
+        "{}",
+        report.stderr
+    );
+    assert!(
+        report.stderr.contains("warning[PW102]: `node_load1`")
+            && report.stderr.contains("(likely)"),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(report.code, 1, "{}", report.stderr);
+    let list = run(&["check", "--list"]).stdout;
+    let line = list.lines().find(|l| l.starts_with("PW102")).unwrap();
+    assert!(
+        line.contains("error") && line.contains("a warning when the metric is only likely missing"),
+        "{line}"
+    );
+    let explain = run(&["check", "--explain", "PW102"]).stdout;
+    assert!(
+        explain.starts_with(
+            "PW102 unknown-metric (error (a warning when the metric is only likely missing))"
+        ),
+        "{explain}"
+    );
+    let docs = std::fs::read_to_string(crate::common::root().join("docs/checks.md")).unwrap();
+    assert!(
+        docs.contains("Severity: error (a warning when the metric is only likely missing)."),
+        "docs/checks.md"
+    );
 }
