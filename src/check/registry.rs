@@ -314,8 +314,10 @@ pub fn markdown() -> String {
          with one summary line.\n\n\
          Exit codes: 0 clean (findings below `--fail-on` allowed), 1 findings at or above it,\n\
          2 unusable input or usage. `poolwatch check --explain PW205` prints one check's\n\
-         documentation, `--list` all of them; `--format json` and `--format github` (workflow\n\
-         annotations) change the output.\n\n\
+         documentation, `--list` all of them; `--format json`, `--format github` (workflow\n\
+         annotations), `--format sarif` (SARIF 2.1.0: GitHub code scanning shows each finding\n\
+         on its line) and `--format checkstyle` (XML) change the output; `--fail-on` applies to\n\
+         every format.\n\n\
          To silence one check for one rule, give a reason: in a rule file, a comment on the\n\
          line above the rule, `# poolwatch: ignore PW205 <reason>`; in a spec,\n\
          `lint: {ignore: [{rule: <alert or record name>, code: PW205, reason: <reason>}]}`.\n\

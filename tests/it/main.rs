@@ -23,6 +23,7 @@ mod generated_output;
 mod grafana_schema;
 mod identity;
 mod lint;
+mod lint_formats;
 mod lint_precision;
 mod many_specs;
 mod output_safety;
@@ -49,6 +50,7 @@ fn main() {
         ("grafana_schema", grafana_schema::tests),
         ("identity", identity::tests),
         ("lint", lint::tests),
+        ("lint_formats", lint_formats::tests),
         ("lint_precision", lint_precision::tests),
         ("many_specs", many_specs::tests),
         ("output_safety", output_safety::tests),
