@@ -39,6 +39,7 @@ pub(crate) mod record_name;
 pub(crate) mod template_syntax;
 pub(crate) mod threshold_steps;
 pub(crate) mod unit_mismatch;
+pub(crate) mod unknown_label;
 pub(crate) mod unknown_metric;
 pub(crate) mod unknown_severity;
 pub(crate) mod unknown_template_function;

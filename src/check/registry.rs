@@ -10,7 +10,7 @@ use super::{
     invalid_duration, invalid_suppression, label_aggregated_away, matching_never_matches,
     missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
     rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
-    unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
+    unit_mismatch, unknown_label, unknown_metric, unknown_severity, unknown_template_function,
     unreachable_quantile,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
@@ -166,6 +166,12 @@ pub const CHECKS: &[CheckInfo] = &[
         matching_never_matches,
         Run::Rule(matching_never_matches::check),
         "matching_never_matches.rs"
+    ),
+    check!(
+        unknown_label,
+        Run::Rule(unknown_label::check),
+        "unknown_label.rs",
+        lowered: "when the labels come from an exposition, which relabeling may add to"
     ),
     check!(
         invalid_duration,

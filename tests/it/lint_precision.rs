@@ -102,11 +102,47 @@ fn dashboard_findings_are_one_per_defect_on_their_line() {
     );
 }
 
+/// A label a spec's catalog does not declare is certain (an error); the same label missing
+/// from a saved exposition is likely (a warning): relabeling may add it.
+fn a_phantom_label_is_certain_against_a_catalog_and_likely_against_an_exposition() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |metric: &str| {
+        format!(
+            "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: {metric}{{status=\"down\"}} > 0\n    for: 5m\n    labels: {{severity: warning}}\n    annotations: {{summary: down, runbook_url: https://example.com}}\n"
+        )
+    };
+    let k2 = write(&dir, "k2.yml", &rule("k2_connection_pool_size"));
+    let report = run(&["check", "--rules", &k2, "--spec", "specs/k2.yaml"]);
+    assert!(
+        report.stderr.contains("error[PW112]") && report.stderr.contains("(certain"),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(report.code, 1);
+    let metrics = write(
+        &dir,
+        "pool.prom",
+        "# TYPE shop_pool_connections gauge\nshop_pool_connections{pool=\"a\"} 1\n",
+    );
+    let shop = write(&dir, "shop.yml", &rule("shop_pool_connections"));
+    let report = run(&["check", "--rules", &shop, "--metrics", &metrics]);
+    assert!(
+        report.stderr.contains("warning[PW112]") && report.stderr.contains("(likely"),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(report.code, 0);
+    // Without knowledge of its labels nothing is said.
+    let report = run(&["check", "--rules", &shop]);
+    assert!(!report.stderr.contains("[PW112]"), "{}", report.stderr);
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         a_declared_gauge_beats_a_total_name,
         dashboard_findings_are_one_per_defect_on_their_line,
         levels_agree_across_list_explain_docs_and_report,
+        a_phantom_label_is_certain_against_a_catalog_and_likely_against_an_exposition,
     ]
 }
 
