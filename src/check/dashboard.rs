@@ -346,6 +346,21 @@ impl DashboardDoc {
         found.or_else(|| self.locate(panel, Some(needle)))
     }
 
+    /// Where `needle` is first written anywhere in the file (a templating entry's text).
+    pub(crate) fn locate_anywhere(&self, needle: &str) -> Option<Span> {
+        let (file, text) = self.file.as_ref()?;
+        let i = text.find(needle)?;
+        Some(Span::new(*file, i..i + needle.len()))
+    }
+
+    /// The dashboard's template variables (`templating.list[]`).
+    pub(crate) fn variables(&self) -> &[Value] {
+        self.json
+            .pointer("/templating/list")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
     /// Grafana variables (so places map into the file); it is parsed with them replaced.
     pub(crate) fn queries(&self) -> Vec<RuleUnit> {

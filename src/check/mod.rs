@@ -38,12 +38,14 @@ pub(crate) mod rate_on_gauge;
 pub(crate) mod record_name;
 pub(crate) mod template_syntax;
 pub(crate) mod threshold_steps;
+pub(crate) mod undefined_variable;
 pub(crate) mod unit_mismatch;
 pub(crate) mod unknown_label;
 pub(crate) mod unknown_metric;
 pub(crate) mod unknown_severity;
 pub(crate) mod unknown_template_function;
 pub(crate) mod unreachable_quantile;
+pub(crate) mod variable_query;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;

@@ -10,8 +10,8 @@ use super::{
     invalid_duration, invalid_suppression, label_aggregated_away, matching_never_matches,
     missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
     rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
-    unit_mismatch, unknown_label, unknown_metric, unknown_severity, unknown_template_function,
-    unreachable_quantile,
+    undefined_variable, unit_mismatch, unknown_label, unknown_metric, unknown_severity,
+    unknown_template_function, unreachable_quantile, variable_query,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
@@ -249,6 +249,16 @@ pub const CHECKS: &[CheckInfo] = &[
         panel_unit_mismatch,
         Run::Dashboard(panel_unit_mismatch::check),
         "panel_unit_mismatch.rs"
+    ),
+    check!(
+        undefined_variable,
+        Run::Dashboard(undefined_variable::check),
+        "undefined_variable.rs"
+    ),
+    check!(
+        variable_query,
+        Run::Dashboard(variable_query::check),
+        "variable_query.rs"
     ),
 ];
 
