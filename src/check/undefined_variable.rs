@@ -1,5 +1,5 @@
-//! PW306 undefined-variable: a panel query or a variable's query uses a dashboard variable
-//! (`$job`, `${job}`, `[[job]]`) that the dashboard's `templating.list` does not define.
+//! PW306 undefined-variable: every dashboard variable a panel query or a variable's query
+//! uses (`$job`, `${job}`, `[[job]]`) is defined in the dashboard's `templating.list`.
 //!
 //! Why: Grafana sends an undefined variable as the literal text `$job`: the query fails to
 //! parse or matches nothing, and the panel shows "No data" with no hint why. It happens
