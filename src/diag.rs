@@ -125,6 +125,10 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (`::error file=..,line=..::msg`).
     Github,
+    /// SARIF 2.1.0 (GitHub code scanning, code-review tools).
+    Sarif,
+    /// Checkstyle XML (Jenkins, GitLab, reviewdog).
+    Checkstyle,
 }
 
 /// Renders diagnostics in the chosen format. Sorting is the caller's business.
@@ -133,6 +137,8 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format) -> String
         Format::Human => render_human(diags, sources),
         Format::Json => render_json(diags, sources),
         Format::Github => render_github(diags, sources),
+        Format::Sarif => crate::ci_formats::render_sarif(diags, sources),
+        Format::Checkstyle => crate::ci_formats::render_checkstyle(diags, sources),
     }
 }
 
@@ -235,7 +241,7 @@ struct JsonDiag<'a> {
 /// File, start (line, col) and end (line, col) of a span.
 type Place<'a> = (&'a str, (usize, usize), (usize, usize));
 
-fn place<'a>(span: &Span, sources: &'a Sources) -> Option<Place<'a>> {
+pub(crate) fn place<'a>(span: &Span, sources: &'a Sources) -> Option<Place<'a>> {
     let file = sources.get(span.file)?;
     Some((
         file.name.as_str(),

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod check;
+pub(crate) mod ci_formats;
 pub mod cli;
 pub mod conventions;
 pub mod diag;

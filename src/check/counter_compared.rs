@@ -9,11 +9,18 @@
 //! PW104 reports every raw use of a counter known from a catalog, `--metrics` or
 //! `--metadata`; this check covers the comparison, the usual mistake, when only the
 //! `_total` name says it is a counter (a warning: old exporters name other things so).
+//! A declared type beats the name: with `--metrics` or `--metadata` saying `gauge`
+//! (cAdvisor's `container_fs_inodes_total`), nothing is reported. Without one, a `_total`
+//! that the same expression divides raw (`free / inodes_total`) is read as the capacity
+//! gauge it is, not a counter.
 //!
 //! Example: `alert: BackupFailed` with `expr: backup_failures_total > 0`.
 
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Kind, selector_name, thresholds, visit};
+use promql_parser::parser::Expr;
+use promql_parser::parser::token::T_DIV;
+
+use super::typing::{Kind, selector_name, thresholds, unparen, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -44,18 +51,61 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             }
         });
         let name = name.unwrap_or("the counter");
+        if divided_raw(ast, name) {
+            continue;
+        }
         out.push(
             rule.diag(
                 CODE,
                 SEVERITY,
-                format!("counter `{name}` is compared raw: its total only grows until a restart"),
+                format!(
+                    "counter `{name}` is compared raw: its total only grows until a restart (a counter by its `_total` name alone)"
+                ),
                 rule.expr_word(name),
             )
             .label("a total since the process started")
             .help(format!(
-                "compare its increase over a window, e.g. `increase({name}[10m]) > 0`"
+                "compare its increase over a window, e.g. `increase({name}[10m]) > 0`; if the exporter declares it a gauge, `--metrics`/`--metadata` say so"
             )),
         );
     }
     out
+}
+
+/// True when `name` is a side of a division somewhere in `e`, read raw (not through a
+/// function): the author treats it as a quantity (`free / total`), which a counter is not.
+fn divided_raw(e: &Expr, name: &str) -> bool {
+    let mut found = false;
+    visit(e, None, &mut |n, _| {
+        let Expr::Binary(b) = n else {
+            return;
+        };
+        if b.op.id() != T_DIV {
+            return;
+        }
+        for side in [&b.lhs, &b.rhs] {
+            let mut raw = false;
+            raw_selectors(side, &mut |s| raw |= s == name);
+            found |= raw;
+        }
+    });
+    found
+}
+
+/// The names of the selectors `e` reads without a function between (through parentheses,
+/// aggregations and arithmetic).
+fn raw_selectors<'a>(e: &'a Expr, f: &mut impl FnMut(&'a str)) {
+    match unparen(e) {
+        Expr::VectorSelector(vs) => {
+            if let Some(n) = vs.name.as_deref() {
+                f(n)
+            }
+        }
+        Expr::Aggregate(a) => raw_selectors(&a.expr, f),
+        Expr::Binary(b) => {
+            raw_selectors(&b.lhs, f);
+            raw_selectors(&b.rhs, f);
+        }
+        _ => {}
+    }
 }

@@ -9,6 +9,9 @@
 //! Runs on counters known as such (a catalog, `--metrics`, `--metadata`); PW108 covers a
 //! `_total` name compared to a number when nothing else is known.
 //!
+//! A recording rule whose result is still a counter (`sum by (pool) (a_total + b_total)`)
+//! records a counter, not its raw value: the rules that read it are checked in turn.
+//!
 //! Example: `k2_connection_pool_creation_errors_total > 0`.
 
 use promql_parser::parser::Expr;
@@ -39,6 +42,9 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };
+    if rule.is_record() && cx.type_of(rule).is_some_and(|t| t.kind == Kind::Counter) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     // Walk with the nearest enclosing function call, through parentheses and subqueries.
     fn walk(e: &Expr, allowed: bool, cx: &Cx, rule: &RuleUnit, out: &mut Vec<Diagnostic>) {

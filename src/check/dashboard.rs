@@ -325,6 +325,42 @@ impl DashboardDoc {
             .or_else(|| Some(Span::new(*file, place.range.start..place.range.start + 1)))
     }
 
+    /// Where `needle` is written inside the panel's query `expr` (the first such query), or
+    /// where [`DashboardDoc::locate`] would point: a finding about one target is shown on
+    /// that target's line, not on the first line of the panel that holds the same text.
+    pub(crate) fn locate_in_query(
+        &self,
+        panel: &PanelRef,
+        expr: &str,
+        needle: &str,
+    ) -> Option<Span> {
+        let found = (|| {
+            let (file, text) = self.file.as_ref()?;
+            let place = self.places.get(panel.index)?;
+            let (_, at) = place.exprs.iter().find(|(e, _)| e == expr)?;
+            let from = at.range.start;
+            let to = place.range.end.max(from);
+            let i = text.get(from..to)?.find(needle)?;
+            Some(Span::new(*file, from + i..from + i + needle.len()))
+        })();
+        found.or_else(|| self.locate(panel, Some(needle)))
+    }
+
+    /// Where `needle` is first written anywhere in the file (a templating entry's text).
+    pub(crate) fn locate_anywhere(&self, needle: &str) -> Option<Span> {
+        let (file, text) = self.file.as_ref()?;
+        let i = text.find(needle)?;
+        Some(Span::new(*file, i..i + needle.len()))
+    }
+
+    /// The dashboard's template variables (`templating.list[]`).
+    pub(crate) fn variables(&self) -> &[Value] {
+        self.json
+            .pointer("/templating/list")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Every panel target as a query unit, for the PromQL checks. The expression keeps its
     /// Grafana variables (so places map into the file); it is parsed with them replaced.
     pub(crate) fn queries(&self) -> Vec<RuleUnit> {

@@ -63,6 +63,9 @@ pub(crate) struct Family {
     pub(crate) unit: Option<Unit>,
     /// A histogram's finite bucket bounds (`le`), ascending; empty when not known.
     pub(crate) buckets: Vec<f64>,
+    /// Every label its series carry (`le` and `quantile` included), besides what the
+    /// target adds (`job`, `instance`, relabeling); `None` when not known.
+    pub(crate) labels: Option<std::collections::BTreeSet<String>>,
 }
 
 /// The unit a `# UNIT` line, a metadata `unit` or a name suffix names, when it is one the
@@ -130,6 +133,15 @@ impl Knowledge {
                     kind,
                     unit: Some(m.unit),
                     buckets: m.buckets.clone().unwrap_or_default(),
+                    // A spec declares the labels it relies on; none declared says nothing.
+                    labels: (!m.labels.is_empty()).then(|| {
+                        let mut l: std::collections::BTreeSet<String> =
+                            m.labels.iter().cloned().collect();
+                        if kind == MetricType::Histogram {
+                            l.insert("le".into());
+                        }
+                        l
+                    }),
                 },
             );
         }
@@ -161,6 +173,17 @@ impl Knowledge {
         if !self.provenance.contains(&provenance) {
             self.provenance.push(provenance);
         }
+    }
+
+    /// True when a family known exactly shares `name`'s namespace (its first `_` word,
+    /// `k2` of `k2_pool_size`): the exposition or metadata given is that exporter's.
+    pub(crate) fn covers_namespace(&self, name: &str) -> bool {
+        let Some((ns, _)) = name.split_once('_') else {
+            return false;
+        };
+        self.families
+            .keys()
+            .any(|k| k.split_once('_').is_some_and(|(n, _)| n == ns))
     }
 
     pub(crate) fn family(&self, name: &str) -> Option<&Family> {
@@ -274,6 +297,7 @@ pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (u
         kind: MetricType::Unknown,
         unit: None,
         buckets: Vec::new(),
+        labels: None,
     };
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -307,6 +331,28 @@ pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (u
         {
             return Err((i + 1, format!("`{name}` is not a metric name")));
         }
+        // The family a sample belongs to: its own name's, or its base name's for a
+        // histogram's or summary's series and a counter's `_total`.
+        let family = if out.contains_key(name) {
+            name
+        } else {
+            let (base, suffix) = strip_series_suffix(name);
+            if !suffix.is_empty() && out.contains_key(base) {
+                base
+            } else {
+                name
+            }
+        };
+        let labels = out
+            .entry(family.to_string())
+            .or_insert_with(blank)
+            .labels
+            .get_or_insert_with(Default::default);
+        label_names(&line[name_end..], |l| {
+            if !labels.contains(l) {
+                labels.insert(l.to_string());
+            }
+        });
         if let Some(base) = name.strip_suffix("_bucket")
             && let Some(le) = label_value(&line[name_end..], "le")
             && let Ok(v) = le.parse::<f64>()
@@ -322,6 +368,43 @@ pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (u
         f.buckets.sort_by(f64::total_cmp);
     }
     Ok(out)
+}
+
+/// The label names of a sample's `{...}`, its quoted values skipped (with their escapes).
+fn label_names(rest: &str, mut f: impl FnMut(&str)) {
+    let Some(body) = rest.strip_prefix('{') else {
+        return;
+    };
+    let mut chars = body.char_indices();
+    let mut start = 0;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '=' => {
+                let name = body[start..i].trim().trim_start_matches(',').trim();
+                if !name.is_empty() {
+                    f(name.trim_matches('"'));
+                }
+                // Skip the quoted value.
+                let mut escaped = false;
+                let mut opened = false;
+                for (_, v) in chars.by_ref() {
+                    if !opened {
+                        opened = v == '"';
+                        continue;
+                    }
+                    match (escaped, v) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => {}
+                    }
+                }
+                start = chars.offset();
+            }
+            '}' => return,
+            _ => {}
+        }
+    }
 }
 
 /// The value of `label` in a sample's `{...}` (naive about escaped quotes, which `le`
@@ -365,6 +448,7 @@ pub(crate) fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, Stri
                 kind: MetricType::parse(&e.kind),
                 unit: unit_word(&e.unit),
                 buckets: Vec::new(),
+                labels: None,
             };
             out.insert(name, family);
         }
@@ -512,6 +596,19 @@ mod tests {
         assert_eq!(f["a_seconds"].unit, Some(Unit::Seconds));
         assert_eq!(f["a_seconds"].buckets, vec![0.5, 2.5]);
         assert_eq!(f["g"].kind, MetricType::Gauge);
+        let names = |n: &str| f[n].labels.clone().unwrap().into_iter().collect::<Vec<_>>();
+        assert_eq!(names("a_seconds"), vec!["le", "x"]);
+        assert!(names("g").is_empty());
+        let odd = parse_exposition("q{a=\"x,b=\\\"y\\\"\",c=\"}\"} 1\n").unwrap();
+        assert_eq!(
+            odd["q"]
+                .labels
+                .clone()
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec!["a", "c"]
+        );
         assert_eq!(parse_exposition("{oops} 1\n").unwrap_err().0, 1);
     }
 

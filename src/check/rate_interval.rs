@@ -5,6 +5,10 @@
 //! when the dashboard is zoomed out or the scrape interval changes; `$__rate_interval`
 //! adapts to both.
 //!
+//! Windows chosen on purpose are left alone: `[$__range]` (the whole time range picked,
+//! e.g. a total for the period shown) and subquery windows (`[$__interval:]`,
+//! `[1h:5m]`), whose range and step the author set.
+//!
 //! Example: `sum(rate(k2_connection_pool_creation_errors_total[1m]))` in a panel.
 
 use super::dashboard::DashboardDoc;
@@ -63,23 +67,37 @@ fn first_window(s: &str) -> Option<&str> {
     None
 }
 
+/// True for a window the author chose rather than one Grafana should adapt: Grafana's own
+/// rate interval, the dashboard's whole range, or a subquery's `range:step`.
+fn chosen(window: &str) -> bool {
+    let w = window.trim();
+    w.contains(':')
+        || [
+            "$__rate_interval",
+            "${__rate_interval}",
+            "$__range",
+            "${__range}",
+        ]
+        .contains(&w)
+}
+
 pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in doc.panels() {
         for (ref_id, expr, _) in p.targets() {
             for (func, window) in windows(expr) {
-                let w = window.split(':').next().unwrap_or(window).trim();
-                if w == "$__rate_interval" || w == "${__rate_interval}" {
+                if chosen(window) {
                     continue;
                 }
+                let needle = format!("[{window}]");
                 out.push(
-                    doc.diag(
+                    Diagnostic::new(
                         CODE,
                         SEVERITY,
-                        &p,
                         format!("target {ref_id} uses `{func}(...[{window}])` instead of `$__rate_interval`"),
-                        Some(&format!("[{window}]")),
                     )
+                    .at(doc.locate_in_query(&p, expr, &needle))
+                    .object(p.describe())
                     .label("fixed window")
                     .help(format!("write `{func}(...[$__rate_interval])`: Grafana adapts it to the zoom and scrape interval")),
                 );

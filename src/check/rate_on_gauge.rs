@@ -42,8 +42,9 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                 } else {
                     "a gauge"
                 };
+                let n = ms.vs.name.as_deref().unwrap_or("?");
                 (
-                    format!("`{}` is {is}", ms.vs.name.as_deref().unwrap_or("?")),
+                    format!("`{n}` is {is} ({})", cx.env.type_source(n)),
                     ms.vs.name.clone(),
                 )
             }

@@ -7,9 +7,16 @@
 //! (metric) and how (operations), so anyone can read a dashboard query without opening the
 //! rule file, and recorded series never collide with exported metrics.
 //!
+//! A rule that records a bare selector (`record: node_memory_MemTotal` with
+//! `expr: node_memory_MemTotal_bytes{job="node"}`) renames a metric for compatibility: it
+//! must carry the old name, so it is not reported.
+//!
 //! Example: `record: pool_utilization` (no level, no operations).
 
+use promql_parser::parser::Expr;
+
 use super::lint::{Cx, RuleUnit};
+use super::typing::unparen;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -29,7 +36,7 @@ pub(crate) fn follows_convention(name: &str) -> bool {
 }
 
 pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
-    if !rule.is_record() || follows_convention(&rule.name.text) {
+    if !rule.is_record() || follows_convention(&rule.name.text) || is_rename(rule) {
         return Vec::new();
     }
     vec![
@@ -47,4 +54,10 @@ pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
             "e.g. `job:http_requests_total:rate5m` — the labels kept, the metric, the operations",
         ),
     ]
+}
+
+/// True for a rule that records one metric under another name: its expression is a bare
+/// selector (matchers allowed, no range, no function).
+fn is_rename(rule: &RuleUnit) -> bool {
+    matches!(rule.ast.as_ref().map(unparen), Ok(Expr::VectorSelector(vs)) if vs.name.is_some())
 }

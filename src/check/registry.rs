@@ -5,12 +5,13 @@
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
 use super::{
-    alert_without_comparison, alert_without_for, counter_compared, counter_without_rate,
-    datasource_variable, duplicate_rule, histogram_quantile, invalid_duration, invalid_suppression,
-    label_aggregated_away, missing_annotation, panel_unit, panel_unit_mismatch, percent_sign,
-    promql_syntax, rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax,
-    threshold_steps, unit_mismatch, unknown_metric, unknown_severity, unknown_template_function,
-    unreachable_quantile,
+    alert_without_comparison, alert_without_for, contradictory_matchers, counter_compared,
+    counter_without_rate, datasource_variable, duplicate_rule, histogram_quantile,
+    invalid_duration, invalid_suppression, label_aggregated_away, matching_never_matches,
+    missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
+    rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
+    undefined_variable, unit_mismatch, unknown_label, unknown_metric, unknown_severity,
+    unknown_template_function, unreachable_quantile, variable_query,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
@@ -35,9 +36,20 @@ pub struct CheckInfo {
     pub(crate) run: Run,
     /// The module's source; its `//!` lines are the documentation.
     source: &'static str,
+    /// When a finding is reported below `severity` (what is known makes it only likely),
+    /// in words: `--list`, `--explain` and the docs all say it beside the level.
+    pub(crate) lowered: Option<&'static str>,
 }
 
 impl CheckInfo {
+    /// The level in words, with when it is lowered: "error (a warning when ...)".
+    pub(crate) fn level(&self) -> String {
+        match self.lowered {
+            Some(when) => format!("{} (a warning {when})", severity_word(self.severity)),
+            None => severity_word(self.severity).to_string(),
+        }
+    }
+
     /// The `//!` documentation (what, why, example), without the leading "PWxxx name: ".
     pub(crate) fn doc(&self) -> String {
         let lines: Vec<&str> = self
@@ -82,6 +94,13 @@ macro_rules! check {
             severity: $module::SEVERITY,
             run: $run,
             source: include_str!($file),
+            lowered: None,
+        }
+    };
+    ($module:ident, $run:expr, $file:literal, lowered: $when:literal) => {
+        CheckInfo {
+            lowered: Some($when),
+            ..check!($module, $run, $file)
         }
     };
 }
@@ -96,12 +115,14 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         unknown_metric,
         Run::Rule(unknown_metric::check),
-        "unknown_metric.rs"
+        "unknown_metric.rs",
+        lowered: "when the metric is only likely missing"
     ),
     check!(
         rate_on_gauge,
         Run::Rule(rate_on_gauge::check),
-        "rate_on_gauge.rs"
+        "rate_on_gauge.rs",
+        lowered: "when the type is known by name alone"
     ),
     check!(
         counter_without_rate,
@@ -116,12 +137,14 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         alert_without_comparison,
         Run::Rule(alert_without_comparison::check),
-        "alert_without_comparison.rs"
+        "alert_without_comparison.rs",
+        lowered: "when the expression has no `bool` comparison"
     ),
     check!(
         rate_on_binary,
         Run::Rule(rate_on_binary::check),
-        "rate_on_binary.rs"
+        "rate_on_binary.rs",
+        lowered: "when the type is known by name alone"
     ),
     check!(
         counter_compared,
@@ -131,7 +154,24 @@ pub const CHECKS: &[CheckInfo] = &[
     check!(
         unreachable_quantile,
         Run::Rule(unreachable_quantile::check),
-        "unreachable_quantile.rs"
+        "unreachable_quantile.rs",
+        lowered: "when the buckets are not from a spec's catalog"
+    ),
+    check!(
+        contradictory_matchers,
+        Run::Rule(contradictory_matchers::check),
+        "contradictory_matchers.rs"
+    ),
+    check!(
+        matching_never_matches,
+        Run::Rule(matching_never_matches::check),
+        "matching_never_matches.rs"
+    ),
+    check!(
+        unknown_label,
+        Run::Rule(unknown_label::check),
+        "unknown_label.rs",
+        lowered: "when the labels come from an exposition, which relabeling may add to"
     ),
     check!(
         invalid_duration,
@@ -210,6 +250,16 @@ pub const CHECKS: &[CheckInfo] = &[
         Run::Dashboard(panel_unit_mismatch::check),
         "panel_unit_mismatch.rs"
     ),
+    check!(
+        undefined_variable,
+        Run::Dashboard(undefined_variable::check),
+        "undefined_variable.rs"
+    ),
+    check!(
+        variable_query,
+        Run::Dashboard(variable_query::check),
+        "variable_query.rs"
+    ),
 ];
 
 /// A check by code (`PW205`) or name (`unit-mismatch`).
@@ -225,7 +275,7 @@ pub(crate) fn explain(c: &CheckInfo) -> String {
         "{} {} ({})\n\n{}\n",
         c.code.code,
         c.code.name,
-        severity_word(c.severity),
+        c.level(),
         c.doc()
     )
 }
@@ -235,11 +285,13 @@ pub(crate) fn list() -> String {
     let mut out = String::new();
     for c in CHECKS {
         out.push_str(&format!(
-            "{} {:<28} {:<8} {}\n",
+            "{} {:<28} {:<8} {}{}\n",
             c.code.code,
             c.code.name,
             severity_word(c.severity),
-            c.summary()
+            c.summary(),
+            c.lowered
+                .map_or(String::new(), |w| format!(" (a warning {w})"))
         ));
     }
     out
@@ -266,8 +318,11 @@ pub fn markdown() -> String {
          a check that relies on a type known only by name reports a warning at most.\n\
          `--metrics FILE` (a saved `/metrics` exposition) and `--metadata FILE` (a saved\n\
          `/api/v1/metadata` response) give exact types, units and bucket bounds; with them an\n\
-         unknown metric is a warning. `--spec FILE` checks against the spec's catalog (an\n\
-         unknown metric is an error) and its `severities:`.\n\n\
+         unknown metric is certain (an error) when it is a typo away from a metric of the same\n\
+         exporter, and likely (a warning) otherwise: give one `--metrics` file per job for a\n\
+         complete picture. `--spec FILE` checks against the spec's catalog (an unknown metric\n\
+         is an error) and its `severities:`. A check whose level depends on what is known\n\
+         says so beside its severity.\n\n\
          CI: `--fail-on error|warning|info|never` (default error) sets what exits 1;\n\
          `--level PW207=off` (or `=error`, `=warning`, `=info`) changes one check's level;\n\
          `--write-baseline FILE` records today's findings and `--baseline FILE` counts those\n\
@@ -275,8 +330,10 @@ pub fn markdown() -> String {
          with one summary line.\n\n\
          Exit codes: 0 clean (findings below `--fail-on` allowed), 1 findings at or above it,\n\
          2 unusable input or usage. `poolwatch check --explain PW205` prints one check's\n\
-         documentation, `--list` all of them; `--format json` and `--format github` (workflow\n\
-         annotations) change the output.\n\n\
+         documentation, `--list` all of them; `--format json`, `--format github` (workflow\n\
+         annotations), `--format sarif` (SARIF 2.1.0: GitHub code scanning shows each finding\n\
+         on its line) and `--format checkstyle` (XML) change the output; `--fail-on` applies to\n\
+         every format.\n\n\
          To silence one check for one rule, give a reason: in a rule file, a comment on the\n\
          line above the rule, `# poolwatch: ignore PW205 <reason>`; in a spec,\n\
          `lint: {ignore: [{rule: <alert or record name>, code: PW205, reason: <reason>}]}`.\n\
@@ -291,7 +348,7 @@ pub fn markdown() -> String {
             c.code.code,
             format!("{}-{}", c.code.code, c.code.name).to_lowercase(),
             c.code.name,
-            severity_word(c.severity),
+            c.level(),
             c.summary().replace('|', "\\|")
         ));
     }
@@ -300,7 +357,7 @@ pub fn markdown() -> String {
             "\n## {} {}\n\nSeverity: {}.\n\n{}\n",
             c.code.code,
             c.code.name,
-            severity_word(c.severity),
+            c.level(),
             c.doc()
         ));
     }

@@ -310,6 +310,17 @@ impl Env {
         Resolved::Inferred(Ty::series(&Knowledge::infer(name)))
     }
 
+    /// Where a series' type comes from, for messages: "as declared", "as its recording
+    /// rule computes it", "by its name alone".
+    pub(crate) fn type_source(&self, name: &str) -> &'static str {
+        match self.resolve(name) {
+            Resolved::Catalog(_) => "as declared",
+            Resolved::Recorded(_) => "as its recording rule computes it",
+            Resolved::Builtin(_) => "as Prometheus writes it",
+            Resolved::Inferred(_) => "by its name alone",
+        }
+    }
+
     /// The unit of a histogram's observations, from the name of one of its bucket series.
     fn histogram_unit(&self, e: &Expr) -> ValUnit {
         let mut unit = ValUnit::Unknown;
@@ -496,6 +507,16 @@ impl Env {
             {
                 Kind::Rate
             }
+            // A sum of counters, or one scaled by a positive constant, still only grows:
+            // `a_total + b_total` recorded as `job:errors:sum` is a counter to rate.
+            (Kind::Counter, Kind::Counter) if op == T_ADD => Kind::Counter,
+            (Kind::Counter, Kind::Scalar) | (Kind::Scalar, Kind::Counter)
+                if op == T_MUL && l.scalar_value.or(r.scalar_value).is_some_and(|k| k > 0.0) =>
+            {
+                Kind::Counter
+            }
+            // Nothing is known of one side: nor of the result.
+            (Kind::Unknown, _) | (_, Kind::Unknown) => Kind::Unknown,
             _ => Kind::Gauge,
         };
         // The result's series are one side's (the left's, unless `group_right`): it keeps

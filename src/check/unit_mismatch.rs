@@ -3,7 +3,8 @@
 //! (`{{ $value }}%` where the expression divides two series of one unit, or a `ratio`
 //! metric); also a 0..100 percentage through `humanizePercentage` (which multiplies by 100)
 //! and `humanizeDuration` on a value that is not in seconds. Without units (no spec or
-//! `--metrics`), an alert `A / B > k` with `0 < k <= 1` counts as a ratio.
+//! `--metrics`), an alert `A / B > k` with `0 < k <= 1` counts as a ratio, and a value
+//! multiplied by 100 (`100 * active / max > 85`) as a percentage, whatever it multiplies.
 //!
 //! Why: "Pool at 0.95% utilization" reads as an idle pool when it is nearly exhausted; the
 //! on-call engineer trusts the text, not the expression.
@@ -93,7 +94,9 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
                     "a 0..1 ratio, printed with `%`".to_string(),
                     "write `{{ $value | humanizePercentage }}` (it multiplies by 100 and adds `%`), or multiply the expression by 100".to_string(),
                 ))
-            } else if ty.is_percent() && calls("humanizePercentage") {
+            } else if (ty.is_percent() || ty.scale == 100.0 && ty.unit == ValUnit::Unknown)
+                && calls("humanizePercentage")
+            {
                 Some((
                     format!(
                         "{what} `{key}` passes a 0..100 percentage to `humanizePercentage`, which multiplies by 100 again"

@@ -7,9 +7,13 @@
 //! over nothing is empty, and neither promtool nor Prometheus says a word about it.
 //!
 //! Runs only when there is a list to check against. With `--spec` the catalog is every
-//! metric the rules may use, so an unknown name is an error; `--metrics` (one target's
-//! exposition) and `--metadata` (one server's) may not hold every metric, so it is a
-//! warning there. Without any, nothing is unknown.
+//! metric the rules may use, so an unknown name is certain and an error. `--metrics` (one
+//! target's exposition) and `--metadata` (one server's) may not hold every metric: an
+//! unknown name is certain (an error) only when the files given hold other metrics of its
+//! namespace (`k2_` of `k2_pool_size`) and one of them is within a typo of it; otherwise
+//! it is likely, and a warning. To give a complete picture, pass one `--metrics` file per
+//! job the rules read (`--metrics node.prom --metrics app.prom`), each saved from a target
+//! that exports everything the job can. Without any, nothing is unknown.
 //!
 //! Example: `rate(k2_connection_pool_acquisition_timeout_total[5m]) > 0` — the catalog has
 //! `k2_connection_pool_acquisition_timeouts_total` (did you mean it?).
@@ -33,11 +37,6 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
     };
-    let severity = if knowledge.is_closed() {
-        SEVERITY
-    } else {
-        Severity::Warning
-    };
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     visit(ast, None, &mut |e, _| {
@@ -48,6 +47,13 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             return;
         }
         let guess = cx.did_you_mean(name);
+        let certain = knowledge.is_closed()
+            || guess.is_some() && !name.contains(':') && knowledge.covers_namespace(name);
+        let (severity, how) = if certain {
+            (SEVERITY, "certain")
+        } else {
+            (Severity::Warning, "likely")
+        };
         let histogram = knowledge
             .family(name)
             .is_some_and(|m| m.kind == MetricType::Histogram);
@@ -55,7 +61,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             .diag(
                 CODE,
                 severity,
-                format!("`{name}` is not a known metric nor a recorded series"),
+                format!("`{name}` is not a known metric nor a recorded series ({how})"),
                 rule.expr_word(name),
             )
             .label(match guess {

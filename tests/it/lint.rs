@@ -525,7 +525,7 @@ fn no_spec_imposes_no_catalog() {
 }
 
 /// `--metrics` and `--metadata` give exact types: then a rate over a gauge is an error,
-/// and an unknown name a warning.
+/// and a name a typo away from one of the same namespace an error (certain).
 fn metrics_and_metadata_give_exact_types() {
     let rules = "groups:\n  - name: g\n    rules:\n      - alert: Busy\n        expr: rate(queue_depth[5m]) > 1 or rate(queue_dept[5m]) > 1\n        for: 5m\n        annotations: {summary: busy}\n";
     let dir = tempfile::tempdir().unwrap();
@@ -545,7 +545,7 @@ fn metrics_and_metadata_give_exact_types() {
         let report = lint_text_with(rules, &[flag, file.to_str().unwrap()]);
         assert!(report.stderr.contains("error[PW103]"), "{}", report.stderr);
         assert!(
-            report.stderr.contains("warning[PW102]") && report.stderr.contains("queue_depth`?"),
+            report.stderr.contains("error[PW102]") && report.stderr.contains("queue_depth`?"),
             "did you mean: {}",
             report.stderr
         );

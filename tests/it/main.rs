@@ -24,6 +24,8 @@ mod grafana_schema;
 mod hostile_input;
 mod identity;
 mod lint;
+mod lint_formats;
+mod lint_precision;
 mod many_specs;
 mod output_safety;
 mod presets;
@@ -50,6 +52,8 @@ fn main() {
         ("hostile_input", hostile_input::tests),
         ("identity", identity::tests),
         ("lint", lint::tests),
+        ("lint_formats", lint_formats::tests),
+        ("lint_precision", lint_precision::tests),
         ("many_specs", many_specs::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
