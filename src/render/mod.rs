@@ -155,8 +155,10 @@ pub(crate) fn to_json<T: Serialize>(model: &Model, value: &T) -> Result<String, 
 #[derive(Debug)]
 pub(crate) struct FileSet {
     pub(crate) rules: OutputFile,
-    /// promtool's unit tests (the plain Prometheus target only: they load its rule file).
-    pub(crate) tests: Option<OutputFile>,
+    /// The plain rule groups the unit tests load, for the targets that wrap them.
+    pub(crate) tested_rules: Option<OutputFile>,
+    /// promtool's unit tests.
+    pub(crate) tests: OutputFile,
     /// The Alertmanager route and inhibit rules.
     pub(crate) alertmanager: OutputFile,
     pub(crate) dashboard: OutputFile,
@@ -165,12 +167,13 @@ pub(crate) struct FileSet {
 }
 
 impl FileSet {
-    /// The files in their fixed order: rules, tests, Alertmanager, dashboard,
-    /// provisioning, runbook.
+    /// The files in their fixed order: rules, the groups the tests load, tests,
+    /// Alertmanager, dashboard, provisioning, runbook.
     pub(crate) fn into_files(self) -> Vec<OutputFile> {
         let mut files = vec![self.rules];
-        files.extend(self.tests);
+        files.extend(self.tested_rules);
         files.extend([
+            self.tests,
             self.alertmanager,
             self.dashboard,
             self.provisioning,
@@ -191,13 +194,24 @@ pub(crate) fn serialize(
         contents.map(|contents| OutputFile { path, contents })
     };
     let rules = rule_output(model, &artifacts.rules, target);
-    // promtool's unit tests load the plain rule file; the other targets have none.
-    let tests = (target == Target::Prometheus).then(|| {
-        file(
-            conventions::test_file_path(),
-            to_yaml(model, &artifacts.tests),
-        )
-    });
+    // promtool's unit tests load plain rule groups: the rule file itself, or for a target
+    // that wraps the groups (PrometheusRule, Mimir), a copy of them beside the tests.
+    let (tested_rules, tests) = match target {
+        Target::Prometheus => (None, to_yaml(model, &artifacts.tests)),
+        Target::Operator | Target::Mimir => (
+            Some(file(
+                conventions::tested_rules_path(),
+                to_yaml(model, &artifacts.rules),
+            )),
+            to_yaml(
+                model,
+                &artifacts
+                    .tests
+                    .loading(vec![conventions::tested_rules_entry()]),
+            ),
+        ),
+    };
+    let tests = file(conventions::test_file_path(), tests);
     let alertmanager = file(
         conventions::alertmanager_file_path(),
         to_yaml(model, &artifacts.alertmanager),
@@ -216,13 +230,22 @@ pub(crate) fn serialize(
     };
     match (
         rules,
-        tests.transpose(),
+        tested_rules.transpose(),
+        tests,
         alertmanager,
         dashboard,
         provisioning,
     ) {
-        (Ok(rules), Ok(tests), Ok(alertmanager), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
+        (
+            Ok(rules),
+            Ok(tested_rules),
+            Ok(tests),
+            Ok(alertmanager),
+            Ok(dashboard),
+            Ok(provisioning),
+        ) => Ok(FileSet {
             rules,
+            tested_rules,
             tests,
             alertmanager,
             dashboard,
@@ -230,8 +253,9 @@ pub(crate) fn serialize(
             runbook,
         }
         .into_files()),
-        (rules, tests, alertmanager, dashboard, provisioning) => Err([
+        (rules, tested_rules, tests, alertmanager, dashboard, provisioning) => Err([
             rules.err(),
+            tested_rules.err(),
             tests.err(),
             alertmanager.err(),
             dashboard.err(),

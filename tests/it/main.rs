@@ -22,6 +22,7 @@ mod fleet;
 mod generated_output;
 mod grafana_schema;
 mod identity;
+mod layout;
 mod lint;
 mod many_specs;
 mod output_safety;
@@ -47,6 +48,7 @@ fn main() {
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
         ("identity", identity::tests),
+        ("layout", layout::tests),
         ("lint", lint::tests),
         ("many_specs", many_specs::tests),
         ("output_safety", output_safety::tests),
