@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+mod alertmanager;
 mod architecture;
 mod bad_input;
 mod deploy_targets;
@@ -35,6 +36,7 @@ mod runbook_replay;
 
 fn main() {
     harness::main(&[
+        ("alertmanager", alertmanager::tests),
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
