@@ -27,19 +27,35 @@ pub(crate) fn source_description(model: &Model) -> String {
     }
 }
 
-/// Rule file name, as the unit-test file beside it names it in `rule_files`.
-pub(crate) fn rule_file_name() -> String {
-    format!("{FILE_STEM}.yml")
-}
-
-/// Rule file path, relative to the output folder.
+/// Rule file path, relative to the output folder. `rules/` holds rule files only, so that
+/// `rule_files: [<out>/rules/*.yml]` (or `*.yaml`) loads them and nothing else.
 pub fn rule_file_path() -> String {
-    format!("rules/{}", rule_file_name())
+    format!("rules/{FILE_STEM}.yml")
 }
 
-/// promtool unit-test file path, relative to the output folder (beside the rule file).
+/// promtool unit-test file path, relative to the output folder: in `tests/`, out of the
+/// rules glob, since Prometheus refuses a unit-test file as a rule file.
 pub fn test_file_path() -> String {
-    format!("rules/{FILE_STEM}.test.yml")
+    format!("tests/{FILE_STEM}.test.yml")
+}
+
+/// The unit tests' `rule_files:` entry for the plain Prometheus target: the rule file,
+/// relative to the test file's folder as promtool reads it.
+pub(crate) fn test_rule_files_entry() -> String {
+    format!("../{}", rule_file_path())
+}
+
+/// Path of the plain rule groups the unit tests load for the targets that wrap them
+/// (PrometheusRule, Mimir namespace): beside the tests, out of the rules glob, so a
+/// Prometheus never loads them beside the manifest.
+pub fn tested_rules_path() -> String {
+    format!("tests/{FILE_STEM}.rules.yml")
+}
+
+/// The unit tests' `rule_files:` entry for the wrapping targets: [`tested_rules_path`],
+/// relative to the test file's folder.
+pub(crate) fn tested_rules_entry() -> String {
+    format!("{FILE_STEM}.rules.yml")
 }
 
 /// Value of a grouping label for the `n`th pool instance of a generated test world:
@@ -48,14 +64,25 @@ pub(crate) fn test_label_value_of(label: &str, n: u32) -> String {
     format!("{label}-{n}")
 }
 
-/// prometheus-operator manifest path, relative to the output folder.
-pub(crate) fn operator_file_path() -> String {
-    format!("rules/{FILE_STEM}.prometheusrule.yaml")
+/// Alertmanager route and inhibit rules path, relative to the output folder.
+pub fn alertmanager_file_path() -> String {
+    format!("alertmanager/{FILE_STEM}.yml")
 }
 
-/// Mimir/Cortex ruler namespace file path, relative to the output folder.
-pub(crate) fn mimir_file_path() -> String {
-    format!("rules/{FILE_STEM}.mimir.yaml")
+/// Receiver of the suggested route when the spec names none (`deploy.alertmanager`): a
+/// name to replace with the team's receiver, or to declare in `receivers:`.
+pub const PLACEHOLDER_RECEIVER: &str = "connection-pool-oncall";
+
+/// prometheus-operator manifest path, relative to the output folder: out of `rules/`,
+/// which a Prometheus may load by glob and which would refuse a manifest.
+pub fn operator_file_path() -> String {
+    format!("operator/{FILE_STEM}.prometheusrule.yaml")
+}
+
+/// Mimir/Cortex ruler namespace file path, relative to the output folder (out of
+/// `rules/`, as the manifest).
+pub fn mimir_file_path() -> String {
+    format!("mimir/{FILE_STEM}.mimir.yaml")
 }
 
 /// Generated runbook path, relative to the output folder.

@@ -3,6 +3,7 @@
 //! Architecture Invariant: rendering is pure. It reads the model and returns values; it
 //! never touches the file system, and the same model always gives the same bytes.
 
+pub mod alertmanager;
 pub mod annotation_expansion;
 pub(crate) mod deploy;
 pub(crate) mod docs;
@@ -34,6 +35,8 @@ pub struct Artifacts {
     pub tests: promtool_tests::TestFile,
     pub coverage: promtool_tests::Coverage,
     pub dashboard: grafana::Dashboard,
+    /// The suggested Alertmanager route and the inhibit rules.
+    pub alertmanager: alertmanager::AlertmanagerFile,
     /// The generated runbook (markdown).
     pub runbook: String,
 }
@@ -67,12 +70,14 @@ pub(crate) fn render(
     let rules = prometheus::rule_file(model, env)?;
     let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
     let dashboard = grafana::dashboard(model);
+    let alertmanager = alertmanager::alertmanager_file(model, &rules);
     let runbook = docs::runbook(model, &rules, env).map_err(|d| vec![d])?;
     Ok(Artifacts {
         rules,
         tests,
         coverage,
         dashboard,
+        alertmanager,
         runbook,
     })
 }
@@ -150,19 +155,30 @@ pub(crate) fn to_json<T: Serialize>(model: &Model, value: &T) -> Result<String, 
 #[derive(Debug)]
 pub(crate) struct FileSet {
     pub(crate) rules: OutputFile,
-    /// promtool's unit tests (the plain Prometheus target only: they load its rule file).
-    pub(crate) tests: Option<OutputFile>,
+    /// The plain rule groups the unit tests load, for the targets that wrap them.
+    pub(crate) tested_rules: Option<OutputFile>,
+    /// promtool's unit tests.
+    pub(crate) tests: OutputFile,
+    /// The Alertmanager route and inhibit rules.
+    pub(crate) alertmanager: OutputFile,
     pub(crate) dashboard: OutputFile,
     pub(crate) provisioning: OutputFile,
     pub(crate) runbook: OutputFile,
 }
 
 impl FileSet {
-    /// The files in their fixed order: rules, tests, dashboard, provisioning, runbook.
+    /// The files in their fixed order: rules, the groups the tests load, tests,
+    /// Alertmanager, dashboard, provisioning, runbook.
     pub(crate) fn into_files(self) -> Vec<OutputFile> {
         let mut files = vec![self.rules];
-        files.extend(self.tests);
-        files.extend([self.dashboard, self.provisioning, self.runbook]);
+        files.extend(self.tested_rules);
+        files.extend([
+            self.tests,
+            self.alertmanager,
+            self.dashboard,
+            self.provisioning,
+            self.runbook,
+        ]);
         files
     }
 }
@@ -178,13 +194,28 @@ pub(crate) fn serialize(
         contents.map(|contents| OutputFile { path, contents })
     };
     let rules = rule_output(model, &artifacts.rules, target);
-    // promtool's unit tests load the plain rule file; the other targets have none.
-    let tests = (target == Target::Prometheus).then(|| {
-        file(
-            conventions::test_file_path(),
-            to_yaml(model, &artifacts.tests),
-        )
-    });
+    // promtool's unit tests load plain rule groups: the rule file itself, or for a target
+    // that wraps the groups (PrometheusRule, Mimir), a copy of them beside the tests.
+    let (tested_rules, tests) = match target {
+        Target::Prometheus => (None, to_yaml(model, &artifacts.tests)),
+        Target::Operator | Target::Mimir => (
+            Some(file(
+                conventions::tested_rules_path(),
+                to_yaml(model, &artifacts.rules),
+            )),
+            to_yaml(
+                model,
+                &artifacts
+                    .tests
+                    .loading(vec![conventions::tested_rules_entry()]),
+            ),
+        ),
+    };
+    let tests = file(conventions::test_file_path(), tests);
+    let alertmanager = file(
+        conventions::alertmanager_file_path(),
+        to_yaml(model, &artifacts.alertmanager),
+    );
     let dashboard = file(
         conventions::dashboard_file_path(),
         to_json(model, &artifacts.dashboard),
@@ -197,18 +228,36 @@ pub(crate) fn serialize(
         path: conventions::runbook_file_path(),
         contents: artifacts.runbook.clone(),
     };
-    match (rules, tests.transpose(), dashboard, provisioning) {
-        (Ok(rules), Ok(tests), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
+    match (
+        rules,
+        tested_rules.transpose(),
+        tests,
+        alertmanager,
+        dashboard,
+        provisioning,
+    ) {
+        (
+            Ok(rules),
+            Ok(tested_rules),
+            Ok(tests),
+            Ok(alertmanager),
+            Ok(dashboard),
+            Ok(provisioning),
+        ) => Ok(FileSet {
             rules,
+            tested_rules,
             tests,
+            alertmanager,
             dashboard,
             provisioning,
             runbook,
         }
         .into_files()),
-        (rules, tests, dashboard, provisioning) => Err([
+        (rules, tested_rules, tests, alertmanager, dashboard, provisioning) => Err([
             rules.err(),
+            tested_rules.err(),
             tests.err(),
+            alertmanager.err(),
             dashboard.err(),
             provisioning.err(),
         ]

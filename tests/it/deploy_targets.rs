@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use poolwatch::conventions;
 use poolwatch::pipeline::{self, Failure};
 use poolwatch::render::Target;
 use poolwatch::source::Sources;
@@ -48,7 +49,7 @@ fn crd_validator() -> jsonschema::Validator {
 
 fn prometheus_rule_manifest_passes_the_crd_schema_and_carries_selector_labels() {
     let g = generate(&fixture(), Target::Operator);
-    let text = file(&g, "rules/connection_pool.prometheusrule.yaml");
+    let text = file(&g, &conventions::operator_file_path());
     insta::assert_snapshot!("two_pools__prometheusrule", text);
     let manifest = yaml(text);
     let v = crd_validator();
@@ -102,12 +103,12 @@ fn operator_target_without_selector_labels_is_refused() {
 
 fn mimir_namespace_file_holds_the_same_groups() {
     let g = generate(&fixture(), Target::Mimir);
-    let text = file(&g, "rules/connection_pool.mimir.yaml");
+    let text = file(&g, &conventions::mimir_file_path());
     insta::assert_snapshot!("two_pools__mimir", text);
     let doc = yaml(text);
     assert_eq!(doc["namespace"], "billing");
     let plain = generate(&fixture(), Target::Prometheus);
-    let plain_doc = yaml(file(&plain, "rules/connection_pool.yml"));
+    let plain_doc = yaml(file(&plain, &conventions::rule_file_path()));
     assert_eq!(doc["groups"], plain_doc["groups"]);
     // mimirtool's namespace file is a rule file plus `namespace:`; promtool checks the rest.
     let promtool = common::promtool();

@@ -12,6 +12,7 @@ use clap::Parser;
 use poolwatch::app::{self, Report};
 use poolwatch::check::registry;
 use poolwatch::cli::Cli;
+use poolwatch::conventions;
 
 /// Runs `poolwatch` in-process from the repository root.
 fn run(args: &[&str]) -> Report {
@@ -469,7 +470,13 @@ fn no_spec_reads_what_promtool_reads() {
             // A target the spec does not configure (operator needs deploy.operator).
             continue;
         }
-        let report = run(&["check", "--rules", dir.join("rules").to_str().unwrap()]);
+        let file = match target {
+            "operator" => conventions::operator_file_path(),
+            "mimir" => conventions::mimir_file_path(),
+            _ => conventions::rule_file_path(),
+        };
+        let folder = dir.join(file).parent().unwrap().to_path_buf();
+        let report = run(&["check", "--rules", folder.to_str().unwrap()]);
         assert_eq!(report.code, 0, "{target}:\n{}", report.stderr);
         assert!(report.stderr.contains(": 0 errors"), "{}", report.stderr);
     }

@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+mod alertmanager;
 mod architecture;
 mod bad_input;
 mod deploy_targets;
@@ -23,6 +24,7 @@ mod generated_output;
 mod grafana_schema;
 mod hostile_input;
 mod identity;
+mod layout;
 mod lint;
 mod lint_formats;
 mod lint_precision;
@@ -37,6 +39,7 @@ mod runbook_replay;
 
 fn main() {
     harness::main(&[
+        ("alertmanager", alertmanager::tests),
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
@@ -51,6 +54,7 @@ fn main() {
         ("grafana_schema", grafana_schema::tests),
         ("hostile_input", hostile_input::tests),
         ("identity", identity::tests),
+        ("layout", layout::tests),
         ("lint", lint::tests),
         ("lint_formats", lint_formats::tests),
         ("lint_precision", lint_precision::tests),

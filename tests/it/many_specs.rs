@@ -70,7 +70,8 @@ fn a_folder_of_specs_is_written_one_folder_per_spec() {
     for i in 0..5 {
         for f in [
             "rules/connection_pool.yml",
-            "rules/connection_pool.test.yml",
+            "tests/connection_pool.test.yml",
+            "alertmanager/connection_pool.yml",
             "dashboards/connection_pool.json",
             "docs/connection_pool.md",
         ] {
@@ -216,7 +217,7 @@ fn files_no_longer_generated_are_removed_and_only_those() {
     assert_eq!(code(&check), 1, "{}", stderr(&check));
     let diff = stdout(&check);
     assert!(
-        diff.contains("--- a/rules/connection_pool.test.yml\n+++ /dev/null"),
+        diff.contains("--- a/rules/connection_pool.yml\n+++ /dev/null"),
         "{diff}"
     );
     assert!(
@@ -234,12 +235,17 @@ fn files_no_longer_generated_are_removed_and_only_those() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let after = files(&d.join("out"));
     assert!(!after.contains("rules/connection_pool.yml"), "{after:?}");
+    // The unit tests stay, loading the plain groups written beside them.
     assert!(
-        !after.contains("rules/connection_pool.test.yml"),
+        after.contains("tests/connection_pool.test.yml"),
         "{after:?}"
     );
     assert!(
-        after.contains("rules/connection_pool.mimir.yaml"),
+        after.contains("tests/connection_pool.rules.yml"),
+        "{after:?}"
+    );
+    assert!(
+        after.contains("mimir/connection_pool.mimir.yaml"),
         "{after:?}"
     );
     assert!(
@@ -262,12 +268,12 @@ fn files_no_longer_generated_are_removed_and_only_those() {
     assert_eq!(code(&check), 0, "{}", stderr(&check));
 
     // A no-longer-generated file changed by hand is kept, and said so.
-    std::fs::write(d.join("out/rules/connection_pool.mimir.yaml"), "mine now\n").unwrap();
+    std::fs::write(d.join("out/mimir/connection_pool.mimir.yaml"), "mine now\n").unwrap();
     let out = poolwatch(&["emit", "--out", "out", "--env", "demo"], d);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(d.join("out/rules/connection_pool.mimir.yaml").is_file());
+    assert!(d.join("out/mimir/connection_pool.mimir.yaml").is_file());
     assert!(
-        stderr(&out).contains("kept out/rules/connection_pool.mimir.yaml"),
+        stderr(&out).contains("kept out/mimir/connection_pool.mimir.yaml"),
         "{}",
         stderr(&out)
     );
@@ -366,7 +372,7 @@ fn a_manifest_from_before_the_hash_line_still_removes_old_files() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("removed out/rules/connection_pool.test.yml"),
+        stderr(&out).contains("removed out/rules/connection_pool.yml"),
         "{}",
         stderr(&out)
     );

@@ -16,6 +16,26 @@ pub struct TestFile {
     pub tests: Vec<TestGroup>,
 }
 
+impl TestFile {
+    /// The same tests loading other rule files (the plain groups a deploy target wraps),
+    /// borrowed rather than copied.
+    pub(crate) fn loading(&self, rule_files: Vec<String>) -> impl Serialize + '_ {
+        #[derive(Serialize)]
+        struct Loading<'a> {
+            rule_files: Vec<String>,
+            evaluation_interval: &'a str,
+            group_eval_order: &'a [String],
+            tests: &'a [TestGroup],
+        }
+        Loading {
+            rule_files,
+            evaluation_interval: &self.evaluation_interval,
+            group_eval_order: &self.group_eval_order,
+            tests: &self.tests,
+        }
+    }
+}
+
 /// One test: input series, and what the rules must produce from them.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestGroup {

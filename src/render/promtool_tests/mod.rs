@@ -158,7 +158,7 @@ pub(crate) fn test_file(
         return Err(diags);
     }
     let file = TestFile {
-        rule_files: vec![conventions::rule_file_name()],
+        rule_files: vec![conventions::test_rule_files_entry()],
         evaluation_interval: timing.time(1),
         group_eval_order: vec![
             conventions::RECORDING_GROUP.to_string(),
