@@ -46,6 +46,7 @@ fn main() {
         ("fleet", fleet::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
+        ("harness", harness::tests),
         ("identity", identity::tests),
         ("lint", lint::tests),
         ("many_specs", many_specs::tests),
