@@ -102,9 +102,9 @@ fn a_huge_spec() {
     insta::assert_snapshot!(text);
 }
 
-/// A spec just under the limit that is one enormous YAML value is parsed and refused
-/// with a message, not a crash.
-fn a_large_spec_of_one_value() {
+/// A spec whose one value is an 8 MiB line (an eighth of the 64 MiB limit, so it is read and
+/// parsed) and which lacks `runbook_url`: the error names the place without echoing the line.
+fn an_error_on_an_8_mib_line_names_the_place_without_echoing_it() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "version: 1\nname: shop\ntitle: {}\n",
@@ -112,9 +112,15 @@ fn a_large_spec_of_one_value() {
     );
     std::fs::write(dir.path().join("big.yaml"), text).unwrap();
     let text = run_in_temp(&["check", "--spec", "big.yaml"], dir.path());
+    // Under the size limit, so the refusal is the parser's, not the size check's.
+    const { assert!(8 * 1024 * 1024 < poolwatch::spec::MAX_SPEC_BYTES) };
     // The 8 MiB line is not echoed; the place is named instead.
     assert!(text.len() < 2000, "{} bytes of stderr", text.len());
-    assert!(text.contains("too long to show"), "{text}");
+    assert!(text.contains("missing field `runbook_url`"), "{text}");
+    assert!(
+        text.contains("big.yaml:3:1 (the line is 8388615 bytes long, too long to show)"),
+        "{text}"
+    );
     insta::assert_snapshot!(text);
 }
 
@@ -148,7 +154,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         a_missing_spec,
         a_folder_as_spec,
         a_huge_spec,
-        a_large_spec_of_one_value,
+        an_error_on_an_8_mib_line_names_the_place_without_echoing_it,
         unusable_out_folders,
     ]
 }

@@ -3,9 +3,13 @@
 //! fails loudly instead of leaving panels empty and alerts silent.
 //!
 //! The expositions under tests/e2e/expositions/:
-//! - `pgbouncer.prom`, `go-sql.prom`: real scrapes, captured by the end-to-end scenarios
-//!   (`POOLWATCH_E2E_CAPTURE=1` rewrites them); each scenario also checks its live scrape
-//!   against the preset and against this file, so a changed exporter shows up in both places.
+//! - `go-sql.prom`: a scrape of a real client_golang exporter (the end-to-end scenario's Go
+//!   program); `pgbouncer.prom`: a scrape of the test's own bridge, which serves a real
+//!   pgbouncer's admin console under pgbouncer_exporter's names (not the exporter itself).
+//!   Both are captured by their end-to-end scenario (`POOLWATCH_E2E_CAPTURE=1` rewrites them,
+//!   refused under CI), and each file's header says which program produced it; each scenario
+//!   also checks its live scrape against the preset and against this file, so a changed
+//!   exporter shows up in both places.
 //! - `hikaricp.prom`: no JVM here, so not a scrape: written by hand from HikariCP's
 //!   MicrometerMetricsTracker and Micrometer's Prometheus naming, as that file's header says;
 //!   `hikaricp-summary.prom` the same service with Micrometer's default (no
@@ -163,19 +167,37 @@ fn exposition_path(exporter: &str) -> PathBuf {
         .join(format!("{exporter}.prom"))
 }
 
+/// The header of a captured exposition: which program produced it, so the file never claims
+/// more (the pgbouncer capture is our bridge's output, not pgbouncer_exporter's).
+fn capture_header(exporter: &str) -> String {
+    let producer = match exporter {
+        "pgbouncer" => {
+            "# A scrape of the test's own pgbouncer bridge (tests/it/e2e_pgbouncer_bridge.rs): a real\n\
+             # pgbouncer's admin console served under pgbouncer_exporter v0.12.1's metric names,\n\
+             # labels and types. NOT the output of pgbouncer_exporter itself."
+        }
+        "go-sql" => {
+            "# A scrape of a real exporter: the Go program of tests/e2e/gosql, two database/sql pools\n\
+             # exported by client_golang's collectors.NewDBStatsCollector."
+        }
+        other => panic!("no capture header for {other}"),
+    };
+    format!(
+        "{producer}\n# Captured by the end-to-end scenario (POOLWATCH_E2E_CAPTURE=1, refused under CI); \
+         HELP lines dropped.\n"
+    )
+}
+
 /// A live scrape taken by an end-to-end scenario: the preset's catalog must match it, and
 /// its families (names, types, labels) must be those of the checked-in capture, which the
-/// offline conformance test reads. With `POOLWATCH_E2E_CAPTURE` set, the capture is
-/// rewritten from this scrape instead.
+/// offline conformance test reads. With `POOLWATCH_E2E_CAPTURE` set (never under CI), the
+/// capture is rewritten from this scrape instead.
 pub(crate) fn assert_live_exposition(exporter: &str, preset_path: &str, exposition: &str) {
     let path = exposition_path(exporter);
-    let capture = std::env::var_os("POOLWATCH_E2E_CAPTURE").is_some();
+    let capture = crate::harness::rewrite_switch("POOLWATCH_E2E_CAPTURE");
     if capture {
         // HELP lines are the exporter's prose: names, types, labels and samples suffice.
-        let mut saved = format!(
-            "# A real scrape of the {exporter} exporter, captured by the end-to-end scenario\n\
-             # (POOLWATCH_E2E_CAPTURE=1); HELP lines dropped.\n"
-        );
+        let mut saved = capture_header(exporter);
         for line in exposition.lines().filter(|l| !l.starts_with("# HELP ")) {
             saved.push_str(line);
             saved.push('\n');
@@ -219,8 +241,16 @@ fn every_preset_catalog_matches_its_exporters_exposition() {
     let mut problems = Vec::new();
     for (preset, exporter) in PRESETS {
         let text = std::fs::read_to_string(repo().join(preset)).unwrap();
-        let families =
-            parse_exposition(&std::fs::read_to_string(exposition_path(exporter)).unwrap());
+        let file = std::fs::read_to_string(exposition_path(exporter)).unwrap();
+        // A capture's header names the program that produced it.
+        if exporter != "hikaricp" {
+            assert!(
+                file.starts_with(&capture_header(exporter)),
+                "{exporter}.prom's header does not say which program produced it:\n{}",
+                file.lines().take(4).collect::<Vec<_>>().join("\n")
+            );
+        }
+        let families = parse_exposition(&file);
         assert!(!families.is_empty(), "{exporter}.prom holds no metric");
         let entries = catalog(&text);
         assert!(

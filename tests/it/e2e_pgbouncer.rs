@@ -167,7 +167,7 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     bouncer.query_once(tools, "alice");
     bouncer.query_once(tools, "bob");
 
-    // The real exposition: every preset catalog entry is in it, as typed and labelled.
+    // The bridge's exposition: every preset catalog entry is in it, as typed and labelled.
     std::thread::sleep(bridge::REFRESH * 3);
     let (_, exposition) = support::http_get(exporter.server.addr, "/metrics").unwrap();
     e2e_conformance::assert_live_exposition("pgbouncer", PRESET, &exposition);

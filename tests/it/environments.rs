@@ -65,15 +65,52 @@ fn overlays_change_policies_and_sizing() {
     assert!(base.contains("expr: vector(80)"));
 }
 
-fn capacity_rules_follow_the_runbook_formula() {
-    let base = rules_of("base");
-    assert!(base.contains(
-        "record: pool_job_instance:k2_connection_pool_size:recommended_p99_1d\n    expr: ceil(1.2 * quantile_over_time(0.99, pool_job_instance:k2_connection_pool_active_connections:sum{pool=\"k2\"}[1d]))"
-    ), "{base}");
-    assert!(base.contains("alert: ConnectionPoolUndersized"));
-    // Per replica: the recommendation against that replica's configured size.
+/// The runbook's sizing formula, computed: pool_size = p99 of concurrent use over a day,
+/// times 1.2, rounded up (K2 runbook, "Capacity planning"). promtool evaluates the generated
+/// recording rules over a day of busy-connection samples whose p99 is known by construction,
+/// and the recorded recommendation must be the number the formula gives, per replica.
+fn recommended_pool_size_is_the_daily_p99_of_busy_connections_times_1_2_rounded_up() {
+    // Replica 1: 1,412 minutes at 10 busy connections, then 29 at 31. Prometheus's
+    // quantile_over_time(0.99) interpolates between the sorted samples at rank 0.99 * (n - 1)
+    // (1425.6 of 1,441 samples, or 1424.6 of 1,440 where the window's left end is open); both
+    // neighbours lie in the last 29 samples, so the p99 is 31 whichever way the window is cut.
+    // Replica 2: always 5, so its p99 is 5.
+    let (p99_busy, p99_quiet) = (31.0_f64, 5.0_f64);
+    let formula = |p99: f64| (p99 * 1.2).ceil();
+    assert_eq!((formula(p99_busy), formula(p99_quiet)), (38.0, 6.0));
+
+    let g = common::generate(&SpecSource::builtin());
+    let dir = common::write_to_temp(&g);
+    let rules = dir.path().join(poolwatch::conventions::rule_file_path());
+    let tests = rules.with_file_name("capacity.test.yml");
+    let recorded = "pool_job_instance:k2_connection_pool_size:recommended_p99_1d";
+    let series = |instance: &str| {
+        format!("k2_connection_pool_active_connections{{job=\"k2\", instance=\"{instance}\"}}")
+    };
+    let sample = |instance: &str, value: f64| {
+        format!(
+            "      - labels: '{recorded}{{instance=\"{instance}\", job=\"k2\", pool=\"k2\"}}'\n        value: {value}\n"
+        )
+    };
+    let text = format!(
+        "rule_files: [{rules}]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n  \
+         - series: '{busy}'\n    values: 10x1411 31x28\n  - series: '{quiet}'\n    values: 5x1440\n  \
+         promql_expr_test:\n  - expr: {recorded}\n    eval_time: 1d\n    exp_samples:\n{s1}{s2}",
+        rules = rules.file_name().unwrap().to_string_lossy(),
+        busy = series("replica-1"),
+        quiet = series("replica-2"),
+        s1 = sample("replica-1", formula(p99_busy)),
+        s2 = sample("replica-2", formula(p99_quiet)),
+    );
+    std::fs::write(&tests, text).unwrap();
+    let (ok, out) = common::run(
+        Command::new(common::promtool())
+            .args(["test", "rules"])
+            .arg(&tests),
+    );
     assert!(
-        base.contains("> ignoring(pool)\n      sum by (job, instance) (k2_connection_pool_size)")
+        ok,
+        "the recorded recommendation is not ceil(1.2 * p99):\n{out}"
     );
 }
 
@@ -139,7 +176,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         every_environment_of_the_runbook_sizing_table_is_generated,
         overlays_change_policies_and_sizing,
-        capacity_rules_follow_the_runbook_formula,
+        [crate::harness::PROMTOOL] recommended_pool_size_is_the_daily_p99_of_busy_connections_times_1_2_rounded_up,
         emit_env_writes_one_environment_at_the_output_root,
         unknown_environment_is_refused_with_a_suggestion,
         environment_names_cannot_leave_the_output_folder,

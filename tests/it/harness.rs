@@ -101,6 +101,37 @@ fn ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
+/// Whether a rewrite switch (`POOLWATCH_E2E_CAPTURE`, `POOLWATCH_UPDATE_DOCS`) is set, so the
+/// test should rewrite its checked-in file instead of comparing with it. Refused (the test
+/// fails) when `CI` is set: there a rewrite would make the check pass whatever the product
+/// did.
+pub(crate) fn rewrite_switch(var: &str) -> bool {
+    rewrite_allowed(var, std::env::var_os(var).is_some(), ci()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn rewrite_allowed(var: &str, set: bool, ci: bool) -> Result<bool, String> {
+    if set && ci {
+        return Err(format!(
+            "{var} turns this check into a rewrite of a checked-in file; it is refused when CI \
+             is set (unset {var}, or run the rewrite outside CI and commit the diff)"
+        ));
+    }
+    Ok(set)
+}
+
+fn rewrite_switches_are_refused_under_ci() {
+    assert_eq!(rewrite_allowed("X", false, false), Ok(false));
+    assert_eq!(rewrite_allowed("X", true, false), Ok(true));
+    assert_eq!(rewrite_allowed("X", false, true), Ok(false));
+    let refused = rewrite_allowed("POOLWATCH_UPDATE_DOCS", true, true).unwrap_err();
+    assert!(refused.contains("POOLWATCH_UPDATE_DOCS") && refused.contains("refused when CI"));
+}
+
+/// The harness's own tests.
+pub(crate) fn tests() -> Vec<Test> {
+    crate::tests![rewrite_switches_are_refused_under_ci]
+}
+
 /// A module of the test crate: its name and its `tests()`.
 pub(crate) type Module = (&'static str, fn() -> Vec<Test>);
 

@@ -53,6 +53,7 @@ fn main() {
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
         ("hostile_input", hostile_input::tests),
+        ("harness", harness::tests),
         ("identity", identity::tests),
         ("layout", layout::tests),
         ("lint", lint::tests),

@@ -1,0 +1,114 @@
+//! Labels a pool's rules rely on: static alert labels, the identity labels each role's
+//! metric carries (or is matched to), and the selector's labels.
+
+use super::{IDENTITY, INVALID_NAME, Resolver, is_label_name};
+use crate::diag::Diagnostic;
+use crate::model::{Metric, Role};
+use crate::spec::{self, S};
+
+impl Resolver<'_> {
+    /// A static alert label: a valid name that does not overwrite one poolwatch sets.
+    pub(super) fn static_label(
+        &mut self,
+        k: &str,
+        v: &S<String>,
+        pool_label: &str,
+        identity: &[String],
+    ) -> bool {
+        if !is_label_name(k) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("static label `{k}` is not a valid Prometheus label name"),
+            )
+            .at(self.span(v));
+            self.push(d);
+            return false;
+        }
+        if k == "severity" || k == pool_label || identity.iter().any(|i| i == k) {
+            let d = Diagnostic::error(
+                INVALID_NAME,
+                format!("static label `{k}` would overwrite a label poolwatch sets"),
+            )
+            .at(self.span(v))
+            .label("severity, the pool label and the identity labels come from the spec");
+            self.push(d);
+            return false;
+        }
+        true
+    }
+
+    /// The grouping labels a role's series carry, with a located error for every identity
+    /// label a plainly bound metric lacks: its alerts would aggregate the label away and
+    /// fire for no instance in particular.
+    pub(super) fn coverage(
+        &mut self,
+        rp: &spec::RawPool,
+        role: Role,
+        b: &S<spec::RawBinding>,
+        metric: &Metric,
+        identity: &[String],
+        keep: &[String],
+    ) -> Vec<String> {
+        let mut covered = Vec::new();
+        for (id_label, metric_label) in &b.value.matches {
+            if !identity.contains(id_label) {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "`match` names `{id_label}`, which is not an identity label of pool `{}`",
+                        rp.name.value
+                    ),
+                )
+                .at(self.span(b))
+                .help(format!("identity: [{}]", identity.join(", ")));
+                self.push(d);
+            }
+            if !metric.carries(metric_label) {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "`{}` does not carry the label `{metric_label}`",
+                        metric.name
+                    ),
+                )
+                .at(self.span(b))
+                .help(format!(
+                    "declare it in the catalog: `labels: [{metric_label}]` on `{}`",
+                    metric.name
+                ));
+                self.push(d);
+            }
+        }
+        for l in identity {
+            let matched = b.value.matches.iter().any(|(i, _)| i == l);
+            if matched || metric.carries(l) {
+                covered.push(l.clone());
+            } else if b.value.matches.is_empty() {
+                let d = Diagnostic::error(
+                    IDENTITY,
+                    format!(
+                        "identity label `{l}` of pool `{}` is not carried by `{}` (role `{}`)",
+                        rp.name.value,
+                        metric.name,
+                        role.key()
+                    ),
+                )
+                .at(self.span(b))
+                .label("this metric lacks the label")
+                .help(format!(
+                    "declare the label in the catalog (`labels: [{l}]` on `{}`), bind the role \
+                     in long form with `match: {{{l}: <the metric's label>}}`, or remove `{l}` \
+                     from the pool's `identity`",
+                    metric.name
+                ));
+                self.push(d);
+            }
+        }
+        for k in keep {
+            if !covered.contains(k) {
+                covered.push(k.clone());
+            }
+        }
+        covered
+    }
+}
