@@ -593,6 +593,12 @@ impl Prometheus {
         jobs: &[(&str, SocketAddr)],
         rule_file: &Path,
     ) -> Self {
+        Self::start_config(tools, work, &Self::config(jobs, rule_file))
+    }
+
+    /// The scenarios' configuration: [`TICK`] intervals, `rule_file`, one static job per
+    /// `jobs` entry. Callers may append more (alerting, file_sd jobs).
+    pub(crate) fn config(jobs: &[(&str, SocketAddr)], rule_file: &Path) -> String {
         let mut config = format!(
             "global:\n  scrape_interval: {TICK}\n  scrape_timeout: {TICK}\n  evaluation_interval: {TICK}\n\
              rule_files:\n  - {}\nscrape_configs:\n",
@@ -603,6 +609,11 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{addr}']\n"
             ));
         }
+        config
+    }
+
+    /// A server with this whole configuration text, ready to answer.
+    pub(crate) fn start_config(tools: &Tools, work: &Path, config: &str) -> Self {
         let dir = work.join("prometheus");
         std::fs::create_dir_all(&dir).unwrap();
         let config_path = dir.join("prometheus.yml");
@@ -633,7 +644,7 @@ impl Prometheus {
         p
     }
 
-    fn api(&mut self, path: &str) -> Result<Value, String> {
+    pub(crate) fn api(&mut self, path: &str) -> Result<Value, String> {
         self.proc.assert_running();
         let (status, body) = http_get(self.web, path)?;
         let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;

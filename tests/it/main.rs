@@ -11,6 +11,8 @@ mod architecture;
 mod bad_input;
 mod deploy_targets;
 mod docs;
+mod e2e_alertmanager;
+mod e2e_checks;
 mod e2e_conformance;
 mod e2e_gosql;
 mod e2e_pgbouncer;
@@ -38,6 +40,7 @@ fn main() {
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
+        ("e2e_checks", e2e_checks::tests),
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
         ("e2e_pgbouncer", e2e_pgbouncer::tests),
