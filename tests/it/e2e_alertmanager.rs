@@ -441,4 +441,93 @@ impl Stack {
             }
         })
     }
+
+    /// Waits until no alert is pending in Prometheus, then for delivery: every page the
+    /// alerts firing now will cause has arrived.
+    pub(crate) fn settle(&mut self) {
+        wait_for("no alert pending", Duration::from_secs(30), || {
+            let pending: Vec<_> = self
+                .prom
+                .alerts()?
+                .into_iter()
+                .filter(|a| a.state == "pending")
+                .collect();
+            if pending.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{pending:#?}"))
+            }
+        });
+        std::thread::sleep(DELIVERY);
+    }
+
+    /// After the pages of a phase arrived, a group interval and delivery time more: the
+    /// phase's notifications since `mark` are exactly `n`.
+    pub(crate) fn assert_page_count(
+        &mut self,
+        phase: &str,
+        mark: usize,
+        n: usize,
+    ) -> Vec<Notification> {
+        std::thread::sleep(DELIVERY);
+        let got = self.webhook.since(mark);
+        assert_eq!(got.len(), n, "{phase}: notifications: {got:#?}");
+        got
+    }
+
+    /// Rewrites the file_sd list to `targets` and waits until Prometheus scrapes exactly
+    /// those of `job`, each up.
+    pub(crate) fn deploy(&mut self, job: &str, targets: &[SocketAddr]) {
+        self.sd.set(targets);
+        let mut want: Vec<String> = targets.iter().map(ToString::to_string).collect();
+        want.sort();
+        wait_for(
+            &format!("Prometheus scrapes {want:?}"),
+            Duration::from_secs(30),
+            || {
+                let data = self.prom.api("/api/v1/targets")?;
+                let mut up: Vec<String> = data["activeTargets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| t["labels"]["job"] == job && t["health"] == "up")
+                    .map(|t| t["labels"]["instance"].as_str().unwrap_or("").to_string())
+                    .collect();
+                up.sort();
+                if up == want {
+                    Ok(())
+                } else {
+                    Err(format!("{data}"))
+                }
+            },
+        );
+    }
+
+    /// Alertmanager holds `alert` for `identity` and shows it suppressed by an inhibit rule.
+    pub(crate) fn assert_inhibited(&mut self, alert: &str, identity: &[(&str, &str)]) {
+        wait_for(
+            &format!("{alert} for {identity:?} is inhibited"),
+            Duration::from_secs(15),
+            || {
+                let alerts = self.am.alerts()?;
+                let mine: Vec<&Value> = alerts
+                    .iter()
+                    .filter(|a| {
+                        a["labels"]["alertname"] == alert
+                            && identity.iter().all(|(k, v)| a["labels"][*k] == *v)
+                    })
+                    .collect();
+                match mine.as_slice() {
+                    [a] if a["status"]["state"] == "suppressed"
+                        && a["status"]["inhibitedBy"]
+                            .as_array()
+                            .is_some_and(|i| !i.is_empty()) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(format!("{alerts:#?}")),
+                }
+            },
+        );
+    }
 }

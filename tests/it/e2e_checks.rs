@@ -89,6 +89,25 @@ pub(crate) fn assert_data(
         uncovered.is_empty(),
         "{phase}: the phase does not check series its alerts read: {uncovered:?}"
     );
+    // A series may need a scrape or an evaluation more after the phase's action: the
+    // expectations get a few seconds, then their last findings fail the phase.
+    let start = std::time::Instant::now();
+    loop {
+        let failures = unmet(prom, expects);
+        if failures.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "{phase}: the data the alerts read is not what the phase needs:\n{}",
+            failures.join("\n")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The expectations not met now, each in words.
+fn unmet(prom: &mut Prometheus, expects: &[Expect]) -> Vec<String> {
     let mut failures = Vec::new();
     for e in expects {
         let result = match prom.query(&e.expr) {
@@ -122,11 +141,7 @@ pub(crate) fn assert_data(
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{phase}: the data the alerts read is not what the phase needs:\n{}",
-        failures.join("\n")
-    );
+    failures
 }
 
 /// Every rule of every group reports health "ok", no error, and an evaluation within the

@@ -25,14 +25,13 @@
 //!    exactly one notification, absence for (app, new instance, orders);
 //! 7. the process stops while still listed (its target is down): `billing` pages too.
 use std::collections::BTreeSet;
-use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::e2e_alertmanager::{self as alertmanager, Notification, Stack};
+use super::e2e_alertmanager::{self as alertmanager, Stack};
 use super::e2e_checks::{self as checks, Expect};
 use super::e2e_conformance;
 use super::e2e_support::{self as support, Postgres, Proc, Tools, wait_for};
@@ -75,44 +74,24 @@ pub(crate) fn build(tools: &Tools) -> PathBuf {
 
 /// Starts the Go program against `pg` as `name` (its log file); (its address, the process).
 fn start(bin: &Path, work: &Path, pg: &Postgres, name: &str) -> (SocketAddr, Proc) {
-    let log = work.join(format!("{name}.log"));
-    let mut child = Command::new(bin)
-        .arg("-dsn")
-        .arg(format!(
-            "host=127.0.0.1 port={} user=postgres dbname=app sslmode=disable connect_timeout=5",
-            pg.port
-        ))
-        .args([
-            "-listen",
-            "127.0.0.1:0",
-            "-max-open",
-            "2",
-            "-lifetime",
-            "5m",
-        ])
-        // Its stdin stays open while we hold the child; when we are gone, it exits.
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let proc = Proc::adopt(name, child, log, "TERM");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("gosql did not start:\n{}", proc.log_text()));
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("gosql said {line:?}:\n{}", proc.log_text()));
-    (addr, proc)
+    support::spawn_service(
+        name,
+        Command::new(bin)
+            .arg("-dsn")
+            .arg(format!(
+                "host=127.0.0.1 port={} user=postgres dbname=app sslmode=disable connect_timeout=5",
+                pg.port
+            ))
+            .args([
+                "-listen",
+                "127.0.0.1:0",
+                "-max-open",
+                "2",
+                "-lifetime",
+                "5m",
+            ]),
+        work,
+    )
 }
 
 fn control(addr: SocketAddr, path: &str) {
@@ -194,15 +173,6 @@ impl Run {
             }
         });
     }
-
-    /// After the pages of a phase arrived, a group interval and delivery time more: the
-    /// phase's notifications are exactly `n`.
-    fn assert_page_count(&mut self, phase: &str, mark: usize, n: usize) -> Vec<Notification> {
-        std::thread::sleep(alertmanager::DELIVERY);
-        let got = self.stack.webhook.since(mark);
-        assert_eq!(got.len(), n, "{phase}: notifications: {got:#?}");
-        got
-    }
 }
 
 /// The whole scenario; panics on the first broken promise with what was seen.
@@ -256,13 +226,8 @@ fn database_sql_pool_exhaustion_end_to_end() {
 
 /// Phases 1 to 4: quiet, exhausted, released, slow acquisitions; the program still runs.
 fn incident_phases(run: &mut Run, app: SocketAddr, mut gosql: Proc) -> Proc {
-    let orders = [
-        ("job", JOB),
-        ("instance", &app.to_string()),
-        ("db_name", "orders"),
-    ];
-    let orders = orders.map(|(k, v)| (k, v.to_string()));
-    let orders: Vec<(&str, &str)> = orders.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let instance = app.to_string();
+    let orders = [("job", JOB), ("instance", &instance), ("db_name", "orders")];
 
     // 1. Quiet.
     run.assert_data(
@@ -292,13 +257,14 @@ fn incident_phases(run: &mut Run, app: SocketAddr, mut gosql: Proc) -> Proc {
             format!("in use: {:?}", prom.query("go_sql_in_use_connections"))
         },
     );
-    let pages = run.assert_page_count("exhausted", mark, 1);
+    let pages = run.stack.assert_page_count("exhausted", mark, 1);
     assert_eq!(
         pages[0].firing(),
         ["ConnectionPoolExhausted"],
         "one alert in the page: {pages:#?}"
     );
-    assert_inhibited(&mut run.stack, "ConnectionPoolHighUtilization", &orders);
+    run.stack
+        .assert_inhibited("ConnectionPoolHighUtilization", &orders);
 
     // 3. Released: nothing more arrives.
     control(app, "/release?db=orders");
@@ -364,26 +330,7 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
     // 5. Rolling restart: the new process is ready, the deploy lists it instead of the old
     // one, Prometheus drops the old target, then the old process stops.
     let (app, mut gosql) = start(bin, work, pg, "gosql-2");
-    run.stack.sd.set(&[app]);
-    wait_for(
-        "Prometheus scrapes only the new process",
-        Duration::from_secs(30),
-        || {
-            let targets = run.stack.prom.api("/api/v1/targets")?;
-            let active: Vec<String> = targets["activeTargets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|t| t["labels"]["job"] == JOB && t["health"] == "up")
-                .map(|t| t["labels"]["instance"].as_str().unwrap_or("").to_string())
-                .collect();
-            if active == [app.to_string()] {
-                Ok(())
-            } else {
-                Err(format!("{targets}"))
-            }
-        },
-    );
+    run.stack.deploy(JOB, &[app]);
     drop(old);
     run.assert_data(
         "after the rolling restart",
@@ -422,7 +369,7 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
             String::new()
         },
     );
-    let pages = run.assert_page_count("orders unexported", mark, 1);
+    let pages = run.stack.assert_page_count("orders unexported", mark, 1);
     assert_eq!(
         pages[0].firing(),
         ["ConnectionPoolMetricsAbsent"],
@@ -444,33 +391,5 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
         &["ConnectionPoolMetricsAbsent"],
         Duration::from_secs(45),
         |_| String::new(),
-    );
-}
-
-/// Alertmanager holds `alert` for `identity` and shows it suppressed by an inhibit rule.
-fn assert_inhibited(stack: &mut Stack, alert: &str, identity: &[(&str, &str)]) {
-    wait_for(
-        &format!("{alert} for {identity:?} is inhibited"),
-        Duration::from_secs(15),
-        || {
-            let alerts = stack.am.alerts()?;
-            let mine: Vec<&serde_json::Value> = alerts
-                .iter()
-                .filter(|a| {
-                    a["labels"]["alertname"] == alert
-                        && identity.iter().all(|(k, v)| a["labels"][*k] == *v)
-                })
-                .collect();
-            match mine.as_slice() {
-                [a] if a["status"]["state"] == "suppressed"
-                    && a["status"]["inhibitedBy"]
-                        .as_array()
-                        .is_some_and(|i| !i.is_empty()) =>
-                {
-                    Ok(())
-                }
-                _ => Err(format!("{alerts:#?}")),
-            }
-        },
     );
 }

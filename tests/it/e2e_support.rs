@@ -282,6 +282,38 @@ impl Proc {
     }
 }
 
+/// Starts a service of the test's own (the Go program, a K2 replica) that prints
+/// `listening on ADDR` first and exits when its standard input closes: (ADDR, the process).
+/// Its stderr goes to `work/NAME.log`.
+pub(crate) fn spawn_service(name: &str, cmd: &mut Command, work: &Path) -> (SocketAddr, Proc) {
+    use std::io::BufRead as _;
+    let log = work.join(format!("{name}.log"));
+    let mut child = cmd
+        // Its stdin stays open while we hold the child; when we are gone, it exits.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let proc = Proc::adopt(name, child, log, "TERM");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{name} did not start:\n{}", proc.log_text()));
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{name} said {line:?}:\n{}", proc.log_text()));
+    (addr, proc)
+}
+
 /// The longest any process of a scenario may live (`timeout` ends it then).
 const LIFETIME: Duration = Duration::from_secs(600);
 

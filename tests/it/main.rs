@@ -15,6 +15,7 @@ mod e2e_alertmanager;
 mod e2e_checks;
 mod e2e_conformance;
 mod e2e_gosql;
+mod e2e_k2;
 mod e2e_pgbouncer;
 mod e2e_pgbouncer_bridge;
 mod e2e_support;
@@ -43,6 +44,7 @@ fn main() {
         ("e2e_checks", e2e_checks::tests),
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
+        ("e2e_k2", e2e_k2::tests),
         ("e2e_pgbouncer", e2e_pgbouncer::tests),
         ("environments", environments::tests),
         ("escaping", escaping::tests),
