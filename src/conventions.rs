@@ -48,6 +48,15 @@ pub(crate) fn test_label_value_of(label: &str, n: u32) -> String {
     format!("{label}-{n}")
 }
 
+/// Alertmanager route and inhibit rules path, relative to the output folder.
+pub fn alertmanager_file_path() -> String {
+    format!("alertmanager/{FILE_STEM}.yml")
+}
+
+/// Receiver of the suggested route when the spec names none (`deploy.alertmanager`): a
+/// name to replace with the team's receiver, or to declare in `receivers:`.
+pub const PLACEHOLDER_RECEIVER: &str = "connection-pool-oncall";
+
 /// prometheus-operator manifest path, relative to the output folder.
 pub(crate) fn operator_file_path() -> String {
     format!("rules/{FILE_STEM}.prometheusrule.yaml")

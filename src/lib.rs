@@ -7,6 +7,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod alertmanager;
 pub mod app;
 pub mod check;
 pub mod cli;

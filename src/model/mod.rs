@@ -81,6 +81,17 @@ pub(crate) struct Deploy {
     pub(crate) grafana_folder: String,
     /// Folder on the Grafana host the provisioning file points at.
     pub(crate) grafana_path: String,
+    /// The receivers the spec's alerts are meant for.
+    pub(crate) receivers: Receivers,
+}
+
+/// The Alertmanager receivers a spec names for its alerts (`deploy.alertmanager`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Receivers {
+    /// Receiver of alerts whose severity has none of its own.
+    pub(crate) default: Option<String>,
+    /// Receiver per severity, in the spec's severity order.
+    pub(crate) by_severity: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

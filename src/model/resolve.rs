@@ -1,5 +1,7 @@
 //! Lowers a raw spec into a [`Model`], collecting every finding instead of stopping at the first.
 
+mod receivers;
+
 use std::collections::BTreeSet;
 
 use super::{
@@ -312,7 +314,7 @@ impl Resolver<'_> {
             .and_then(|d| d.time_from.as_ref())
             .map_or_else(|| "6h".to_string(), |r| self.duration(r, false).to_string());
 
-        let deploy = self.deploy(raw);
+        let deploy = self.deploy(raw, &severities);
 
         Model {
             source_name: String::new(),
@@ -408,7 +410,7 @@ impl Resolver<'_> {
         })
     }
 
-    fn deploy(&mut self, raw: &RawSpec) -> Deploy {
+    fn deploy(&mut self, raw: &RawSpec, severities: &[String]) -> Deploy {
         let d = raw.deploy.as_ref();
         let operator = d.and_then(|d| d.operator.as_ref()).map(|op| {
             let o = &op.value;
@@ -469,9 +471,11 @@ impl Resolver<'_> {
             .and_then(|d| d.mimir.as_ref())
             .map_or_else(|| raw.name.value.clone(), |m| m.namespace.value.clone());
         let grafana = d.and_then(|d| d.grafana.as_ref());
+        let receivers = self.receivers(d.and_then(|d| d.alertmanager.as_ref()), severities);
         Deploy {
             operator,
             mimir_namespace,
+            receivers,
             grafana_folder: grafana
                 .and_then(|g| g.folder.as_ref())
                 .map_or_else(|| "Connection pools".to_string(), |f| f.value.clone()),

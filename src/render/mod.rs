@@ -3,6 +3,7 @@
 //! Architecture Invariant: rendering is pure. It reads the model and returns values; it
 //! never touches the file system, and the same model always gives the same bytes.
 
+pub mod alertmanager;
 pub mod annotation_expansion;
 pub(crate) mod deploy;
 pub(crate) mod docs;
@@ -34,6 +35,8 @@ pub struct Artifacts {
     pub tests: promtool_tests::TestFile,
     pub coverage: promtool_tests::Coverage,
     pub dashboard: grafana::Dashboard,
+    /// The suggested Alertmanager route and the inhibit rules.
+    pub alertmanager: alertmanager::AlertmanagerFile,
     /// The generated runbook (markdown).
     pub runbook: String,
 }
@@ -67,12 +70,14 @@ pub(crate) fn render(
     let rules = prometheus::rule_file(model, env)?;
     let (tests, coverage) = promtool_tests::test_file(model, &rules)?;
     let dashboard = grafana::dashboard(model);
+    let alertmanager = alertmanager::alertmanager_file(model, &rules);
     let runbook = docs::runbook(model, &rules, env).map_err(|d| vec![d])?;
     Ok(Artifacts {
         rules,
         tests,
         coverage,
         dashboard,
+        alertmanager,
         runbook,
     })
 }
@@ -152,17 +157,25 @@ pub(crate) struct FileSet {
     pub(crate) rules: OutputFile,
     /// promtool's unit tests (the plain Prometheus target only: they load its rule file).
     pub(crate) tests: Option<OutputFile>,
+    /// The Alertmanager route and inhibit rules.
+    pub(crate) alertmanager: OutputFile,
     pub(crate) dashboard: OutputFile,
     pub(crate) provisioning: OutputFile,
     pub(crate) runbook: OutputFile,
 }
 
 impl FileSet {
-    /// The files in their fixed order: rules, tests, dashboard, provisioning, runbook.
+    /// The files in their fixed order: rules, tests, Alertmanager, dashboard,
+    /// provisioning, runbook.
     pub(crate) fn into_files(self) -> Vec<OutputFile> {
         let mut files = vec![self.rules];
         files.extend(self.tests);
-        files.extend([self.dashboard, self.provisioning, self.runbook]);
+        files.extend([
+            self.alertmanager,
+            self.dashboard,
+            self.provisioning,
+            self.runbook,
+        ]);
         files
     }
 }
@@ -185,6 +198,10 @@ pub(crate) fn serialize(
             to_yaml(model, &artifacts.tests),
         )
     });
+    let alertmanager = file(
+        conventions::alertmanager_file_path(),
+        to_yaml(model, &artifacts.alertmanager),
+    );
     let dashboard = file(
         conventions::dashboard_file_path(),
         to_json(model, &artifacts.dashboard),
@@ -197,18 +214,26 @@ pub(crate) fn serialize(
         path: conventions::runbook_file_path(),
         contents: artifacts.runbook.clone(),
     };
-    match (rules, tests.transpose(), dashboard, provisioning) {
-        (Ok(rules), Ok(tests), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
+    match (
+        rules,
+        tests.transpose(),
+        alertmanager,
+        dashboard,
+        provisioning,
+    ) {
+        (Ok(rules), Ok(tests), Ok(alertmanager), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
             rules,
             tests,
+            alertmanager,
             dashboard,
             provisioning,
             runbook,
         }
         .into_files()),
-        (rules, tests, dashboard, provisioning) => Err([
+        (rules, tests, alertmanager, dashboard, provisioning) => Err([
             rules.err(),
             tests.err(),
+            alertmanager.err(),
             dashboard.err(),
             provisioning.err(),
         ]

@@ -160,6 +160,21 @@ pub(crate) struct RawDeploy {
     pub(crate) mimir: Option<RawMimir>,
     #[serde(default)]
     pub(crate) grafana: Option<RawGrafana>,
+    #[serde(default)]
+    pub(crate) alertmanager: Option<RawAlertmanager>,
+}
+
+/// The Alertmanager receivers the spec's alerts are meant for: the suggested route's
+/// receiver, and one per severity (`check --alertmanager` holds a real config to them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlertmanager {
+    /// Receiver of every alert whose severity has none of its own.
+    #[serde(default)]
+    pub(crate) receiver: Option<S<String>>,
+    /// Receiver per severity, e.g. `{critical: db-pager}`.
+    #[serde(default)]
+    pub(crate) receivers: BTreeMap<String, S<String>>,
 }
 
 /// prometheus-operator's PrometheusRule: where it lives and the labels its Prometheus's

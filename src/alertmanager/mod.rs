@@ -1,0 +1,5 @@
+//! Alertmanager: its label matchers, shared by the generated route and inhibit rules
+//! (`render::alertmanager`) and by `check --alertmanager`, which reads a real configuration
+//! and routes every generated alert through it as Alertmanager would.
+
+pub mod matcher;
