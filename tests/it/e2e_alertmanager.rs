@@ -278,13 +278,7 @@ impl Alertmanager {
             "TERM",
         );
         let mut am = Self { web, proc };
-        wait_for("Alertmanager is ready", Duration::from_secs(30), || {
-            am.proc.assert_running();
-            match support::http_get(am.web, "/-/ready") {
-                Ok((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        });
+        support::wait_ready(&mut am.proc, am.web);
         am
     }
 

@@ -144,6 +144,17 @@ fn unmet(prom: &mut Prometheus, expects: &[Expect]) -> Vec<String> {
     failures
 }
 
+/// Waits (up to 20 s) until `expr` returns a sample: the phase's action has reached the
+/// data (e.g. `... == 2` once two connections are in use).
+pub(crate) fn wait_until(prom: &mut Prometheus, expr: &str) {
+    super::e2e_support::wait_for(expr, std::time::Duration::from_secs(20), || {
+        match prom.query(expr)? {
+            r if r.is_empty() => Err("no sample yet".into()),
+            _ => Ok(()),
+        }
+    });
+}
+
 /// Every rule of every group reports health "ok", no error, and an evaluation within the
 /// last ten seconds of the server's clock.
 pub(crate) fn assert_rules_healthy(prom: &mut Prometheus, phase: &str) {

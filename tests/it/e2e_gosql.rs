@@ -166,12 +166,7 @@ impl Run {
         let expr = format!(
             "go_sql_in_use_connections{{instance=\"{instance}\",db_name=\"orders\"}} == {n}"
         );
-        wait_for(&expr, Duration::from_secs(20), || {
-            match self.stack.prom.query(&expr)? {
-                r if r.is_empty() => Err("not yet".into()),
-                _ => Ok(()),
-            }
-        });
+        checks::wait_until(&mut self.stack.prom, &expr);
     }
 }
 

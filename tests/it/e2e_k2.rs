@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use super::e2e_alertmanager::{self as alertmanager, Stack};
 use super::e2e_checks::{self as checks, Expect};
 use super::e2e_conformance;
-use super::e2e_support::{self as support, Proc, Tools, wait_for};
+use super::e2e_support::{self as support, Proc, Tools};
 use crate::harness::{Need, PROMETHEUS};
 
 /// The variable `.ci/run` sets to the Python of the virtual environment holding
@@ -190,12 +190,7 @@ fn exhausted_phase(run: &mut Run, r1: SocketAddr, r2: SocketAddr) {
     let mark = run.stack.webhook.mark();
     control(r1, "/load?clients=4&seconds=6");
     let busy = format!("k2_connection_pool_active_connections{{instance=\"{r1}\"}} == {SIZE}");
-    wait_for(&busy, Duration::from_secs(20), || {
-        match run.stack.prom.query(&busy)? {
-            r if r.is_empty() => Err("not yet".into()),
-            _ => Ok(()),
-        }
-    });
+    checks::wait_until(&mut run.stack.prom, &busy);
     let exhausted = Busy {
         active: SIZE..=SIZE,
         recommended: 0.0..=f64::MAX,
@@ -250,12 +245,7 @@ fn bad_deploy_phase(run: &mut Run, work: &Path, r1: SocketAddr, old: Proc) -> (S
         "DuckDB took the bad memory limit"
     );
     let failing = format!("k2_connection_pool_creation_errors_total{{instance=\"{r3}\"}} > 0");
-    wait_for(&failing, Duration::from_secs(20), || {
-        match run.stack.prom.query(&failing)? {
-            r if r.is_empty() => Err("not yet".into()),
-            _ => Ok(()),
-        }
-    });
+    checks::wait_until(&mut run.stack.prom, &failing);
     let released = Busy {
         active: 0.0..=SIZE,
         recommended: 0.0..=f64::MAX,

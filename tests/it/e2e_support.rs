@@ -352,6 +352,22 @@ impl Drop for Proc {
     }
 }
 
+/// Waits until a server answers 200 on `/-/ready` (Prometheus, Alertmanager), failing with
+/// its log if it exits first.
+pub(crate) fn wait_ready(proc: &mut Proc, web: SocketAddr) {
+    wait_for(
+        &format!("{} is ready", proc.name),
+        Duration::from_secs(30),
+        || {
+            proc.assert_running();
+            match http_get(web, "/-/ready") {
+                Ok((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    );
+}
+
 /// Polls `check` every 200 ms until it returns Some, or panics with `what` and the last
 /// observation (`describe`) after `limit`.
 pub(crate) fn wait_for<T>(
@@ -666,13 +682,7 @@ impl Prometheus {
             "TERM",
         );
         let mut p = Self { web, proc };
-        wait_for("Prometheus is ready", Duration::from_secs(30), || {
-            p.proc.assert_running();
-            match http_get(p.web, "/-/ready") {
-                Ok((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        });
+        wait_ready(&mut p.proc, p.web);
         p
     }
 
@@ -1090,10 +1100,11 @@ pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
 }
 
 /// The exporter is gone: the absence alert fires for every pool instance it exported, each
-/// named by `label`, and no other alert fires.
-pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str]) {
+/// named by its whole identity (every label of `identities`' entries), and no other alert
+/// fires.
+pub(crate) fn wait_absent_for(prom: &mut Prometheus, identities: &[&[(&str, &str)]]) {
     wait_for(
-        &format!("ConnectionPoolMetricsAbsent fires for each {label} of {values:?}"),
+        &format!("ConnectionPoolMetricsAbsent fires for each of {identities:?}"),
         Duration::from_secs(45),
         || {
             let alerts = prom.alerts()?;
@@ -1102,12 +1113,12 @@ pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str
                 .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
                 .collect();
             assert!(other.is_empty(), "alerts besides absence: {other:#?}");
-            let fired = |v: &&str| {
+            let fired = |identity: &&[(&str, &str)]| {
                 alerts
                     .iter()
-                    .any(|a| a.state == "firing" && a.has(label, v))
+                    .any(|a| a.state == "firing" && identity.iter().all(|(k, v)| a.has(k, v)))
             };
-            if values.iter().all(fired) {
+            if identities.iter().all(fired) {
                 Ok(())
             } else {
                 Err(format!("{alerts:#?}"))
