@@ -23,7 +23,7 @@
 //!    list, as a deploy does, and the old one stops: no notification;
 //! 6. the new process stops exporting `orders`' metrics while its target stays up:
 //!    exactly one notification, absence for (app, new instance, orders);
-//! 7. the process stops while still listed (its target is down): `billing` pages too.
+//! 7. the process stops while still listed (its target is down): a page for the instance.
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -371,18 +371,19 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
         "{pages:#?}"
     );
 
-    // 7. The process stops while listed: its target is down, `billing` pages as well.
-    let billing = [
-        ("job", JOB),
-        ("instance", instance.as_str()),
-        ("db_name", "billing"),
-    ];
+    // 7. The process stops while listed: its target is down, a page for the instance (the
+    // alert may name each pool, or only the target, whose every pool is gone).
+    let target = [("job", JOB), ("instance", instance.as_str())];
     let mark = run.stack.webhook.mark();
     drop(gosql);
+    checks::wait_until(
+        &mut run.stack.prom,
+        &format!("up{{instance=\"{app}\"}} == 0"),
+    );
     checks::assert_rules_healthy(&mut run.stack.prom, "target down");
     run.stack.wait_pages(
         mark,
-        &billing,
+        &target,
         &["ConnectionPoolMetricsAbsent"],
         Duration::from_secs(45),
         |_| String::new(),
