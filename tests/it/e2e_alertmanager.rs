@@ -525,3 +525,72 @@ impl Stack {
         );
     }
 }
+
+pub(crate) fn tests() -> Vec<crate::harness::Test> {
+    crate::tests![
+        [Need::Program("/usr/bin/amtool")] scenario_alertmanager_configs_pass_amtool,
+        every_route_receiver_is_rewritten_and_grouping_kept,
+        webhook_payloads_read_as_notifications,
+    ]
+}
+
+/// The configuration a scenario loads, built from each generated Alertmanager file of K2
+/// and the presets, is one Alertmanager accepts.
+fn scenario_alertmanager_configs_pass_amtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let webhook: SocketAddr = ([127, 0, 0, 1], 9).into();
+    for (name, source) in crate::common::all_specs()
+        .into_iter()
+        .filter(|(n, _)| n == "k2" || n.starts_with("preset-"))
+    {
+        let out = dir.path().join(&name);
+        support::emit(&source.text, dir.path(), &out);
+        let file = dir.path().join(format!("{name}-alertmanager.yml"));
+        std::fs::write(
+            &file,
+            config(&out.join("alertmanager/connection_pool.yml"), webhook),
+        )
+        .unwrap();
+        support::run_ok(
+            Command::new("/usr/bin/amtool")
+                .arg("check-config")
+                .arg(&file),
+            Duration::from_secs(30),
+        );
+    }
+}
+
+fn every_route_receiver_is_rewritten_and_grouping_kept() {
+    let mut route: serde_norway::Value = serde_norway::from_str(
+        "receiver: team\ngroup_by: [alertname, job]\ngroup_wait: 30s\n\
+         routes:\n  - receiver: pager\n    matchers: ['severity=\"critical\"']\n  - matchers: ['x=\"y\"']\n",
+    )
+    .unwrap();
+    assert_eq!(rewrite_receivers(&mut route), 2);
+    assert_eq!(route["receiver"], ROUTED);
+    assert_eq!(route["routes"][0]["receiver"], ROUTED);
+    assert!(route["routes"][1].get("receiver").is_none());
+    assert_eq!(route["group_wait"], GROUP_WAIT);
+    assert_eq!(
+        route["group_by"],
+        serde_norway::from_str::<serde_norway::Value>("[alertname, job]").unwrap()
+    );
+}
+
+fn webhook_payloads_read_as_notifications() {
+    let n = Notification::parse(
+        r#"{"version":"4","receiver":"poolwatch-webhook","status":"firing",
+            "groupLabels":{"job":"app","instance":"a:1"},
+            "alerts":[
+              {"status":"firing","labels":{"alertname":"ConnectionPoolExhausted","job":"app","instance":"a:1","db_name":"orders"}},
+              {"status":"resolved","labels":{"alertname":"ConnectionPoolHighUtilization","job":"app","instance":"a:1","db_name":"orders"}}
+            ]}"#,
+    )
+    .unwrap();
+    assert_eq!(n.receiver, ROUTED);
+    assert_eq!(n.group_labels["instance"], "a:1");
+    assert_eq!(n.firing(), ["ConnectionPoolExhausted"]);
+    assert!(n.names(&[("job", "app"), ("db_name", "orders")]));
+    assert!(!n.names(&[("db_name", "billing")]));
+    assert!(Notification::parse(r#"{"status":"firing"}"#).is_err());
+}

@@ -44,6 +44,7 @@ fn main() {
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
+        ("e2e_alertmanager", e2e_alertmanager::tests),
         ("e2e_checks", e2e_checks::tests),
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
