@@ -14,8 +14,9 @@
 //! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
 //!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
 //!    `server_idle <= 0` fired here);
-//! 4. the exporter stops: the absence alert fires for each pool (database, user) it
-//!    exported, of this bouncer, nothing else.
+//! 4. pgbouncer stops while the exporter answers scrapes: the absence alert fires for each
+//!    pool (database, user) of this bouncer, nothing else;
+//! 5. the exporter stops too (its target is down): absence fires for the target.
 //!
 //! Before each phase asserts silence or firing it asserts that every rule is healthy and
 //! every series the alerts read is there for each pool, (database, user) or for the pool
@@ -267,9 +268,11 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
         prom.query("pgbouncer_pools_server_idle_connections")
     );
 
-    // 4. The exporter stops: absence per database (pool_size is per database).
-    drop(exporter);
-    checks::assert_rules_healthy(&mut prom, "exporter stopped");
+    // 4. pgbouncer stops while its exporter answers scrapes (`pgbouncer_up` 0, no pool
+    // series): absence for each (database, user) pool of this bouncer.
+    drop(bouncer);
+    checks::assert_rules_healthy(&mut prom, "pgbouncer stopped");
+    checks::wait_until(&mut prom, "pgbouncer_up == 0");
     let job = ("job", "pgbouncer");
     let at = ("instance", instance.as_str());
     support::wait_absent_for(
@@ -281,8 +284,13 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
         ],
     );
 
+    // 5. The exporter stops too: its target is down, absence for the target.
+    drop(exporter);
+    checks::wait_until(&mut prom, "up{job=\"pgbouncer\"} == 0");
+    checks::assert_rules_healthy(&mut prom, "exporter stopped");
+    support::wait_absent_for(&mut prom, &[&[job, at]]);
+
     drop(prom);
-    drop(bouncer);
     drop(pg);
     eprintln!("e2e pgbouncer: {:.1} s", started.elapsed().as_secs_f64());
 }
