@@ -14,14 +14,23 @@
 //! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
 //!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
 //!    `server_idle <= 0` fired here);
-//! 4. the exporter stops: the absence alert fires for each database it exported, nothing else.
+//! 4. pgbouncer stops while the exporter answers scrapes: the absence alert fires for each
+//!    pool (database, user) of this bouncer, nothing else;
+//! 5. the exporter stops too (its target is down): absence fires for the target.
+//!
+//! Before each phase asserts silence or firing it asserts that every rule is healthy and
+//! every series the alerts read is there for each pool, (database, user) or for the pool
+//! size the database's `name`, with a value in the phase's range.
 //!
 //! The pgbouncer database `shop` points at PostgreSQL's `app`, so the pool's `database`
 //! label (shop) differs from SHOW DATABASES' `database` column (app): a size matched on the
 //! wrong label finds nothing.
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::e2e_checks::{self as checks, Expect};
 use super::e2e_conformance;
 use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
 use super::e2e_support::{self as support, Postgres, Proc, Tools, free_port, server_dir, wait_for};
@@ -175,13 +184,42 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     let (mut prom, dashboard) =
         support::monitor(tools, work, PRESET, &[("pgbouncer", exporter.server.addr)]);
 
+    let read = checks::read_by_alerts(
+        &work.join("generated/rules/connection_pool.yml"),
+        &e2e_conformance::catalog(&std::fs::read_to_string(support::repo().join(PRESET)).unwrap())
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>(),
+    );
+    let instance = exporter.server.addr.to_string();
+    let data = |prom: &mut support::Prometheus, phase: &str, alice: Pool, bob: Pool| {
+        assert_data(
+            prom,
+            phase,
+            &read,
+            &instance,
+            &[("alice", alice), ("bob", bob)],
+        );
+    };
+
     // 1. Quiet: a few `for:` spans with nothing pending or firing.
+    data(&mut prom, "quiet bouncer", Pool::IDLE, Pool::IDLE);
     support::assert_quiet(&mut prom, "quiet bouncer", Duration::from_secs(8));
 
     // 2. Exhausted: alice's pool has 2 servers and 6 clients; bob's stays idle.
     let clients: Vec<Proc> = (0..CLIENTS)
         .map(|n| bouncer.client(tools, work, "alice", "select pg_sleep(90)", n))
         .collect();
+    checks::wait_until(
+        &mut prom,
+        "pgbouncer_pools_client_waiting_connections{user=\"alice\"} >= 4",
+    );
+    let exhausted = Pool {
+        active: 2.0..=2.0,
+        waiting: 4.0..=4.0,
+        maxwait: 0.0..=f64::MAX,
+    };
+    data(&mut prom, "alice exhausted", exhausted, Pool::IDLE);
     let firing = support::wait_firing_for(
         &mut prom,
         ("user", "alice"),
@@ -214,6 +252,7 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     drop(clients);
     bouncer.query_once(tools, "alice");
     support::wait_all_clear(&mut prom, Duration::from_secs(45));
+    data(&mut prom, "idle bouncer", Pool::IDLE, Pool::IDLE);
     // Longer than server_check_delay plus a `for:`: idle servers become sv_used.
     support::assert_quiet(
         &mut prom,
@@ -229,12 +268,84 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
         prom.query("pgbouncer_pools_server_idle_connections")
     );
 
-    // 4. The exporter stops: absence per database (pool_size is per database).
+    // 4. pgbouncer stops while its exporter answers scrapes (`pgbouncer_up` 0, no pool
+    // series): absence for each (database, user) pool of this bouncer.
+    drop(bouncer);
+    checks::assert_rules_healthy(&mut prom, "pgbouncer stopped");
+    checks::wait_until(&mut prom, "pgbouncer_up == 0");
+    let job = ("job", "pgbouncer");
+    let at = ("instance", instance.as_str());
+    support::wait_absent_for(
+        &mut prom,
+        &[
+            &[job, at, ("database", "shop"), ("user", "alice")],
+            &[job, at, ("database", "shop"), ("user", "bob")],
+            &[job, at, ("database", "pgbouncer"), ("user", "pgbouncer")],
+        ],
+    );
+
+    // 5. The exporter stops too: its target is down, absence for the target.
     drop(exporter);
-    support::wait_absent_for(&mut prom, "database", &["shop", "pgbouncer"]);
+    checks::wait_until(&mut prom, "up{job=\"pgbouncer\"} == 0");
+    checks::assert_rules_healthy(&mut prom, "exporter stopped");
+    support::wait_absent_for(&mut prom, &[&[job, at]]);
 
     drop(prom);
-    drop(bouncer);
     drop(pg);
     eprintln!("e2e pgbouncer: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// One pool's state in a phase: its servers linked to clients, its queued clients, and how
+/// long the oldest has waited (seconds).
+struct Pool {
+    active: RangeInclusive<f64>,
+    waiting: RangeInclusive<f64>,
+    maxwait: RangeInclusive<f64>,
+}
+
+impl Pool {
+    /// No client queued; a server may still be linked for a moment after a query.
+    const IDLE: Pool = Pool {
+        active: 0.0..=2.0,
+        waiting: 0.0..=0.0,
+        maxwait: 0.0..=0.0,
+    };
+}
+
+/// Rule health, and every series the alerts read for each user's pool of database `shop`
+/// on this bouncer: the pool metrics per (database, user), the size per database (`name`,
+/// the pgbouncer database, set to 2 by `default_pool_size`).
+fn assert_data(
+    prom: &mut support::Prometheus,
+    phase: &str,
+    read: &BTreeSet<String>,
+    instance: &str,
+    pools: &[(&str, Pool)],
+) {
+    let mut expects = Vec::new();
+    for (user, pool) in pools {
+        let identity = [
+            ("job", "pgbouncer"),
+            ("instance", instance),
+            ("database", "shop"),
+            ("user", user),
+        ];
+        for m in read {
+            let (identity, range) = match m.as_str() {
+                "pgbouncer_databases_pool_size" => {
+                    (&[identity[0], identity[1], ("name", "shop")][..], 2.0..=2.0)
+                }
+                "pgbouncer_pools_server_active_connections" => (&identity[..], pool.active.clone()),
+                "pgbouncer_pools_client_waiting_connections" => {
+                    (&identity[..], pool.waiting.clone())
+                }
+                "pgbouncer_pools_client_maxwait_seconds" => (&identity[..], pool.maxwait.clone()),
+                other => panic!(
+                    "{phase}: the alerts read {other}, which this scenario has no expectation for"
+                ),
+            };
+            expects.push(Expect::new(m, identity, range));
+        }
+    }
+    checks::assert_data(prom, phase, read, &expects);
 }

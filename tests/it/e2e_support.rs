@@ -1,12 +1,11 @@
 //! What the end-to-end scenarios share: finding the Debian tools, starting real PostgreSQL,
 //! pgbouncer and Prometheus processes on 127.0.0.1 in a temporary folder, bounding every
 //! step in time, stopping every process by its PID (also when a test panics: [`Proc`]'s
-//! Drop), a small HTTP client for Prometheus's API, the text exposition parser the catalog
-//! conformance uses, and the preset with its durations shortened so a scenario takes
-//! seconds, not the production `for:` windows.
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+//! Drop), Prometheus's API, and the preset with its durations shortened so a scenario takes
+//! seconds, not the production `for:` windows. The HTTP client and server, the exposition
+//! parser and the dashboard queries live in their own modules and are re-exported here.
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{Need, PROMETHEUS};
+
+pub(crate) use super::e2e_dashboard::{dashboard_exprs, grafana_substitute};
+pub(crate) use super::e2e_exposition::{Family, parse_exposition};
+pub(crate) use super::e2e_http::{HttpServer, http_get, url_encode};
 
 /// What a PostgreSQL + pgbouncer scenario needs (Debian: postgresql-15, pgbouncer,
 /// prometheus); the server binaries are not on PATH.
@@ -282,6 +285,38 @@ impl Proc {
     }
 }
 
+/// Starts a service of the test's own (the Go program, a K2 replica) that prints
+/// `listening on ADDR` first and exits when its standard input closes: (ADDR, the process).
+/// Its stderr goes to `work/NAME.log`.
+pub(crate) fn spawn_service(name: &str, cmd: &mut Command, work: &Path) -> (SocketAddr, Proc) {
+    use std::io::BufRead as _;
+    let log = work.join(format!("{name}.log"));
+    let mut child = cmd
+        // Its stdin stays open while we hold the child; when we are gone, it exits.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let proc = Proc::adopt(name, child, log, "TERM");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{name} did not start:\n{}", proc.log_text()));
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{name} said {line:?}:\n{}", proc.log_text()));
+    (addr, proc)
+}
+
 /// The longest any process of a scenario may live (`timeout` ends it then).
 const LIFETIME: Duration = Duration::from_secs(600);
 
@@ -318,6 +353,22 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until a server answers 200 on `/-/ready` (Prometheus, Alertmanager), failing with
+/// its log if it exits first.
+pub(crate) fn wait_ready(proc: &mut Proc, web: SocketAddr) {
+    wait_for(
+        &format!("{} is ready", proc.name),
+        Duration::from_secs(30),
+        || {
+            proc.assert_running();
+            match http_get(web, "/-/ready") {
+                Ok((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    );
 }
 
 /// Polls `check` every 200 ms until it returns Some, or panics with `what` and the last
@@ -475,95 +526,6 @@ fn csv_fields(line: &str) -> Vec<String> {
     out
 }
 
-/// HTTP GET over a fresh connection (HTTP/1.0, so the server closes): (status, body).
-pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .map_err(|e| format!("read {addr}{path}: {e}"))?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP head from {addr}{path}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}{path}: {head}"))?;
-    Ok((status, body.to_string()))
-}
-
-/// Percent-encodes a query parameter value.
-pub(crate) fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Serves HTTP on 127.0.0.1 from a background thread: each request's path goes to
-/// `respond`, which returns the body of a 200 text/plain answer. Stops when dropped.
-#[derive(Debug)]
-pub(crate) struct HttpServer {
-    pub addr: SocketAddr,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl HttpServer {
-    pub(crate) fn start(respond: impl Fn(&str) -> String + Send + 'static) -> Self {
-        use std::sync::atomic::Ordering;
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let body = respond(&path);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        Self { addr, stop }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag and ends.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
-}
-
 /// One alert as Prometheus's `/api/v1/alerts` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Alert {
@@ -593,6 +555,12 @@ impl Prometheus {
         jobs: &[(&str, SocketAddr)],
         rule_file: &Path,
     ) -> Self {
+        Self::start_config(tools, work, &Self::config(jobs, rule_file))
+    }
+
+    /// The scenarios' configuration: [`TICK`] intervals, `rule_file`, one static job per
+    /// `jobs` entry. Callers may append more (alerting, file_sd jobs).
+    pub(crate) fn config(jobs: &[(&str, SocketAddr)], rule_file: &Path) -> String {
         let mut config = format!(
             "global:\n  scrape_interval: {TICK}\n  scrape_timeout: {TICK}\n  evaluation_interval: {TICK}\n\
              rule_files:\n  - {}\nscrape_configs:\n",
@@ -603,6 +571,11 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{addr}']\n"
             ));
         }
+        config
+    }
+
+    /// A server with this whole configuration text, ready to answer.
+    pub(crate) fn start_config(tools: &Tools, work: &Path, config: &str) -> Self {
         let dir = work.join("prometheus");
         std::fs::create_dir_all(&dir).unwrap();
         let config_path = dir.join("prometheus.yml");
@@ -623,17 +596,11 @@ impl Prometheus {
             "TERM",
         );
         let mut p = Self { web, proc };
-        wait_for("Prometheus is ready", Duration::from_secs(30), || {
-            p.proc.assert_running();
-            match http_get(p.web, "/-/ready") {
-                Ok((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        });
+        wait_ready(&mut p.proc, p.web);
         p
     }
 
-    fn api(&mut self, path: &str) -> Result<Value, String> {
+    pub(crate) fn api(&mut self, path: &str) -> Result<Value, String> {
         self.proc.assert_running();
         let (status, body) = http_get(self.web, path)?;
         let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
@@ -742,66 +709,6 @@ impl Prometheus {
     }
 }
 
-/// Every `expr` of every panel target, nested rows included.
-pub(crate) fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(e)) = m.get("expr") {
-                    out.push(e.clone());
-                }
-                m.values().for_each(|v| walk(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(&dashboard["panels"], &mut out);
-    out
-}
-
-/// A Grafana query made concrete: interval variables become a window Prometheus has data
-/// for, any other variable (`$datasource`, identity variables like `$instance` or
-/// `${database}`) the regex `.*`, which matches every value as Grafana's "All" does;
-/// `"$1"` in label_replace stays.
-pub(crate) fn grafana_substitute(expr: &str) -> String {
-    let mut out = expr
-        .replace("$__rate_interval", RATE_WINDOW)
-        .replace("${__rate_interval}", RATE_WINDOW)
-        .replace("$__interval", TICK)
-        .replace("${__interval}", TICK)
-        .replace("$__range", "1m")
-        .replace("${__range}", "1m");
-    // Remaining `$name` / `${name}` / `${name:regex}` variables.
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(i) = rest.find('$') {
-        result.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        // `$1` (label_replace's capture group) is not a variable: names start with a
-        // letter or `_`.
-        let skip = if let Some(inner) = after.strip_prefix('{') {
-            inner.find('}').map_or(0, |j| j + 2)
-        } else if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-            0
-        } else {
-            after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len())
-        };
-        if skip == 0 {
-            result.push('$');
-        } else {
-            result.push_str(".*");
-        }
-        rest = &after[skip..];
-    }
-    result.push_str(rest);
-    out = result;
-    out
-}
-
 /// Runs `poolwatch emit` (the binary under test) on a spec text, into `out`.
 pub(crate) fn emit(spec_text: &str, work: &Path, out: &Path) {
     let spec = work.join("spec.yaml");
@@ -841,113 +748,6 @@ pub(crate) fn fast_preset(text: &str) -> String {
         m.insert("rate_window".into(), RATE_WINDOW.into());
     }
     serde_norway::to_string(&v).unwrap()
-}
-
-/// One metric family of a text exposition: its type, the label names its samples carry,
-/// and for a histogram its finite bucket bounds.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Family {
-    pub kind: String,
-    pub labels: BTreeSet<String>,
-    pub buckets: Vec<f64>,
-    /// Label values seen, per label (to pick identities out of real data).
-    pub values: BTreeMap<String, BTreeSet<String>>,
-}
-
-/// Parses Prometheus's text exposition format (0.0.4): families by name. Samples of a
-/// histogram or summary (`_bucket`, `_sum`, `_count`) count towards their family; `le` and
-/// `quantile` are not counted as labels.
-pub(crate) fn parse_exposition(text: &str) -> BTreeMap<String, Family> {
-    let mut families: BTreeMap<String, Family> = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let mut parts = rest.split_whitespace();
-            if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
-                families.entry(name.to_string()).or_default().kind = kind.to_string();
-            }
-            continue;
-        }
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let (name, labels) = match line.find('{') {
-            Some(i) => (&line[..i], parse_labels(&line[i + 1..])),
-            None => (line.split_whitespace().next().unwrap_or(""), Vec::new()),
-        };
-        let family_name = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| {
-                let base = name.strip_suffix(suffix)?;
-                families
-                    .get(base)
-                    .is_some_and(|f| f.kind == "histogram" || f.kind == "summary")
-                    .then_some(base)
-            })
-            .unwrap_or(name);
-        let fam = families.entry(family_name.to_string()).or_default();
-        if fam.kind.is_empty() {
-            fam.kind = "untyped".into();
-        }
-        for (k, v) in labels {
-            if k == "le" {
-                if let Ok(b) = v.parse::<f64>()
-                    && b.is_finite()
-                    && !fam.buckets.contains(&b)
-                {
-                    fam.buckets.push(b);
-                }
-                continue;
-            }
-            if k == "quantile" {
-                continue;
-            }
-            fam.labels.insert(k.clone());
-            fam.values.entry(k).or_default().insert(v);
-        }
-    }
-    for f in families.values_mut() {
-        f.buckets.sort_by(f64::total_cmp);
-    }
-    families
-}
-
-/// `a="x",b="y"} 1` → [(a, x), (b, y)], with `\"`, `\\` and `\n` unescaped.
-fn parse_labels(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start_matches([',', ' ']);
-        if rest.starts_with('}') || rest.is_empty() {
-            return out;
-        }
-        let Some(eq) = rest.find('=') else {
-            return out;
-        };
-        let key = rest[..eq].trim().to_string();
-        rest = &rest[eq + 1..];
-        let Some(body) = rest.strip_prefix('"') else {
-            return out;
-        };
-        let mut value = String::new();
-        let mut chars = body.char_indices();
-        let mut end = body.len();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, c)) => value.push(c),
-                    None => {}
-                },
-                '"' => {
-                    end = i + 1;
-                    break;
-                }
-                c => value.push(c),
-            }
-        }
-        out.push((key, value));
-        rest = &body[end..];
-    }
 }
 
 /// The repository root.
@@ -1047,10 +847,11 @@ pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
 }
 
 /// The exporter is gone: the absence alert fires for every pool instance it exported, each
-/// named by `label`, and no other alert fires.
-pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str]) {
+/// named by its whole identity (every label of `identities`' entries), and no other alert
+/// fires.
+pub(crate) fn wait_absent_for(prom: &mut Prometheus, identities: &[&[(&str, &str)]]) {
     wait_for(
-        &format!("ConnectionPoolMetricsAbsent fires for each {label} of {values:?}"),
+        &format!("ConnectionPoolMetricsAbsent fires for each of {identities:?}"),
         Duration::from_secs(45),
         || {
             let alerts = prom.alerts()?;
@@ -1059,12 +860,12 @@ pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str
                 .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
                 .collect();
             assert!(other.is_empty(), "alerts besides absence: {other:#?}");
-            let fired = |v: &&str| {
+            let fired = |identity: &&[(&str, &str)]| {
                 alerts
                     .iter()
-                    .any(|a| a.state == "firing" && a.has(label, v))
+                    .any(|a| a.state == "firing" && identity.iter().all(|(k, v)| a.has(k, v)))
             };
-            if values.iter().all(fired) {
+            if identities.iter().all(fired) {
                 Ok(())
             } else {
                 Err(format!("{alerts:#?}"))

@@ -17,6 +17,9 @@ pub(crate) enum Need {
     /// A file in the reference folder: `$POOLWATCH_SHARED`, or `../shared` beside the
     /// repository (Grafana schemas, the PrometheusRule CRD, the K2 runbook).
     Shared(&'static str),
+    /// A file named by an environment variable that `.ci/run` sets (e.g. the K2 scenario's
+    /// Python in a virtual environment): required under CI like a tool.
+    EnvFile(&'static str),
     /// A folder named by an environment variable, for opt-in data that cannot ship with
     /// the repository (public rule corpora). Without it the test is ignored, in CI too.
     OptIn(&'static str),
@@ -45,6 +48,11 @@ impl Need {
                     shared().join(file).display()
                 )
             }),
+            Need::EnvFile(var) => match std::env::var_os(var) {
+                None => Some(format!("{var} is not set (.ci/run sets it)")),
+                Some(p) => (!std::path::Path::new(&p).is_file())
+                    .then(|| format!("{var}={} is not a file", p.to_string_lossy())),
+            },
             Need::OptIn(var) => std::env::var_os(var)
                 .is_none()
                 .then(|| format!("opt-in: set {var}")),

@@ -12,8 +12,14 @@ mod architecture;
 mod bad_input;
 mod deploy_targets;
 mod docs;
+mod e2e_alertmanager;
+mod e2e_checks;
 mod e2e_conformance;
+mod e2e_dashboard;
+mod e2e_exposition;
 mod e2e_gosql;
+mod e2e_http;
+mod e2e_k2;
 mod e2e_pgbouncer;
 mod e2e_pgbouncer_bridge;
 mod e2e_support;
@@ -44,8 +50,11 @@ fn main() {
         ("bad_input", bad_input::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
+        ("e2e_alertmanager", e2e_alertmanager::tests),
+        ("e2e_checks", e2e_checks::tests),
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
+        ("e2e_k2", e2e_k2::tests),
         ("e2e_pgbouncer", e2e_pgbouncer::tests),
         ("environments", environments::tests),
         ("escaping", escaping::tests),

@@ -14,6 +14,9 @@
 //	                                       rest wait for a connection (WaitCount grows)
 //	GET /release?db=orders                 cancels every hold of that pool (waiters included)
 //	GET /ping?db=billing                   one short query (the pool gets an idle connection)
+//	GET /unregister?db=orders              stops exporting that pool's metrics (its collector
+//	                                       leaves the registry); /metrics keeps answering, as a
+//	                                       service that lost its instrumentation would
 //
 // It prints "listening on ADDR" once serving, and exits when its standard input closes (the
 // test that started it is gone) or after -lifetime, whichever comes first: it never outlives
@@ -57,6 +60,7 @@ func main() {
 	var mu sync.Mutex
 	holds := map[string]context.Context{}
 	cancels := map[string]context.CancelFunc{}
+	collectorsByPool := map[string]prometheus.Collector{}
 	registry := prometheus.NewRegistry()
 	for _, name := range []string{"orders", "billing"} {
 		db, err := sql.Open("postgres", *dsn)
@@ -67,7 +71,8 @@ func main() {
 		db.SetMaxOpenConns(*maxOpen)
 		pools[name] = db
 		holds[name], cancels[name] = context.WithCancel(context.Background())
-		registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+		collectorsByPool[name] = collectors.NewDBStatsCollector(db, name)
+		registry.MustRegister(collectorsByPool[name])
 	}
 
 	mux := http.NewServeMux()
@@ -105,6 +110,14 @@ func main() {
 		cancels[name]()
 		holds[name], cancels[name] = context.WithCancel(context.Background())
 		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("/unregister", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := collectorsByPool[r.URL.Query().Get("db")]
+		if !ok || !registry.Unregister(c) {
+			http.Error(w, "want db=orders|billing, still registered", http.StatusBadRequest)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) {
