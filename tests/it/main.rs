@@ -30,6 +30,7 @@ mod prometheus_server;
 mod promtool_mutations;
 mod promtool_tests;
 mod properties;
+mod review;
 mod runbook_replay;
 
 fn main() {
@@ -56,5 +57,6 @@ fn main() {
         ("promtool_tests", promtool_tests::tests),
         ("runbook_replay", runbook_replay::tests),
         ("properties", properties::tests),
+        ("review", review::tests),
     ]);
 }
