@@ -475,6 +475,13 @@ fn check_files(args: &CheckArgs) -> Report {
     let dashboards = read(&dash_paths, "dashboard", &["\"panels\"", "\"rows\""]);
     let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
     input.extend(linted.unusable);
+    if let (Some(dir), true) = (&args.svg, input.is_empty()) {
+        let pictures = crate::review::pictures(&sources, &dashboards);
+        if let Err(e) = write::apply(dir, &pictures, Mode::Write) {
+            let d = Diagnostic::error(OUTPUT, e.to_string());
+            return failure_report(&sources, &[d], args.format, EXIT_INPUT);
+        }
+    }
     let mut diags = linted.findings;
     // Levels: the user's settings over the checks' defaults.
     diags.retain_mut(

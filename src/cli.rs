@@ -166,6 +166,11 @@ pub(crate) struct CheckArgs {
     /// Lint hand-written Grafana dashboard JSON files (a folder: every *.json in it).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub(crate) dashboards: Vec<PathBuf>,
+    /// Also write a picture of each --dashboards file into DIR (`<file name>.svg`): its
+    /// layout, panels, thresholds, legends and variables, as emit writes beside the
+    /// dashboards it generates. Nothing is written when a file cannot be read.
+    #[arg(long, value_name = "DIR", requires = "dashboards")]
+    pub(crate) svg: Option<PathBuf>,
     /// A saved /metrics exposition (`curl target/metrics > FILE`): exact metric types,
     /// units (# TYPE, # UNIT) and histogram buckets (le) for --rules/--dashboards.
     #[arg(long, value_name = "FILE")]

@@ -153,16 +153,24 @@ pub(crate) struct FileSet {
     /// promtool's unit tests (the plain Prometheus target only: they load its rule file).
     pub(crate) tests: Option<OutputFile>,
     pub(crate) dashboard: OutputFile,
+    /// The dashboard's picture, for review.
+    pub(crate) picture: OutputFile,
     pub(crate) provisioning: OutputFile,
     pub(crate) runbook: OutputFile,
 }
 
 impl FileSet {
-    /// The files in their fixed order: rules, tests, dashboard, provisioning, runbook.
+    /// The files in their fixed order: rules, tests, dashboard, its picture,
+    /// provisioning, runbook.
     pub(crate) fn into_files(self) -> Vec<OutputFile> {
         let mut files = vec![self.rules];
         files.extend(self.tests);
-        files.extend([self.dashboard, self.provisioning, self.runbook]);
+        files.extend([
+            self.dashboard,
+            self.picture,
+            self.provisioning,
+            self.runbook,
+        ]);
         files
     }
 }
@@ -197,19 +205,27 @@ pub(crate) fn serialize(
         path: conventions::runbook_file_path(),
         contents: artifacts.runbook.clone(),
     };
-    match (rules, tests.transpose(), dashboard, provisioning) {
-        (Ok(rules), Ok(tests), Ok(dashboard), Ok(provisioning)) => Ok(FileSet {
+    let picture = serde_json::to_value(&artifacts.dashboard)
+        .map(|json| OutputFile {
+            path: conventions::dashboard_svg_path(),
+            contents: crate::review::svg::dashboard(&json),
+        })
+        .map_err(|e| serialize_error(model, "the dashboard's picture", e));
+    match (rules, tests.transpose(), dashboard, picture, provisioning) {
+        (Ok(rules), Ok(tests), Ok(dashboard), Ok(picture), Ok(provisioning)) => Ok(FileSet {
             rules,
             tests,
             dashboard,
+            picture,
             provisioning,
             runbook,
         }
         .into_files()),
-        (rules, tests, dashboard, provisioning) => Err([
+        (rules, tests, dashboard, picture, provisioning) => Err([
             rules.err(),
             tests.err(),
             dashboard.err(),
+            picture.err(),
             provisioning.err(),
         ]
         .into_iter()

@@ -6,6 +6,7 @@ pub(crate) mod digest;
 pub(crate) mod format;
 pub(crate) mod git;
 pub(crate) mod summary;
+pub(crate) mod svg;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +14,7 @@ use std::path::Path;
 use self::digest::{Digest, VariantKey};
 use self::summary::Summary;
 use crate::pipeline::{self, Failure, Variants};
-use crate::render::Target;
+use crate::render::{OutputFile, Target};
 use crate::source::{FileId, Sources};
 
 /// Why there is no summary.
@@ -84,6 +85,33 @@ pub(crate) fn since(
     };
     let new = digests(sources, &new_files, target, variants).map_err(NoSummary::Spec)?;
     Ok(summary::summarize(base, &old, &new, notes))
+}
+
+/// The pictures of hand-written dashboards (`check --dashboards ... --svg DIR`): one SVG
+/// per dashboard that is JSON, named after its file (`a/pool.json` gives `pool.svg`; a
+/// name taken by an earlier dashboard gets `-2`, `-3`, ...), in the order given.
+pub(crate) fn pictures(sources: &Sources, dashboards: &[FileId]) -> Vec<OutputFile> {
+    let mut out: Vec<OutputFile> = Vec::new();
+    for file in dashboards.iter().filter_map(|f| sources.get(*f)) {
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&file.text) else {
+            continue;
+        };
+        let name = std::path::Path::new(&file.name)
+            .file_name()
+            .map_or_else(|| file.name.clone(), |n| n.to_string_lossy().to_string());
+        let first = crate::conventions::svg_beside(&name);
+        let mut path = first.clone();
+        let mut n = 1;
+        while out.iter().any(|o| o.path == path) {
+            n += 1;
+            path = format!("{}-{n}.svg", first.trim_end_matches(".svg"));
+        }
+        out.push(OutputFile {
+            path,
+            contents: svg::dashboard(&json),
+        });
+    }
+    out
 }
 
 impl NoSummary {
