@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
 
-use crate::cli::{CheckArgs, Cli, Command, EmitArgs, FailOn, InitArgs, SpecArg};
+use crate::cli::{CheckArgs, Cli, Command, DiffArgs, EmitArgs, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::fleet::{self, Fleet, Layout};
 use crate::pipeline::{Failure, Variants};
@@ -193,6 +193,31 @@ pub fn run(cli: Cli) -> Report {
         }
         Command::Check(args) => check(&args.spec, args.format),
         Command::Init(args) => init(&args),
+        Command::Diff(args) => diff(&args),
+    }
+}
+
+/// `poolwatch diff --base REF`: what the specs change since REF, nothing generated on disk.
+fn diff(args: &DiffArgs) -> Report {
+    let Some(base) = args.base.base.as_deref() else {
+        let d = Diagnostic::error(READ, "diff needs --base REF: the git ref to compare with");
+        return failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
+    };
+    let specs = match read_specs(&args.spec) {
+        Ok(s) => s,
+        Err(d) => return failure_report(&Sources::default(), &d, args.format, EXIT_INPUT),
+    };
+    let (target, variants) = (Target::Prometheus, Variants::All);
+    match crate::review::since(base, &specs.sources, &specs.files, target, variants) {
+        Ok(summary) => Report {
+            stdout: crate::review::format::render(&summary, args.format),
+            ..Report::default()
+        },
+        Err(e) => Report {
+            stderr: e.render(&specs.sources, args.format),
+            code: EXIT_INPUT,
+            ..Report::default()
+        },
     }
 }
 
@@ -469,6 +494,13 @@ fn check_files(args: &CheckArgs) -> Report {
     let dashboards = read(&dash_paths, "dashboard", &["\"panels\"", "\"rows\""]);
     let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
     input.extend(linted.unusable);
+    if let (Some(dir), true) = (&args.svg, input.is_empty()) {
+        let pictures = crate::review::pictures(&sources, &dashboards);
+        if let Err(e) = write::apply(dir, &pictures, Mode::Write) {
+            let d = Diagnostic::error(OUTPUT, e.to_string());
+            return failure_report(&sources, &[d], args.format, EXIT_INPUT);
+        }
+    }
     let mut diags = linted.findings;
     diags.extend(passed_over);
     // Levels: the user's settings over the checks' defaults.
@@ -709,8 +741,20 @@ fn emit(args: &EmitArgs) -> Report {
         many => format!("{} specs", many.len()),
     };
     if args.check {
-        for (_, diff) in &outcome.stale {
-            report.stdout.push_str(diff);
+        if !outcome.stale.is_empty() {
+            // What the stale files change, as the spec at the base (HEAD: where CI keeps
+            // generated/ current) against the working spec.
+            let base = args.base.base.as_deref().unwrap_or("HEAD");
+            let summary =
+                crate::review::since(base, &specs.sources, &specs.files, target, variants)
+                    .map_err(|e| e.render(&specs.sources, Format::Human));
+            report.stdout = crate::review::format::stale_report(
+                args.format,
+                &dir.to_string(),
+                &outcome.stale,
+                summary.as_ref().map_err(String::as_str),
+                &args.write_command(),
+            );
         }
         if outcome.stale.is_empty() {
             report.stderr.push_str(&format!(

@@ -27,6 +27,30 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Write a starter spec for a pool library (k2, hikaricp, pgbouncer, go-sql).
     Init(InitArgs),
+    /// Say what a change of the specs does for on-call since a git ref: alerts,
+    /// thresholds, severities, routing, recorded series, panels, runbook sections.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BaseArg {
+    /// The git ref the change is summarized against: each spec file is read as it was
+    /// there (`git show REF:./FILE`, in the spec's folder). A spec not in that commit is
+    /// new: all it generates is added. `emit --check` defaults to HEAD.
+    #[arg(long, value_name = "REF")]
+    pub(crate) base: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DiffArgs {
+    #[command(flatten)]
+    pub(crate) spec: SpecArg,
+    #[command(flatten)]
+    pub(crate) base: BaseArg,
+    /// How to print the summary: human, markdown (a pull request comment,
+    /// $GITHUB_STEP_SUMMARY) or json.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,9 +94,13 @@ pub(crate) struct EmitArgs {
     /// spec and every environment under env/<name>/.
     #[arg(long, value_name = "NAME")]
     pub(crate) env: Option<String>,
-    /// How to print diagnostics.
+    /// How to print diagnostics, and with --check the summary of the change (markdown
+    /// for a pull request) and the stale files (github: one annotation each).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
+    /// With --check: what the summary of stale output compares with [default: HEAD].
+    #[command(flatten)]
+    pub(crate) base: BaseArg,
 }
 
 impl EmitArgs {
@@ -138,6 +166,11 @@ pub(crate) struct CheckArgs {
     /// Lint hand-written Grafana dashboard JSON files (a folder: every *.json in it).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub(crate) dashboards: Vec<PathBuf>,
+    /// Also write a picture of each --dashboards file into DIR (`<file name>.svg`): its
+    /// layout, panels, thresholds, legends and variables, as emit writes beside the
+    /// dashboards it generates. Nothing is written when a file cannot be read.
+    #[arg(long, value_name = "DIR", requires = "dashboards")]
+    pub(crate) svg: Option<PathBuf>,
     /// A saved /metrics exposition (`curl target/metrics > FILE`): exact metric types,
     /// units (# TYPE, # UNIT) and histogram buckets (le) for --rules/--dashboards.
     #[arg(long, value_name = "FILE")]

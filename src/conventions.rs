@@ -127,6 +127,18 @@ pub fn dashboard_file_path() -> String {
     format!("dashboards/{FILE_STEM}.json")
 }
 
+/// The dashboard's picture (a layout preview for review), beside its JSON.
+pub fn dashboard_svg_path() -> String {
+    svg_beside(&dashboard_file_path())
+}
+
+/// Where the picture of a dashboard file goes: the same path with `.svg` for its
+/// extension.
+pub(crate) fn svg_beside(dashboard: &str) -> String {
+    let stem = dashboard.strip_suffix(".json").unwrap_or(dashboard);
+    format!("{stem}.svg")
+}
+
 /// Anchor of the runbook section each alert links to: the alert's name in lower case, as
 /// GitHub anchors the generated runbook's `## AlertName` headings.
 fn runbook_anchor(alert: &str) -> String {

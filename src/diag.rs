@@ -129,6 +129,9 @@ pub enum Format {
     Sarif,
     /// Checkstyle XML (Jenkins, GitLab, reviewdog).
     Checkstyle,
+    /// Markdown, for a pull request comment or `$GITHUB_STEP_SUMMARY` (`emit --check`,
+    /// `diff`); findings print as the human text in a code block.
+    Markdown,
 }
 
 /// Renders diagnostics in the chosen format. Sorting is the caller's business.
@@ -139,6 +142,8 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format) -> String
         Format::Github => render_github(diags, sources),
         Format::Sarif => crate::ci_formats::render_sarif(diags, sources),
         Format::Checkstyle => crate::ci_formats::render_checkstyle(diags, sources),
+        Format::Markdown if diags.is_empty() => String::new(),
+        Format::Markdown => format!("```text\n{}```\n", render_human(diags, sources)),
     }
 }
 
@@ -290,7 +295,7 @@ fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
 }
 
 /// Escapes a workflow-command property or message as GitHub's toolkit does.
-fn gh_escape(s: &str, property: bool) -> String {
+pub(crate) fn gh_escape(s: &str, property: bool) -> String {
     let mut out = s
         .replace('%', "%25")
         .replace('\r', "%0D")

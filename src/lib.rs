@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub(crate) mod review;
 pub(crate) mod signals;
 pub mod source;
 pub mod spec;

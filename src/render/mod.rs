@@ -162,13 +162,15 @@ pub(crate) struct FileSet {
     /// The Alertmanager route and inhibit rules.
     pub(crate) alertmanager: OutputFile,
     pub(crate) dashboard: OutputFile,
+    /// The dashboard's picture, for review.
+    pub(crate) picture: OutputFile,
     pub(crate) provisioning: OutputFile,
     pub(crate) runbook: OutputFile,
 }
 
 impl FileSet {
     /// The files in their fixed order: rules, the groups the tests load, tests,
-    /// Alertmanager, dashboard, provisioning, runbook.
+    /// Alertmanager, dashboard, its picture, provisioning, runbook.
     pub(crate) fn into_files(self) -> Vec<OutputFile> {
         let mut files = vec![self.rules];
         files.extend(self.tested_rules);
@@ -176,6 +178,7 @@ impl FileSet {
             self.tests,
             self.alertmanager,
             self.dashboard,
+            self.picture,
             self.provisioning,
             self.runbook,
         ]);
@@ -228,12 +231,19 @@ pub(crate) fn serialize(
         path: conventions::runbook_file_path(),
         contents: artifacts.runbook.clone(),
     };
+    let picture = serde_json::to_value(&artifacts.dashboard)
+        .map(|json| OutputFile {
+            path: conventions::dashboard_svg_path(),
+            contents: crate::review::svg::dashboard(&json),
+        })
+        .map_err(|e| serialize_error(model, "the dashboard's picture", e));
     match (
         rules,
         tested_rules.transpose(),
         tests,
         alertmanager,
         dashboard,
+        picture,
         provisioning,
     ) {
         (
@@ -242,6 +252,7 @@ pub(crate) fn serialize(
             Ok(tests),
             Ok(alertmanager),
             Ok(dashboard),
+            Ok(picture),
             Ok(provisioning),
         ) => Ok(FileSet {
             rules,
@@ -249,16 +260,18 @@ pub(crate) fn serialize(
             tests,
             alertmanager,
             dashboard,
+            picture,
             provisioning,
             runbook,
         }
         .into_files()),
-        (rules, tested_rules, tests, alertmanager, dashboard, provisioning) => Err([
+        (rules, tested_rules, tests, alertmanager, dashboard, picture, provisioning) => Err([
             rules.err(),
             tested_rules.err(),
             tests.err(),
             alertmanager.err(),
             dashboard.err(),
+            picture.err(),
             provisioning.err(),
         ]
         .into_iter()

@@ -6,8 +6,12 @@ use crate::common;
 
 use std::process::Command;
 
+/// Every generated file of the specs that have no checked-in output. K2's output is
+/// checked in as `generated/` and held to the spec by `checked_in_generated_folder_is_current`
+/// (and CI's `emit --check`): snapshots of it would be the same bytes a second time, and
+/// every edit of K2's spec would be reviewed twice.
 fn snapshots_of_every_generated_file() {
-    for (name, source) in common::all_specs() {
+    for (name, source) in common::all_specs().into_iter().filter(|(n, _)| n != "k2") {
         for (_, generated) in common::generate_all(&source) {
             for file in &generated.files {
                 let snapshot = format!("{name}__{}", file.path.replace('/', "__"));

@@ -27,6 +27,10 @@ pub(crate) enum Need {
 
 pub(crate) const PROMTOOL: Need = Need::Tool("promtool");
 pub(crate) const PROMETHEUS: Need = Need::Tool("prometheus");
+/// git reads a spec as it was at a ref (`poolwatch diff --base`).
+pub(crate) const GIT: Need = Need::Tool("git");
+/// Debian's headless-capable browser opens the dashboards' pictures.
+pub(crate) const CHROMIUM: Need = Need::Program("/usr/bin/chromium");
 pub(crate) const GRAFANA_SCHEMA: Need = Need::Shared("grafana-schema/dashboard.jsonschema.json");
 pub(crate) const CRD: Need =
     Need::Shared("prometheus-operator/monitoring.coreos.com_prometheusrules.yaml");

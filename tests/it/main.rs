@@ -10,6 +10,7 @@ mod harness;
 mod alertmanager;
 mod architecture;
 mod bad_input;
+mod dashboard_picture;
 mod deploy_targets;
 mod docs;
 mod e2e_alertmanager;
@@ -41,6 +42,7 @@ mod prometheus_server;
 mod promtool_mutations;
 mod promtool_tests;
 mod properties;
+mod review;
 mod runbook_replay;
 
 fn main() {
@@ -48,6 +50,7 @@ fn main() {
         ("alertmanager", alertmanager::tests),
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
+        ("dashboard_picture", dashboard_picture::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
         ("e2e_alertmanager", e2e_alertmanager::tests),
@@ -76,5 +79,6 @@ fn main() {
         ("promtool_tests", promtool_tests::tests),
         ("runbook_replay", runbook_replay::tests),
         ("properties", properties::tests),
+        ("review", review::tests),
     ]);
 }
