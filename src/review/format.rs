@@ -8,7 +8,8 @@ use crate::diag::Format;
 /// annotations themselves name the stale files).
 pub(crate) fn render(summary: &Summary, format: Format) -> String {
     match format {
-        Format::Human | Format::Github => human(summary),
+        // The finding formats (SARIF, checkstyle) have no place for a summary in words.
+        Format::Human | Format::Github | Format::Sarif | Format::Checkstyle => human(summary),
         Format::Markdown => markdown(summary),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(summary).unwrap_or_default();
@@ -175,6 +176,8 @@ pub(crate) fn stale_report(
             out.push_str(&diffs);
             out
         }
-        Format::Human => format!("{}{diffs}", words(summary, format)),
+        Format::Human | Format::Sarif | Format::Checkstyle => {
+            format!("{}{diffs}", words(summary, Format::Human))
+        }
     }
 }
