@@ -5,7 +5,7 @@
 //! durations, a root route with matchers, `continue` or no receiver, undefined receivers
 //! and time intervals, duplicate receiver names. Other integrations' settings are not
 //! checked field by field (`amtool check-config` does). Semantics of Alertmanager 0.25
-//! (https://prometheus.io/docs/alerting/0.25/configuration/).
+//! (<https://prometheus.io/docs/alerting/0.25/configuration/>).
 
 use serde_saphyr::Spanned;
 
