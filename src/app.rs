@@ -8,10 +8,11 @@ use rayon::prelude::*;
 use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
 use crate::check::{self, registry};
 
+use crate::alertmanager;
 use crate::cli::{CheckArgs, Cli, Command, DiffArgs, EmitArgs, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::fleet::{self, Fleet, Layout};
-use crate::pipeline::{Failure, Variants};
+use crate::pipeline::{self, Failure, Variants};
 use crate::render::OutputFile;
 use crate::render::Target;
 use crate::render::promtool_tests::Coverage;
@@ -191,6 +192,7 @@ pub fn run(cli: Cli) -> Report {
         Command::Check(args) if !args.rules.is_empty() || !args.dashboards.is_empty() => {
             check_files(&args)
         }
+        Command::Check(args) if args.alertmanager.is_some() => check_alertmanager(&args),
         Command::Check(args) => check(&args.spec, args.format),
         Command::Init(args) => init(&args),
         Command::Diff(args) => diff(&args),
@@ -821,6 +823,61 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
             diag::summary(&diags)
         ));
         push_coverage(&mut report, &fleet, format);
+    } else {
+        report.stdout = text;
+    }
+    report
+}
+
+/// `poolwatch check --alertmanager FILE`: every variant of the specs routed through a real
+/// Alertmanager configuration. A configuration that cannot be read is unusable input.
+fn check_alertmanager(args: &CheckArgs) -> Report {
+    let format = args.format;
+    let mut specs = match read_specs(&args.spec) {
+        Ok(s) => s,
+        Err(d) => return failure_report(&Sources::default(), &d, format, EXIT_INPUT),
+    };
+    let path = args.alertmanager.as_deref().unwrap_or(Path::new(""));
+    let config = match read_text(path, "Alertmanager configuration") {
+        Ok(text) => {
+            let file = specs.sources.add(text.name, text.text);
+            alertmanager::config::parse(&specs.sources, file)
+        }
+        Err(d) => Err(vec![d]),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(d) => return failure_report(&specs.sources, &d, format, EXIT_INPUT),
+    };
+    let mut generated = Vec::new();
+    for file in &specs.files {
+        match pipeline::generate(&specs.sources, *file, Target::Prometheus, Variants::All) {
+            Ok(g) => generated.extend(g),
+            Err(f) => {
+                let code = match f {
+                    Failure::Input(_) => EXIT_INPUT,
+                    Failure::Findings(_) => EXIT_FINDINGS,
+                };
+                return failure_report(&specs.sources, f.diagnostics(), format, code);
+            }
+        }
+    }
+    let (diags, routed) = alertmanager::routing::check(&config, &generated);
+    let mut report = Report {
+        code: if diag::has_errors(&diags) {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        },
+        ..Report::default()
+    };
+    let text = diag::render(&diags, &specs.sources, format);
+    if format == Format::Human {
+        report.stderr = format!(
+            "{text}poolwatch: {routed} generated alerts routed through {}: {}\n",
+            path.display(),
+            diag::summary(&diags)
+        );
     } else {
         report.stdout = text;
     }

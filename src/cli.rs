@@ -163,6 +163,11 @@ pub(crate) struct CheckArgs {
     /// metric names unless --spec, --metrics or --metadata say more.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub(crate) rules: Vec<PathBuf>,
+    /// Route every alert the specs generate through a real Alertmanager configuration
+    /// (alertmanager.yml) and report each one only the root route's default receiver gets,
+    /// or that misses the receiver the spec names for its severity.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "dashboards"])]
+    pub(crate) alertmanager: Option<PathBuf>,
     /// Lint hand-written Grafana dashboard JSON files (a folder: every *.json in it).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub(crate) dashboards: Vec<PathBuf>,

@@ -2,4 +2,7 @@
 //! (`render::alertmanager`) and by `check --alertmanager`, which reads a real configuration
 //! and routes every generated alert through it as Alertmanager would.
 
+pub mod config;
 pub mod matcher;
+pub(crate) mod node;
+pub(crate) mod routing;

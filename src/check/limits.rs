@@ -5,7 +5,7 @@
 //! it. `up + up + … + up` with 5,000 terms is 5,000 levels deep: enough to overflow a
 //! thread's stack and abort the process. Before parsing, one linear scan of the text gives
 //! an upper bound on the depth of the tree the parser would build; above [`MAX_DEPTH`]
-//! the expression is not parsed, and the rule or panel gets a located PW040 diagnostic
+//! the expression is not parsed, and the rule or panel gets a located PW050 diagnostic
 //! instead. Nothing else in the checks needs its own guard: every tree they walk comes from
 //! here.
 
@@ -13,10 +13,10 @@ use promql_parser::parser::Expr;
 
 use crate::diag::Code;
 
-/// PW040 expression-too-deep (documented in docs/errors.md, not a check: it cannot be
+/// PW050 expression-too-deep (documented in docs/errors.md, not a check: it cannot be
 /// turned off, the expression is not read at all).
 pub(crate) const CODE: Code = Code {
-    code: "PW040",
+    code: "PW050",
     name: "expression-too-deep",
 };
 

@@ -94,6 +94,17 @@ pub(crate) struct Receivers {
     pub(crate) by_severity: Vec<(String, String)>,
 }
 
+impl Receivers {
+    /// The receiver an alert of `severity` is meant for, when the spec names one.
+    pub(crate) fn intended(&self, severity: &str) -> Option<&str> {
+        self.by_severity
+            .iter()
+            .find(|(s, _)| s == severity)
+            .map(|(_, r)| r.as_str())
+            .or(self.default.as_deref())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Operator {
     pub(crate) name: String,

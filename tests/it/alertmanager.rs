@@ -74,9 +74,9 @@ fn receivers_of(route: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The generated route under a root route, the generated inhibit rules, and a receiver
-/// (with no integration: nothing is sent anywhere) for every name the routes use, as the
-/// README tells a team to merge them. `extra` receivers' webhook URL, if any, is `hook`.
+/// The generated routes under a root route, the generated inhibit rules, and a receiver
+/// for every name the routes use, as the README tells a team to merge them. Each receiver
+/// posts to the webhook `hook` when given, else has no integration (nothing is sent).
 pub(crate) fn wrapped_config(files: &[Value], hook: Option<&str>) -> String {
     let mut names = BTreeSet::from([ROOT_RECEIVER.to_string()]);
     let mut routes = Vec::new();

@@ -232,7 +232,7 @@ fn check_rule(d: &Path, expr: &str) -> (i32, String) {
 }
 
 /// The third attack and its variants: expressions thousands of levels deep, in a
-/// rule file and in a dashboard, get a located PW040 instead of a stack overflow (exit 134
+/// rule file and in a dashboard, get a located PW050 instead of a stack overflow (exit 134
 /// before). One shape per way of nesting.
 fn deep_expressions_are_a_located_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +240,7 @@ fn deep_expressions_are_a_located_diagnostic() {
     for (i, expr) in deep_shapes(5000).iter().enumerate() {
         let (code_, err) = check_rule(d, expr);
         assert_eq!(code_, 1, "shape {i}: {err:.400}");
-        assert!(err.contains("error[PW040]"), "shape {i}: {err:.400}");
+        assert!(err.contains("error[PW050]"), "shape {i}: {err:.400}");
         assert!(
             err.contains("at: r.yml:5:"),
             "shape {i} not located: {err:.600}"
@@ -253,7 +253,7 @@ fn deep_expressions_are_a_located_diagnostic() {
         let err = stderr(&out);
         assert_eq!(code(&out), 1, "dashboard shape {i}: {err:.400}");
         assert!(
-            err.contains("error[PW040]"),
+            err.contains("error[PW050]"),
             "dashboard shape {i}: {err:.400}"
         );
     }
@@ -267,7 +267,7 @@ fn expressions_at_the_depth_limit_are_checked() {
     for (i, expr) in deep_shapes(250).iter().enumerate() {
         let (code_, err) = check_rule(d, expr);
         assert!(matches!(code_, 0 | 1), "shape {i}: {err:.400}");
-        assert!(!err.contains("PW040"), "shape {i} refused: {err:.400}");
+        assert!(!err.contains("PW050"), "shape {i} refused: {err:.400}");
         assert!(
             !err.contains("PW101"),
             "shape {i} did not parse: {err:.400}"
@@ -289,7 +289,7 @@ fn long_expressions_and_templates_end_quickly() {
     let started = std::time::Instant::now();
     let out = poolwatch(&["check", "--rules", "r.yml"], d);
     assert_eq!(code(&out), 1, "{:.400}", stderr(&out));
-    assert!(stderr(&out).contains("error[PW040]"));
+    assert!(stderr(&out).contains("error[PW050]"));
     let template = format!(
         "{}x{}",
         "{{ if true }}".repeat(50_000),

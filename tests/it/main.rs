@@ -8,6 +8,7 @@ mod common;
 mod harness;
 
 mod alertmanager;
+mod alertmanager_routing;
 mod architecture;
 mod bad_input;
 mod dashboard_picture;
@@ -48,6 +49,7 @@ mod runbook_replay;
 fn main() {
     harness::main(&[
         ("alertmanager", alertmanager::tests),
+        ("alertmanager_routing", alertmanager_routing::tests),
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("dashboard_picture", dashboard_picture::tests),
