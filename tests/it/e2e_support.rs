@@ -1046,11 +1046,12 @@ pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
     });
 }
 
-/// The exporter is gone: the absence alert fires for every pool instance it exported, each
-/// named by `label`, and no other alert fires.
-pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str]) {
+/// The exporter's process is gone while its target stays in service discovery (`up` is 0):
+/// the absence alert fires once, for the target (`job`, `instance`) alone, not for each pool
+/// instance it served (no `label`), and no other alert fires.
+pub(crate) fn wait_target_down(prom: &mut Prometheus, label: &str) {
     wait_for(
-        &format!("ConnectionPoolMetricsAbsent fires for each {label} of {values:?}"),
+        &format!("ConnectionPoolMetricsAbsent fires once for the down target, without {label}"),
         Duration::from_secs(45),
         || {
             let alerts = prom.alerts()?;
@@ -1059,12 +1060,11 @@ pub(crate) fn wait_absent_for(prom: &mut Prometheus, label: &str, values: &[&str
                 .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
                 .collect();
             assert!(other.is_empty(), "alerts besides absence: {other:#?}");
-            let fired = |v: &&str| {
-                alerts
-                    .iter()
-                    .any(|a| a.state == "firing" && a.has(label, v))
-            };
-            if values.iter().all(fired) {
+            let once = alerts.len() == 1
+                && alerts[0].state == "firing"
+                && alerts[0].labels.contains_key("instance")
+                && !alerts[0].labels.contains_key(label);
+            if once {
                 Ok(())
             } else {
                 Err(format!("{alerts:#?}"))
