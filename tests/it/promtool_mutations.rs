@@ -156,6 +156,45 @@ fn mutations(rule: &Value) -> Vec<Mutation> {
     out
 }
 
+/// The absence alert's target check taken apart, part by part (where it reads `up`): the
+/// `up == 1` check dropped (a replaced instance would page), the whole `up` join dropped
+/// (the rule without target knowledge), the down targets' part dropped, and absent() no
+/// longer held back while targets are down (two pages for one outage).
+fn absence_mutations(rule: &Value) -> Vec<Mutation> {
+    let expr = rule["expr"].as_str().unwrap().to_string();
+    let check = "\nand on(job, instance)\n(up";
+    let Some(at) = expr.find(check) else {
+        return Vec::new();
+    };
+    let check_end = at + expr[at..].find(" == 1)").unwrap() + " == 1)".len();
+    let no_check = format!("{}{}", &expr[..at], &expr[check_end..]);
+    let absent_at = expr.rfind("absent(").unwrap();
+    let absent_end = absent_at + expr[absent_at..].find('\n').unwrap();
+    let absent = &expr[absent_at..absent_end];
+    let no_up = format!("{}\n)\nor {absent}", &expr[..at]);
+    let down_at = expr.find("\nor\n(\nmax by (job, instance)").unwrap();
+    let down_end = down_at + expr[down_at..].find("\n)").unwrap() + "\n)".len();
+    let no_down = format!("{}{}", &expr[..down_at], &expr[down_end..]);
+    let unheld = format!("{}\n)", &expr[..absent_end]);
+    let mut out = Vec::new();
+    for (name, mutated) in [
+        ("target check (`up == 1`) dropped", no_check),
+        ("`up` join dropped", no_up),
+        ("down targets (`up == 0`) dropped", no_down),
+        (
+            "absent() no longer held back while targets are down",
+            unheld,
+        ),
+    ] {
+        assert_ne!(mutated, expr, "{name}: no change");
+        out.push(Mutation {
+            name: name.into(),
+            apply: Box::new(move |r| set_expr(r, mutated.clone())),
+        });
+    }
+    out
+}
+
 /// `(x > 0)` in an expression becomes `x`: the guarded denominator unguarded.
 fn unguard(expr: &str) -> String {
     let mut out = expr.to_string();
@@ -282,6 +321,12 @@ fn every_mutation_of_every_alert_fails_the_generated_tests() {
                 "{alert}: no aggregation mutants"
             );
             ms.extend(aggregation);
+            let absence = absence_mutations(rule);
+            assert!(
+                !absence.is_empty() || !rule["expr"].as_str().unwrap().contains("up{"),
+                "{alert}: no target-check mutants"
+            );
+            ms.extend(absence);
             assert!(ms.len() >= 2, "{alert}: too few mutations");
             for m in ms {
                 let mut mutated = original.clone();
