@@ -13,7 +13,7 @@ pub(crate) use duration::PromDuration;
 pub(crate) use resolve::{did_you_mean, resolve};
 
 use crate::source::Span;
-pub(crate) use crate::spec::{MetricKind, Unit};
+pub(crate) use crate::spec::{MetricKind, Targets, Unit};
 
 /// The whole resolved spec.
 #[derive(Debug, Clone)]
@@ -467,11 +467,18 @@ pub(crate) struct AbsentPolicy {
     pub(crate) span: Option<Span>,
 }
 
+/// The absence alert's policy, and what it knows of the scrape targets.
+#[derive(Debug, Clone)]
+pub(crate) struct Absence {
+    pub(crate) policy: AbsentPolicy,
+    pub(crate) targets: Targets,
+}
+
 /// A pool's effective policies (the spec's, with the pool's overrides applied).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Policies {
     pub(crate) thresholds: Vec<Policy>,
-    pub(crate) absent: Option<AbsentPolicy>,
+    pub(crate) absent: Option<Absence>,
 }
 
 impl Policies {

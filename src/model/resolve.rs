@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Model, Policies,
-    Policy, Pool, PromDuration, Role, Roles, Signal, ValueUnit,
+    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Model,
+    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -372,6 +372,7 @@ impl Resolver<'_> {
         // A signal whose metric this pool lacks has no alert for it.
         policies.thresholds.retain(|p| roles.supports(p.signal));
         self.reachable(rp, &roles, &policies, catalog);
+        self.absence_targets(rp, &identity, &policies);
         Pool {
             name: rp.name.value.clone(),
             title: rp
@@ -387,6 +388,48 @@ impl Resolver<'_> {
             policies,
             span: self.span(&rp.name),
         }
+    }
+
+    /// The absence alert joins the scrape's `up` on `(job, instance)`: both must be identity
+    /// labels, or the join matches nothing and a target that stopped exporting never pages.
+    fn absence_targets(&mut self, rp: &spec::RawPool, identity: &[String], policies: &Policies) {
+        let Some(absence) = policies
+            .absent
+            .as_ref()
+            .filter(|a| a.targets == Targets::Up)
+        else {
+            return;
+        };
+        let missing: Vec<&str> = super::TARGET_LABELS
+            .into_iter()
+            .filter(|l| !identity.iter().any(|i| i == l))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let mut d = Diagnostic::error(
+            IDENTITY,
+            format!(
+                "the absence alert of pool `{}` reads the scrape's `up` by (job, instance), \
+                 but its identity lacks {}",
+                rp.name.value,
+                missing
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        )
+        .object(format!("pool {}", rp.name.value))
+        .help(
+            "add `job` and `instance` to `identity`, or set `policies.absent.targets: none` \
+             (an instance that stops exporting then pages, a replaced one too)",
+        );
+        d = match rp.identity.as_ref() {
+            Some(i) => d.at(self.span(i)),
+            None => d.at(absence.policy.span.clone()),
+        };
+        self.push(d);
     }
 
     /// The pool's identity labels (default: the scrape target's `job` and `instance`).
@@ -649,10 +692,18 @@ impl Resolver<'_> {
             }
         }
         let absent = match &raw.absent {
-            Some(a) => Some(AbsentPolicy {
-                severity: self.severity(&a.value.severity, severities),
-                for_: self.duration(&a.value.for_, true),
-                span: self.span(a),
+            Some(a) => Some(Absence {
+                policy: AbsentPolicy {
+                    severity: self.severity(&a.value.severity, severities),
+                    for_: self.duration(&a.value.for_, true),
+                    span: self.span(a),
+                },
+                targets: a
+                    .value
+                    .targets
+                    .as_ref()
+                    .map(|t| t.value)
+                    .unwrap_or_default(),
             }),
             None => defaults.and_then(|d| d.absent.clone()),
         };

@@ -462,6 +462,7 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
         let cx = crate::render::promql::ExprCx {
             top_bucket: None,
             for_: crate::model::PromDuration::from_secs(0),
+            targets: crate::model::Targets::default(),
         };
         let per = if crate::signals::mean_wait_from_counters(r) {
             "per acquisition that had to wait"

@@ -10,7 +10,7 @@ use super::jinja::{self, safe};
 use super::promql::{PoolExprs, Recorded};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, Pool, Role, Signal};
+use crate::model::{Model, Pool, Role, Signal, Targets};
 use crate::render::promql::ExprCx;
 use crate::source::Span;
 
@@ -356,6 +356,7 @@ fn alerting_rules(
                     &ExprCx {
                         top_bucket: top,
                         for_: a.for_,
+                        targets: Targets::default(),
                     },
                 ),
                 for_: a.for_.to_string(),
@@ -366,7 +367,8 @@ fn alerting_rules(
             });
         }
     }
-    if let Some(absent) = &pool.policies.absent {
+    if let Some(absence) = &pool.policies.absent {
+        let absent = &absence.policy;
         drafts.push(Draft {
             signal: Signal::Absent,
             expr: Signal::Absent.expr(
@@ -374,6 +376,7 @@ fn alerting_rules(
                 &ExprCx {
                     top_bucket: None,
                     for_: absent.for_,
+                    targets: absence.targets,
                 },
             ),
             for_: absent.for_.to_string(),

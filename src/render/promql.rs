@@ -2,7 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Comparison, Pool, PromDuration, Role};
+use crate::model::{Comparison, Pool, PromDuration, Role, Targets};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub(crate) fn escape_label_value(v: &str) -> String {
@@ -133,6 +133,8 @@ pub(crate) struct ExprCx {
     pub(crate) top_bucket: Option<f64>,
     /// The alert's `for`.
     pub(crate) for_: PromDuration,
+    /// What the absence alert knows of the scrape targets.
+    pub(crate) targets: Targets,
 }
 
 /// Builds the expressions of one pool for one rate window (`5m` in rules,
@@ -437,22 +439,48 @@ impl<'a> PoolExprs<'a> {
         self.pool.roles.get(role).unwrap_or_default()
     }
 
-    /// A pool instance that stopped exporting (its size seen in `lookback` but not now),
-    /// or, when every instance is gone, absent().
-    pub(crate) fn absent(&self, lookback: PromDuration) -> String {
+    /// The absence alert's condition, in up to three parts, each an incident:
+    /// - a pool instance seen within `lookback` that no longer exports, whose target still
+    ///   answers scrapes (`up == 1`): per identity. An instance whose target left service
+    ///   discovery (a rolling deploy, a scale-in) took its `up` with it and is no incident;
+    /// - a target of the pool's jobs that is down (`up == 0`): one alert per target, with
+    ///   `job` and `instance` only, however many pool instances it serves;
+    /// - no pool series at all (absent()), unless the targets are down (already the
+    ///   second part's alert).
+    ///
+    /// With [`Targets::Unchecked`] (no `up` where the rules run), the first part without
+    /// the target check, and absent().
+    pub(crate) fn absent(&self, lookback: PromDuration, targets: Targets) -> String {
         let presence = self.pool.presence_role();
         let seen = self.select_role_with(presence, "", None, &|s| {
             format!("max_over_time({s}[{lookback}])")
         });
-        let per_instance = self.binary(
+        let gone = self.binary(
             &self.sum(presence, &seen, &[]),
             "unless",
             &self.gauge(presence),
         );
-        format!(
-            "(\n{per_instance}\n)\nor absent({})",
-            self.select(self.role(presence))
-        )
+        let none = format!("absent({})", self.select(self.role(presence)));
+        if targets == Targets::Unchecked {
+            return format!("(\n{gone}\n)\nor {none}");
+        }
+        // `up` carries the target's labels, not the exporter's: of the selector, only the
+        // matchers on `job` and `instance` apply to it.
+        let on_target: Vec<(&str, &str)> = self
+            .pool
+            .selector
+            .iter()
+            .filter(|(k, _)| crate::model::TARGET_LABELS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let up = format!("up{}", matchers(&on_target));
+        let on = crate::model::TARGET_LABELS.join(", ");
+        let answering = format!("{gone}\nand on({on})\n({up} == 1)");
+        let down = format!(
+            "max by ({on}) ({up} == 0)\nand on(job)\n{}",
+            Self::sum_by(&["job"], &seen)
+        );
+        format!("(\n{answering}\n)\nor\n(\n{down}\n)\nor\n(\n{none}\nunless on()\n(\n{down}\n)\n)")
     }
 
     /// An alert condition: a signal's value compared with a threshold; with

@@ -22,7 +22,7 @@ pub(crate) const DEF: Def = Def {
     template: include_str!("../../templates/alerts/absent.j2"),
     guide: include_str!("../../templates/runbook/absent.md.j2"),
     while_waiting: false,
-    expr: |x, cx| x.absent(lookback(cx.for_)),
+    expr: |x, cx| x.absent(lookback(cx.for_), cx.targets),
     proof: |_| Proof {
         firing: 1.0,
         silent: 0.0,

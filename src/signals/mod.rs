@@ -24,6 +24,7 @@ mod utilization;
 mod wait_time_mean;
 mod wait_time_p99;
 
+pub(crate) use absent::lookback as absence_lookback;
 pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
 use crate::model::{Comparison, Role, Roles, Signal, ValueUnit};

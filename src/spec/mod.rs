@@ -415,7 +415,7 @@ pub(crate) struct RawPolicies {
     #[serde(default)]
     pub(crate) exhausted: Option<S<RawPolicy>>,
     #[serde(default)]
-    pub(crate) absent: Option<S<RawAbsent>>,
+    pub(crate) absent: Option<S<RawAbsence>>,
     /// Share of observations above the query-duration histogram's largest finite bucket.
     #[serde(default)]
     pub(crate) slow_queries: Option<S<RawPolicy>>,
@@ -450,6 +450,33 @@ pub(crate) struct RawAbsent {
     pub(crate) severity: S<String>,
     #[serde(rename = "for")]
     pub(crate) for_: S<String>,
+}
+
+/// The absence policy: a severity, a `for`, and how a pool instance that left service
+/// discovery is told from one in trouble.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAbsence {
+    pub(crate) severity: S<String>,
+    #[serde(rename = "for")]
+    pub(crate) for_: S<String>,
+    #[serde(default)]
+    pub(crate) targets: Option<S<Targets>>,
+}
+
+/// What the absence alert knows of the scrape targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub(crate) enum Targets {
+    /// The scrape's own `up` series, joined on `(job, instance)`: an instance whose target
+    /// left service discovery (its `up` ended) is no incident; a target that answers but
+    /// stopped exporting, or that is down, is.
+    #[default]
+    #[serde(rename = "up")]
+    Up,
+    /// No `up` where the rules are evaluated: every instance that stopped exporting within
+    /// the lookback pages, a replaced one too.
+    #[serde(rename = "none")]
+    Unchecked,
 }
 
 #[derive(Debug, Default, Deserialize)]

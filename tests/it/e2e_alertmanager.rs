@@ -382,9 +382,9 @@ impl Stack {
         }
     }
 
-    /// Watches for `span`: no notification may arrive (nor may any arrive for
-    /// [`DELIVERY`] after an alert that was pending when it ended: the span is a quiet
-    /// phase only if it is longer than the `for:` plus the delivery time).
+    /// Watches for `span`: no notification may arrive. A span proves a quiet phase only if
+    /// it is longer than the shortened `for:` plus [`DELIVERY`], so that an alert that went
+    /// pending at its start would have paged before its end.
     pub(crate) fn assert_no_page(&mut self, phase: &str, span: Duration) {
         let mark = self.webhook.mark();
         let start = Instant::now();

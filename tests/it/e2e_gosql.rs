@@ -23,7 +23,7 @@
 //!    list, as a deploy does, and the old one stops: no notification;
 //! 6. the new process stops exporting `orders`' metrics while its target stays up:
 //!    exactly one notification, absence for (app, new instance, orders);
-//! 7. the process stops while still listed (its target is down): a page for the instance.
+//! 7. the process stops while still listed (its target is down): one page, for the target.
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -371,8 +371,8 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
         "{pages:#?}"
     );
 
-    // 7. The process stops while listed: its target is down, a page for the instance (the
-    // alert may name each pool, or only the target, whose every pool is gone).
+    // 7. The process stops while listed: its target is down, one page for the target (the
+    // alert names the target, not each of its pools; `orders`' own absence gives way).
     let target = [("job", JOB), ("instance", instance.as_str())];
     let mark = run.stack.webhook.mark();
     drop(gosql);
@@ -387,5 +387,14 @@ fn lifecycle_phases(run: &mut Run, bin: &Path, work: &Path, pg: &Postgres, old: 
         &["ConnectionPoolMetricsAbsent"],
         Duration::from_secs(45),
         |_| String::new(),
+    );
+    support::wait_target_down(&mut run.stack.prom, "db_name");
+    let pages = run.stack.assert_page_count("target down", mark, 1);
+    assert!(
+        pages[0]
+            .alerts
+            .iter()
+            .all(|(_, l)| !l.contains_key("db_name")),
+        "the page names the target, not a pool: {pages:#?}"
     );
 }

@@ -850,26 +850,49 @@ pub(crate) fn wait_all_clear(prom: &mut Prometheus, limit: Duration) {
 /// named by its whole identity (every label of `identities`' entries), and no other alert
 /// fires.
 pub(crate) fn wait_absent_for(prom: &mut Prometheus, identities: &[&[(&str, &str)]]) {
-    wait_for(
+    wait_only_absence(
+        prom,
         &format!("ConnectionPoolMetricsAbsent fires for each of {identities:?}"),
-        Duration::from_secs(45),
-        || {
-            let alerts = prom.alerts()?;
-            let other: Vec<&Alert> = alerts
-                .iter()
-                .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
-                .collect();
-            assert!(other.is_empty(), "alerts besides absence: {other:#?}");
-            let fired = |identity: &&[(&str, &str)]| {
+        |alerts| {
+            identities.iter().all(|identity| {
                 alerts
                     .iter()
                     .any(|a| a.state == "firing" && identity.iter().all(|(k, v)| a.has(k, v)))
-            };
-            if identities.iter().all(fired) {
-                Ok(())
-            } else {
-                Err(format!("{alerts:#?}"))
-            }
+            })
         },
     );
+}
+
+/// The exporter's process is gone while its target stays in service discovery (`up` is 0):
+/// the absence alert fires once, for the target (`job`, `instance`) alone, not for each pool
+/// instance it served (no `label`), and no other alert fires.
+pub(crate) fn wait_target_down(prom: &mut Prometheus, label: &str) {
+    wait_only_absence(
+        prom,
+        &format!("ConnectionPoolMetricsAbsent fires once for the down target, without {label}"),
+        |alerts| {
+            alerts.len() == 1
+                && alerts[0].state == "firing"
+                && alerts[0].labels.contains_key("instance")
+                && !alerts[0].labels.contains_key(label)
+        },
+    );
+}
+
+/// Waits until the alerts satisfy `done`, failing at once if any alert but absence is
+/// pending or firing.
+fn wait_only_absence(prom: &mut Prometheus, what: &str, done: impl Fn(&[Alert]) -> bool) {
+    wait_for(what, Duration::from_secs(45), || {
+        let alerts = prom.alerts()?;
+        let other: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| a.name != "ConnectionPoolMetricsAbsent")
+            .collect();
+        assert!(other.is_empty(), "alerts besides absence: {other:#?}");
+        if done(&alerts) {
+            Ok(())
+        } else {
+            Err(format!("{alerts:#?}"))
+        }
+    });
 }

@@ -99,13 +99,56 @@ pub(super) struct Scenario {
     pub(super) trace: Option<Trace>,
     /// The index of the pool whose inputs these are (None when they mix pools).
     pub(super) origin: Option<usize>,
-    /// For the presence scenario: which pools (by index) see one of its size series.
-    pub(super) sizes_seen: Option<Vec<bool>>,
+    /// The step from which the hot instance's condition no longer holds: it recovered.
+    pub(super) ends: Option<u64>,
 }
 
 impl Scenario {
     pub(super) fn inputs(&self) -> Vec<InputSeries> {
         self.series.iter().map(Series::input).collect()
+    }
+
+    /// The hot instance (the first `hot` series) recovers at step `at`: its counters and
+    /// histograms stop rising (rate() then falls to 0 once the window holds no rise), each
+    /// of its gauges takes the value of the same series in `healthy`. Returns the step from
+    /// which the signal's value can no longer cross a threshold (a window and a step later
+    /// where something had been rising), or None where a gauge has no healthy counterpart.
+    pub(super) fn recover(
+        &mut self,
+        healthy: &Scenario,
+        hot: usize,
+        at: u64,
+        t: Timing,
+    ) -> Option<u64> {
+        let mut rose = false;
+        let mut recovered = Vec::new();
+        for (i, s) in self.series.iter().enumerate().take(hot) {
+            let (head, _) = s.values.rsplit_once('x')?;
+            let values = match head.split_once('+') {
+                // promtool adds the step over and over: the same sum, printed exactly.
+                Some((start, step)) => {
+                    let (start, step): (f64, f64) = (start.parse().ok()?, step.parse().ok()?);
+                    let last = (1..at).fold(start, |v, _| v + step);
+                    rose |= step != 0.0;
+                    format!("{start}+{step}x{} {last}x{}", at - 1, t.window_steps + 2)
+                }
+                None => {
+                    let h = healthy
+                        .series
+                        .iter()
+                        .find(|h| h.metric == s.metric && h.labels == s.labels)?;
+                    let (value, _) = h.values.rsplit_once('x')?;
+                    format!("{head}x{} {value}x{}", at - 1, t.window_steps + 2)
+                }
+            };
+            recovered.push((i, values));
+        }
+        for (i, values) in recovered {
+            self.series[i].values = values;
+        }
+        let ends = if rose { at + t.window_steps + 1 } else { at };
+        self.ends = Some(ends);
+        Some(ends)
     }
 
     /// The settled value, for test names.
@@ -203,7 +246,7 @@ fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
 
 /// An instance's labels as a role's series carry them: identity labels bound with `match`
 /// under the metric's own name, those it lacks left out.
-fn series_labels(
+pub(super) fn series_labels(
     pool: &Pool,
     role: Role,
     mut labels: BTreeMap<String, String>,
@@ -278,6 +321,29 @@ impl<'a> Inputs<'a> {
             labels,
             values,
         }
+    }
+
+    /// The series of `sc` on an instance that joins at step `from` (a scale-out): the idle
+    /// instance's labels with a new `instance` (or last identity label).
+    pub(super) fn scaled_out(&self, sc: &Scenario, from: u64) -> Vec<Series> {
+        let key = if self.pool.identity.iter().any(|l| l == "instance") {
+            "instance"
+        } else {
+            self.pool.identity.last().map_or("instance", String::as_str)
+        };
+        self.moved(sc, Instance::Idle)
+            .into_iter()
+            .filter_map(|mut s| {
+                let matches = self.pool.roles.matches(s.role);
+                let label = matches
+                    .iter()
+                    .find(|(id, _)| id == key)
+                    .map_or(key, |(_, m)| m.as_str());
+                s.labels.get_mut(label)?.push_str("-new");
+                s.values = format!("_x{from} {}", s.values);
+                Some(s)
+            })
+            .collect()
     }
 
     /// The series of `sc` moved to another instance (their other labels kept).
@@ -542,7 +608,7 @@ impl<'a> Inputs<'a> {
             hot: self.labels(),
             trace,
             origin: Some(self.ix),
-            sizes_seen: None,
+            ends: None,
         }
     }
 }

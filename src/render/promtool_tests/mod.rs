@@ -1,35 +1,39 @@
 //! promtool unit tests for the rule file, generated from the policies: for every alert,
-//! series that fire it after its `for`, a case at the `for` boundary (still pending) and a
-//! case just on the silent side of its threshold, each beside an idle instance at a healthy
-//! value that must stay silent; for every pool, the values of its recording rules.
+//! series that fire it after its `for` for the hot instance alone while a replica joins
+//! (scale-out during the incident), and that then recover so it clears; a case at the `for`
+//! boundary (still pending) and a case just on the silent side of its threshold, each beside
+//! an idle instance at a healthy value that must stay silent; for counters, one born at its
+//! first increment and a process restart; the absence alert in a moving fleet
+//! ([`absence`]); for every pool, the values of its recording rules.
 //!
 //! Expected alerts come from replaying Prometheus's pending → firing state machine over the
-//! values the generated inputs give each alert's expression, and expected annotations from
-//! expanding the rule's own templates ([`super::annotation_expansion`]). An alert that no
-//! input can fire, or that no input keeps silent, cannot be proven and is refused.
+//! values the generated inputs give each alert's expression. Their names, severities, `for`s
+//! and static labels come from the spec's policies and the signals' definitions, not from the
+//! rendered rule; their annotations from expanding the rule's own templates
+//! ([`super::annotation_expansion`], held to hand-written texts by this module's tests). An
+//! alert that no input can fire, or that no input keeps silent, cannot be proven and is
+//! refused.
 //!
 //! promtool compares recording-rule values exactly, so they are computed operation for
 //! operation as Prometheus 2 computes them. Prometheus 3 evaluates rate() over a left-open
 //! window and may differ in the last bit there; alert cases do not depend on it (thresholds
 //! have margins, annotations print four digits).
 
+mod absence;
 mod arithmetic;
 mod file;
 mod inputs;
+mod recording;
 
 use std::collections::{BTreeMap, HashMap};
 
-use self::arithmetic::{Timing, as_printed, bucket_quantile, quantile};
-pub(crate) use self::file::{
-    AlertRuleTest, Coverage, ExpAlert, ExpSample, PromqlExprTest, TestFile, TestGroup,
-};
+use self::arithmetic::{Timing, as_printed};
+pub(crate) use self::file::{AlertRuleTest, Coverage, ExpAlert, TestFile, TestGroup};
 use self::inputs::{
-    Inputs, Instance, PoolLabels, Scenario, Series, Trace, UNDERSIZED_SIZE, WAITS, headroom,
-    inputs_buckets, viewers,
+    Inputs, Instance, PoolLabels, Scenario, Trace, UNDERSIZED_SIZE, WAITS, headroom, viewers,
 };
 use super::annotation_expansion;
-use super::prometheus::{Record, Rule, RuleFile};
-use super::promql::push_matchers;
+use super::prometheus::{Rule, RuleFile};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
@@ -206,7 +210,11 @@ struct Alert<'a> {
     pool_ix: usize,
     signal: Signal,
     threshold: Option<f64>,
+    /// The `for` and severity the spec's policy gives this alert level.
     for_: PromDuration,
+    severity: &'a str,
+    /// The labels every alert of the pool must carry: the pool label and the static ones.
+    pool_label: &'a str,
 }
 
 impl<'a> Alert<'a> {
@@ -216,7 +224,27 @@ impl<'a> Alert<'a> {
             .ok_or("its pool is not in the spec")?;
         let pool = &model.pools[pool_ix];
         let signal = rule.origin.signal.ok_or("it watches no known signal")?;
-        let for_ = PromDuration::parse(rule.for_.as_deref().unwrap_or("0s"))?;
+        // What the alert must be, from the spec's policy: not from the rendered rule, which
+        // its tests are there to check.
+        let policy = match signal {
+            Signal::Absent => pool.policies.absent.as_ref().map(|a| &a.policy),
+            Signal::Undersized => model.capacity.as_ref().and_then(|c| c.undersized.as_ref()),
+            _ => None,
+        };
+        let (severity, for_) = match policy {
+            Some(p) => (p.severity.as_str(), p.for_),
+            None => {
+                let level = pool
+                    .policies
+                    .get(signal)
+                    .into_iter()
+                    .flat_map(|p| p.alert_levels())
+                    .find(|(l, _)| Some(l.value) == rule.origin.threshold)
+                    .map(|(_, a)| a)
+                    .ok_or("no level of its policy has its threshold")?;
+                (level.severity.as_str(), level.for_)
+            }
+        };
         // The undersized alert compares the recommended size with the configured one: in
         // its tests the pool is configured with UNDERSIZED_SIZE connections.
         let threshold = match signal {
@@ -234,19 +262,22 @@ impl<'a> Alert<'a> {
             signal,
             threshold,
             for_,
+            severity,
+            pool_label: &model.pool_label,
         })
     }
 
-    fn name(&self) -> &str {
-        self.rule.name()
+    /// The signal's alert name (from its definition, not the rendered rule).
+    fn name(&self) -> &'static str {
+        self.signal.alert()
     }
 
     fn describe(&self) -> String {
-        let severity = self.rule.labels.get("severity").map_or("", String::as_str);
         format!(
-            "{} pool={} severity={severity}",
+            "{} pool={} severity={}",
             self.name(),
-            self.pool.name
+            self.pool.name,
+            self.severity
         )
     }
 
@@ -261,34 +292,8 @@ impl<'a> Alert<'a> {
         }
     }
 
-    /// The value and labels of the alert's expression at step `k` of a scenario, when its
-    /// condition holds.
-    fn hit(&self, sc: &Scenario, k: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
-        let pool = self.pool;
-        if self.signal == Signal::Absent {
-            // absent() yields 1 with the selector's equality matchers as labels.
-            let present = match &sc.sizes_seen {
-                Some(seen) => seen.get(self.pool_ix).copied().unwrap_or(false),
-                None => sc
-                    .series
-                    .iter()
-                    .any(|s| s.role == pool.presence_role() && s.seen_by(pool)),
-            };
-            return (!present).then(|| (1.0, pool.selector.iter().cloned().collect()));
-        }
-        if !self.sees(sc) {
-            return None;
-        }
-        let value = self.seen_value(sc, k, t)?;
-        Some((value, self.labels(sc)))
-    }
-
-    /// The first step, up to `last`, at which the alert's condition holds on a scenario:
-    /// [`Alert::hit`] step by step, without building the labels of each hit.
+    /// The first step, up to `last`, at which the alert's condition holds on a scenario.
     fn onset(&self, sc: &Scenario, last: u64, t: Timing) -> Option<u64> {
-        if self.signal == Signal::Absent {
-            return (0..=last).find(|&k| self.hit(sc, k, t).is_some());
-        }
         if !self.sees(sc) {
             return None;
         }
@@ -303,6 +308,9 @@ impl<'a> Alert<'a> {
     /// The expression's value at step `k` of a scenario the alert [`Alert::sees`] (not an
     /// absence alert), when its condition holds.
     fn seen_value(&self, sc: &Scenario, k: u64, t: Timing) -> Option<f64> {
+        if sc.ends.is_some_and(|e| k >= e) {
+            return None;
+        }
         sc.trace?.at(k, t).filter(|v| self.holds(*v))
     }
 
@@ -318,25 +326,19 @@ impl<'a> Alert<'a> {
     /// evaluated every step from 0).
     fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
         // An alert that selects none of the series never holds.
-        if self.signal != Signal::Absent && !self.sees(sc) {
+        if !self.sees(sc) {
             return None;
         }
         self.firing_on(sc, n, t)
     }
 
-    /// [`Alert::firing`] on a scenario the alert [`Alert::sees`] (any, for absence).
+    /// [`Alert::firing`] on a scenario the alert [`Alert::sees`].
     fn firing_on(
         &self,
         sc: &Scenario,
         n: u64,
         t: Timing,
     ) -> Option<(f64, BTreeMap<String, String>)> {
-        // Input series are constant from step 0 on, so absent() gives the same answer at
-        // every step.
-        if self.signal == Signal::Absent {
-            let hit = self.hit(sc, 0, t)?;
-            return (n >= t.steps(self.for_)).then_some(hit);
-        }
         let mut since = None;
         let mut last = None;
         for k in 0..=n {
@@ -367,7 +369,9 @@ impl<'a> Alert<'a> {
             }
         }
         let mut exp_labels = labels;
-        exp_labels.extend(self.rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        exp_labels.insert(self.pool_label.to_string(), self.pool.name.clone());
+        exp_labels.extend(self.pool.labels.iter().cloned());
+        exp_labels.insert("severity".to_string(), self.severity.to_string());
         Ok(ExpAlert {
             exp_labels,
             exp_annotations,
@@ -426,13 +430,9 @@ impl<'a> Tests<'a> {
 
     /// The alerts named `alertname` that may fire on a scenario, in rule order: for a
     /// pool's scenarios only the pools that may see its series (this keeps a fleet's test
-    /// generation linear); for absence, every pool.
+    /// generation linear); for scenarios that mix pools, every pool.
     fn candidates(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
-        let absence = self
-            .named(alertname)
-            .next()
-            .is_some_and(|a| a.signal == Signal::Absent);
-        let Some(origin) = sc.origin.filter(|_| !absence) else {
+        let Some(origin) = sc.origin else {
             return self.named(alertname).collect();
         };
         let mut idx: Vec<usize> = self
@@ -454,12 +454,12 @@ impl<'a> Tests<'a> {
         self.by_name.get(name).into_iter().flatten().copied()
     }
 
-    /// The alerts named `alertname` that select a scenario's series (every absence alert):
-    /// the only ones that may fire on it, at any step.
+    /// The alerts named `alertname` that select a scenario's series: the only ones that
+    /// may fire on it, at any step.
     fn seeing(&self, alertname: &str, sc: &Scenario) -> Vec<&'a Alert<'a>> {
         self.candidates(alertname, sc)
             .into_iter()
-            .filter(|a| a.signal == Signal::Absent || a.sees(sc))
+            .filter(|a| a.sees(sc))
             .collect()
     }
 
@@ -525,7 +525,8 @@ impl<'a> Tests<'a> {
             .map(|b| t.steps(b.for_))
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
-        let inputs = self.inputs(a.pool_ix, steps);
+        // The series run on past the recovery, until the alert has cleared.
+        let inputs = self.inputs(a.pool_ix, steps + t.window_steps + 3);
         let for_ = a.for_.to_string();
         let threshold = a.threshold.unwrap_or_default();
         let levels: Vec<f64> = a
@@ -545,7 +546,9 @@ impl<'a> Tests<'a> {
         // a healthy value: an alert must fire for the hot instance only, with its labels.
         // promtool compares the expected alerts exactly, so each check also proves the
         // idle instance silent at its eval time.
-        let idle = inputs.moved(&realize(targets.healthy)?, Instance::Idle);
+        let healthy = realize(targets.healthy)?;
+        let idle = inputs.moved(&healthy, Instance::Idle);
+        let hot = firing.series.len();
         firing.series.extend(idle.iter().cloned());
         silent.series.extend(idle);
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
@@ -565,15 +568,35 @@ impl<'a> Tests<'a> {
             // Every level the input crosses is firing by now, this one included.
             times.push(onset + longest);
         }
+        // During the incident one more replica joins, healthy: it stays quiet, and the hot
+        // instance's alert is not raised again. After the last check the hot instance
+        // recovers, and the alert clears (the recommended size looks back a day: the
+        // undersized alert stays).
+        firing.series.extend(inputs.scaled_out(&healthy, onset + 1));
+        let recover_at = times.iter().copied().max().unwrap_or(fire_at) + 1;
+        let cleared = match a.signal {
+            Signal::Undersized => None,
+            _ => firing.recover(&healthy, hot, recover_at, t),
+        };
+        times.extend(cleared);
         let checks = self.checks(a.name(), &firing, &times)?;
+        if cleared.is_some() && checks.last().is_none_or(|c| !c.exp_alerts.is_empty()) {
+            return Err("no input lets it clear".into());
+        }
         let settled = silent.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
         let op = a.signal.comparison().operator();
         let mut groups = vec![
             self.group(
                 format!(
-                    "{}: fires at {} after {for_}",
+                    "{}: fires at {} after {for_}, for the hot instance only while a replica \
+                     joins{}",
                     a.describe(),
-                    firing.shown(t)
+                    firing.shown(t),
+                    if cleared.is_some() {
+                        "; clears once it recovers"
+                    } else {
+                        ""
+                    }
                 ),
                 &firing,
                 checks,
@@ -594,6 +617,7 @@ impl<'a> Tests<'a> {
             Signal::AcquisitionTimeouts | Signal::CreationErrors
         ) {
             groups.push(self.born_group(a, &inputs, longest)?);
+            groups.push(self.restart_group(a, &inputs, longest)?);
         }
         // Where the library counts waiting clients, a full pool nobody waits for is not
         // exhausted: the firing world with no one waiting stays silent.
@@ -642,16 +666,47 @@ impl<'a> Tests<'a> {
     /// counts it (and fires after its `for` if that is shorter than the window), for the
     /// hot instance only; once the window has passed it resolves.
     fn born_group(&self, a: &Alert, inputs: &Inputs, longest: u64) -> Result<TestGroup, String> {
+        let at = self.timing.window_steps + 1;
+        self.counter_group(a, inputs, longest, at, None)
+    }
+
+    /// The hot instance's process restarts after a quiet while (its counter had counted
+    /// events long before): its counter resets to 0, or, labelled, is gone until its first
+    /// increment. The reset alone fires nothing; a real increment a window later fires as
+    /// any other, for the hot instance only, and resolves a window on.
+    fn restart_group(&self, a: &Alert, inputs: &Inputs, longest: u64) -> Result<TestGroup, String> {
+        let ws = self.timing.window_steps;
+        let restart = ws + 1;
+        self.counter_group(a, inputs, longest, restart + ws + 1, Some(restart))
+    }
+
+    /// A counter of the hot instance that rises once, by enough events, at step `at`: born
+    /// there (`restart` None), or after a process restart at step `restart`.
+    fn counter_group(
+        &self,
+        a: &Alert,
+        inputs: &Inputs,
+        longest: u64,
+        at: u64,
+        restart: Option<u64>,
+    ) -> Result<TestGroup, String> {
         let t = self.timing;
         let role = a.signal.role().ok_or("it watches no counter")?;
         let ws = t.window_steps;
-        let at = ws + 1;
         let wait = t.steps(a.for_);
         let steps = at + ws + longest + 2;
         let inputs = Inputs { steps, ..*inputs };
         // Enough events that their count over the window is above the threshold.
         let threshold = a.threshold.unwrap_or_default();
         let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
+        // Before a restart, a count above `born`: the restart is a reset, not an increase.
+        let before = 2.0 * born + 10.0;
+        let labelled = inputs.split_label(role).is_some();
+        let history = match restart {
+            None => format!("_x{at}"),
+            Some(r) if labelled => format!("{}x{} stale _x{}", number(before), r - 1, at - r - 1),
+            Some(r) => format!("{}x{} 0x{}", number(before), r - 1, at - r - 1),
+        };
         let presence = a.pool.presence_role();
         let series = vec![
             inputs.series_of(Instance::Hot, presence, "", None, inputs.constant(10.0)),
@@ -661,7 +716,7 @@ impl<'a> Tests<'a> {
                 role,
                 "",
                 None,
-                format!("_x{at} {}x{}", number(born), steps - at),
+                format!("{history} {}x{}", number(born), steps - at),
             ),
             inputs.series_of(Instance::Idle, role, "", None, inputs.constant(0.0)),
         ];
@@ -673,357 +728,98 @@ impl<'a> Tests<'a> {
                 value: born / t.window_secs(),
             }),
             origin: Some(a.pool_ix),
-            sizes_seen: None,
+            ends: None,
         };
         let mut times = Vec::new();
-        for n in [at + wait.max(1) - 1, at + wait, at + ws + wait] {
+        // After a restart, quiet until the increment: the reset counts nothing.
+        let quiet = restart.map(|_| at - 1);
+        for n in quiet
+            .into_iter()
+            .chain([at + wait.max(1) - 1, at + wait, at + ws + wait])
+        {
             if !times.contains(&n) {
                 times.push(n);
             }
         }
         let checks = self.checks(a.name(), &sc, &times)?;
-        Ok(self.group(
-            format!(
-                "{}: a counter born at {} counts, for the hot instance only",
-                a.describe(),
+        let name = match restart {
+            None => format!(
+                "a counter born at {} counts, for the hot instance only",
                 number(born)
             ),
-            &sc,
-            checks,
-        ))
-    }
-
-    /// Every pool's size series: the scenario in which every pool's metrics are present,
-    /// with the pools that see one of them.
-    fn presence(&self, steps: u64) -> Scenario {
-        let pools = &self.model.pools;
-        let mut seen = std::collections::HashSet::new();
-        let mut sizes_seen = vec![false; pools.len()];
-        let mut series: Vec<Series> = Vec::new();
-        for (ix, pool) in pools.iter().enumerate() {
-            let inputs = self.inputs(ix, steps);
-            let s = inputs.series(
-                pool.presence_role(),
-                "",
-                None,
-                inputs.constant(UNDERSIZED_SIZE),
-            );
-            for &q in self.viewers.get(ix).into_iter().flatten() {
-                if s.seen_by(&pools[q]) {
-                    sizes_seen[q] = true;
-                }
-            }
-            if seen.insert(s.input().series) {
-                series.push(s);
-            }
-        }
-        Scenario {
-            series,
-            hot: BTreeMap::new(),
-            trace: None,
-            origin: None,
-            sizes_seen: Some(sizes_seen),
-        }
-    }
-
-    /// The absence alerts named `alertname`, for every pool at once: with no pool's metrics
-    /// each fires after its own `for` (and not a step before); with every pool's metrics,
-    /// none fires.
-    fn absent_groups(&self, alertname: &str) -> Result<Vec<TestGroup>, String> {
-        let t = self.timing;
-        let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
-        fors.sort_unstable();
-        fors.dedup();
-        let longest = fors.last().copied().unwrap_or(0);
-        let steps = longest + 2;
-        let missing = Scenario {
-            series: Vec::new(),
-            hot: BTreeMap::new(),
-            trace: None,
-            origin: None,
-            sizes_seen: None,
-        };
-        let present = self.presence(steps);
-        let mut times = Vec::new();
-        for f in fors {
-            if f > 0 {
-                times.push(f - 1);
-            }
-            times.push(f);
-        }
-        let checks = self.checks(alertname, &missing, &times)?;
-        if checks.iter().all(|c| c.exp_alerts.is_empty()) {
-            return Err("no input makes it fire".into());
-        }
-        let silent = self.check(alertname, &present, longest)?;
-        if !silent.exp_alerts.is_empty() {
-            return Err("no input keeps it silent".into());
-        }
-        let mut groups = vec![
-            self.group(
-                format!(
-                    "{alertname} (every pool): fires once the metrics are missing for its `for`"
-                ),
-                &missing,
-                checks,
+            Some(_) => format!(
+                "a process restart resets the counter{}: quiet; {} events after it fire, for \
+                 the hot instance only, then clear",
+                if labelled {
+                    " (labelled: gone until its first increment)"
+                } else {
+                    ""
+                },
+                number(born)
             ),
-            self.group(
-                format!("{alertname} (every pool): silent while every pool's metrics are present"),
-                &present,
-                vec![silent],
-            ),
-        ];
-        groups.push(self.one_instance_gone(alertname, longest)?);
-        Ok(groups)
+        };
+        Ok(self.group(format!("{}: {name}", a.describe()), &sc, checks))
     }
+}
 
-    /// Every pool's first instance stops exporting (a stale marker) while its second goes
-    /// on: the absence alert fires for the first instance alone, with its labels, once its
-    /// `for` has passed, and not a step before.
-    fn one_instance_gone(&self, alertname: &str, longest: u64) -> Result<TestGroup, String> {
-        const SIZE: f64 = 10.0;
-        /// The stale marker's step: the instance exported at steps 0 to STOP - 1.
-        const STOP: u64 = 3;
-        let t = self.timing;
-        let steps = STOP + longest + 2;
-        let pools = &self.model.pools;
-        let mut series: Vec<Series> = Vec::new();
-        // The stopped series, with the index of their pool.
-        let mut gone: Vec<(usize, Series)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (ix, pool) in pools.iter().enumerate() {
-            let inputs = self.inputs(ix, steps);
-            let presence = pool.presence_role();
-            let hot = inputs.series_of(
-                Instance::Hot,
-                presence,
-                "",
-                None,
-                format!("{}x{} stale", number(SIZE), STOP - 1),
-            );
-            let idle = inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(SIZE));
-            for s in [hot, idle] {
-                if seen.insert(s.input().series) {
-                    if s.values.ends_with("stale") {
-                        gone.push((ix, s.clone()));
-                    }
-                    series.push(s);
-                }
-            }
-        }
-        // The stopped series each pool selects, looked for among the pools that may see them
-        // (`viewers`), so that the test grows with the pools, not with their square.
-        let mut seen_gone: Vec<Vec<&Series>> = vec![Vec::new(); pools.len()];
-        for (ix, s) in &gone {
-            for &q in self.viewers.get(*ix).into_iter().flatten() {
-                if s.seen_by(&pools[q]) {
-                    seen_gone[q].push(s);
-                }
-            }
-        }
-        // What each alert expects once its `for` has passed: its pool's instances that
-        // stopped, summed per instance.
-        let mut expected: Vec<(&Alert, Vec<ExpAlert>)> = Vec::new();
-        for a in self.named(alertname) {
-            let mut by_instance: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
-            let presence = a.pool.presence_role();
-            for s in seen_gone[a.pool_ix].iter().filter(|s| s.role == presence) {
-                let mut labels = s.labels.clone();
-                for (id_label, metric_label) in a.pool.roles.matches(presence) {
-                    if let Some(v) = labels.remove(metric_label) {
-                        labels.insert(id_label.clone(), v);
-                    }
-                }
-                labels.retain(|k, _| a.group.contains(&k.as_str()));
-                *by_instance.entry(labels).or_default() += SIZE;
-            }
-            let exp = by_instance
-                .into_iter()
-                .map(|(labels, value)| a.expected(value, labels))
-                .collect::<Result<Vec<_>, _>>()?;
-            expected.push((a, exp));
-        }
-        let mut fors: Vec<u64> = self.named(alertname).map(|a| t.steps(a.for_)).collect();
-        fors.sort_unstable();
-        fors.dedup();
-        let mut checks = Vec::new();
-        for f in fors {
-            for n in [STOP + f.max(1) - 1, STOP + f] {
-                let mut exp_alerts = Vec::new();
-                for (a, exp) in &expected {
-                    if n >= STOP + t.steps(a.for_) {
-                        exp_alerts.extend(exp.iter().cloned());
-                    }
-                }
-                checks.push(AlertRuleTest {
-                    eval_time: t.time(n),
-                    alertname: alertname.to_string(),
-                    exp_alerts,
-                });
-            }
-        }
-        if checks.iter().all(|c| c.exp_alerts.is_empty()) {
-            return Err("no instance that stops exporting makes it fire".into());
-        }
-        checks.dedup_by(|a, b| a.eval_time == b.eval_time);
-        let sc = Scenario {
-            series,
-            hot: BTreeMap::new(),
-            trace: None,
-            origin: None,
-            sizes_seen: None,
-        };
-        Ok(self.group(
-            format!("{alertname} (every pool): fires for the one instance that stops exporting"),
-            &sc,
-            checks,
-        ))
-    }
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
 
-    /// The expected values of a pool's recording rules, on a pool that was 90% busy a
-    /// moment ago and is 50% busy now, with a known wait-time distribution.
-    fn recording_group(
-        &self,
-        ix: usize,
-        pool: &Pool,
-        records: &[&Rule],
-    ) -> Result<Option<TestGroup>, String> {
-        const SIZE: f64 = 100.0;
-        const PEAK: f64 = 90.0;
-        const NOW: f64 = 50.0;
-        /// Cumulative observations per step by bucket, and their sum, for a histogram whose
-        /// buckets the catalog does not declare.
-        const WAITS: [(f64, f64); 4] = [
-            (0.1, 50.0),
-            (0.5, 90.0),
-            (1.0, 99.0),
-            (f64::INFINITY, 100.0),
-        ];
-        const WAIT_SUM: f64 = 23.25;
-        if records.is_empty() {
-            return Ok(None);
-        }
-        // The catalog's own buckets when it declares them (no invented bounds): of 100
-        // observations a step, half at or below the first bound, then more at each.
-        let waits: Vec<(f64, f64)> = match inputs_buckets(self.model, pool) {
-            Some(bounds) => {
-                let n = bounds.len() as f64;
-                let mut out: Vec<(f64, f64)> = bounds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &le)| (le, (50.0 + 49.0 * i as f64 / n).floor()))
-                    .collect();
-                out.push((f64::INFINITY, 100.0));
-                out
-            }
-            None => WAITS.to_vec(),
-        };
-        let t = self.timing;
-        let ws = t.window_steps;
-        // The peak is inside the window, the rates are settled.
-        let at = ws + 2;
-        let inputs = self.inputs(ix, at + 1);
-        let mut series = vec![
-            inputs.series(Role::Size, "", None, inputs.constant(SIZE)),
-            inputs.series(
-                Role::Active,
-                "",
-                None,
-                format!("{}x{ws} {}x{}", number(PEAK), number(NOW), at - ws),
-            ),
-        ];
-        if pool.roles.wait_time.is_some() {
-            series.extend(inputs.histogram(Role::WaitTime, &waits, WAIT_SUM));
-        }
-        let rates: Vec<(f64, f64)> = waits.iter().map(|&(le, c)| (le, t.rate(c, at))).collect();
+    use crate::pipeline::generate_spec;
+    use crate::render::Target;
+    use crate::render::annotation_expansion::expand;
+    use crate::source::Sources;
+    use crate::spec::SpecSource;
 
-        // Concurrent use is recorded at every evaluation from 0 to `at`: the active series'
-        // values then (PEAK up to the window's end, NOW after).
-        let recommended = self.model.capacity.as_ref().map(|c| {
-            let used: Vec<f64> = (0..=at).map(|k| if k <= ws { PEAK } else { NOW }).collect();
-            (c.headroom * quantile(c.peak_quantile, used)).ceil()
-        });
-        let ceiling = self
-            .model
-            .capacity
-            .as_ref()
-            .and_then(|c| c.memory_ceiling());
-        let pool_sel = super::promql::pool_matcher(&self.model.pool_label, &pool.name);
-        // Recorded series keep the hot instance's grouping labels.
-        let mut kept = inputs.labels();
-        let group = pool.group_labels();
-        kept.retain(|k, _| group.contains(&k.as_str()));
-        let mut exprs = Vec::new();
-        for rule in records {
-            let name = rule.name();
-            // A constant (the memory ceiling) carries none of the pool's labels.
-            let mut constant = false;
-            let missing = || format!("no expected value for recording rule {name}");
-            let values: Vec<(Option<f64>, f64)> = match rule.origin.record.ok_or_else(missing)? {
-                Record::Utilization => vec![(None, NOW / SIZE)],
-                Record::PeakUtilization => vec![(None, PEAK / SIZE)],
-                Record::WaitMean => vec![(
-                    None,
-                    t.rate(WAIT_SUM, at) / t.rate(waits[waits.len() - 1].1, at),
-                )],
-                Record::WaitBucketRate => rates.iter().map(|&(le, r)| (Some(le), r)).collect(),
-                Record::WaitQuantile(q) => vec![(None, bucket_quantile(q, &rates))],
-                Record::CapacityActive => vec![(None, NOW)],
-                Record::Recommended => vec![(None, recommended.ok_or_else(missing)?)],
-                Record::MemoryCeiling => {
-                    constant = true;
-                    vec![(None, ceiling.ok_or_else(missing)? as f64)]
-                }
-            };
-            let exp_samples = values
-                .into_iter()
-                .map(|(le, value)| {
-                    let mut labels = if constant {
-                        BTreeMap::new()
-                    } else {
-                        kept.clone()
-                    };
-                    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    if let Some(le) = le {
-                        labels.insert("le".to_string(), number(le));
-                    }
-                    let pairs: Vec<(&str, &str)> = labels
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    let mut series = name.to_string();
-                    push_matchers(&mut series, &pairs);
-                    ExpSample {
-                        labels: series,
-                        value,
-                    }
-                })
-                .collect();
-            exprs.push(PromqlExprTest {
-                expr: format!("{name}{pool_sel}"),
-                eval_time: t.time(at),
-                exp_samples,
-            });
-        }
-        let sc = Scenario {
-            series,
-            hot: BTreeMap::new(),
-            trace: None,
-            origin: Some(ix),
-            sizes_seen: None,
-        };
-        Ok(Some(TestGroup {
-            promql_expr_test: exprs,
-            ..self.group(
-                format!(
-                    "recording rules of pool {}: {}% busy now, {}% at the peak",
-                    pool.name,
-                    number(NOW),
-                    number(PEAK)
-                ),
-                &sc,
-                Vec::new(),
+    /// The tests' expected annotations share two pieces of code with the renderer: the
+    /// annotation templates and their expansion as Prometheus would. Here both are held to
+    /// texts written by hand, for one replica of K2.
+    #[test]
+    fn k2_annotations_expand_to_the_texts_a_person_reads() {
+        let g = generate_spec(
+            &mut Sources::default(),
+            &SpecSource::builtin(),
+            Target::Prometheus,
+        )
+        .expect("K2 generates");
+        let labels = BTreeMap::from([
+            ("job".to_string(), "k2-api".to_string()),
+            ("instance".to_string(), "10.0.0.7:9090".to_string()),
+        ]);
+        let text = |alert: &str, value: f64| {
+            let rule = g
+                .artifacts
+                .rules
+                .groups
+                .iter()
+                .flat_map(|grp| &grp.rules)
+                .find(|r| r.alert.as_deref() == Some(alert))
+                .expect("alert rendered");
+            let a = rule.annotations.as_ref().expect("annotations");
+            (
+                expand(&a.summary, value, &labels).expect("summary expands"),
+                expand(&a.description, value, &labels).expect("description expands"),
             )
-        }))
+        };
+        assert_eq!(
+            text("ConnectionPoolHighUtilization", 0.95).1,
+            "Pool K2 query engine (job=k2-api, instance=10.0.0.7:9090) at 95% utilization \
+             (threshold 90% for 5m). Consider increasing K2_QUERY_ENGINE_POOL_SIZE."
+        );
+        let (summary, description) = text("ConnectionPoolMetricsAbsent", 10.0);
+        assert_eq!(
+            summary,
+            "Connection pool metrics absent for K2 query engine (job=k2-api, \
+             instance=10.0.0.7:9090)"
+        );
+        assert_eq!(
+            description,
+            "No k2_connection_pool_size series for pool K2 query engine (job=k2-api, \
+             instance=10.0.0.7:9090) for 10m: its target is down, or answers scrapes but \
+             stopped exporting pool metrics (without instance labels: no instance exports at \
+             all), and the other pool alerts cannot fire for it. An instance whose target \
+             left service discovery (a deploy, a scale-in) does not fire."
+        );
     }
 }
