@@ -6,7 +6,8 @@
 //! when a variable is renamed or a panel is copied from another dashboard.
 //!
 //! Grafana's own variables (`$__interval`, `$__rate_interval`, `$__range`, any `$__name`)
-//! regex group references (`$1` in `label_replace`) and a shared dashboard's `__inputs`
+//! regex group references (`$1` in `label_replace`), an escaped dollar (`\\$SYS` in a
+//! regex) and a shared dashboard's `__inputs`
 //! (`${DS_PROMETHEUS}`, filled in on import) are not dashboard variables.
 //!
 //! Example: `sum(rate(http_requests_total{job="$service"}[5m]))` on a dashboard whose only
@@ -45,7 +46,9 @@ pub(crate) fn variable_uses(text: &str) -> Vec<(&str, &str)> {
         } else if let Some(r) = rest.strip_prefix("[[") {
             let n = ident(r);
             (n > 0 && r[n..].starts_with("]]")).then(|| (&r[..n], &rest[..n + 4]))
-        } else if let Some(r) = rest.strip_prefix('$') {
+        } else if let Some(r) = rest.strip_prefix('$')
+            && !text[..i].ends_with('\\')
+        {
             let n = ident(r);
             (n > 0).then(|| (&r[..n], &rest[..n + 1]))
         } else {
@@ -148,5 +151,6 @@ mod tests {
         .map(|(n, _)| n)
         .collect();
         assert_eq!(names, vec!["by", "job", "env", "dc"]);
+        assert!(super::variable_uses(r#"topic!~"SYSTEM.*|\\$SYS.*""#).is_empty());
     }
 }
