@@ -9,7 +9,6 @@
 
 pub mod app;
 pub mod check;
-pub(crate) mod ci_formats;
 pub mod cli;
 pub mod conventions;
 pub mod diag;

@@ -6,7 +6,8 @@
 //! when a variable is renamed or a panel is copied from another dashboard.
 //!
 //! Grafana's own variables (`$__interval`, `$__rate_interval`, `$__range`, any `$__name`)
-//! regex group references (`$1` in `label_replace`), an escaped dollar (`\\$SYS` in a
+//! regex group references (`$1` in `label_replace`), Go template text inside `{{ }}`
+//! (a label value `{{ $labels.job }}`), an escaped dollar (`\\$SYS` in a
 //! regex) and a shared dashboard's `__inputs`
 //! (`${DS_PROMETHEUS}`, filled in on import) are not dashboard variables.
 //!
@@ -37,6 +38,13 @@ pub(crate) fn variable_uses(text: &str) -> Vec<(&str, &str)> {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
+        // Go template text (`{{ $labels.job }}` in a label value) is not Grafana's.
+        if rest.starts_with("{{")
+            && let Some(end) = rest.find("}}")
+        {
+            i += end + 2;
+            continue;
+        }
         let found = if let Some(r) = rest.strip_prefix("${") {
             let n = ident(r);
             (n > 0 && r[n..].starts_with(['}', ':', '.'])).then(|| {
@@ -152,5 +160,6 @@ mod tests {
         .collect();
         assert_eq!(names, vec!["by", "job", "env", "dc"]);
         assert!(super::variable_uses(r#"topic!~"SYSTEM.*|\\$SYS.*""#).is_empty());
+        assert!(super::variable_uses(r#"x{env="{{ $labels.job }}"}"#).is_empty());
     }
 }
