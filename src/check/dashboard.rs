@@ -359,6 +359,11 @@ impl DashboardDoc {
         plugin_of(ds, &self.ds_vars)
     }
 
+    /// True for a dashboard read from a file (hand-written), false for a generated one.
+    pub(crate) fn is_file(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// The dashboard's template variables (`templating.list[]`).
     pub(crate) fn variables(&self) -> &[Value] {
         self.json
