@@ -1,7 +1,9 @@
-//! Diagnostics: what every stage reports, and how they are rendered (human, JSON, GitHub).
+//! Diagnostics: what every stage reports, and how they are rendered (human, JSON, GitHub
+//! workflow commands, SARIF 2.1.0 for code scanning, checkstyle XML).
 //!
 //! A stage never stops at its first finding: it returns all of them as a `Vec<Diagnostic>`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
@@ -140,8 +142,8 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format) -> String
         Format::Human => render_human(diags, sources),
         Format::Json => render_json(diags, sources),
         Format::Github => render_github(diags, sources),
-        Format::Sarif => crate::ci_formats::render_sarif(diags, sources),
-        Format::Checkstyle => crate::ci_formats::render_checkstyle(diags, sources),
+        Format::Sarif => render_sarif(diags, sources),
+        Format::Checkstyle => render_checkstyle(diags, sources),
         Format::Markdown if diags.is_empty() => String::new(),
         Format::Markdown => format!("```text\n{}```\n", render_human(diags, sources)),
     }
@@ -246,7 +248,7 @@ struct JsonDiag<'a> {
 /// File, start (line, col) and end (line, col) of a span.
 type Place<'a> = (&'a str, (usize, usize), (usize, usize));
 
-pub(crate) fn place<'a>(span: &Span, sources: &'a Sources) -> Option<Place<'a>> {
+fn place<'a>(span: &Span, sources: &'a Sources) -> Option<Place<'a>> {
     let file = sources.get(span.file)?;
     Some((
         file.name.as_str(),
@@ -385,4 +387,174 @@ pub(crate) fn summary(diags: &[Diagnostic]) -> String {
         let _ = write!(s, ", {suppressed} suppressed");
     }
     s
+}
+
+/// The SARIF `level` of a severity (`note` is SARIF's word for information).
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A SARIF 2.1.0 log with one run: the tool with each code reported as a rule, and one
+/// result per finding (its message, help and object in the text; its place as a region).
+fn render_sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+    // One rule per code reported, in code order, so `ruleIndex` points into the list.
+    let mut codes: Vec<crate::diag::Code> = diags.iter().map(|d| d.code).collect();
+    codes.sort_by_key(|c| c.code);
+    codes.dedup();
+    let index: BTreeMap<&str, usize> = codes.iter().enumerate().map(|(i, c)| (c.code, i)).collect();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.code,
+                "name": c.name,
+                "helpUri": format!(
+                    "docs/checks.md#{}-{}",
+                    c.code.to_lowercase(),
+                    c.name
+                ),
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(o) = &d.object {
+                let _ = write!(text, " (in {o})");
+            }
+            for h in &d.help {
+                let _ = write!(text, "\nhelp: {h}");
+            }
+            let mut r = serde_json::json!({
+                "ruleId": d.code.code,
+                "level": sarif_level(d.severity),
+                "message": {"text": text},
+            });
+            if let Some(&i) = index.get(d.code.code) {
+                r["ruleIndex"] = i.into();
+            }
+            if let Some((file, (l, c), (el, ec))) = d.span.as_ref().and_then(|s| place(s, sources))
+            {
+                r["locations"] = serde_json::json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri(file)},
+                        "region": {
+                            "startLine": l,
+                            "startColumn": c,
+                            "endLine": el,
+                            "endColumn": ec.max(if el == l { c + 1 } else { 1 }),
+                        }
+                    }
+                }]);
+            }
+            if let Some(reason) = &d.suppressed {
+                r["suppressions"] =
+                    serde_json::json!([{"kind": "inSource", "justification": reason}]);
+            }
+            r
+        })
+        .collect();
+    let log = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "poolwatch",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&log).expect("a JSON value always prints");
+    s.push('\n');
+    s
+}
+
+/// A file path as a URI reference: `/` separators, and the characters a URI may not hold
+/// as they are percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// XML text with the five special characters escaped (and control characters, which XML
+/// 1.0 cannot hold, dropped).
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Checkstyle XML: one `<file>` per file with its `<error>`s (line, column, severity,
+/// message, source `poolwatch.PW205`); findings without a place go under `<file name="">`.
+fn render_checkstyle(diags: &[Diagnostic], sources: &Sources) -> String {
+    let mut files: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for d in diags.iter().filter(|d| d.suppressed.is_none()) {
+        let p = d.span.as_ref().and_then(|s| place(s, sources));
+        let (file, at) = match p {
+            Some((f, (l, c), _)) => (f, format!(" line=\"{l}\" column=\"{c}\"")),
+            None => ("", String::new()),
+        };
+        let mut msg = d.message.clone();
+        if let Some(o) = &d.object {
+            let _ = write!(msg, " (in {o})");
+        }
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        files.entry(file).or_default().push(format!(
+            "    <error{at} severity=\"{severity}\" message=\"{}\" source=\"poolwatch.{}\"/>\n",
+            xml(&msg),
+            d.code.code
+        ));
+    }
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<checkstyle version=\"8.0\">\n");
+    for (file, errors) in files {
+        let _ = writeln!(out, "  <file name=\"{}\">", xml(file));
+        for e in errors {
+            out.push_str(&e);
+        }
+        out.push_str("  </file>\n");
+    }
+    out.push_str("</checkstyle>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_become_uri_references_and_text_becomes_xml() {
+        assert_eq!(super::uri("rules/a b%.yml"), "rules/a%20b%25.yml");
+        assert_eq!(
+            super::xml("a < \"b\" & 'c'\u{1}"),
+            "a &lt; &quot;b&quot; &amp; &apos;c&apos;"
+        );
+    }
 }

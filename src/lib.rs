@@ -10,7 +10,6 @@
 pub mod alertmanager;
 pub mod app;
 pub mod check;
-pub(crate) mod ci_formats;
 pub mod cli;
 pub mod conventions;
 pub mod diag;

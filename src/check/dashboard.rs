@@ -353,6 +353,17 @@ impl DashboardDoc {
         Some(Span::new(*file, i..i + needle.len()))
     }
 
+    /// The data source plugin a `datasource` field names (`prometheus`, `loki`, ...),
+    /// through the dashboard's data source variables, when it says.
+    pub(crate) fn plugin<'v>(&'v self, ds: &'v Value) -> Option<&'v str> {
+        plugin_of(ds, &self.ds_vars)
+    }
+
+    /// True for a dashboard read from a file (hand-written), false for a generated one.
+    pub(crate) fn is_file(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// The dashboard's template variables (`templating.list[]`).
     pub(crate) fn variables(&self) -> &[Value] {
         self.json

@@ -29,7 +29,11 @@ fn fixed_uid(ds: Option<&Value>) -> Option<String> {
         Value::String(s) => s.clone(),
         v => v.get("uid")?.as_str()?.to_string(),
     };
-    if uid.starts_with('$') || uid == "-- Mixed --" || uid == "-- Grafana --" {
+    // Grafana's own data sources (mixed, built-in annotations and alerts, the dashboard's
+    // own results) exist in every instance.
+    if uid.starts_with('$')
+        || ["-- Mixed --", "-- Grafana --", "-- Dashboard --", "grafana"].contains(&uid.as_str())
+    {
         None
     } else {
         Some(uid)

@@ -24,7 +24,18 @@ pub(crate) const CODE: Code = Code {
 pub(crate) const SEVERITY: Severity = Severity::Warning;
 
 /// Panel types that draw no numbers.
-const NO_UNIT: [&str; 5] = ["text", "row", "news", "dashlist", "alertlist"];
+const NO_UNIT: [&str; 10] = [
+    "text",
+    "row",
+    "news",
+    "dashlist",
+    "alertlist",
+    "annolist",
+    "logs",
+    "traces",
+    "nodeGraph",
+    "flamegraph",
+];
 
 pub(crate) fn check(doc: &DashboardDoc, queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();

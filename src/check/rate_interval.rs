@@ -6,8 +6,10 @@
 //! adapts to both.
 //!
 //! Windows chosen on purpose are left alone: `[$__range]` (the whole time range picked,
-//! e.g. a total for the period shown) and subquery windows (`[$__interval:]`,
-//! `[1h:5m]`), whose range and step the author set.
+//! e.g. a total for the period shown), a dashboard's own interval variable
+//! (`[$interval]`, picked by the viewer), a period of an hour or more
+//! (`increase(x[1w])`), and subquery windows (`[$__interval:]`, `[1h:5m]`), whose range
+//! and step the author set.
 //!
 //! Example: `sum(rate(k2_connection_pool_creation_errors_total[1m]))` in a panel.
 
@@ -71,14 +73,13 @@ fn first_window(s: &str) -> Option<&str> {
 /// rate interval, the dashboard's whole range, or a subquery's `range:step`.
 fn chosen(window: &str) -> bool {
     let w = window.trim();
-    w.contains(':')
-        || [
-            "$__rate_interval",
-            "${__rate_interval}",
-            "$__range",
-            "${__range}",
-        ]
-        .contains(&w)
+    // A dashboard's own interval variable (`[$interval]`) is picked by the viewer; only
+    // Grafana's `$__interval` is the mistake `$__rate_interval` exists for.
+    let own_variable = w.starts_with('$') && !["$__interval", "${__interval}"].contains(&w);
+    // A window of an hour or more is a period (`increase(x[1w])`: per week), not a
+    // smoothing window that zooming could make too short.
+    let period = crate::model::PromDuration::parse(w).is_ok_and(|d| d.millis() >= 3_600_000);
+    w.contains(':') || own_variable || period
 }
 
 pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {

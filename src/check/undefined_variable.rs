@@ -6,8 +6,12 @@
 //! when a variable is renamed or a panel is copied from another dashboard.
 //!
 //! Grafana's own variables (`$__interval`, `$__rate_interval`, `$__range`, any `$__name`)
-//! regex group references (`$1` in `label_replace`) and a shared dashboard's `__inputs`
+//! regex group references (`$1` in `label_replace`), Go template text inside `{{ }}`
+//! (a label value `{{ $labels.job }}`), an escaped dollar (`\\$SYS` in a
+//! regex) and a shared dashboard's `__inputs`
 //! (`${DS_PROMETHEUS}`, filled in on import) are not dashboard variables.
+//!
+//! Hand-written dashboards only: in a generated one a `$` comes from a spec's label value.
 //!
 //! Example: `sum(rate(http_requests_total{job="$service"}[5m]))` on a dashboard whose only
 //! variable is `job`.
@@ -36,6 +40,13 @@ pub(crate) fn variable_uses(text: &str) -> Vec<(&str, &str)> {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
+        // Go template text (`{{ $labels.job }}` in a label value) is not Grafana's.
+        if rest.starts_with("{{")
+            && let Some(end) = rest.find("}}")
+        {
+            i += end + 2;
+            continue;
+        }
         let found = if let Some(r) = rest.strip_prefix("${") {
             let n = ident(r);
             (n > 0 && r[n..].starts_with(['}', ':', '.'])).then(|| {
@@ -45,7 +56,9 @@ pub(crate) fn variable_uses(text: &str) -> Vec<(&str, &str)> {
         } else if let Some(r) = rest.strip_prefix("[[") {
             let n = ident(r);
             (n > 0 && r[n..].starts_with("]]")).then(|| (&r[..n], &rest[..n + 4]))
-        } else if let Some(r) = rest.strip_prefix('$') {
+        } else if let Some(r) = rest.strip_prefix('$')
+            && !text[..i].ends_with('\\')
+        {
             let n = ident(r);
             (n > 0).then(|| (&r[..n], &rest[..n + 1]))
         } else {
@@ -74,6 +87,11 @@ pub(crate) fn query_text(v: &Value) -> Option<&str> {
 }
 
 pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+    // A generated dashboard refers to no variable but its own; a `$` in its queries is in
+    // a spec's label value, which Grafana leaves as it is when no variable has the name.
+    if !doc.is_file() {
+        return Vec::new();
+    }
     // A shared dashboard's import inputs (`${DS_PROMETHEUS}`) are filled in on import.
     let inputs = doc
         .json
@@ -148,5 +166,7 @@ mod tests {
         .map(|(n, _)| n)
         .collect();
         assert_eq!(names, vec!["by", "job", "env", "dc"]);
+        assert!(super::variable_uses(r#"topic!~"SYSTEM.*|\\$SYS.*""#).is_empty());
+        assert!(super::variable_uses(r#"x{env="{{ $labels.job }}"}"#).is_empty());
     }
 }
