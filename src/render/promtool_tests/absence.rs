@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::file::{AlertRuleTest, InputSeries, TestGroup};
+use super::file::{AlertRuleTest, ExpAlert, InputSeries, TestGroup};
 use super::inputs::{Instance, series_labels};
 use super::{Alert, Tests};
 use crate::conventions::number;
@@ -141,6 +141,8 @@ type Shape<'m> = (Vec<(&'m Member, Vec<Life>)>, Vec<(&'m Member, Vec<Life>)>);
 struct World {
     what: &'static str,
     series: Vec<PoolSeries>,
+    /// The pool whose member each series stands for (by index, beside `series`).
+    origin: Vec<usize>,
     up: Vec<UpSeries>,
 }
 
@@ -382,6 +384,7 @@ impl Tests<'_> {
         shape: impl Fn(&Fleet<'m>) -> Shape<'m>,
     ) -> World {
         let mut series: Vec<PoolSeries> = Vec::new();
+        let mut origin = Vec::new();
         let mut up_series: Vec<UpSeries> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut targets = BTreeSet::new();
@@ -393,6 +396,7 @@ impl Tests<'_> {
                 let labels = series_labels(pool, role, m.labels.clone());
                 let metric = pool.roles.get(role).unwrap_or_default().to_string();
                 if seen.insert((metric.clone(), labels.clone())) {
+                    origin.push(m.pool);
                     series.push(PoolSeries {
                         metric,
                         labels,
@@ -415,6 +419,7 @@ impl Tests<'_> {
         World {
             what,
             series,
+            origin,
             up: up_series,
         }
     }
@@ -431,20 +436,36 @@ impl Tests<'_> {
         let t = self.timing;
         let last = times.iter().copied().max().unwrap_or(0);
         let steps = last + 1;
-        let mut checks = Vec::new();
-        for &n in times {
-            let mut exp_alerts = Vec::new();
-            for a in alerts {
-                for (labels, value) in firing(a, w, n, t.steps(a.for_), self.lookback(a)) {
-                    exp_alerts.push(a.expected(value, labels)?);
+        // The series each pool may select: those of the pools it views ([`viewers`]), so
+        // that the proof grows with the pools, not with their square.
+        let mut viewed: Vec<Vec<&PoolSeries>> = vec![Vec::new(); self.model.pools.len()];
+        for (s, &p) in w.series.iter().zip(&w.origin) {
+            for &q in self.viewers.get(p).into_iter().flatten() {
+                viewed[q].push(s);
+            }
+        }
+        let mut expected: Vec<Vec<ExpAlert>> = vec![Vec::new(); times.len()];
+        for a in alerts {
+            let lookback = self.lookback(a);
+            let series = &viewed[a.pool_ix];
+            let at: Vec<Vec<(BTreeMap<String, String>, f64)>> = (0..=last)
+                .map(|k| condition(a.pool, series, &w.up, k, lookback))
+                .collect();
+            for (i, &n) in times.iter().enumerate() {
+                for (labels, value) in firing(&at, n, t.steps(a.for_)) {
+                    expected[i].push(a.expected(value, labels)?);
                 }
             }
-            checks.push(AlertRuleTest {
+        }
+        let checks: Vec<AlertRuleTest> = times
+            .iter()
+            .zip(expected)
+            .map(|(&n, exp_alerts)| AlertRuleTest {
                 eval_time: t.time(n),
                 alertname: alertname.to_string(),
                 exp_alerts,
-            });
-        }
+            })
+            .collect();
         let fires = checks.iter().any(|c| !c.exp_alerts.is_empty());
         let outcome = match (
             fires,
@@ -502,35 +523,34 @@ impl Life {
     }
 }
 
-/// The label sets (with values) for which an absence alert is firing at step `n`: its
-/// condition has held at every step since one at least `for_` steps before.
+/// The label sets (with values) for which an absence alert is firing at step `n`, given
+/// its expression at every step (`at`): it has held at every step since one at least
+/// `for_` steps before.
 fn firing(
-    a: &Alert,
-    w: &World,
+    at: &[Vec<(BTreeMap<String, String>, f64)>],
     n: u64,
     for_: u64,
-    lookback: u64,
 ) -> Vec<(BTreeMap<String, String>, f64)> {
-    let now = condition(a.pool, w, n, lookback);
-    now.into_iter()
+    let holds =
+        |k: u64, labels: &BTreeMap<String, String>| at[k as usize].iter().any(|(l, _)| l == labels);
+    at[n as usize]
+        .iter()
         .filter(|(labels, _)| {
             let mut start = n;
-            while start > 0
-                && condition(a.pool, w, start - 1, lookback)
-                    .iter()
-                    .any(|(l, _)| l == labels)
-            {
+            while start > 0 && holds(start - 1, labels) {
                 start -= 1;
             }
             n - start >= for_
         })
+        .cloned()
         .collect()
 }
 
 /// The alert's expression at step `k`: its label sets and values.
 fn condition(
     pool: &Pool,
-    w: &World,
+    series: &[&PoolSeries],
+    up: &[UpSeries],
     k: u64,
     lookback: u64,
 ) -> Vec<(BTreeMap<String, String>, f64)> {
@@ -541,9 +561,9 @@ fn condition(
         .map_or(Targets::Up, |a| a.targets);
     let presence = pool.presence_role();
     let metric = pool.roles.get(presence).unwrap_or_default();
-    let selected: Vec<&PoolSeries> = w
-        .series
+    let selected: Vec<&PoolSeries> = series
         .iter()
+        .copied()
         .filter(|s| {
             s.metric == metric
                 && pool
@@ -569,7 +589,7 @@ fn condition(
                 .iter()
                 .all(|(sk, sv)| !TARGET_LABELS.contains(&sk.as_str()) || sk != l || sv == v)
         };
-        w.up.iter()
+        up.iter()
             .filter(|u| u.job == job && u.instance == instance)
             .filter(|u| on_target("job", &u.job) && on_target("instance", &u.instance))
             .find_map(|u| u.lives.iter().find(|l| l.has_sample(k)).map(|l| l.value))
@@ -613,7 +633,7 @@ fn condition(
             .filter(|(_, (_, seen, _))| *seen)
             .filter_map(|(l, _)| l.get("job").cloned())
             .collect();
-        for u in &w.up {
+        for u in up {
             if seen_jobs.contains(&u.job) && up_at(&u.job, &u.instance) == Some(0.0) {
                 down.insert(
                     BTreeMap::from([
