@@ -343,12 +343,14 @@ fn counts(diags: &[Diagnostic]) -> (usize, usize, usize) {
     (live(Severity::Error), live(Severity::Warning), suppressed)
 }
 
-/// The closest candidate by edit distance, for "did you mean".
+/// The closest candidate by edit distance, for "did you mean"; never `name` itself (a
+/// suggestion to write what was written helps nobody, and says the lookup was wrong).
 pub(crate) fn did_you_mean<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
     candidates
+        .filter(|c| *c != name)
         .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
         .min()
@@ -374,4 +376,19 @@ pub(crate) fn summary(diags: &[Diagnostic]) -> String {
         let _ = write!(s, ", {suppressed} suppressed");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn did_you_mean_never_offers_the_name_itself() {
+        assert_eq!(
+            did_you_mean("jobb", ["job", "jobb"].into_iter()),
+            Some("job")
+        );
+        assert_eq!(did_you_mean("job", ["job"].into_iter()), None);
+        assert_eq!(did_you_mean("jobb", ["job"].into_iter()), Some("job"));
+    }
 }
