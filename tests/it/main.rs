@@ -9,6 +9,7 @@ mod harness;
 
 mod architecture;
 mod bad_input;
+mod dashboard_runbook;
 mod deploy_targets;
 mod docs;
 mod e2e_conformance;
@@ -36,6 +37,7 @@ fn main() {
     harness::main(&[
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
+        ("dashboard_runbook", dashboard_runbook::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
         ("e2e_conformance", e2e_conformance::tests),
