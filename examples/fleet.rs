@@ -112,12 +112,17 @@ impl Family {
         for (name, kind, unit, help) in entries {
             let _ = writeln!(
                 out,
-                "  - {{ name: {name}, type: {kind}, unit: {unit}, help: {} }}",
+                "  - {{ name: {name}, type: {kind}, unit: {unit}, labels: [{SELECTOR_LABELS}], \
+                 help: {} }}",
                 q(help)
             );
         }
     }
 }
+
+/// The labels pool selectors read (see `pool`): every metric declares them, as a spec must
+/// for each label its selectors name (PW016).
+const SELECTOR_LABELS: &str = "service, namespace, env, pool";
 
 const K2: [&str; 7] = [
     "connection_pool_size",

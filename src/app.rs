@@ -98,6 +98,11 @@ pub(crate) fn read_specs(arg: &SpecArg) -> Result<Specs, Vec<Diagnostic>> {
             }
             source
         } else {
+            note = Some(format!(
+                "poolwatch: no --spec given and no {BUILTIN_K2_NAME} in the working folder: using \
+                 the built-in K2 example spec (pass --spec FILE, or start one with `poolwatch init \
+                 --preset NAME`)\n"
+            ));
             SpecSource::builtin()
         };
         files.push(sources.add(source.name, source.text));

@@ -356,12 +356,14 @@ fn counts(diags: &[Diagnostic]) -> (usize, usize, usize) {
     (live(Severity::Error), live(Severity::Warning), suppressed)
 }
 
-/// The closest candidate by edit distance, for "did you mean".
+/// The closest candidate by edit distance, for "did you mean"; never `name` itself (a
+/// suggestion to write what was written helps nobody, and says the lookup was wrong).
 pub(crate) fn did_you_mean<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
     candidates
+        .filter(|c| *c != name)
         .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
         .min()
@@ -549,6 +551,8 @@ fn render_checkstyle(diags: &[Diagnostic], sources: &Sources) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::did_you_mean;
+
     #[test]
     fn paths_become_uri_references_and_text_becomes_xml() {
         assert_eq!(super::uri("rules/a b%.yml"), "rules/a%20b%25.yml");
@@ -556,5 +560,15 @@ mod tests {
             super::xml("a < \"b\" & 'c'\u{1}"),
             "a &lt; &quot;b&quot; &amp; &apos;c&apos;"
         );
+    }
+
+    #[test]
+    fn did_you_mean_never_offers_the_name_itself() {
+        assert_eq!(
+            did_you_mean("jobb", ["job", "jobb"].into_iter()),
+            Some("job")
+        );
+        assert_eq!(did_you_mean("job", ["job"].into_iter()), None);
+        assert_eq!(did_you_mean("jobb", ["job"].into_iter()), Some("job"));
     }
 }

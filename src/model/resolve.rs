@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Model,
-    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
+    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric,
+    Model, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -61,6 +61,10 @@ pub(crate) const IDENTITY: Code = Code {
 pub(crate) const UNREACHABLE: Code = Code {
     code: "PW015",
     name: "unreachable-threshold",
+};
+pub(crate) const SELECTOR_LABEL: Code = Code {
+    code: "PW016",
+    name: "selector-label-not-carried",
 };
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
@@ -364,6 +368,9 @@ impl Resolver<'_> {
                 .find(|(r, _)| *r == role)
                 .map(|(_, n)| n.clone())
         };
+        let bound_metrics: Vec<&Metric> =
+            names.iter().filter_map(|(_, n)| catalog.get(n)).collect();
+        self.selector_labels(rp, &bound_metrics);
         let roles = Roles::from_fn(get, matches);
         let mut policies = match &rp.policies {
             Some(over) => self.policies(over, severities, Some(defaults)),

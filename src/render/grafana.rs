@@ -8,8 +8,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::promql::PoolExprs;
+
+mod variables;
 use crate::conventions::{self, number};
 use crate::model::{Model, Pool, Role, Signal};
+use variables::variables;
 
 pub(crate) const SCHEMA_VERSION: u32 = 42;
 /// Grafana's per-panel rate window variable.
@@ -323,6 +326,44 @@ fn repeat_var(pool: &Pool) -> Option<String> {
     pool.identity.last().cloned()
 }
 
+/// The Connections panel's series: active, free (size minus active) and size, then the idle
+/// and waiting gauges where the library exports them (Exhausted reads the waiting clients, so
+/// the panel shows what the alert reads).
+fn connection_targets(pool: &Pool, x: &PoolExprs) -> Vec<PanelTarget> {
+    let mut exprs = vec![
+        (x.gauge(Role::Active), "active"),
+        (x.free(), "free"),
+        (x.gauge(Role::Size), "size"),
+    ];
+    for (role, what) in [(Role::Available, "idle"), (Role::Waiting, "waiting")] {
+        if pool.roles.get(role).is_some() {
+            exprs.push((x.gauge(role), what));
+        }
+    }
+    exprs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (expr, what))| target(expr, &legend(pool, what), i, "time_series"))
+        .collect()
+}
+
+fn connections_description(r: &crate::model::Roles) -> &'static str {
+    match (r.available.is_some(), r.waiting.is_some()) {
+        (true, true) => {
+            "Active, free (size minus active), size, idle and waiting clients, per pool instance."
+        }
+        (true, false) => {
+            "Active, free (size minus active), size and idle connections, per pool instance."
+        }
+        (false, true) => {
+            "Active, free (size minus active), size and waiting clients, per pool instance."
+        }
+        (false, false) => {
+            "Active, free (size minus active) and size (configured connections), per pool instance."
+        }
+    }
+}
+
 /// The panels of one pool, in reading order.
 fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
     let x = PoolExprs::panels(pool, RATE_INTERVAL);
@@ -404,15 +445,11 @@ fn pool_panels(model: &Model, pool: &Pool) -> Vec<PanelSpec> {
     out.push(PanelSpec {
         kind: "timeseries",
         title: "Connections".into(),
-        description: "Active, free (size minus active) and configured connections, per pool instance.".into(),
+        description: connections_description(r).into(),
         unit: "short",
         min: Some(0.0),
         max: None,
-        targets: vec![
-            target(x.gauge(Role::Active), &legend(pool, "active"), 0, "time_series"),
-            target(x.free(), &legend(pool, "free"), 1, "time_series"),
-            target(x.gauge(Role::Size), &legend(pool, "size"), 2, "time_series"),
-        ],
+        targets: connection_targets(pool, &x),
         thresholds: no_thresholds(model),
         custom: timeseries_custom(false),
         options: timeseries_options(),
@@ -775,71 +812,6 @@ pub(crate) fn dashboard(model: &Model) -> Dashboard {
         annotations: List { list: Vec::new() },
         links: Vec::new(),
     }
-}
-
-/// The data source variable, then one multi-select variable per identity label (in the
-/// pools' order), its values read from the size metric of the first pool that has it.
-fn variables(model: &Model) -> Vec<Variable> {
-    let mut out = vec![Variable {
-        kind: "datasource".into(),
-        name: conventions::DATASOURCE_VAR.into(),
-        label: "Data source".into(),
-        datasource: None,
-        query: "prometheus".into(),
-        definition: None,
-        multi: None,
-        include_all: None,
-        sort: None,
-        hide: 0,
-        refresh: 1,
-        regex: String::new(),
-        skip_url_sync: false,
-    }];
-    for pool in &model.pools {
-        let matches = pool.roles.matches(Role::Size);
-        // Each variable offers the values left by the ones before it (the instances of the
-        // chosen jobs).
-        let mut chosen: Vec<String> = Vec::new();
-        for l in &pool.identity {
-            if out.iter().any(|v| &v.name == l) {
-                continue;
-            }
-            // The size metric may hold the label under its own name (`match`); a label it
-            // lacks is read from the active connections.
-            let (metric, on) = match matches.iter().find(|(i, _)| i == l) {
-                Some((_, m)) => (pool.roles.size.as_str(), m.as_str()),
-                None if pool.covered(Role::Size).contains(&l.as_str()) => {
-                    (pool.roles.size.as_str(), l.as_str())
-                }
-                None => (pool.roles.active.as_str(), l.as_str()),
-            };
-            let filter = if chosen.is_empty() {
-                String::new()
-            } else {
-                format!("{{{}}}", chosen.join(", "))
-            };
-            let query = format!("label_values({metric}{filter}, {on})");
-            out.push(Variable {
-                kind: "query".into(),
-                name: l.clone(),
-                label: l.clone(),
-                datasource: Some(DataSourceRef::variable()),
-                query: query.clone(),
-                definition: Some(query),
-                multi: Some(true),
-                include_all: Some(true),
-                sort: Some(1),
-                hide: 0,
-                refresh: 2,
-                regex: String::new(),
-                skip_url_sync: false,
-            });
-            if pool.covered(Role::Size).contains(&l.as_str()) && matches.is_empty() {
-                chosen.push(format!("{l}=~\"${l}\""));
-            }
-        }
-    }
-    out
 }
 
 /// Every panel of the dashboard, rows' nested panels included.

@@ -124,6 +124,32 @@ fn an_error_on_an_8_mib_line_names_the_place_without_echoing_it() {
     insta::assert_snapshot!(text);
 }
 
+/// `emit` in a folder with no spec says plainly that it writes the built-in K2 example; with
+/// `specs/k2.yaml` there (the built-in text), it says nothing of the kind.
+fn emit_without_a_spec_says_it_uses_the_built_in_k2_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = poolwatch(&["emit", "--out", "out"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no --spec given and no specs/k2.yaml in the working folder: using the built-in K2 \
+             example spec"
+        ),
+        "{stderr}"
+    );
+    std::fs::create_dir(dir.path().join("specs")).unwrap();
+    std::fs::write(
+        dir.path().join("specs/k2.yaml"),
+        poolwatch::spec::BUILTIN_K2,
+    )
+    .unwrap();
+    let out = poolwatch(&["emit", "--out", "out"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("built-in"), "{stderr}");
+}
+
 /// An `--out` that is a file, or lies below a file so it cannot be created (permissions
 /// cannot be used for this: tests may run as root). Nothing is changed.
 fn unusable_out_folders() {
@@ -155,6 +181,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         a_folder_as_spec,
         a_huge_spec,
         an_error_on_an_8_mib_line_names_the_place_without_echoing_it,
+        emit_without_a_spec_says_it_uses_the_built_in_k2_example,
         unusable_out_folders,
     ]
 }

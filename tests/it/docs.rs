@@ -225,9 +225,60 @@ fn every_diagnostic_code_is_documented_and_explainable() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The spec reference says what the `exhausted` policy compares as the rule computes it:
+/// free connections (size minus active) at or below the level, gated on waiting clients only
+/// where the pool binds `waiting` (K2 binds none; the pgbouncer preset does).
+fn exhausted_is_documented_as_the_rule_computes_it() {
+    let doc = std::fs::read_to_string(common::root().join("docs/spec.md")).unwrap();
+    let row = doc
+        .lines()
+        .find(|l| l.starts_with("| `exhausted` |"))
+        .expect("an `exhausted` row in docs/spec.md");
+    assert!(row.contains("Free connections (size − active)"), "{row}");
+    assert!(
+        row.contains("at or below") && row.contains("`waiting`"),
+        "{row}"
+    );
+    let exhausted = |source: &poolwatch::spec::SpecSource| -> String {
+        let g = common::generate(source);
+        let rules = &g
+            .files
+            .iter()
+            .find(|f| f.path.ends_with("connection_pool.yml"))
+            .unwrap()
+            .contents;
+        let v: serde_norway::Value = serde_norway::from_str(rules).unwrap();
+        v["groups"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_sequence().unwrap())
+            .find(|r| r["alert"].as_str() == Some("ConnectionPoolExhausted"))
+            .map(|r| r["expr"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let k2 = exhausted(&poolwatch::spec::SpecSource::builtin());
+    assert!(
+        k2.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n-\nsum by (job, instance) (k2_connection_pool_active_connections))\n<= 0"),
+        "K2's Exhausted is not size - active <= 0:\n{k2}"
+    );
+    let (_, pgbouncer) = common::all_specs()
+        .into_iter()
+        .find(|(n, _)| n == "preset-pgbouncer")
+        .unwrap();
+    let pgb = exhausted(&pgbouncer);
+    assert!(
+        pgb.contains("<= 0)\nand on(")
+            && pgb.contains("pgbouncer_pools_client_waiting_connections")
+            && pgb.trim_end().ends_with("> 0"),
+        "pgbouncer's Exhausted is not free <= 0 while someone waits:\n{pgb}"
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         spec_reference_documents_every_field,
         every_diagnostic_code_is_documented_and_explainable,
+        exhausted_is_documented_as_the_rule_computes_it,
     ]
 }

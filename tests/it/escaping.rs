@@ -35,7 +35,10 @@ fn hostile() -> SpecSource {
     SpecSource {
         name: "hostile.yaml".to_string(),
         text: HOSTILE
-            .replace("{catalog}", common::specgen::CATALOG)
+            .replace(
+                "{catalog}",
+                &common::specgen::catalog(&["service", "zone", "shard", "team", "odd"]),
+            )
             .replace("{metrics}", common::specgen::METRICS),
     }
 }

@@ -12,6 +12,7 @@ mod alertmanager_routing;
 mod architecture;
 mod bad_input;
 mod dashboard_picture;
+mod dashboard_runbook;
 mod deploy_targets;
 mod docs;
 mod e2e_alertmanager;
@@ -53,6 +54,7 @@ fn main() {
         ("architecture", architecture::tests),
         ("bad_input", bad_input::tests),
         ("dashboard_picture", dashboard_picture::tests),
+        ("dashboard_runbook", dashboard_runbook::tests),
         ("deploy_targets", deploy_targets::tests),
         ("docs", docs::tests),
         ("e2e_alertmanager", e2e_alertmanager::tests),

@@ -47,7 +47,7 @@ fn fleet_spec(n: usize, threshold: &str) -> String {
     let mut s = String::from(
         "version: 1\nname: fleet\nrunbook_url: https://runbooks.example.com/pool.md\ncatalog:\n",
     );
-    s.push_str(common::specgen::CATALOG);
+    s.push_str(&common::specgen::catalog(&["service", "shard"]));
     s.push_str("pools:\n");
     for i in 0..n {
         s.push_str(&format!(

@@ -113,7 +113,16 @@ fn spec_text(pools: &[PoolGen], rate_window: &str) -> String {
          rate_window: {}\ncatalog:\n",
         q(rate_window)
     );
-    s.push_str(common::specgen::CATALOG);
+    // The metrics carry every valid selector label (a label no metric carries is refused,
+    // PW016, and the property is about what the rest of the spec does).
+    let mut labels: Vec<&str> = pools
+        .iter()
+        .flat_map(|p| p.selector.iter().map(|(k, _)| k.as_str()))
+        .filter(|k| is_label_name(k))
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    s.push_str(&common::specgen::catalog(&labels));
     s.push_str("pools:\n");
     for p in pools {
         s.push_str(&format!(

@@ -1,9 +1,11 @@
 //! Labels a pool's rules rely on: static alert labels, the identity labels each role's
 //! metric carries (or is matched to), and the selector's labels.
 
-use super::{IDENTITY, INVALID_NAME, Resolver, is_label_name};
+use std::collections::BTreeSet;
+
+use super::{IDENTITY, INVALID_NAME, Resolver, SELECTOR_LABEL, did_you_mean, is_label_name};
 use crate::diag::Diagnostic;
-use crate::model::{Metric, Role};
+use crate::model::{Metric, Role, TARGET_LABELS};
 use crate::spec::{self, S};
 
 impl Resolver<'_> {
@@ -61,6 +63,10 @@ impl Resolver<'_> {
                 )
                 .at(self.span(b))
                 .help(format!("identity: [{}]", identity.join(", ")));
+                let d = match did_you_mean(id_label, identity.iter().map(String::as_str)) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d,
+                };
                 self.push(d);
             }
             if !metric.carries(metric_label) {
@@ -71,11 +77,16 @@ impl Resolver<'_> {
                         metric.name
                     ),
                 )
-                .at(self.span(b))
-                .help(format!(
-                    "declare it in the catalog: `labels: [{metric_label}]` on `{}`",
-                    metric.name
-                ));
+                .at(self.span(b));
+                // The metric's own labels only: a `match` maps an identity label to one of
+                // them (`db` is no typo of the target's `job`).
+                let d = match did_you_mean(metric_label, metric.labels.iter().map(String::as_str)) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.help(format!(
+                        "declare it in the catalog: `labels: [{metric_label}]` on `{}`",
+                        metric.name
+                    )),
+                };
                 self.push(d);
             }
         }
@@ -111,4 +122,48 @@ impl Resolver<'_> {
         }
         covered
     }
+
+    /// A selector label none of the pool's metrics carries (nor the target's `job` and
+    /// `instance`): the selector is applied to every role's series, so it would select
+    /// nothing and no alert of the pool could fire (`jobb: k2` for `job: k2`). A selector
+    /// value of `""` selects the series without the label, and is left alone.
+    pub(super) fn selector_labels(&mut self, rp: &spec::RawPool, metrics: &[&Metric]) {
+        if metrics.is_empty() {
+            return;
+        }
+        for (k, v) in &rp.selector {
+            if v.value.is_empty() || !is_label_name(k) || metrics.iter().any(|m| m.carries(k)) {
+                continue;
+            }
+            let carried = carried_labels(metrics.iter().copied());
+            let mut d = Diagnostic::error(
+                SELECTOR_LABEL,
+                format!(
+                    "selector label `{k}` of pool `{}` is carried by none of its metrics",
+                    rp.name.value
+                ),
+            )
+            .at(self.span(v))
+            .object(format!("pool {}", rp.name.value))
+            .label("this selector matches no series");
+            d = match did_you_mean(k, carried.iter().copied()) {
+                Some(m) => d.help(format!("did you mean `{m}`?")),
+                None => d.help(format!(
+                    "the pool's metrics carry: {}; if the scrape adds `{k}` (relabeling), \
+                     declare it in the catalog (`labels: [{k}]` on each metric of the pool)",
+                    carried.into_iter().collect::<Vec<_>>().join(", ")
+                )),
+            };
+            self.push(d);
+        }
+    }
+}
+
+/// The labels series of these metrics carry: the target's and the catalog's, sorted.
+fn carried_labels<'a>(metrics: impl Iterator<Item = &'a Metric>) -> BTreeSet<&'a str> {
+    let mut out: BTreeSet<&str> = TARGET_LABELS.into_iter().collect();
+    for m in metrics {
+        out.extend(m.labels.iter().map(String::as_str));
+    }
+    out
 }

@@ -10,6 +10,15 @@ pub const CATALOG: &str = "  - { name: pool_size, type: gauge, unit: connections
   - { name: query_seconds, type: histogram, unit: seconds, help: Queries. }
 ";
 
+/// [`CATALOG`] with `labels` declared on every metric: the labels a spec's selectors read
+/// (a selector label no metric carries is refused, PW016).
+pub fn catalog(labels: &[&str]) -> String {
+    CATALOG.replace(
+        ", help:",
+        &format!(", labels: [{}], help:", labels.join(", ")),
+    )
+}
+
 /// A pool's `metrics:` mapping naming the metrics of [`CATALOG`], on one line.
 pub const METRICS: &str = "{ size: pool_size, active: pool_active, available: pool_idle, \
     wait_time: pool_wait_seconds, acquisition_timeouts: pool_timeouts_total, \
