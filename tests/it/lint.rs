@@ -107,7 +107,8 @@ fn every_check_has_a_bad_and_a_good_fixture() {
 }
 
 fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
-    let path = "../shared/k2-runbook/connection_pool.yml";
+    let path = crate::harness::shared().join("k2-runbook/connection_pool.yml");
+    let path = path.to_str().unwrap();
     let report = run(&["check", "--rules", path]);
     assert!(
         report.stderr.contains("warning[PW205]"),

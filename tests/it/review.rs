@@ -80,7 +80,7 @@ fn with_new_pool(text: &str, pool: &str) -> String {
     let name_line = block.lines().next().unwrap();
     let copy = block
         .replacen(name_line, &format!("  - name: {pool}"), 1)
-        .replacen("selector: {}", "selector: {component: replica}", 1);
+        .replacen("selector: {}", "selector: {instance: \"replica:9090\"}", 1);
     format!("{}\n{copy}{}", &text[..start + len], &text[start + len..])
 }
 
