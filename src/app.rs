@@ -358,7 +358,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             let raw = spec::load(sources, file).map_err(|d| vec![d])?;
             let model = crate::model::resolve(&raw, sources, file, None)?;
             (
-                Knowledge::from_catalog(&model.catalog),
+                Knowledge::from_model(&model),
                 Some(model.severities),
                 vec![format!("the catalog of {name}")],
             )

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::model::{Catalog, MetricKind, Unit};
+use crate::model::{Catalog, MetricKind, Model, Unit};
 
 /// Where exact knowledge came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +118,24 @@ pub(crate) struct SeriesInfo {
 }
 
 impl Knowledge {
+    /// Exact knowledge from a spec: its catalog, and the labels its pools group by. Identity
+    /// and kept labels (`namespace`, `pod`) often come from the scrape target's relabeling,
+    /// not the exporter, and the spec declares them on the pool rather than the metric.
+    pub(crate) fn from_model(model: &Model) -> Self {
+        let mut k = Self::from_catalog(&model.catalog);
+        let pooled: Vec<&String> = model
+            .pools
+            .iter()
+            .flat_map(|p| p.identity.iter().chain(&p.keep_labels))
+            .collect();
+        for f in k.families.values_mut() {
+            if let Some(labels) = &mut f.labels {
+                labels.extend(pooled.iter().map(|l| (*l).clone()));
+            }
+        }
+        k
+    }
+
     /// Exact knowledge from a spec's catalog.
     pub(crate) fn from_catalog(catalog: &Catalog) -> Self {
         let mut k = Knowledge::default();

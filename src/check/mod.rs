@@ -57,7 +57,7 @@ use crate::render::prometheus::RuleFile;
 /// an unknown metric is an error) and its severities.
 pub(crate) fn spec_context(model: &Model, rules: &[lint::RuleUnit]) -> lint::Cx {
     lint::Cx::new(
-        knowledge::Knowledge::from_catalog(&model.catalog),
+        knowledge::Knowledge::from_model(model),
         Some(model.severities.clone()),
         rules,
     )
