@@ -8,6 +8,7 @@ mod common;
 mod harness;
 
 mod architecture;
+mod backtest;
 mod bad_input;
 mod dashboard_picture;
 mod deploy_targets;
@@ -37,6 +38,7 @@ mod runbook_replay;
 fn main() {
     harness::main(&[
         ("architecture", architecture::tests),
+        ("backtest", backtest::tests),
         ("bad_input", bad_input::tests),
         ("dashboard_picture", dashboard_picture::tests),
         ("deploy_targets", deploy_targets::tests),
