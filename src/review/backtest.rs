@@ -404,6 +404,7 @@ fn cell(f: Option<Firing>) -> String {
     match f {
         None => "no alert".to_string(),
         Some(f) if f.times == 0 => "never".to_string(),
+        Some(f) if f.times == 1 => format!("once, {}", hm(f.seconds)),
         Some(f) => format!("{} times, {}", f.times, hm(f.seconds)),
     }
 }

@@ -188,8 +188,8 @@ proptest! {
 
     fn accepted_specs_pass_our_checks(text in specs()) {
         if let Some(g) = generate(&text) {
-            // Rules, their unit tests, dashboard, provisioning file, runbook.
-            prop_assert_eq!(g.files.len(), 5);
+            // Rules, their unit tests, dashboard, its picture, provisioning file, runbook.
+            prop_assert_eq!(g.files.len(), 6);
             prop_assert!(!poolwatch::diag::has_errors(&g.warnings));
         }
     }
