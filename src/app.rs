@@ -9,7 +9,7 @@ use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_met
 use crate::check::{self, registry};
 
 use crate::alertmanager;
-use crate::cli::{CheckArgs, Cli, Command, DiffArgs, EmitArgs, FailOn, InitArgs, SpecArg};
+use crate::cli::{CheckArgs, Cli, Command, EmitArgs, FailOn, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::fleet::{self, Fleet, Layout};
 use crate::pipeline::{self, Failure, Variants};
@@ -200,31 +200,31 @@ pub fn run(cli: Cli) -> Report {
         Command::Check(args) if args.alertmanager.is_some() => check_alertmanager(&args),
         Command::Check(args) => check(&args.spec, args.format),
         Command::Init(args) => init(&args),
-        Command::Diff(args) => diff(&args),
+        Command::Diff(args) => with_specs(&args.spec, args.format, |s| {
+            crate::review::diff(&args, &s.sources, &s.files)
+        }),
+        Command::Backtest(args) => with_specs(&args.spec, args.format, |s| {
+            crate::review::backtest(&args, &s.sources, &s.files)
+        }),
     }
 }
 
-/// `poolwatch diff --base REF`: what the specs change since REF, nothing generated on disk.
-fn diff(args: &DiffArgs) -> Report {
-    let Some(base) = args.base.base.as_deref() else {
-        let d = Diagnostic::error(READ, "diff needs --base REF: the git ref to compare with");
-        return failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
-    };
-    let specs = match read_specs(&args.spec) {
-        Ok(s) => s,
-        Err(d) => return failure_report(&Sources::default(), &d, args.format, EXIT_INPUT),
-    };
-    let (target, variants) = (Target::Prometheus, Variants::All);
-    match crate::review::since(base, &specs.sources, &specs.files, target, variants) {
-        Ok(summary) => Report {
-            stdout: crate::review::format::render(&summary, args.format),
-            ..Report::default()
-        },
-        Err(e) => Report {
-            stderr: e.render(&specs.sources, args.format),
-            code: EXIT_INPUT,
-            ..Report::default()
-        },
+/// `diff` and `backtest`: the specs read, then the review's own run.
+fn with_specs(
+    spec: &SpecArg,
+    format: Format,
+    run: impl FnOnce(&Specs) -> (String, String, u8),
+) -> Report {
+    match read_specs(spec) {
+        Ok(specs) => {
+            let (stdout, stderr, code) = run(&specs);
+            Report {
+                stdout,
+                stderr,
+                code,
+            }
+        }
+        Err(d) => failure_report(&Sources::default(), &d, format, EXIT_INPUT),
     }
 }
 

@@ -30,6 +30,32 @@ pub(crate) enum Command {
     /// Say what a change of the specs does for on-call since a git ref: alerts,
     /// thresholds, severities, routing, recorded series, panels, runbook sections.
     Diff(DiffArgs),
+    /// Replay a change's alerts over a past range on a Prometheus server (read-only
+    /// HTTP API): how often and how long each would have fired, before and after.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BacktestArgs {
+    #[command(flatten)]
+    pub(crate) spec: SpecArg,
+    /// The alerts before the change: the spec at this git ref. Without it, every alert of
+    /// the spec is replayed as it is now.
+    #[command(flatten)]
+    pub(crate) base: BaseArg,
+    /// The Prometheus server to ask (its query_range and series APIs; nothing is written
+    /// to it), e.g. http://127.0.0.1:9090.
+    #[arg(long, value_name = "URL")]
+    pub(crate) prometheus: String,
+    /// How far back to replay, up to now, evaluated every minute.
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub(crate) range: String,
+    /// The environment whose alerts to replay [default: the base spec].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) env: Option<String>,
+    /// How to print the replay: human, markdown (a pull request) or json.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]

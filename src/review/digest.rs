@@ -8,6 +8,7 @@ use crate::conventions::number;
 use crate::model::{Comparison, Model, Signal, ValueUnit};
 use crate::pipeline::Generated;
 use crate::render::grafana::{Panel, PanelItem};
+use crate::render::prometheus::{Rule, RuleFile};
 use crate::signals;
 
 /// A variant of a spec: the spec's name and the environment, none for the base.
@@ -127,16 +128,34 @@ pub(crate) fn key(model: &Model) -> VariantKey {
 }
 
 /// Reads the digest of one generated variant.
-pub(crate) fn digest(g: &Generated) -> Digest {
-    let mut d = Digest::default();
-    for rule in g.artifacts.rules.groups.iter().flat_map(|gr| &gr.rules) {
-        if let Some(alert) = &rule.alert {
+/// Every rule of a rule file, alerts with their key (recording rules without one).
+pub(crate) fn keyed_rules(rules: &RuleFile) -> Vec<(Option<AlertKey>, &Rule)> {
+    let mut seen: Vec<AlertKey> = Vec::new();
+    let mut out = Vec::new();
+    for rule in rules.groups.iter().flat_map(|gr| &gr.rules) {
+        let key = rule.alert.as_ref().map(|alert| {
             let pool = rule.origin.pool.clone();
-            let level = d
-                .alerts
-                .keys()
+            let level = seen
+                .iter()
                 .filter(|k| k.name == *alert && k.pool == pool)
                 .count();
+            let key = AlertKey {
+                name: alert.clone(),
+                pool,
+                level,
+            };
+            seen.push(key.clone());
+            key
+        });
+        out.push((key, rule));
+    }
+    out
+}
+
+pub(crate) fn digest(g: &Generated) -> Digest {
+    let mut d = Digest::default();
+    for (key, rule) in keyed_rules(&g.artifacts.rules) {
+        if let Some(key) = key {
             let signal = rule.origin.signal;
             let threshold = match (signal, rule.origin.threshold) {
                 (Some(s), Some(value)) => {
@@ -154,11 +173,7 @@ pub(crate) fn digest(g: &Generated) -> Digest {
             // The pool is in the key: a renamed pool is said once, not as a label too.
             routing.remove(&g.model.pool_label);
             d.alerts.insert(
-                AlertKey {
-                    name: alert.clone(),
-                    pool,
-                    level,
-                },
+                key,
                 AlertFacts {
                     signal,
                     value_expr: value_expr(&rule.expr, threshold.is_some()),

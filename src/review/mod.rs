@@ -2,6 +2,7 @@
 //! picture of each dashboard (`svg`). The old side is the spec at a git ref, run through
 //! the same pipeline as the new one: both are compared as typed models and artifacts.
 
+pub(crate) mod backtest;
 pub(crate) mod digest;
 pub(crate) mod format;
 pub(crate) mod git;
@@ -13,7 +14,9 @@ use std::path::Path;
 
 use self::digest::{Digest, VariantKey};
 use self::summary::Summary;
+use crate::cli::{BacktestArgs, DiffArgs};
 use crate::pipeline::{self, Failure, Variants};
+use crate::render::prometheus::RuleFile;
 use crate::render::{OutputFile, Target};
 use crate::source::{FileId, Sources};
 
@@ -131,5 +134,90 @@ impl NoSummary {
             diag::render(&diags, sources, format),
             diag::summary(&diags)
         )
+    }
+}
+
+/// Exit code of unusable input (`app::EXIT_INPUT`).
+const EXIT_INPUT: u8 = 2;
+
+/// `poolwatch diff --base REF`: (stdout, stderr, exit code).
+pub(crate) fn diff(args: &DiffArgs, sources: &Sources, files: &[FileId]) -> (String, String, u8) {
+    let Some(base) = args.base.base.as_deref() else {
+        let msg = "poolwatch: diff needs --base REF: the git ref to compare with\n";
+        return (String::new(), msg.to_string(), EXIT_INPUT);
+    };
+    match since(base, sources, files, Target::Prometheus, Variants::All) {
+        Ok(summary) => (format::render(&summary, args.format), String::new(), 0),
+        Err(e) => (String::new(), e.render(sources, args.format), EXIT_INPUT),
+    }
+}
+
+/// The rule file of one variant of a spec, or why it does not generate.
+fn rules_of(sources: &Sources, file: FileId, env: Option<&str>) -> Result<RuleFile, String> {
+    let variants = env.map_or(Variants::Base, Variants::Env);
+    match pipeline::generate(sources, file, Target::Prometheus, variants) {
+        Ok(mut g) if !g.is_empty() => Ok(g.swap_remove(0).artifacts.rules),
+        Ok(_) => Err("no variant generated".into()),
+        Err(f) => {
+            let mut d = f.into_diagnostics();
+            crate::diag::sort(&mut d);
+            Err(crate::diag::render(&d, sources, crate::diag::Format::Human))
+        }
+    }
+}
+
+/// `poolwatch backtest`: (stdout, stderr, exit code). Everything is asked of the server
+/// before anything is printed: an error prints nothing on stdout.
+pub(crate) fn backtest(
+    args: &BacktestArgs,
+    sources: &Sources,
+    files: &[FileId],
+) -> (String, String, u8) {
+    let fail = |msg: String| (String::new(), format!("poolwatch: {msg}\n"), EXIT_INPUT);
+    let [file] = files else {
+        return fail("backtest replays one spec: give one --spec".into());
+    };
+    let env = args.env.as_deref();
+    let new = match rules_of(sources, *file, env) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("the spec does not generate:\n{e}")),
+    };
+    let old = match args.base.base.as_deref() {
+        None => None,
+        Some(base) => {
+            let name = sources
+                .get(*file)
+                .map(|f| f.name.clone())
+                .unwrap_or_default();
+            match git::spec_at(base, Path::new(&name)) {
+                Err(e) => return fail(e.0),
+                Ok(git::AtBase::Missing) => None,
+                Ok(git::AtBase::Text(text)) => {
+                    let mut old_sources = Sources::default();
+                    let f = old_sources.add(format!("{base}:{name}"), text);
+                    match rules_of(&old_sources, f, env) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            return fail(format!("the spec at {base} does not generate:\n{e}"));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let replay = backtest::Window::new(&args.range, now, 60).and_then(|w| {
+        backtest::replay(
+            &backtest::Prometheus::new(&args.prometheus),
+            w,
+            old.as_ref(),
+            &new,
+        )
+    });
+    match replay {
+        Ok(r) => (backtest::render(&r, args.format), String::new(), 0),
+        Err(e) => fail(e.0),
     }
 }

@@ -152,13 +152,18 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A coordinate in whole pixels: as sharp on screen, and cheap to print on every emit.
+fn px(v: f64) -> i64 {
+    v.round() as i64
+}
+
 fn text(out: &mut String, x: f64, y: f64, size: f64, fill: &str, s: &str, anchor: &str) {
     let _ = writeln!(
         out,
         "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{fill}\" text-anchor=\"{anchor}\">{}</text>",
-        number(x),
-        number(y),
-        number(size),
+        px(x),
+        px(y),
+        px(size),
         escape(s)
     );
 }
@@ -167,10 +172,10 @@ fn rect(out: &mut String, [x, y, w, h]: [f64; 4], fill: &str, extra: &str) {
     let _ = writeln!(
         out,
         "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"{extra}/>",
-        number(x),
-        number(y),
-        number(w.max(0.0)),
-        number(h.max(0.0))
+        px(x),
+        px(y),
+        px(w.max(0.0)),
+        px(h.max(0.0))
     );
 }
 
@@ -229,10 +234,10 @@ fn row(out: &mut String, item: &Placed) {
     let _ = writeln!(
         out,
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{BORDER}\"/>",
-        number(x),
-        number(y + 28.0),
-        number(x + w),
-        number(y + 28.0)
+        px(x),
+        px(y + 28.0),
+        px(x + w),
+        px(y + 28.0)
     );
 }
 
@@ -415,11 +420,11 @@ fn gauge(out: &mut String, p: &Value, [x, y, w, h]: [f64; 4], unit: &str) {
         let _ = writeln!(
             out,
             "<path d=\"M {} {} A {r} {r} 0 0 1 {} {}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"6\"/>",
-            number(x1),
-            number(y1),
-            number(x2),
-            number(y2),
-            r = number(r),
+            px(x1),
+            px(y1),
+            px(x2),
+            px(y2),
+            r = px(r),
         );
         if let Some(v) = steps[i].1 {
             let (tx, ty) = point(at(v), r + 14.0);
@@ -431,11 +436,11 @@ fn gauge(out: &mut String, p: &Value, [x, y, w, h]: [f64; 4], unit: &str) {
     let _ = writeln!(
         out,
         "<path d=\"M {} {} A {r} {r} 0 0 1 {} {}\" fill=\"none\" stroke=\"{BORDER}\" stroke-width=\"16\"/>",
-        number(x1),
-        number(y1),
-        number(x2),
-        number(y2),
-        r = number(r - 14.0),
+        px(x1),
+        px(y1),
+        px(x2),
+        px(y2),
+        r = px(r - 14.0),
     );
 }
 
@@ -454,10 +459,10 @@ fn series(out: &mut String, p: &Value, [x, y, w, h]: [f64; 4], unit: &str) {
     let _ = writeln!(
         out,
         "<path d=\"M {x0} {y0} V {y1} H {x1}\" fill=\"none\" stroke=\"{BORDER}\"/>",
-        x0 = number(plot[0]),
-        y0 = number(plot[1]),
-        y1 = number(plot[1] + plot[3]),
-        x1 = number(plot[0] + plot[2]),
+        x0 = px(plot[0]),
+        y0 = px(plot[1]),
+        y1 = px(plot[1] + plot[3]),
+        x1 = px(plot[0] + plot[2]),
     );
     let y_of = |v: f64| plot[1] + plot[3] * (1.0 - ((v - min) / (max - min)).clamp(0.0, 1.0));
     text(
@@ -503,9 +508,9 @@ fn series(out: &mut String, p: &Value, [x, y, w, h]: [f64; 4], unit: &str) {
             let _ = writeln!(
                 out,
                 "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{c}\" stroke-dasharray=\"6 4\"/>",
-                number(plot[0]),
-                number(plot[0] + plot[2]),
-                y = number(y_of(*v)),
+                px(plot[0]),
+                px(plot[0] + plot[2]),
+                y = px(y_of(*v)),
             );
             text(
                 out,
@@ -520,18 +525,31 @@ fn series(out: &mut String, p: &Value, [x, y, w, h]: [f64; 4], unit: &str) {
     }
 }
 
+/// The heatmap's cell opacities, printed once.
+const OPACITY: [&str; 10] = [
+    " fill-opacity=\"0.1\"",
+    " fill-opacity=\"0.15\"",
+    " fill-opacity=\"0.2\"",
+    " fill-opacity=\"0.25\"",
+    " fill-opacity=\"0.3\"",
+    " fill-opacity=\"0.35\"",
+    " fill-opacity=\"0.4\"",
+    " fill-opacity=\"0.45\"",
+    " fill-opacity=\"0.5\"",
+    " fill-opacity=\"0.55\"",
+];
+
 /// A heatmap's body: a fixed pattern of cells (there is no data in a preview).
 fn heatmap(out: &mut String, [x, y, w, h]: [f64; 4]) {
-    let (cols, rows) = (24, 6);
+    let (cols, rows) = (16, 5);
     let (cw, ch) = (w / cols as f64, h / rows as f64);
     for c in 0..cols {
         for r in 0..rows {
-            let shade = ((c * 7 + r * 5) % 10) as f64 / 20.0 + 0.1;
             rect(
                 out,
                 [x + c as f64 * cw, y + r as f64 * ch, cw - 1.0, ch - 1.0],
                 "#5794f2",
-                &format!(" fill-opacity=\"{}\"", number(shade)),
+                OPACITY[(c * 7 + r * 5) % 10],
             );
         }
     }

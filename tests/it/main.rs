@@ -10,6 +10,7 @@ mod harness;
 mod alertmanager;
 mod alertmanager_routing;
 mod architecture;
+mod backtest;
 mod bad_input;
 mod dashboard_picture;
 mod dashboard_runbook;
@@ -52,6 +53,7 @@ fn main() {
         ("alertmanager", alertmanager::tests),
         ("alertmanager_routing", alertmanager_routing::tests),
         ("architecture", architecture::tests),
+        ("backtest", backtest::tests),
         ("bad_input", bad_input::tests),
         ("dashboard_picture", dashboard_picture::tests),
         ("dashboard_runbook", dashboard_runbook::tests),

@@ -197,9 +197,9 @@ proptest! {
 
     fn accepted_specs_pass_our_checks(text in specs()) {
         if let Some(g) = generate(&text) {
-            // Rules, their unit tests, Alertmanager route and inhibit rules, dashboard,
-            // provisioning file, runbook.
-            prop_assert_eq!(g.files.len(), 6);
+            // Rules, their unit tests, Alertmanager route and inhibit rules, dashboard, its
+            // picture, provisioning file, runbook.
+            prop_assert_eq!(g.files.len(), 7);
             prop_assert!(!poolwatch::diag::has_errors(&g.warnings));
         }
     }

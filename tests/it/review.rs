@@ -20,7 +20,8 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
     ]
 }
 
-fn git(dir: &Path, args: &[&str]) {
+/// Runs git in `dir` as a throwaway author; it must succeed.
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
