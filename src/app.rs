@@ -1,15 +1,15 @@
 //! The program's edge: reads the spec, runs the pipeline, writes or checks files, and
 //! turns the result into text for stdout/stderr and an exit code.
 
+mod edge;
+mod lint;
+
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
-use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
-use crate::check::{self, registry};
+use crate::check::registry;
 
 use crate::alertmanager;
-use crate::cli::{CheckArgs, Cli, Command, EmitArgs, FailOn, InitArgs, SpecArg};
+use crate::cli::{CheckArgs, Cli, Command, EmitArgs, InitArgs, SpecArg};
 use crate::diag::{self, Diagnostic, Format};
 use crate::fleet::{self, Fleet, Layout};
 use crate::pipeline::{self, Failure, Variants};
@@ -17,34 +17,11 @@ use crate::render::OutputFile;
 use crate::render::Target;
 use crate::render::promtool_tests::Coverage;
 use crate::source::{FileId, Sources};
-use crate::spec::{self, BUILTIN_K2, BUILTIN_K2_NAME, MAX_SPEC_BYTES, SpecSource};
+use crate::spec::{self, BUILTIN_K2, BUILTIN_K2_NAME, SpecSource};
 use crate::write::{self, Mode};
 
-/// Exit codes.
-pub(crate) const EXIT_OK: u8 = 0;
-pub const EXIT_FINDINGS: u8 = 1;
-pub const EXIT_INPUT: u8 = 2;
-
-/// What a run prints and returns.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub stdout: String,
-    pub stderr: String,
-    pub code: u8,
-}
-
-const READ: diag::Code = diag::Code {
-    code: "PW000",
-    name: "unreadable-input",
-};
-const PRESET: diag::Code = diag::Code {
-    code: "PW013",
-    name: "unknown-preset",
-};
-const OUTPUT: diag::Code = diag::Code {
-    code: "PW090",
-    name: "output-error",
-};
+pub use edge::{EXIT_FINDINGS, EXIT_INPUT, Report};
+pub(crate) use edge::{EXIT_OK, OUTPUT, PRESET, READ, failure_report, read_text};
 
 /// The specs of one run, read into `sources`, and where their files go.
 #[derive(Debug)]
@@ -147,55 +124,13 @@ fn specs_in(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(found)
 }
 
-/// Reads a text file given on the command line (a spec, rule file or dashboard), refusing
-/// what cannot be one (missing, a folder, too large, not UTF-8).
-fn read_text(path: &Path, what: &str) -> Result<SpecSource, Diagnostic> {
-    let name = path.display().to_string();
-    let fail = |msg: String| Diagnostic::error(READ, msg).object(format!("{what} {name}"));
-    // One open, and the size from the open file: a rule repository is hundreds of small
-    // files, and each path lookup is a system call.
-    let mut file =
-        std::fs::File::open(path).map_err(|e| fail(format!("cannot read {name}: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| fail(format!("cannot read {name}: {e}")))?;
-    if meta.is_dir() {
-        return Err(fail(format!("{name} is a folder, not a {what} file")));
-    }
-    if meta.len() > MAX_SPEC_BYTES as u64 {
-        return Err(fail(format!(
-            "{name} is {} bytes; a {what} may be at most {MAX_SPEC_BYTES} bytes",
-            meta.len()
-        )));
-    }
-    // Sized from the stat above: reading through `take` skips the file's own size
-    // lookups (another stat and a seek).
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), &mut bytes)
-        .map_err(|e| fail(format!("cannot read {name}: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let bytes = e.as_bytes();
-        let at = e.utf8_error().valid_up_to();
-        // The valid prefix is text: count lines and characters in it for a line:col.
-        let before = String::from_utf8_lossy(&bytes[..at]);
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        fail(format!(
-            "{name}:{line}:{col}: the spec is not UTF-8 text (byte 0x{:02X})",
-            bytes.get(at).copied().unwrap_or_default()
-        ))
-        .help("save the spec as UTF-8")
-    })?;
-    Ok(SpecSource { name, text })
-}
-
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Report {
     match cli.command {
         Command::Emit(args) => emit(&args),
         Command::Check(args) if args.explain.is_some() || args.list => explain(&args),
         Command::Check(args) if !args.rules.is_empty() || !args.dashboards.is_empty() => {
-            check_files(&args)
+            lint::check_files(&args)
         }
         Command::Check(args) if args.alertmanager.is_some() => check_alertmanager(&args),
         Command::Check(args) => check(&args.spec, args.format),
@@ -269,373 +204,6 @@ fn explain_error(code_or_name: &str) -> Option<String> {
             && (code.eq_ignore_ascii_case(code_or_name) || *name == code_or_name);
         hit.then(|| format!("{code} {name} (error, exit code {exit})\n\n{what}\n"))
     })
-}
-
-/// The files `--rules`/`--dashboards` name: files as given, folders searched (sorted, so
-/// the output is the same on every machine) for files with one of `exts`.
-fn expand(paths: &[PathBuf], exts: &[&str]) -> (Vec<(PathBuf, bool)>, Vec<Diagnostic>) {
-    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<(PathBuf, bool)>, errs: &mut Vec<Diagnostic>) {
-        // The entry's type comes with the folder listing. A link found in a folder is not
-        // followed: a repository under check could point it at any file on the machine
-        // (whose text a diagnostic would then print), or at a folder above it (a loop).
-        let mut entries: Vec<(PathBuf, bool)> = match std::fs::read_dir(dir) {
-            Ok(rd) => rd
-                .filter_map(|e| {
-                    let e = e.ok()?;
-                    let p = e.path();
-                    match e.file_type() {
-                        Ok(t) if t.is_symlink() => {
-                            let hidden = e.file_name().to_string_lossy().starts_with('.');
-                            if !hidden {
-                                errs.push(Diagnostic::warning(
-                                    READ,
-                                    format!(
-                                        "{} is a symbolic link, not followed in a searched \
-                                         folder; name its target on the command line to check it",
-                                        p.display()
-                                    ),
-                                ));
-                            }
-                            None
-                        }
-                        Ok(t) => Some((p, t.is_dir())),
-                        Err(_) => Some((p.clone(), p.is_dir())),
-                    }
-                })
-                .collect(),
-            Err(e) => {
-                errs.push(Diagnostic::error(
-                    READ,
-                    format!("cannot read the folder {}: {e}", dir.display()),
-                ));
-                return;
-            }
-        };
-        entries.sort();
-        for (p, is_dir) in entries {
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if is_dir {
-                walk(&p, exts, out, errs);
-            } else if p
-                .extension()
-                .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
-            {
-                out.push((p, true));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut errs = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, exts, &mut out, &mut errs);
-        } else {
-            out.push((p.clone(), false));
-        }
-    }
-    (out, errs)
-}
-
-/// What the files are checked against: what is known of the metrics, the spec's
-/// severities (none without a spec), and those sources in words for the summary.
-type Against = (Knowledge, Option<Vec<String>>, String);
-
-/// What `--metrics`, `--metadata` and `--spec` say about the metrics, and the spec's
-/// severities. Only the spec's catalog is resolved: nothing is generated.
-fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Diagnostic>> {
-    let mut errs = Vec::new();
-    let (mut k, severities, mut said) = match args.spec.spec.as_slice() {
-        [] => (Knowledge::default(), None, Vec::new()),
-        [path] => {
-            let src = read_text(path, "spec").map_err(|d| vec![d])?;
-            let name = src.name.clone();
-            let file = sources.add(src.name, src.text);
-            let raw = spec::load(sources, file).map_err(|d| vec![d])?;
-            let model = crate::model::resolve(&raw, sources, file, None)?;
-            (
-                Knowledge::from_model(&model),
-                Some(model.severities),
-                vec![format!("the catalog of {name}")],
-            )
-        }
-        _ => {
-            return Err(vec![Diagnostic::error(
-                READ,
-                "--rules and --dashboards are checked against one spec's catalog: give one --spec",
-            )]);
-        }
-    };
-    for path in &args.metrics {
-        match read_text(path, "metrics exposition") {
-            Err(d) => errs.push(d),
-            Ok(src) => match parse_exposition(&src.text) {
-                Ok(f) => {
-                    said.push(src.name.clone());
-                    k.merge(Provenance::Exposition, f);
-                }
-                Err((line, msg)) => {
-                    let file = sources.add(src.name, src.text);
-                    let at = sources.offset_of(file, line, 1);
-                    errs.push(
-                        Diagnostic::error(READ, format!("not a /metrics exposition: {msg}"))
-                            .at(at.map(|o| crate::source::Span::new(file, o..o + 1))),
-                    );
-                }
-            },
-        }
-    }
-    for path in &args.metadata {
-        match read_text(path, "metadata response") {
-            Err(d) => errs.push(d),
-            Ok(src) => match parse_metadata(&src.text) {
-                Ok(f) => {
-                    said.push(src.name.clone());
-                    k.merge(Provenance::Metadata, f);
-                }
-                Err(msg) => errs.push(
-                    Diagnostic::error(READ, format!("{}: {msg}", src.name))
-                        .object(format!("metadata {}", src.name)),
-                ),
-            },
-        }
-    }
-    if !errs.is_empty() {
-        return Err(errs);
-    }
-    let said = if said.is_empty() {
-        "no catalog (types from metric names)".to_string()
-    } else {
-        said.join(", ")
-    };
-    Ok((k, severities, said))
-}
-
-/// `--level CODE=LEVEL` settings: code → level (`None`: off).
-fn levels(args: &CheckArgs) -> Result<Vec<(&'static str, Option<diag::Severity>)>, Diagnostic> {
-    let mut out = Vec::new();
-    for l in &args.level {
-        let bad = || {
-            Diagnostic::error(
-                READ,
-                format!(
-                    "--level {l}: expected CODE=LEVEL, e.g. PW207=off (levels: error, warning, info, off)"
-                ),
-            )
-        };
-        let (code, level) = l.split_once('=').ok_or_else(bad)?;
-        let c = registry::find(code.trim()).ok_or_else(|| {
-            Diagnostic::error(READ, format!("--level {l}: no check is called `{code}`"))
-                .help("`poolwatch check --list` lists them")
-        })?;
-        let level = match level.trim() {
-            "error" => Some(diag::Severity::Error),
-            "warning" => Some(diag::Severity::Warning),
-            "info" => Some(diag::Severity::Info),
-            "off" => None,
-            _ => return Err(bad()),
-        };
-        out.push((c.code.code, level));
-    }
-    Ok(out)
-}
-
-/// `check --rules PATH... --dashboards PATH...`: lints hand-written files, with what
-/// `--spec`, `--metrics` and `--metadata` say about the metrics (nothing but their names
-/// without them). Every file is read and checked before anything is printed.
-fn check_files(args: &CheckArgs) -> Report {
-    let mut sources = Sources::default();
-    let (knowledge, severities, against) = match knowledge(args, &mut sources) {
-        Ok(k) => k,
-        Err(d) => return failure_report(&sources, &d, args.format, EXIT_INPUT),
-    };
-    let levels = match levels(args) {
-        Ok(l) => l,
-        Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
-    };
-    let baseline = match &args.baseline {
-        None => None,
-        Some(path) => match read_text(path, "baseline").and_then(|src| {
-            check::baseline::parse(&src.text)
-                .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))
-        }) {
-            Ok(b) => Some(b),
-            Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
-        },
-    };
-    let (rule_paths, mut input) = expand(&args.rules, &["yml", "yaml"]);
-    let (dash_paths, more) = expand(&args.dashboards, &["json"]);
-    input.extend(more);
-    // Links passed over are reported, but are no unusable input.
-    let (passed_over, mut input): (Vec<_>, Vec<_>) = input
-        .into_iter()
-        .partition(|d| d.severity == diag::Severity::Warning);
-    let mut skipped_files = 0;
-    let mut read = |paths: &[(PathBuf, bool)], what: &str, markers: &[&str]| -> Vec<FileId> {
-        // A repository is hundreds of small files, each a few system calls: read on both
-        // cores, then added in order.
-        let texts: Vec<_> = paths
-            .par_iter()
-            .map(|(path, _)| read_text(path, what))
-            .collect();
-        let mut ids = Vec::new();
-        for ((_, found), text) in paths.iter().zip(texts) {
-            match text {
-                // A file found in a folder that cannot be one (a Deployment, a package
-                // manifest) is passed over; a file named on the command line is not.
-                Ok(src) if *found && !markers.iter().any(|m| src.text.contains(m)) => {
-                    skipped_files += 1
-                }
-                Ok(src) => ids.push(sources.add(src.name, src.text)),
-                Err(d) => input.push(d),
-            }
-        }
-        ids
-    };
-    let rule_files = read(&rule_paths, "rule file", &["groups"]);
-    // Old dashboards keep their panels in `rows`.
-    let dashboards = read(&dash_paths, "dashboard", &["\"panels\"", "\"rows\""]);
-    let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
-    input.extend(linted.unusable);
-    if let (Some(dir), true) = (&args.svg, input.is_empty()) {
-        let pictures = crate::review::pictures(&sources, &dashboards);
-        if let Err(e) = write::apply(dir, &pictures, Mode::Write) {
-            let d = Diagnostic::error(OUTPUT, e.to_string());
-            return failure_report(&sources, &[d], args.format, EXIT_INPUT);
-        }
-    }
-    let mut diags = linted.findings;
-    diags.extend(passed_over);
-    // Levels: the user's settings over the checks' defaults.
-    diags.retain_mut(
-        |d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
-            Some((_, None)) => false,
-            Some((_, Some(level))) => {
-                d.severity = *level;
-                true
-            }
-            None => true,
-        },
-    );
-    diag::sort(&mut diags);
-    if let Some(path) = &args.write_baseline {
-        let file = crate::render::OutputFile {
-            path: path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            contents: check::baseline::write(&diags, &sources),
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if let Err(e) = write::apply(dir, &[file], Mode::Write) {
-            return failure_report(
-                &sources,
-                &[Diagnostic::error(OUTPUT, e.to_string())],
-                args.format,
-                EXIT_INPUT,
-            );
-        }
-    }
-    let baselined = baseline
-        .as_ref()
-        .map_or(0, |b| check::baseline::apply(b, &mut diags, &sources));
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(diag::Severity::Error),
-        FailOn::Warning => Some(diag::Severity::Warning),
-        FailOn::Info => Some(diag::Severity::Info),
-        FailOn::Never => None,
-    };
-    let failing = threshold.is_some_and(|t| {
-        diags
-            .iter()
-            .any(|d| d.suppressed.is_none() && d.severity >= t)
-    });
-    let code = if !input.is_empty() {
-        EXIT_INPUT
-    } else if failing && args.write_baseline.is_none() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    };
-    input.append(&mut diags);
-    let text = diag::render(&input, &sources, args.format);
-    let mut report = Report {
-        code,
-        ..Report::default()
-    };
-    if args.format == Format::Human {
-        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        let mut checked = Vec::new();
-        if !args.rules.is_empty() {
-            checked.push(format!(
-                "{} ({})",
-                plural(rule_files.len(), "rule file"),
-                plural(linted.rules, "rule")
-            ));
-        }
-        if !args.dashboards.is_empty() {
-            checked.push(plural(dashboards.len(), "dashboard"));
-        }
-        let mut notes = Vec::new();
-        if baselined > 0 {
-            notes.push(format!("{baselined} of them in the baseline"));
-        }
-        if linted.skipped_queries > 0 {
-            let n = linted.skipped_queries;
-            let what = if n == 1 { "query" } else { "queries" };
-            notes.push(format!("{n} dashboard {what} skipped (not Prometheus)"));
-        }
-        if skipped_files > 0 {
-            notes.push(format!(
-                "{} in the folders skipped (no rule groups or panels)",
-                plural(skipped_files, "file")
-            ));
-        }
-        if let Some(p) = &args.write_baseline {
-            notes.push(format!("baseline written to {}", p.display()));
-        }
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", notes.join("; "))
-        };
-        report.stderr = text;
-        report.stderr.push_str(&format!(
-            "poolwatch: {} checked against {against}: {}{notes}\n",
-            checked.join(" and "),
-            diag::summary(&input),
-        ));
-    } else {
-        report.stdout = text;
-    }
-    report
-}
-
-fn failure_report(sources: &Sources, diags: &[Diagnostic], format: Format, code: u8) -> Report {
-    let mut stderr = diag::render(diags, sources, format);
-    if format == Format::Human {
-        stderr.push_str(&format!(
-            "poolwatch: {}; nothing was written\n",
-            diag::summary(diags)
-        ));
-    }
-    let (stdout, stderr) = if format == Format::Human {
-        (String::new(), stderr)
-    } else {
-        (stderr, String::new())
-    };
-    Report {
-        stdout,
-        stderr,
-        code,
-    }
 }
 
 /// Reads the specs and runs the pipeline for each; a report of what failed otherwise.

@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric,
-    Model, Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
+    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
+    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
