@@ -2,6 +2,9 @@
 //! and the suite's bounded run (`tests/it/fuzz_smoke.rs`, which includes this file), so both
 //! run exactly the same code: the app's own functions on one input.
 
+// Each cargo-fuzz target uses one of these bodies; the others are unused there.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use poolwatch::diag::{self, Format};
