@@ -10,7 +10,7 @@
 //! created. Files whose contents are unchanged are not touched.
 //!
 //! Architecture Invariant: every read, write, rename and removal goes through the output
-//! folder's directory handle ([`confined`]), never through a path joined onto `--out`, and
+//! folder's directory handle (`confined.rs`), never through a path joined onto `--out`, and
 //! no symbolic link inside the folder is followed. The folder and its manifest are
 //! untrusted input (a pull request can put anything there): nothing they hold makes a run
 //! touch a file outside the folder.

@@ -30,6 +30,7 @@ mod e2e_support;
 mod environments;
 mod escaping;
 mod fleet;
+mod fuzz_smoke;
 mod generated_output;
 mod grafana_schema;
 mod hostile_input;
@@ -68,6 +69,7 @@ fn main() {
         ("environments", environments::tests),
         ("escaping", escaping::tests),
         ("fleet", fleet::tests),
+        ("fuzz_smoke", fuzz_smoke::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
         ("hostile_input", hostile_input::tests),
