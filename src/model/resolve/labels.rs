@@ -132,7 +132,41 @@ impl Resolver<'_> {
             return;
         }
         for (k, v) in &rp.selector {
-            if v.value.is_empty() || !is_label_name(k) || metrics.iter().any(|m| m.carries(k)) {
+            if v.value.is_empty() || !is_label_name(k) {
+                continue;
+            }
+            let lacking: Vec<&str> = metrics
+                .iter()
+                .filter(|m| !m.carries(k))
+                .map(|m| m.name.as_str())
+                .collect();
+            if lacking.is_empty() {
+                continue;
+            }
+            if lacking.len() < metrics.len() {
+                // Some metrics carry it: the alerts reading the others select nothing.
+                let d = Diagnostic::error(
+                    SELECTOR_LABEL,
+                    format!(
+                        "selector label `{k}` of pool `{}` is not carried by {}: the alerts \
+                         and panels reading {} would select nothing",
+                        rp.name.value,
+                        lacking
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if lacking.len() == 1 { "it" } else { "them" }
+                    ),
+                )
+                .at(self.span(v))
+                .object(format!("pool {}", rp.name.value))
+                .label("not on every metric of the pool")
+                .help(format!(
+                    "declare `{k}` in the catalog on each of them (`labels: [{k}]`) if the \
+                     scrape adds it, or bind those roles in a pool of their own"
+                ));
+                self.push(d);
                 continue;
             }
             let carried = carried_labels(metrics.iter().copied());
