@@ -142,7 +142,13 @@ fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
     );
     assert!(report.stderr.contains("no catalog"), "{}", report.stderr);
     assert_eq!(report.code, 0, "warnings only");
-    insta::assert_snapshot!(report.stderr);
+    // The reference folder is wherever POOLWATCH_SHARED puts it; the snapshot names it as
+    // it sits beside a checkout.
+    insta::assert_snapshot!(
+        report
+            .stderr
+            .replace(path, "../shared/k2-runbook/connection_pool.yml")
+    );
     let json = run(&["check", "--format", "json", "--rules", path]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let first = &doc["diagnostics"][0];
@@ -151,7 +157,11 @@ fn the_runbook_rule_file_prints_a_ratio_as_a_percentage() {
         (Some("PW205"), Some(line as u64))
     );
     assert_eq!(first["column"].as_u64(), Some(col as u64));
-    insta::assert_snapshot!("runbook_json", json.stdout);
+    insta::assert_snapshot!(
+        "runbook_json",
+        json.stdout
+            .replace(path, "../shared/k2-runbook/connection_pool.yml")
+    );
 }
 
 fn every_generated_rule_file_and_dashboard_is_clean() {
