@@ -26,25 +26,11 @@ fn names_in(expr: &str) -> BTreeSet<String> {
 }
 
 fn collect(e: &Expr, out: &mut BTreeSet<String>) {
-    match e {
-        Expr::VectorSelector(vs) => out.extend(vs.name.clone()),
-        Expr::MatrixSelector(m) => out.extend(m.vs.name.clone()),
-        Expr::Aggregate(a) => {
-            collect(&a.expr, out);
-            if let Some(p) = &a.param {
-                collect(p, out);
-            }
+    crate::common::promql::visit(e, &mut |n| {
+        if let Expr::VectorSelector(vs) = n {
+            out.extend(vs.name.clone());
         }
-        Expr::Unary(u) => collect(&u.expr, out),
-        Expr::Binary(b) => {
-            collect(&b.lhs, out);
-            collect(&b.rhs, out);
-        }
-        Expr::Paren(p) => collect(&p.expr, out),
-        Expr::Subquery(s) => collect(&s.expr, out),
-        Expr::Call(c) => c.args.args.iter().for_each(|a| collect(a, out)),
-        _ => {}
-    }
+    });
 }
 
 /// The catalog metrics a name stands for: itself, a histogram's or summary's family for its

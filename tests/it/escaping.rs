@@ -45,30 +45,16 @@ fn hostile() -> SpecSource {
 
 /// Every label matcher in an expression, as (name, value).
 fn matchers(e: &Expr, out: &mut Vec<(String, String)>) {
-    match e {
-        Expr::Aggregate(a) => {
-            matchers(&a.expr, out);
-            if let Some(p) = &a.param {
-                matchers(p, out);
-            }
+    crate::common::promql::visit(e, &mut |n| {
+        if let Expr::VectorSelector(vs) = n {
+            out.extend(
+                vs.matchers
+                    .matchers
+                    .iter()
+                    .map(|m| (m.name.clone(), m.value.clone())),
+            );
         }
-        Expr::Unary(u) => matchers(&u.expr, out),
-        Expr::Binary(b) => {
-            matchers(&b.lhs, out);
-            matchers(&b.rhs, out);
-        }
-        Expr::Paren(p) => matchers(&p.expr, out),
-        Expr::Subquery(s) => matchers(&s.expr, out),
-        Expr::VectorSelector(vs) => out.extend(
-            vs.matchers
-                .matchers
-                .iter()
-                .map(|m| (m.name.clone(), m.value.clone())),
-        ),
-        Expr::MatrixSelector(ms) => matchers(&Expr::VectorSelector(ms.vs.clone()), out),
-        Expr::Call(c) => c.args.args.iter().for_each(|a| matchers(a, out)),
-        _ => {}
-    }
+    });
 }
 
 /// Each selector value, parsed back out of every generated expression, is the spec's value.

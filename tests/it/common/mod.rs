@@ -6,6 +6,7 @@
 #[path = "../../../examples/fleet.rs"]
 pub mod fleetgen;
 pub mod process;
+pub mod promql;
 pub mod specgen;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::common::promql::visit;
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::token::{self, TokenType};
 use promql_parser::parser::{self, Expr, LabelModifier};
@@ -486,29 +487,6 @@ fn drop_labels(root: &Expr, drop: &dyn Fn(&str) -> bool) -> Expr {
         }
         _ => None,
     })
-}
-
-/// Calls `f` on every node, parents first.
-fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Aggregate(a) => {
-            visit(&a.expr, f);
-            if let Some(p) = &a.param {
-                visit(p, f);
-            }
-        }
-        Expr::Unary(u) => visit(&u.expr, f),
-        Expr::Binary(b) => {
-            visit(&b.lhs, f);
-            visit(&b.rhs, f);
-        }
-        Expr::Paren(p) => visit(&p.expr, f),
-        Expr::Subquery(s) => visit(&s.expr, f),
-        Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
-        Expr::Call(c) => c.args.args.iter().for_each(|a| visit(a, f)),
-        _ => {}
-    }
 }
 
 /// The expression rebuilt with `f`'s replacement of the first nodes it answers for (a

@@ -1,0 +1,28 @@
+//! Walking parsed PromQL in tests: one visitor for every test that reads names or matchers
+//! out of generated expressions.
+
+use promql_parser::parser::Expr;
+
+/// Calls `f` on every node, parents first; a range selector's vector selector is visited
+/// as a node of its own.
+pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Aggregate(a) => {
+            visit(&a.expr, f);
+            if let Some(p) = &a.param {
+                visit(p, f);
+            }
+        }
+        Expr::Unary(u) => visit(&u.expr, f),
+        Expr::Binary(b) => {
+            visit(&b.lhs, f);
+            visit(&b.rhs, f);
+        }
+        Expr::Paren(p) => visit(&p.expr, f),
+        Expr::Subquery(s) => visit(&s.expr, f),
+        Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| visit(a, f)),
+        _ => {}
+    }
+}
