@@ -16,8 +16,8 @@
 
 use promql_parser::parser::Expr;
 
+use super::expr::unparen;
 use super::lint::{Cx, RuleUnit};
-use super::typing::unparen;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -75,7 +75,7 @@ pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut has_bool = false;
-    super::typing::visit(ast, None, &mut |e, _| {
+    super::expr::visit(ast, None, &mut |e, _| {
         if let Expr::Binary(b) = e {
             has_bool |= b.return_bool();
         }

@@ -14,8 +14,8 @@
 use promql_parser::parser::Expr;
 
 use super::alert_without_comparison::filters;
+use super::expr::visit;
 use super::lint::{Cx, RuleUnit};
-use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -15,8 +15,8 @@
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::Expr;
 
+use super::expr::visit;
 use super::lint::{Cx, RuleUnit};
-use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -20,7 +20,8 @@ use super::lint::{Cx, RuleUnit};
 use promql_parser::parser::Expr;
 use promql_parser::parser::token::T_DIV;
 
-use super::typing::{Kind, selector_name, thresholds, unparen, visit};
+use super::expr::{selector_name, thresholds, unparen, visit};
+use super::typing::Kind;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use promql_parser::parser::Expr;
 
+use super::expr::visit;
 use super::lint::{Cx, RuleUnit, UnitKind};
-use super::typing::visit;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

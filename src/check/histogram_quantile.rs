@@ -17,8 +17,9 @@
 
 use promql_parser::parser::Expr;
 
+use super::expr::{calls, selector_name, unparen, visit};
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Kind, calls, selector_name, unparen, visit};
+use super::typing::Kind;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

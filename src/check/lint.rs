@@ -224,7 +224,7 @@ impl RuleUnit {
 
     /// The span of `needle` (a whole word) in the expression, or the expression's span.
     pub(crate) fn expr_word(&self, needle: &str) -> Option<Span> {
-        super::typing::find_word(&self.expr.text, needle)
+        super::expr::find_word(&self.expr.text, needle)
             .and_then(|r| self.expr.sub(r))
             .or_else(|| self.expr.span.clone())
     }
@@ -309,8 +309,8 @@ fn reads_ahead(records: &[(&RuleUnit, &Expr)]) -> bool {
     }
     records.iter().enumerate().any(|(i, (_, ast))| {
         let mut ahead = false;
-        super::typing::visit(ast, None, &mut |e, _| {
-            ahead |= super::typing::selector_name(e)
+        super::expr::visit(ast, None, &mut |e, _| {
+            ahead |= super::expr::selector_name(e)
                 .and_then(|n| last.get(n))
                 .is_some_and(|&j| j >= i);
         });

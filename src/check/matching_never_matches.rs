@@ -17,8 +17,9 @@ use std::collections::BTreeSet;
 
 use promql_parser::parser::{Expr, LabelModifier, VectorMatchCardinality};
 
+use super::expr::visit;
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Kind, LabelSet, visit};
+use super::typing::{Kind, LabelSet};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -6,6 +6,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod dashboard;
+pub(crate) mod expr;
 pub(crate) mod go_template;
 pub mod grafana_vars;
 pub(crate) mod knowledge;

@@ -13,8 +13,8 @@
 use serde_json::Value;
 
 use super::dashboard::{DashboardDoc, PanelRef};
+use super::expr::{selector_name, visit};
 use super::lint::{Cx, RuleUnit};
-use super::typing::{selector_name, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -188,7 +188,7 @@ fn locate_tokens(text: &str, parser_msg: &str) -> ErrorPlace {
     for prefix in ["bad number or duration syntax: ", "unexpected identifier '"] {
         if let Some(rest) = parser_msg.strip_prefix(prefix) {
             let word = rest.split('\'').next().unwrap_or(rest).trim();
-            if let Some(r) = super::typing::find_word(text, word)
+            if let Some(r) = super::expr::find_word(text, word)
                 .or_else(|| text.find(word).map(|s| s..s + word.len()))
             {
                 return at(r, parser_msg.to_string(), "here");

@@ -13,8 +13,9 @@
 //! Example: `rate(ceph_osd_up[5m]) * 60 > 1` — count the flaps with
 //! `changes(ceph_osd_up[5m]) > 1`.
 
+use super::expr::selector_name;
 use super::lint::{Cx, RuleUnit};
-use super::typing::{counter_calls, selector_name};
+use super::typing::counter_calls;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -15,8 +15,8 @@
 
 use promql_parser::parser::Expr;
 
+use super::expr::unparen;
 use super::lint::{Cx, RuleUnit};
-use super::typing::unparen;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::token::{
-    T_ADD, T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_DIV, T_EQLC, T_GROUP, T_GTE, T_GTR,
-    T_LIMIT_RATIO, T_LIMITK, T_LOR, T_LSS, T_LTE, T_MAX, T_MIN, T_MUL, T_QUANTILE, T_STDDEV,
-    T_STDVAR, T_SUB, T_TOPK,
+    T_ADD, T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_DIV, T_GROUP, T_LIMIT_RATIO, T_LIMITK,
+    T_LOR, T_MAX, T_MIN, T_MUL, T_QUANTILE, T_STDDEV, T_STDVAR, T_SUB, T_TOPK,
 };
 use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality, VectorSelector,
 };
 
+use super::expr::{calls, selector_name, unparen, visit};
 use super::knowledge::{Knowledge, MetricType, SeriesInfo, strip_series_suffix, unit_of_name};
 use crate::model::Unit;
 
@@ -694,105 +694,6 @@ fn multiply(l: &Ty, r: &Ty) -> (ValUnit, f64) {
     }
 }
 
-/// Visits every node, parents before children, with each node's parent.
-pub(crate) fn visit<'a>(
-    e: &'a Expr,
-    parent: Option<&'a Expr>,
-    f: &mut impl FnMut(&'a Expr, Option<&'a Expr>),
-) {
-    f(e, parent);
-    match e {
-        Expr::Aggregate(a) => {
-            if let Some(p) = &a.param {
-                visit(p, Some(e), f);
-            }
-            visit(&a.expr, Some(e), f);
-        }
-        Expr::Unary(u) => visit(&u.expr, Some(e), f),
-        Expr::Binary(b) => {
-            visit(&b.lhs, Some(e), f);
-            visit(&b.rhs, Some(e), f);
-        }
-        Expr::Paren(p) => visit(&p.expr, Some(e), f),
-        Expr::Subquery(s) => visit(&s.expr, Some(e), f),
-        Expr::Call(c) => {
-            for a in &c.args.args {
-                visit(a, Some(e), f);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A filter comparing an expression with a number, read with the expression on the left:
-/// `5 < x` is `x > 5`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Threshold<'a> {
-    pub(crate) expr: &'a Expr,
-    /// `>`, `>=`, `<`, `<=`, `==` or `!=`.
-    pub(crate) op: &'static str,
-    pub(crate) value: f64,
-}
-
-/// Every comparison of an expression with a number literal (not `bool`), outermost first.
-pub(crate) fn thresholds(e: &Expr) -> Vec<Threshold<'_>> {
-    let mut out = Vec::new();
-    visit(e, None, &mut |n, _| {
-        let Expr::Binary(b) = n else {
-            return;
-        };
-        if !b.op.is_comparison_operator() || b.return_bool() {
-            return;
-        }
-        let op = match b.op.id() {
-            T_GTR => ">",
-            T_GTE => ">=",
-            T_LSS => "<",
-            T_LTE => "<=",
-            T_EQLC => "==",
-            _ => "!=",
-        };
-        let flip = |op| match op {
-            ">" => "<",
-            ">=" => "<=",
-            "<" => ">",
-            "<=" => ">=",
-            o => o,
-        };
-        match (unparen(&b.lhs), unparen(&b.rhs)) {
-            (x, Expr::NumberLiteral(k)) if !matches!(x, Expr::NumberLiteral(_)) => {
-                out.push(Threshold {
-                    expr: x,
-                    op,
-                    value: k.val,
-                })
-            }
-            (Expr::NumberLiteral(k), x) if !matches!(x, Expr::NumberLiteral(_)) => {
-                out.push(Threshold {
-                    expr: x,
-                    op: flip(op),
-                    value: k.val,
-                })
-            }
-            _ => {}
-        }
-    });
-    out
-}
-
-/// Every call of one of `names` in an expression, outermost first.
-pub(crate) fn calls<'a>(e: &'a Expr, names: &[&str]) -> Vec<&'a Call> {
-    let mut out = Vec::new();
-    visit(e, None, &mut |n, _| {
-        if let Expr::Call(c) = n
-            && names.contains(&c.func.name)
-        {
-            out.push(c);
-        }
-    });
-    out
-}
-
 /// Each call of a counter function (`rate`, `irate`, `increase`) in `e`, with its argument
 /// (parentheses removed) and the argument's type: what the checks on counter functions
 /// look at.
@@ -806,43 +707,10 @@ pub(crate) fn counter_calls<'a>(e: &'a Expr, env: &Env) -> Vec<(&'a Call, &'a Ex
         .collect()
 }
 
-/// Strips parentheses.
-pub(crate) fn unparen(mut e: &Expr) -> &Expr {
-    while let Expr::Paren(p) = e {
-        e = &p.expr;
-    }
-    e
-}
-
-/// The metric name of a selector (vector or matrix), if it names one.
-pub(crate) fn selector_name(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::VectorSelector(vs) => vs.name.as_deref(),
-        Expr::MatrixSelector(ms) => ms.vs.name.as_deref(),
-        _ => None,
-    }
-}
-
-/// The byte range of `name` in `text` as a whole word (not part of a longer name).
-pub(crate) fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    let mut from = 0;
-    while let Some(i) = text[from..].find(name) {
-        let start = from + i;
-        let end = start + name.len();
-        let before = text[..start].chars().next_back();
-        let after = text[end..].chars().next();
-        if !before.is_some_and(is_name) && !after.is_some_and(is_name) {
-            return Some(start..end);
-        }
-        from = start + name.len().max(1);
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::expr::{find_word, thresholds};
     use crate::model::{Catalog, Metric, MetricKind};
 
     fn catalog() -> Catalog {

@@ -13,9 +13,10 @@
 //! `description: "Pool at {{ $value }}% utilization"` — write
 //! `{{ $value | humanizePercentage }}`, or multiply the expression by 100.
 
+use super::expr::unparen;
 use super::go_template::TokKind;
 use super::lint::{Cx, RuleUnit};
-use super::typing::{Kind, ValUnit, unparen};
+use super::typing::{Kind, ValUnit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Unit;
 use promql_parser::parser::token::T_DIV;

@@ -20,9 +20,9 @@
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, LabelModifier, VectorSelector};
 
+use super::expr::{unparen, visit};
 use super::knowledge::{Family, Provenance, strip_series_suffix};
 use super::lint::{Cx, RuleUnit};
-use super::typing::{unparen, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::TARGET_LABELS;
 

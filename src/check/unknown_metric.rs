@@ -18,9 +18,9 @@
 //! Example: `rate(k2_connection_pool_acquisition_timeout_total[5m]) > 0` — the catalog has
 //! `k2_connection_pool_acquisition_timeouts_total` (did you mean it?).
 
+use super::expr::{selector_name, visit};
 use super::knowledge::MetricType;
 use super::lint::{Cx, RuleUnit};
-use super::typing::{selector_name, visit};
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {

@@ -15,8 +15,8 @@
 
 use promql_parser::parser::Expr;
 
+use super::expr::thresholds;
 use super::lint::{Cx, RuleUnit};
-use super::typing::thresholds;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
