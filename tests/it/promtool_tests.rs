@@ -175,10 +175,25 @@ fn thresholds_at_zero_are_testable() {
     let g = common::artifacts(&common::generate(&SpecSource::builtin()));
     let names: Vec<&str> = g.tests.tests.iter().map(|t| t.name.as_str()).collect();
     for expected in [
-        "ConnectionPoolCreationErrors pool=k2 severity=critical: silent at 0, just clear of > 0",
+        "ConnectionPoolCreationErrors pool=k2 severity=critical: silent at 0/s, just clear of > 0/s",
         "ConnectionPoolExhausted pool=k2 severity=warning: silent at 1, just clear of <= 0",
         "ConnectionPoolExhausted pool=k2 severity=warning: fires at 0 after 5m, for the hot \
          instance only while a replica joins; clears once it recovers",
+    ] {
+        assert!(names.contains(&expected), "{expected} not in {names:#?}");
+    }
+}
+
+/// A test's name states its values as the alert's text prints them: a ratio in percent, a
+/// rate per second (`printf "%.4g"`), a quantile as a duration.
+fn test_names_print_values_as_the_alert_text_does() {
+    let g = common::artifacts(&common::generate(&SpecSource::builtin()));
+    let names: Vec<&str> = g.tests.tests.iter().map(|t| t.name.as_str()).collect();
+    for expected in [
+        "ConnectionPoolHighUtilization pool=k2 severity=warning: silent at 89.1%, just clear of > 90%",
+        "ConnectionPoolAcquisitionTimeouts pool=k2 severity=high: fires at 0.01667/s after 2m, \
+         for the hot instance only while a replica joins; clears once it recovers",
+        "ConnectionPoolSlowAcquisition pool=k2 severity=warning: silent at 4.95s, just clear of > 5s",
     ] {
         assert!(names.contains(&expected), "{expected} not in {names:#?}");
     }
@@ -194,5 +209,6 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         check_and_emit_print_the_coverage,
         an_alert_that_cannot_fire_is_refused_by_name,
         thresholds_at_zero_are_testable,
+        test_names_print_values_as_the_alert_text_does,
     ]
 }

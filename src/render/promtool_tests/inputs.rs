@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::arithmetic::{Timing, as_printed, bucket_quantile, ratio};
 use super::file::InputSeries;
 use crate::conventions::{self, number};
-use crate::model::{Model, Pool, Role, Signal};
+use crate::model::{Model, Pool, Role, Signal, ValueUnit};
 use crate::render::promql::push_matchers;
 use crate::signals::{Proof, ProofCx};
 
@@ -152,10 +152,25 @@ impl Scenario {
     }
 
     /// The settled value, for test names.
-    pub(super) fn shown(&self, t: Timing) -> String {
+    /// The steady value the world drives, written as the alert's text prints a value of
+    /// that unit (a ratio in percent, a rate per second, seconds as a duration), so a test's
+    /// name and the notification a person reads say the same number.
+    pub(super) fn shown(&self, t: Timing, unit: ValueUnit) -> String {
         self.trace
             .and_then(|tr| tr.at(tr.steady_from(t), t))
-            .map_or_else(String::new, number)
+            .map_or_else(String::new, |v| as_text(unit, v))
+    }
+}
+
+/// A value as an alert's text prints one of its unit: a ratio in percent, a rate per
+/// second with four significant digits, seconds as a duration, counts as they are.
+pub(super) fn as_text(unit: ValueUnit, v: f64) -> String {
+    use crate::render::annotation_expansion::{g4, humanize_duration, humanize_percentage};
+    match unit {
+        ValueUnit::Ratio => humanize_percentage(v),
+        ValueUnit::PerSecond => format!("{}/s", g4(v)),
+        ValueUnit::Seconds => humanize_duration(v),
+        ValueUnit::Connections | ValueUnit::None => number(v),
     }
 }
 

@@ -591,7 +591,7 @@ impl<'a> Tests<'a> {
                     "{}: fires at {} after {for_}, for the hot instance only while a replica \
                      joins{}",
                     a.describe(),
-                    firing.shown(t),
+                    firing.shown(t, a.signal.unit()),
                     if cleared.is_some() {
                         "; clears once it recovers"
                     } else {
@@ -605,8 +605,8 @@ impl<'a> Tests<'a> {
                 format!(
                     "{}: silent at {}, just clear of {op} {}",
                     a.describe(),
-                    silent.shown(t),
-                    number(threshold)
+                    silent.shown(t, a.signal.unit()),
+                    inputs::as_text(a.signal.unit(), threshold)
                 ),
                 &silent,
                 vec![self.check(a.name(), &silent, settled)?],
