@@ -74,10 +74,11 @@ pub fn resolve(
     env: Option<&str>,
     target: Target,
 ) -> Result<Model, Failure> {
-    let mut model = model::resolve(raw, sources, file, env).map_err(|mut d| {
-        diag::sort(&mut d);
-        Failure::Input(d)
-    })?;
+    let mut model =
+        model::resolve(raw, sources, file, env, &crate::signals::handles()).map_err(|mut d| {
+            diag::sort(&mut d);
+            Failure::Input(d)
+        })?;
     model.source_name = sources
         .get(file)
         .expect("the spec was loaded from this file id")

@@ -101,7 +101,8 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             let name = src.name.clone();
             let file = sources.add(src.name, src.text);
             let raw = spec::load(sources, file).map_err(|d| vec![d])?;
-            let model = crate::model::resolve(&raw, sources, file, None)?;
+            let model =
+                crate::model::resolve(&raw, sources, file, None, &crate::signals::handles())?;
             (
                 Knowledge::from_model(&model),
                 Some(model.severities),

@@ -289,6 +289,17 @@ impl Roles {
         }
     }
 
+    /// Whether the pool has every metric a signal needs.
+    pub(crate) fn supports(&self, signal: Signal) -> bool {
+        let info = signal.info();
+        info.role.is_none_or(|r| self.get(r).is_some())
+            && (info.any_of.is_empty()
+                || info
+                    .any_of
+                    .iter()
+                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
+    }
+
     /// The (identity label, metric label) pairs of a role bound in long form.
     pub(crate) fn matches(&self, role: Role) -> &[(String, String)] {
         self.matches
@@ -364,25 +375,94 @@ impl Pool {
     }
 }
 
-/// What an alert watches. Each signal has a fixed expression shape and comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Signal {
-    Utilization,
-    AcquisitionTimeouts,
-    CreationErrors,
-    WaitTimeP99,
-    QueryDurationP99,
-    Exhausted,
-    Absent,
-    /// The recommended size (peak use plus headroom) stays above the configured size.
-    Undersized,
-    /// Share of queries slower than the query-duration histogram's largest finite bucket.
-    SlowQueries,
-    /// Mean seconds per acquisition: the wait counters' ratio, or the wait-time
-    /// histogram's `_sum` / `_count`.
-    WaitTimeMean,
-    /// The longest current wait for a connection (pgbouncer's `maxwait`).
-    MaxWait,
+/// What the model knows of a signal (what one alert watches): its key, alert, comparison,
+/// unit, where the spec sets its policy and which roles it needs. The values are defined by
+/// the signal modules (`src/signals/`, one each); the model holds them through [`Signal`].
+#[derive(Debug)]
+pub struct SignalInfo {
+    /// Policy key, template file stem and runbook key.
+    pub(crate) key: &'static str,
+    /// The alert it raises.
+    pub(crate) alert: &'static str,
+    pub(crate) comparison: Comparison,
+    /// The unit of the compared value.
+    pub(crate) unit: ValueUnit,
+    pub(crate) policy: PolicyShape,
+    /// The optional role it cannot do without (size and active always exist).
+    pub(crate) role: Option<Role>,
+    /// Where several sources give the value: the role sets of which one must be bound in
+    /// full (empty: `role` alone decides).
+    pub(crate) any_of: &'static [&'static [Role]],
+    /// What its thresholds need of a histogram to be reachable.
+    pub(crate) reach: Reach,
+}
+
+/// Where the spec sets a signal's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PolicyShape {
+    /// `policies.<key>: {levels: [...]}`, thresholded levels.
+    Levels,
+    /// `policies.<key>: {severity, for, targets}`, the pool's presence.
+    Presence,
+    /// `capacity.<key>: {severity, for}`, from capacity planning.
+    Capacity,
+}
+
+/// What a threshold needs of a histogram role to be reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Any finite threshold.
+    Any,
+    /// A quantile of the role's histogram: below its largest finite bucket.
+    BelowTopBucket(Role),
+    /// A share above the role's largest finite bucket: the buckets must be declared.
+    NeedsBuckets(Role),
+}
+
+/// A signal, by handle: equal when its key is.
+#[derive(Clone, Copy)]
+pub struct Signal(&'static SignalInfo);
+
+impl Signal {
+    pub(crate) const fn new(info: &'static SignalInfo) -> Self {
+        Signal(info)
+    }
+
+    /// Policy key, template file stem and runbook key.
+    pub fn key(self) -> &'static str {
+        self.0.key
+    }
+
+    /// The alert it raises.
+    pub fn alert(self) -> &'static str {
+        self.0.alert
+    }
+
+    pub(crate) fn info(self) -> &'static SignalInfo {
+        self.0
+    }
+
+    pub(crate) fn comparison(self) -> Comparison {
+        self.0.comparison
+    }
+
+    pub(crate) fn unit(self) -> ValueUnit {
+        self.0.unit
+    }
+}
+
+impl PartialEq for Signal {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for Signal {}
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signal({})", self.0.key)
+    }
 }
 
 /// How a signal's value is compared with a level's threshold.
@@ -401,20 +481,6 @@ impl Comparison {
             Comparison::AtOrBelow => "<=",
         }
     }
-}
-
-impl Signal {
-    pub(crate) const THRESHOLDED: [Signal; 9] = [
-        Signal::Utilization,
-        Signal::AcquisitionTimeouts,
-        Signal::CreationErrors,
-        Signal::WaitTimeP99,
-        Signal::QueryDurationP99,
-        Signal::Exhausted,
-        Signal::SlowQueries,
-        Signal::WaitTimeMean,
-        Signal::MaxWait,
-    ];
 }
 
 /// Unit of a signal's value, which decides how thresholds print and are bounded.

@@ -5,14 +5,12 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
-    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
+    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, Role, Roles, Signal,
+    Targets,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
-use crate::spec::{
-    self, RawEnvironment, RawLevel, RawPolicies, RawPolicy, RawSpec, S, SPEC_VERSION,
-};
+use crate::spec::{self, RawEnvironment, RawSpec, S, SPEC_VERSION};
 
 pub(crate) const VERSION: Code = Code {
     code: "PW002",
@@ -69,17 +67,20 @@ pub(crate) const SELECTOR_LABEL: Code = Code {
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
 
-/// Resolves a raw spec, with an environment's overlay applied when `env` names one.
+/// Resolves a raw spec, with an environment's overlay applied when `env` names one, against
+/// the signals there are (`signals::handles()`: the model names none of its own).
 /// Returns the model, or every error-level finding.
 pub(crate) fn resolve(
     raw: &RawSpec,
     sources: &Sources,
     file: FileId,
     env: Option<&str>,
+    signals: &[Signal],
 ) -> Result<Model, Vec<Diagnostic>> {
     let mut resolver = Resolver {
         sources,
         file,
+        signals,
         diags: Vec::new(),
     };
     let overlay = match env {
@@ -123,6 +124,8 @@ fn unknown_env(raw: &RawSpec, name: &str) -> Diagnostic {
 struct Resolver<'a> {
     sources: &'a Sources,
     file: FileId,
+    /// Every signal: the keys `policies` accepts.
+    signals: &'a [Signal],
     diags: Vec<Diagnostic>,
 }
 
@@ -132,6 +135,7 @@ pub(crate) use names::*;
 mod catalog;
 mod labels;
 mod names;
+mod policies;
 mod settings;
 
 impl Resolver<'_> {
@@ -490,81 +494,6 @@ impl Resolver<'_> {
         out
     }
 
-    /// A quantile threshold at or above the histogram's largest finite bucket can never be
-    /// exceeded (histogram_quantile returns at most that bound): refuse it, offering the
-    /// share above the top bucket instead. The share needs declared buckets.
-    fn reachable(
-        &mut self,
-        rp: &spec::RawPool,
-        roles: &Roles,
-        policies: &Policies,
-        catalog: &Catalog,
-    ) {
-        for p in &policies.thresholds {
-            let role = match p.signal {
-                Signal::WaitTimeP99 => Role::WaitTime,
-                Signal::QueryDurationP99 | Signal::SlowQueries => Role::QueryDuration,
-                _ => continue,
-            };
-            let Some(metric) = roles.get(role).and_then(|m| catalog.get(m)) else {
-                continue;
-            };
-            let top = metric.top_bucket();
-            if p.signal == Signal::SlowQueries {
-                if top.is_none() {
-                    let d = Diagnostic::error(
-                        UNREACHABLE,
-                        format!(
-                            "policy `slow_queries` needs the buckets of `{}` (pool `{}`)",
-                            metric.name, rp.name.value
-                        ),
-                    )
-                    .at(p.span.clone())
-                    .help(format!(
-                        "declare them in the catalog: `buckets: [...]` on `{}`",
-                        metric.name
-                    ));
-                    self.push(d);
-                }
-                continue;
-            }
-            let Some(top) = top else { continue };
-            for (level, _) in p.alert_levels() {
-                if level.value >= top {
-                    let n = crate::conventions::number;
-                    let d = Diagnostic::error(
-                        UNREACHABLE,
-                        format!(
-                            "policy `{}` of pool `{}` can never fire: the p99 of `{}` is at most \
-                             its largest finite bucket, {}s, and the threshold is {}s",
-                            p.signal.key(),
-                            rp.name.value,
-                            metric.name,
-                            n(top),
-                            n(level.value)
-                        ),
-                    )
-                    .at(level.span.clone())
-                    .label("unreachable threshold")
-                    .help(format!(
-                        "alert on the share of observations above the top bucket instead: \
-                         `(rate({m}_count[5m]) - rate({m}_bucket{{le=\"{t}\"}}[5m])) / \
-                         rate({m}_count[5m]) > 0.01`{policy}",
-                        m = metric.name,
-                        t = n(top),
-                        policy = if role == Role::QueryDuration {
-                            ", which is policy `slow_queries` with `value: 0.01`"
-                        } else {
-                            ""
-                        }
-                    ))
-                    .help("or lower the threshold below the largest bucket");
-                    self.push(d);
-                }
-            }
-        }
-    }
-
     fn role(&mut self, b: &S<spec::RawBinding>, role: Role, catalog: &Catalog) -> String {
         let name = b;
         let value = &b.value.metric;
@@ -668,168 +597,5 @@ impl Resolver<'_> {
             self.push(d);
         }
         s.value.clone()
-    }
-
-    fn policies(
-        &mut self,
-        raw: &RawPolicies,
-        severities: &[String],
-        defaults: Option<&Policies>,
-    ) -> Policies {
-        let entries: [(Signal, &Option<S<RawPolicy>>); 9] = [
-            (Signal::Utilization, &raw.utilization),
-            (Signal::AcquisitionTimeouts, &raw.acquisition_timeouts),
-            (Signal::CreationErrors, &raw.creation_errors),
-            (Signal::WaitTimeP99, &raw.wait_time_p99),
-            (Signal::QueryDurationP99, &raw.query_duration_p99),
-            (Signal::Exhausted, &raw.exhausted),
-            (Signal::SlowQueries, &raw.slow_queries),
-            (Signal::WaitTimeMean, &raw.wait_time_mean),
-            (Signal::MaxWait, &raw.max_wait),
-        ];
-        let mut thresholds = Vec::new();
-        for (signal, p) in entries {
-            match p {
-                Some(p) => thresholds.push(self.policy(signal, p, severities)),
-                None => {
-                    if let Some(d) = defaults.and_then(|d| d.get(signal)) {
-                        thresholds.push(d.clone());
-                    }
-                }
-            }
-        }
-        let absent = match &raw.absent {
-            Some(a) => Some(Absence {
-                policy: AbsentPolicy {
-                    severity: self.severity(&a.value.severity, severities),
-                    for_: self.duration(&a.value.for_, true),
-                    span: self.span(a),
-                },
-                targets: a
-                    .value
-                    .targets
-                    .as_ref()
-                    .map(|t| t.value)
-                    .unwrap_or_default(),
-            }),
-            None => defaults.and_then(|d| d.absent.clone()),
-        };
-        Policies { thresholds, absent }
-    }
-
-    fn policy(&mut self, signal: Signal, p: &S<RawPolicy>, severities: &[String]) -> Policy {
-        let mut levels: Vec<Level> = Vec::new();
-        if p.value.levels.is_empty() {
-            let d = Diagnostic::error(
-                THRESHOLD,
-                format!("policy `{}` has no levels", signal.key()),
-            )
-            .at(self.span(p))
-            .help("give at least one level, or remove the policy to turn its alert off");
-            self.push(d);
-        }
-        for l in &p.value.levels {
-            let level = self.level(signal, l, severities);
-            if let Some(prev) = levels.last() {
-                let ordered = match signal.comparison() {
-                    Comparison::Above => level.value > prev.value,
-                    Comparison::AtOrBelow => level.value < prev.value,
-                };
-                if !ordered && level.value.is_finite() && prev.value.is_finite() {
-                    let dir = match signal.comparison() {
-                        Comparison::Above => "ascending",
-                        Comparison::AtOrBelow => "descending",
-                    };
-                    let d = Diagnostic::error(
-                        THRESHOLD,
-                        format!(
-                            "levels of `{}` must be in {dir} order, least severe first",
-                            signal.key()
-                        ),
-                    )
-                    .at(self.span(&l.value.value))
-                    .label(format!(
-                        "{} follows {}",
-                        crate::conventions::number(level.value),
-                        crate::conventions::number(prev.value)
-                    ));
-                    self.push(d);
-                }
-            }
-            levels.push(level);
-        }
-        if !levels.is_empty() && !levels.iter().any(|l| l.alert.is_some()) {
-            let d = Diagnostic::error(
-                THRESHOLD,
-                format!(
-                    "policy `{}` has no level with a severity: it raises no alert",
-                    signal.key()
-                ),
-            )
-            .at(self.span(p))
-            .help("give the level that should page a `severity` and a `for`");
-            self.push(d);
-        }
-        Policy {
-            signal,
-            levels,
-            span: self.span(p),
-        }
-    }
-
-    fn level(&mut self, signal: Signal, l: &S<RawLevel>, severities: &[String]) -> Level {
-        let raw = &l.value;
-        let value = raw.value.value;
-        let bad = if !value.is_finite() {
-            Some("the threshold must be a finite number")
-        } else if value < 0.0 {
-            Some("the threshold cannot be negative")
-        } else if signal.unit() == ValueUnit::Ratio && value > 1.0 {
-            Some("a utilization threshold is a 0..1 ratio (0.9 means 90%)")
-        } else {
-            None
-        };
-        if let Some(msg) = bad {
-            let d = Diagnostic::error(THRESHOLD, msg)
-                .at(self.span(&raw.value))
-                .label(format!(
-                    "{} in `{}`",
-                    crate::conventions::number(value),
-                    signal.key()
-                ));
-            self.push(d);
-        }
-        let color = self.color(&raw.color);
-        let alert = match (&raw.severity, &raw.for_) {
-            (Some(s), Some(f)) => Some(AlertLevel {
-                severity: self.severity(s, severities),
-                for_: self.duration(f, true),
-            }),
-            (Some(s), None) => {
-                let d = Diagnostic::error(
-                    INVALID_VALUE,
-                    "a level with a severity needs a `for` (use `for: 0s` to fire at once)",
-                )
-                .at(self.span(s));
-                self.push(d);
-                None
-            }
-            (None, Some(f)) => {
-                let d = Diagnostic::error(
-                    INVALID_VALUE,
-                    "a level with a `for` needs a severity, or it raises no alert",
-                )
-                .at(self.span(f));
-                self.push(d);
-                None
-            }
-            (None, None) => None,
-        };
-        Level {
-            value,
-            color,
-            alert,
-            span: self.span(l),
-        }
     }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::prometheus::{Rule, RuleFile};
 use crate::alertmanager::matcher::{MatchOp, Matcher};
 use crate::conventions;
-use crate::model::{Model, Pool, Signal};
+use crate::model::{Model, PolicyShape, Pool, Signal};
+use crate::signals;
 
 /// The generated file: one route to put under the root route's `routes:`, and the inhibit
 /// rules to append to the config's `inhibit_rules:`.
@@ -181,20 +182,31 @@ fn inhibit_rules(model: &Model, pool: &Pool, alerts: &[&Rule]) -> Vec<InhibitRul
         m
     };
     let mut out = Vec::new();
-    let exhausted = of_signal(&own, pool, Signal::Exhausted);
-    let utilization = of_signal(&own, pool, Signal::Utilization);
-    for s in &exhausted.severities {
-        let targets = at_most(&utilization, s, &rank);
-        if !targets.is_empty() {
-            out.push(InhibitRule {
-                source_matchers: select(exhausted.name, MatchOp::Equal, Some(vec![*s])),
-                target_matchers: select(utilization.name, MatchOp::Equal, Some(targets)),
-                equal: equal(pool.group_labels()),
-            });
+    // A signal's alerts silence the alerts of the signals it names, at no louder severity.
+    for def in signals::ALL {
+        let source = of_signal(&own, pool, def.signal());
+        for key in def.silences {
+            let Some(target) = signals::ALL.iter().find(|d| d.info.key == *key) else {
+                continue;
+            };
+            let target = of_signal(&own, pool, target.signal());
+            for s in &source.severities {
+                let targets = at_most(&target, s, &rank);
+                if !targets.is_empty() {
+                    out.push(InhibitRule {
+                        source_matchers: select(source.name, MatchOp::Equal, Some(vec![*s])),
+                        target_matchers: select(target.name, MatchOp::Equal, Some(targets)),
+                        equal: equal(pool.group_labels()),
+                    });
+                }
+            }
         }
     }
-    for signal in Signal::THRESHOLDED {
-        let levels = of_signal(&own, pool, signal);
+    for def in signals::ALL
+        .iter()
+        .filter(|d| d.info.policy == PolicyShape::Levels)
+    {
+        let levels = of_signal(&own, pool, def.signal());
         for s in &levels.severities {
             let quieter: Vec<&str> = at_most(&levels, s, &rank)
                 .into_iter()
@@ -209,13 +221,19 @@ fn inhibit_rules(model: &Model, pool: &Pool, alerts: &[&Rule]) -> Vec<InhibitRul
             }
         }
     }
-    let absent = of_signal(&own, pool, Signal::Absent);
-    if !absent.severities.is_empty() && own.len() > absent.severities.len() {
-        out.push(InhibitRule {
-            source_matchers: select(absent.name, MatchOp::Equal, None),
-            target_matchers: select(absent.name, MatchOp::NotEqual, None),
-            equal: equal(pool.covered(pool.presence_role())),
-        });
+    // Absence silences every other alert of the pool instance, which read no data after it.
+    for def in signals::ALL
+        .iter()
+        .filter(|d| d.info.policy == PolicyShape::Presence)
+    {
+        let absent = of_signal(&own, pool, def.signal());
+        if !absent.severities.is_empty() && own.len() > absent.severities.len() {
+            out.push(InhibitRule {
+                source_matchers: select(absent.name, MatchOp::Equal, None),
+                target_matchers: select(absent.name, MatchOp::NotEqual, None),
+                equal: equal(pool.covered(pool.presence_role())),
+            });
+        }
     }
     out
 }

@@ -10,24 +10,11 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior};
 
-use crate::model::Signal;
-
 /// The runbook's template, embedded at build time; the alerts' come with their signals.
 const RUNBOOK: (&str, &str) = (
     "docs/runbook.md.j2",
     include_str!("../../templates/docs/runbook.md.j2"),
 );
-
-/// Name of the template that holds a signal's annotation blocks.
-pub(crate) fn alert_template(signal: Signal) -> String {
-    format!("alerts/{}.j2", signal.key())
-}
-
-/// Name of the template that holds a signal's runbook section; the runbook includes it
-/// by the alert's key.
-pub(crate) fn guide_template(signal: Signal) -> String {
-    format!("runbook/{}.md.j2", signal.key())
-}
 
 /// Name under which a spec's own template for an alert key is compiled.
 pub(crate) fn override_template(key: &str) -> String {
@@ -69,8 +56,8 @@ pub(crate) fn environment() -> Result<Environment<'static>, minijinja::Error> {
         })
     });
     for def in crate::signals::ALL {
-        env.add_template_owned(alert_template(def.signal), def.template)?;
-        env.add_template_owned(guide_template(def.signal), def.guide)?;
+        env.add_template_owned(def.template_name(), def.template)?;
+        env.add_template_owned(def.guide_name(), def.guide)?;
     }
     env.add_template(RUNBOOK.0, RUNBOOK.1)?;
     Ok(env)

@@ -7,11 +7,11 @@ use minijinja::value::Value;
 use serde::Serialize;
 
 use super::jinja::{self, safe};
-use super::promql::{PoolExprs, Recorded};
+use super::promql::{ExprCx, PoolExprs, Recorded, constant};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, Pool, Role, Signal, Targets};
-use crate::render::promql::ExprCx;
+use crate::model::{Model, PolicyShape, Pool, Role, Signal, Targets};
+use crate::signals;
 use crate::source::Span;
 
 pub(crate) const TEMPLATE: Code = Code {
@@ -335,8 +335,15 @@ fn alerting_rules(
         .as_ref()
         .and_then(|m| model.catalog.get(m))
         .and_then(|m| m.top_bucket());
+    let cx = |for_, targets| ExprCx {
+        model,
+        top_bucket: top,
+        for_,
+        targets,
+    };
     let mut drafts = Vec::new();
     for policy in &pool.policies.thresholds {
+        let def = signals::def(policy.signal);
         for (level, a) in policy.alert_levels() {
             let mut vars = vec![
                 ("threshold", Value::from(number(level.value))),
@@ -350,15 +357,7 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: policy.signal.condition(
-                    &x,
-                    level.value,
-                    &ExprCx {
-                        top_bucket: top,
-                        for_: a.for_,
-                        targets: Targets::default(),
-                    },
-                ),
+                expr: def.condition(&x, level.value, &cx(a.for_, Targets::default())),
                 for_: a.for_.to_string(),
                 severity: &a.severity,
                 threshold: Some(level.value),
@@ -367,59 +366,47 @@ fn alerting_rules(
             });
         }
     }
-    if let Some(absence) = &pool.policies.absent {
-        let absent = &absence.policy;
-        drafts.push(Draft {
-            signal: Signal::Absent,
-            expr: Signal::Absent.expr(
-                &x,
-                &ExprCx {
-                    top_bucket: None,
-                    for_: absent.for_,
-                    targets: absence.targets,
-                },
-            ),
-            for_: absent.for_.to_string(),
-            severity: &absent.severity,
-            threshold: None,
-            span: absent.span.clone(),
-            vars: Vec::new(),
-        });
-    }
-    if let Some(cap) = &model.capacity
-        && let Some(undersized) = &cap.undersized
-    {
-        let names = conventions::capacity_names(
-            pool,
-            &model.pool_label,
-            cap.peak_quantile,
-            &cap.peak_window.to_string(),
-        );
-        let recorded = Recorded {
-            pool_label: &model.pool_label,
-            pool: &pool.name,
-        };
-        drafts.push(Draft {
-            signal: Signal::Undersized,
-            expr: x.binary(
-                &recorded.select(&names.recommended),
-                &undersized_op(pool, &model.pool_label),
-                &x.gauge(Role::Size),
-            ),
-            for_: undersized.for_.to_string(),
-            severity: &undersized.severity,
-            threshold: None,
-            span: undersized.span.clone(),
-            vars: vec![
-                ("headroom", Value::from(number(cap.headroom))),
-                (
-                    "quantile",
-                    Value::from(conventions::quantile_label(cap.peak_quantile)),
-                ),
-                ("window", Value::from(cap.peak_window.to_string())),
-                ("ceiling", Value::from(cap.memory_ceiling())),
-            ],
-        });
+    for def in signals::ALL {
+        match def.info.policy {
+            PolicyShape::Levels => {}
+            PolicyShape::Presence => {
+                if let Some(absence) = &pool.policies.absent {
+                    let absent = &absence.policy;
+                    drafts.push(Draft {
+                        signal: def.signal(),
+                        expr: (def.expr)(&x, &cx(absent.for_, absence.targets)),
+                        for_: absent.for_.to_string(),
+                        severity: &absent.severity,
+                        threshold: None,
+                        span: absent.span.clone(),
+                        vars: Vec::new(),
+                    });
+                }
+            }
+            PolicyShape::Capacity => {
+                if let Some(cap) = &model.capacity
+                    && let Some(policy) = &cap.undersized
+                {
+                    drafts.push(Draft {
+                        signal: def.signal(),
+                        expr: (def.expr)(&x, &cx(policy.for_, Targets::default())),
+                        for_: policy.for_.to_string(),
+                        severity: &policy.severity,
+                        threshold: None,
+                        span: policy.span.clone(),
+                        vars: vec![
+                            ("headroom", Value::from(number(cap.headroom))),
+                            (
+                                "quantile",
+                                Value::from(conventions::quantile_label(cap.peak_quantile)),
+                            ),
+                            ("window", Value::from(cap.peak_window.to_string())),
+                            ("ceiling", Value::from(cap.memory_ceiling())),
+                        ],
+                    });
+                }
+            }
+        }
     }
     let mut rules = Vec::new();
     let mut diags = Vec::new();
@@ -434,17 +421,6 @@ fn alerting_rules(
     } else {
         Err(diags)
     }
-}
-
-/// The recommendation (per instance, with the pool label) against the configured size (per
-/// instance, or per fewer labels when the size is bound with `match`).
-fn undersized_op(pool: &Pool, pool_label: &str) -> String {
-    let size = pool.covered(Role::Size);
-    let recorded = Recorded {
-        pool_label,
-        pool: &pool.name,
-    };
-    recorded.above((size.len() != pool.group_labels().len()).then_some(size.as_slice()))
 }
 
 /// Capacity-planning recording rules: concurrent use, recommended size, memory ceiling.
@@ -477,7 +453,7 @@ fn capacity_rules(
         rules.push(record(
             Record::MemoryCeiling,
             &names.memory_ceiling,
-            format!("vector({ceiling})"),
+            constant(ceiling),
         ));
     }
     rules
@@ -511,14 +487,14 @@ fn template_name(model: &Model, signal: Signal) -> String {
     if model.wording.templates.contains_key(signal.key()) {
         jinja::override_template(signal.key())
     } else {
-        jinja::alert_template(signal)
+        signals::def(signal).template_name()
     }
 }
 
 fn template_diag(signal: Signal, pool: &Pool, e: &minijinja::Error) -> Diagnostic {
     Diagnostic::error(TEMPLATE, format!("annotation template failed: {e}")).object(format!(
         "template {} for pool {}",
-        jinja::alert_template(signal),
+        signals::def(signal).template_name(),
         pool.name
     ))
 }

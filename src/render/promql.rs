@@ -2,7 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Comparison, Pool, PromDuration, Role, Targets};
+use crate::model::{Comparison, Model, Pool, PromDuration, Role, Targets};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub(crate) fn escape_label_value(v: &str) -> String {
@@ -71,6 +71,16 @@ pub(crate) fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
     out.push('}');
 }
 
+/// A value scaled to percent for a panel: `100 * (expr)`.
+pub(crate) fn percent(expr: &str) -> String {
+    format!("100 * ({expr})")
+}
+
+/// A constant series: `vector(n)`.
+pub(crate) fn constant(n: impl std::fmt::Display) -> String {
+    format!("vector({n})")
+}
+
 /// `{pool="k2"}`: selects the series a pool's recording rules record (they carry the pool
 /// label).
 pub(crate) fn pool_matcher(pool_label: &str, pool: &str) -> String {
@@ -128,7 +138,9 @@ impl Recorded<'_> {
 
 /// What a signal's expression may depend on besides the pool.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ExprCx {
+pub(crate) struct ExprCx<'m> {
+    /// The model (its pool label and capacity planning).
+    pub(crate) model: &'m Model,
     /// The query-duration histogram's largest finite bucket, when declared.
     pub(crate) top_bucket: Option<f64>,
     /// The alert's `for`.

@@ -9,7 +9,6 @@ use crate::model::{Comparison, Model, Signal, ValueUnit};
 use crate::pipeline::Generated;
 use crate::render::grafana::{Panel, PanelItem};
 use crate::render::prometheus::{Rule, RuleFile};
-use crate::signals;
 
 /// A variant of a spec: the spec's name and the environment, none for the base.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,14 +157,11 @@ pub(crate) fn digest(g: &Generated) -> Digest {
         if let Some(key) = key {
             let signal = rule.origin.signal;
             let threshold = match (signal, rule.origin.threshold) {
-                (Some(s), Some(value)) => {
-                    let def = signals::def(s);
-                    Some(Threshold {
-                        value,
-                        comparison: def.comparison,
-                        unit: def.unit,
-                    })
-                }
+                (Some(s), Some(value)) => Some(Threshold {
+                    value,
+                    comparison: s.comparison(),
+                    unit: s.unit(),
+                }),
                 _ => None,
             };
             let mut routing = rule.labels.clone();

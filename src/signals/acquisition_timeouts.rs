@@ -1,20 +1,27 @@
 //! ConnectionPoolAcquisitionTimeouts: acquisitions that gave up, per second and instance,
 //! a counter series born at a value counted.
 
-use super::{Def, rate_proof};
-use crate::model::{Comparison, Role, Signal, ValueUnit};
+use super::{Def, World, counter_world, no_panels, rate_proof};
+use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 
 pub(crate) const DEF: Def = Def {
-    signal: Signal::AcquisitionTimeouts,
-    key: "acquisition_timeouts",
-    alert: "ConnectionPoolAcquisitionTimeouts",
-    role: Some(Role::AcquisitionTimeouts),
-    any_of: &[],
-    comparison: Comparison::Above,
-    unit: ValueUnit::PerSecond,
+    info: SignalInfo {
+        key: "acquisition_timeouts",
+        alert: "ConnectionPoolAcquisitionTimeouts",
+        comparison: Comparison::Above,
+        unit: ValueUnit::PerSecond,
+        policy: PolicyShape::Levels,
+        role: Some(Role::AcquisitionTimeouts),
+        any_of: &[],
+        reach: Reach::Any,
+    },
     template: include_str!("../../templates/alerts/acquisition_timeouts.j2"),
     guide: include_str!("../../templates/runbook/acquisition_timeouts.md.j2"),
     while_waiting: false,
     expr: |x, _cx| x.counter_signal(Role::AcquisitionTimeouts),
     proof: rate_proof,
+    world: |w, value| counter_world(w, Role::AcquisitionTimeouts, value),
+    more_worlds: &[World::BornAndRestart],
+    panels: no_panels,
+    silences: &[],
 };

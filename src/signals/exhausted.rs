@@ -1,18 +1,23 @@
 //! ConnectionPoolExhausted: free connections (size - active) per instance at or below the
 //! threshold, never the idle gauge (lazily created pools have none idle while healthy); with
-//! a `waiting` role, only while someone waits.
+//! a `waiting` role, only while someone waits. It silences the pool instance's high
+//! utilization (a full pool is also a busy one). Its value is on the pool's Connections panel.
 
-use super::{Def, Proof};
-use crate::model::{Comparison, Signal, ValueUnit};
+use super::{Def, Proof, World, no_panels};
+use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
+use crate::render::promtool_tests::inputs::{Inputs, Scenario, Trace};
 
 pub(crate) const DEF: Def = Def {
-    signal: Signal::Exhausted,
-    key: "exhausted",
-    alert: "ConnectionPoolExhausted",
-    role: None,
-    any_of: &[],
-    comparison: Comparison::AtOrBelow,
-    unit: ValueUnit::Connections,
+    info: SignalInfo {
+        key: "exhausted",
+        alert: "ConnectionPoolExhausted",
+        comparison: Comparison::AtOrBelow,
+        unit: ValueUnit::Connections,
+        policy: PolicyShape::Levels,
+        role: None,
+        any_of: &[],
+        reach: Reach::Any,
+    },
     template: include_str!("../../templates/alerts/exhausted.j2"),
     guide: include_str!("../../templates/runbook/exhausted.md.j2"),
     while_waiting: true,
@@ -22,4 +27,21 @@ pub(crate) const DEF: Def = Def {
         silent: cx.threshold.floor() + 1.0,
         healthy: cx.highest().floor() + 5.0,
     },
+    world,
+    more_worlds: &[World::NobodyWaits],
+    panels: no_panels,
+    silences: &["utilization"],
 };
+
+/// Free connections are size - active: ten connections busy, `value` more in the pool;
+/// where the library counts waiting clients, some wait.
+fn world(w: &Inputs, value: f64) -> Option<Scenario> {
+    let mut series = vec![
+        w.series(Role::Size, "", None, w.constant(value + 10.0)),
+        w.series(Role::Active, "", None, w.constant(10.0)),
+    ];
+    if w.pool.roles.waiting.is_some() {
+        series.push(w.series(Role::Waiting, "", None, w.constant(3.0)));
+    }
+    Some(w.scenario_of(series, Some(Trace::Constant { from: 0, value })))
+}

@@ -1,16 +1,16 @@
 //! Every alert signal poolwatch generates, one file each (the way ruff keeps one rule per
-//! file): its key (the policy's and the template's name), alert name, the role it cannot do
-//! without, how its value compares with a threshold, the value's unit, its per-instance
-//! expression, where its proofs drive it, its annotation template and its runbook section.
-//! [`ALL`] lists them; everything else (model, names, templates, PromQL, unit tests) asks
-//! [`def`].
+//! file). A signal's file owns everything about its alert: what the model knows of it (its
+//! [`SignalInfo`]: key, alert name, comparison, unit, where its policy is set, the roles it
+//! needs), its per-instance expression, its panels, the input series that drive it in its
+//! proofs (and the proof values), which other alerts it silences in Alertmanager, and the
+//! names of its templates. [`ALL`] lists them; everything else asks a [`Def`] or a
+//! [`Signal`] handle, and never names a particular signal.
 //!
 //! Adding an alert: a file here, its `templates/alerts/<key>.j2` (annotations) and
-//! `templates/runbook/<key>.md.j2` (its runbook section), its entry in [`ALL`] and
-//! its `Signal` variant, and, for a thresholded one, its policy key (`spec::RawPolicies`,
-//! the list in `model::resolve`, `Signal::THRESHOLDED`); the panels and the test worlds that
-//! feed its metrics stay with their kind of metric. A signal with several sources (the mean
-//! wait: counters or a histogram) names them in [`Def::any_of`].
+//! `templates/runbook/<key>.md.j2` (its runbook section), and its entry in [`ALL`]. The
+//! spec's `policies` accept its key from the list, the unit tests, runbook, dashboard,
+//! Alertmanager inhibitions and mutation suite pick it up from there. A signal with several
+//! sources (the mean wait: counters or a histogram) names them in [`SignalInfo::any_of`].
 
 mod absent;
 mod acquisition_timeouts;
@@ -27,8 +27,11 @@ mod wait_time_p99;
 pub(crate) use absent::lookback as absence_lookback;
 pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
-use crate::model::{Comparison, Role, Roles, Signal, ValueUnit};
+use crate::model::{Role, Signal, SignalInfo};
+use crate::render::grafana::panel::{PanelCx, Placed};
 use crate::render::promql::{ExprCx, PoolExprs};
+use crate::render::promtool_tests::arithmetic::{as_printed, bucket_quantile};
+use crate::render::promtool_tests::inputs::{Inputs, Scenario, Trace, real_buckets};
 
 /// Where a signal's proofs drive its value, against one alert level's threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,17 +72,8 @@ pub(crate) const JUST_BELOW: f64 = 0.99;
 /// One signal, all in one place.
 #[derive(Debug)]
 pub(crate) struct Def {
-    pub(crate) signal: Signal,
-    /// Policy key, template file stem and runbook key.
-    pub(crate) key: &'static str,
-    pub(crate) alert: &'static str,
-    /// The optional role it cannot do without (size and active always exist).
-    pub(crate) role: Option<Role>,
-    /// Where several sources give the value: the role sets of which one must be bound in
-    /// full (empty: `role` alone decides).
-    pub(crate) any_of: &'static [&'static [Role]],
-    pub(crate) comparison: Comparison,
-    pub(crate) unit: ValueUnit,
+    /// What the model holds of it.
+    pub(crate) info: SignalInfo,
     /// The annotation template (`summary` and `description` blocks).
     pub(crate) template: &'static str,
     /// Its runbook section: what the alert means and what to check first (markdown).
@@ -88,92 +82,162 @@ pub(crate) struct Def {
     /// waiting clients (a full pool nobody waits on is not yet exhausted for its users).
     pub(crate) while_waiting: bool,
     /// The value compared with the threshold, per pool instance (for the absence alert,
-    /// the whole condition; for the undersized one, the configured size it compares with).
+    /// the whole condition; for the undersized one, the whole condition too).
     pub(crate) expr: fn(&PoolExprs, &ExprCx) -> String,
     /// The values its proofs drive it to.
     pub(crate) proof: fn(&ProofCx) -> Proof,
+    /// The hot instance's series that drive it to a value (for a counter, the rate it
+    /// settles at), or None when no series can (the absence alert is proven by which
+    /// series exist, in `render/promtool_tests/absence.rs`).
+    pub(crate) world: fn(&Inputs, f64) -> Option<Scenario>,
+    /// Worlds its proofs hold beyond firing, silent and recovering.
+    pub(crate) more_worlds: &'static [World],
+    /// Its panels in a pool's row, where the pool supports it.
+    pub(crate) panels: fn(&PanelCx) -> Vec<Placed>,
+    /// The keys of the signals whose alerts of no louder severity its alerts silence in
+    /// Alertmanager, for the same pool instance.
+    pub(crate) silences: &'static [&'static str],
 }
 
-/// Every signal, in the order their alerts are written.
+impl Def {
+    /// Its handle, which the model holds.
+    pub(crate) fn signal(&'static self) -> Signal {
+        Signal::new(&self.info)
+    }
+
+    /// The annotation template's name.
+    pub(crate) fn template_name(&self) -> String {
+        format!("alerts/{}.j2", self.info.key)
+    }
+
+    /// The runbook section's name; the runbook includes it by the alert's key.
+    pub(crate) fn guide_name(&self) -> String {
+        format!("runbook/{}.md.j2", self.info.key)
+    }
+
+    /// The alert condition at one threshold (see [`Def::while_waiting`]).
+    pub(crate) fn condition(&self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
+        x.condition(
+            &(self.expr)(x, cx),
+            self.info.comparison,
+            threshold,
+            self.while_waiting,
+        )
+    }
+}
+
+/// A world a signal's proofs hold beyond firing, silent and recovering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum World {
+    /// A counter series born at a value counts, and a process restart counts no events.
+    BornAndRestart,
+    /// Where the library counts waiting clients, the firing world with no one waiting is
+    /// silent.
+    NobodyWaits,
+    /// The firing world with the denominator counter standing still is silent.
+    NoEvents,
+}
+
+/// Every signal, in the order their alerts are written: the thresholded ones, then absence,
+/// then capacity.
 pub(crate) const ALL: [&Def; 11] = [
     &utilization::DEF,
     &acquisition_timeouts::DEF,
     &creation_errors::DEF,
     &wait_time_p99::DEF,
-    &wait_time_mean::DEF,
     &query_duration_p99::DEF,
     &exhausted::DEF,
+    &slow_queries::DEF,
+    &wait_time_mean::DEF,
+    &max_wait::DEF,
     &absent::DEF,
     &undersized::DEF,
-    &slow_queries::DEF,
-    &max_wait::DEF,
 ];
+
+/// Every signal's handle, in [`ALL`]'s order: what the model resolves policies against.
+pub(crate) fn handles() -> Vec<Signal> {
+    ALL.iter().map(|d| d.signal()).collect()
+}
 
 /// A signal's definition.
 pub(crate) fn def(signal: Signal) -> &'static Def {
-    match signal {
-        Signal::Utilization => &utilization::DEF,
-        Signal::AcquisitionTimeouts => &acquisition_timeouts::DEF,
-        Signal::CreationErrors => &creation_errors::DEF,
-        Signal::WaitTimeP99 => &wait_time_p99::DEF,
-        Signal::QueryDurationP99 => &query_duration_p99::DEF,
-        Signal::Exhausted => &exhausted::DEF,
-        Signal::Absent => &absent::DEF,
-        Signal::Undersized => &undersized::DEF,
-        Signal::SlowQueries => &slow_queries::DEF,
-        Signal::WaitTimeMean => &wait_time_mean::DEF,
-        Signal::MaxWait => &max_wait::DEF,
-    }
+    ALL.iter()
+        .copied()
+        .find(|d| d.info.key == signal.key())
+        .expect("every signal handle comes from a definition in ALL")
 }
 
-// What the model and the renderers ask of a signal is answered from its definition here, so
-// that the model's vocabulary does not depend on the signals' files.
-impl Signal {
-    pub(crate) fn key(self) -> &'static str {
-        def(self).key
-    }
-
-    /// The alert it raises.
-    pub(crate) fn alert(self) -> &'static str {
-        def(self).alert
-    }
-
-    /// The optional role a signal cannot do without (size and active always exist).
-    pub(crate) fn role(self) -> Option<Role> {
-        def(self).role
-    }
-
-    pub(crate) fn comparison(self) -> Comparison {
-        def(self).comparison
-    }
-
-    /// The unit of the compared value.
-    pub(crate) fn unit(self) -> ValueUnit {
-        def(self).unit
-    }
-
-    /// The value it compares with its thresholds, per pool instance.
-    pub(crate) fn expr(self, x: &PoolExprs, cx: &ExprCx) -> String {
-        (def(self).expr)(x, cx)
-    }
-
-    /// The alert condition at one threshold (see [`Def::while_waiting`]).
-    pub(crate) fn condition(self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
-        let d = def(self);
-        x.condition(&(d.expr)(x, cx), d.comparison, threshold, d.while_waiting)
-    }
+/// No panel of its own (its value is on one of the pool's panels).
+fn no_panels(_: &PanelCx) -> Vec<Placed> {
+    Vec::new()
 }
 
-impl Roles {
-    /// Whether the pool has every metric a signal needs.
-    pub(crate) fn supports(&self, signal: Signal) -> bool {
-        let any_of = def(signal).any_of;
-        signal.role().is_none_or(|r| self.get(r).is_some())
-            && (any_of.is_empty()
-                || any_of
-                    .iter()
-                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
+/// A counter's rate at `value` per second. Where the counter has a label besides the
+/// instance's (a labelled counter), the instance's events are split over two of its series:
+/// a sum differs from a max or an average there.
+fn counter_world(w: &Inputs, role: Role, value: f64) -> Option<Scenario> {
+    let (series, trace) = match w.split_label(role) {
+        None => {
+            let per_step = as_printed(value * w.timing.step_secs());
+            (
+                vec![w.series(role, "", None, w.rising(per_step))],
+                Trace::Ramp {
+                    per_step,
+                    series: 1,
+                },
+            )
+        }
+        Some(label) => {
+            let per_step = as_printed(value * w.timing.step_secs() / 2.0);
+            let series = ["a", "b"]
+                .iter()
+                .map(|part| {
+                    let mut s = w.series(role, "", None, w.rising(per_step));
+                    s.labels.insert(label.clone(), format!("{label}-{part}"));
+                    s
+                })
+                .collect();
+            (
+                series,
+                Trace::Ramp {
+                    per_step,
+                    series: 2,
+                },
+            )
+        }
+    };
+    Some(w.scenario_of(series, Some(trace)))
+}
+
+/// A histogram whose p99 is `value`: over the catalog's real buckets where declared, else
+/// 99 of every 100 observations at or below `value` (at half of it), one above (at twice
+/// it), so that the 99th percentile is the bucket bound `value`.
+fn quantile_world(w: &Inputs, role: Role, value: f64) -> Option<Scenario> {
+    if let Some(bounds) = w.buckets(role) {
+        let (cumulative, sum) = real_buckets(bounds, value);
+        let p99 = bucket_quantile(0.99, &cumulative);
+        return Some(w.scenario_of(
+            w.histogram(role, &cumulative, sum),
+            Some(Trace::Constant {
+                from: 1,
+                value: p99,
+            }),
+        ));
     }
+    let value = as_printed(value);
+    let buckets = if value > 0.0 {
+        [(value, 99.0), (f64::INFINITY, 100.0)]
+    } else {
+        [(value, 100.0), (f64::INFINITY, 100.0)]
+    };
+    let sum = as_printed(99.0 * value / 2.0 + 2.0 * value);
+    Some(w.scenario_of(
+        w.histogram(role, &buckets, sum),
+        Some(Trace::Constant {
+            from: 1,
+            value: bucket_quantile(0.99, &buckets),
+        }),
+    ))
 }
 
 /// Proof values of a rate compared with a threshold: rate() grows while its window fills,
@@ -213,8 +277,8 @@ fn quantile_proof(cx: &ProofCx) -> Proof {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::model::Roles;
+    use super::{ALL, def, handles, max_wait, wait_time_mean};
+    use crate::model::{Role, Roles};
 
     fn roles(bound: &[Role]) -> Roles {
         let always = [Role::Size, Role::Active];
@@ -226,7 +290,8 @@ mod tests {
 
     #[test]
     fn the_mean_wait_needs_both_counters_or_the_histogram() {
-        let supports = |bound: &[Role]| roles(bound).supports(Signal::WaitTimeMean);
+        let mean = wait_time_mean::DEF.signal();
+        let supports = |bound: &[Role]| roles(bound).supports(mean);
         assert!(supports(&[Role::WaitCount, Role::WaitDuration]));
         assert!(supports(&[Role::WaitTime]));
         assert!(!supports(&[Role::WaitCount]));
@@ -238,18 +303,29 @@ mod tests {
             Role::WaitCount,
             Role::WaitDuration
         ])));
-        assert!(roles(&[Role::MaxWait]).supports(Signal::MaxWait));
-        assert!(!roles(&[]).supports(Signal::MaxWait));
+        assert!(roles(&[Role::MaxWait]).supports(max_wait::DEF.signal()));
+        assert!(!roles(&[]).supports(max_wait::DEF.signal()));
     }
 
     #[test]
     fn every_signal_is_listed_once_under_its_own_key() {
-        assert_eq!(ALL.len(), 11);
+        assert_eq!(handles().len(), ALL.len());
         for d in ALL {
-            assert_eq!(def(d.signal).key, d.key);
-            assert_eq!(ALL.iter().filter(|o| o.key == d.key).count(), 1);
-            assert!(d.template.contains("[% block summary %]"), "{}", d.key);
-            assert!(d.template.contains("[% block description %]"), "{}", d.key);
+            assert_eq!(def(d.signal()).info.key, d.info.key);
+            assert_eq!(ALL.iter().filter(|o| o.info.key == d.info.key).count(), 1);
+            assert!(d.template.contains("[% block summary %]"), "{}", d.info.key);
+            assert!(
+                d.template.contains("[% block description %]"),
+                "{}",
+                d.info.key
+            );
+            for k in d.silences {
+                assert!(
+                    ALL.iter().any(|o| o.info.key == *k),
+                    "{} silences {k}",
+                    d.info.key
+                );
+            }
         }
     }
 }

@@ -1,19 +1,55 @@
-//! ConnectionPoolSlowAcquisition: p99 of the time to acquire a connection, per instance.
+//! ConnectionPoolSlowAcquisition: p99 of the time to acquire a connection, per instance,
+//! and the pool's wait-time quantiles panel.
 
-use super::{Def, quantile_proof};
-use crate::model::{Comparison, Role, Signal, ValueUnit};
+use super::{Def, quantile_proof, quantile_world};
+use crate::conventions;
+use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
+use crate::render::grafana::panel::{PanelCx, Placed, series_panel, target};
 
 pub(crate) const DEF: Def = Def {
-    signal: Signal::WaitTimeP99,
-    key: "wait_time_p99",
-    alert: "ConnectionPoolSlowAcquisition",
-    role: Some(Role::WaitTime),
-    any_of: &[],
-    comparison: Comparison::Above,
-    unit: ValueUnit::Seconds,
+    info: SignalInfo {
+        key: "wait_time_p99",
+        alert: "ConnectionPoolSlowAcquisition",
+        comparison: Comparison::Above,
+        unit: ValueUnit::Seconds,
+        policy: PolicyShape::Levels,
+        role: Some(Role::WaitTime),
+        any_of: &[],
+        reach: Reach::BelowTopBucket(Role::WaitTime),
+    },
     template: include_str!("../../templates/alerts/wait_time_p99.j2"),
     guide: include_str!("../../templates/runbook/wait_time_p99.md.j2"),
     while_waiting: false,
     expr: |x, _cx| x.quantile(0.99, Role::WaitTime),
     proof: quantile_proof,
+    world: |w, value| quantile_world(w, Role::WaitTime, value),
+    more_worlds: &[],
+    panels,
+    silences: &[],
 };
+
+/// p50, p95 and p99 of the wait, with the policy's steps.
+fn panels(cx: &PanelCx) -> Vec<Placed> {
+    vec![Placed {
+        slot: 20,
+        spec: series_panel(
+            "Connection Acquisition Wait Time",
+            "p50, p95 and p99 of the time queries wait to acquire a connection. Threshold lines: the wait-time policy.",
+            "s",
+            conventions::WAIT_QUANTILES
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    target(
+                        cx.x.quantile(*q, Role::WaitTime),
+                        &cx.legend(&format!("p{}", conventions::quantile_label(*q))),
+                        i,
+                        "time_series",
+                    )
+                })
+                .collect(),
+            (cx.steps(1.0), true),
+            18,
+        ),
+    }]
+}

@@ -399,38 +399,23 @@ impl<'de> Deserialize<'de> for RawBinding {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPolicies {
-    #[serde(default)]
-    pub(crate) utilization: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) acquisition_timeouts: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) creation_errors: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) wait_time_p99: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) query_duration_p99: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) exhausted: Option<S<RawPolicy>>,
-    #[serde(default)]
-    pub(crate) absent: Option<S<RawAbsence>>,
-    /// Share of observations above the query-duration histogram's largest finite bucket.
-    #[serde(default)]
-    pub(crate) slow_queries: Option<S<RawPolicy>>,
-    /// Mean seconds per acquisition (wait counters, or the wait-time histogram's sum/count).
-    #[serde(default)]
-    pub(crate) wait_time_mean: Option<S<RawPolicy>>,
-    /// The longest current wait for a connection, in seconds (the `max_wait` role).
-    #[serde(default)]
-    pub(crate) max_wait: Option<S<RawPolicy>>,
-}
+/// The policies, by signal key (`utilization`, `exhausted`, `absent`, ...). Which keys exist
+/// is the list of signals (`src/signals/`): the model checks them when it resolves the spec.
+pub(crate) type RawPolicies = BTreeMap<String, S<RawPolicy>>;
 
+/// One signal's policy: `levels` for a thresholded signal; `severity`, `for` and `targets`
+/// for the pool's presence (`absent`). Which of them a key takes is checked on resolution.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicy {
-    pub(crate) levels: Vec<S<RawLevel>>,
+    #[serde(default)]
+    pub(crate) levels: Option<Vec<S<RawLevel>>>,
+    #[serde(default)]
+    pub(crate) severity: Option<S<String>>,
+    #[serde(default, rename = "for")]
+    pub(crate) for_: Option<S<String>>,
+    #[serde(default)]
+    pub(crate) targets: Option<S<Targets>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -450,18 +435,6 @@ pub(crate) struct RawAbsent {
     pub(crate) severity: S<String>,
     #[serde(rename = "for")]
     pub(crate) for_: S<String>,
-}
-
-/// The absence policy: a severity, a `for`, and how a pool instance that left service
-/// discovery is told from one in trouble.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAbsence {
-    pub(crate) severity: S<String>,
-    #[serde(rename = "for")]
-    pub(crate) for_: S<String>,
-    #[serde(default)]
-    pub(crate) targets: Option<S<Targets>>,
 }
 
 /// What the absence alert knows of the scrape targets.

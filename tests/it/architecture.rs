@@ -94,8 +94,9 @@ fn violations(allowed: &[&str], needles: &[&str], in_literals: bool) -> Vec<Stri
     found
 }
 
-/// Architecture Invariant: every PromQL expression comes from `render/promql.rs` (checks
-/// read PromQL, and name functions in their messages, but build none).
+/// Architecture Invariant: every PromQL expression comes from `render/promql.rs` or, for a
+/// signal's own expression, its file in `src/signals/` (checks read PromQL, and name
+/// functions in their messages, but build none).
 fn promql_is_built_only_in_render_promql() {
     let promql = [
         "rate(",
@@ -109,8 +110,14 @@ fn promql_is_built_only_in_render_promql() {
         " offset ",
         "absent(",
         "label_replace(",
+        "vector(",
+        "100 * (",
     ];
-    let found = violations(&["src/render/promql.rs", "src/check/"], &promql, true);
+    let found = violations(
+        &["src/render/promql.rs", "src/signals/", "src/check/"],
+        &promql,
+        true,
+    );
     assert!(
         found.is_empty(),
         "PromQL built outside src/render/promql.rs:\n{}",
@@ -331,9 +338,170 @@ fn files_depend_one_way() {
     );
 }
 
+/// What `src/signals/` defines: each signal's key and alert name, read from its file.
+fn signal_names() -> Vec<(String, String)> {
+    let field = |text: &str, name: &str| -> Option<String> {
+        let prefix = format!("{name}: \"");
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+            .and_then(|v| v.split('"').next())
+            .map(str::to_string)
+    };
+    sources()
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("src/signals/") && !p.ends_with("/mod.rs"))
+        .filter_map(|(_, text)| Some((field(&text, "key")?, field(&text, "alert")?)))
+        .collect()
+}
+
+/// Architecture Invariant: no code outside `src/signals/` names a particular signal: no
+/// variant of a signal enum, no alert name, no signal key as a string (a key that is also a
+/// role's name, such as `max_wait`, names the role there; in `src/check/`, `absent` is
+/// PromQL's function). Adding a signal is one file
+/// there, its templates and a line in `signals::ALL`.
+fn no_signal_is_named_outside_signals() {
+    let names = signal_names();
+    assert!(
+        names.len() >= 10 && names.iter().any(|(k, _)| k == "utilization"),
+        "the signals were not found: {names:?}"
+    );
+    let model = std::fs::read_to_string(common::root().join("src/model/mod.rs")).unwrap();
+    let mut needles: Vec<String> = vec!["Signal::".to_string()];
+    let mut keys: Vec<String> = Vec::new();
+    for (key, alert) in &names {
+        needles.push(format!("\"{alert}\""));
+        if !model.contains(&format!("\"{key}\"")) {
+            keys.push(format!("\"{key}\""));
+        }
+    }
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut found = violations(&["src/signals/"], &needles, false);
+    // The checks read PromQL, whose `absent` function shares a signal's key.
+    found.extend(violations(&["src/signals/", "src/check/"], &keys, false));
+    // `Signal::new` is how a handle is made; a variant would start with a capital.
+    found.retain(|f| {
+        !f.contains("`Signal::`") || {
+            let line = f.split_once(" in ").map_or("", |(_, l)| l);
+            line.match_indices("Signal::")
+                .any(|(i, _)| line[i + 8..].starts_with(|c: char| c.is_ascii_uppercase()))
+        }
+    });
+    assert!(
+        found.is_empty(),
+        "a particular signal named outside src/signals/:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Architecture Invariant: `model` is vocabulary: it imports nothing from the layers above
+/// it (render, signals, check, review, the pipeline and the app).
+fn model_depends_on_nothing_above_it() {
+    let above = [
+        "crate::render",
+        "crate::signals",
+        "crate::check",
+        "crate::review",
+        "crate::pipeline",
+        "crate::fleet",
+        "crate::app",
+        "crate::write",
+    ];
+    let mut found = Vec::new();
+    let mut files = 0;
+    for (path, text) in sources() {
+        if !path.starts_with("src/model/") {
+            continue;
+        }
+        files += 1;
+        for (n, line) in code(&text) {
+            if let Some(a) = above.iter().find(|a| line.contains(**a)) {
+                found.push(format!("{path}:{n}: `{a}` in {}", line.trim()));
+            }
+        }
+    }
+    assert!(files >= 3, "src/model/ was not found");
+    assert!(
+        found.is_empty(),
+        "src/model/ depends on a layer above it:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Architecture Invariant: the model's types are given their methods and trait impls in
+/// `src/model/` only; other layers read them, and keep their own behaviour in their own
+/// types (what a signal does is in `signals::Def`, not in an `impl Signal` elsewhere).
+fn model_types_are_implemented_only_in_model() {
+    let mut types = Vec::new();
+    for (path, text) in sources() {
+        if !path.starts_with("src/model/") {
+            continue;
+        }
+        for (_, line) in code(&text) {
+            let t = line.trim_start();
+            let t = t
+                .strip_prefix("pub(crate) ")
+                .or_else(|| t.strip_prefix("pub "))
+                .unwrap_or(t);
+            if let Some(rest) = t
+                .strip_prefix("struct ")
+                .or_else(|| t.strip_prefix("enum "))
+            {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                types.push(name);
+            }
+        }
+    }
+    assert!(
+        types.iter().any(|t| t == "Signal") && types.iter().any(|t| t == "Roles"),
+        "the model's types were not found: {types:?}"
+    );
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        if path.starts_with("src/model/") {
+            continue;
+        }
+        for (n, line) in code(&text) {
+            let t = line.trim_start();
+            if !t.starts_with("impl") {
+                continue;
+            }
+            let header = t.split('{').next().unwrap_or(t);
+            let target = header.rsplit(" for ").next().unwrap_or(header);
+            let target = target.trim_start_matches("impl").trim();
+            let target = if target.starts_with('<') {
+                target.split_once("> ").map_or(target, |(_, r)| r)
+            } else {
+                target
+            };
+            let name: String = target
+                .rsplit("::")
+                .next()
+                .unwrap_or(target)
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if types.contains(&name) {
+                found.push(format!("{path}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a model type implemented outside src/model/:\n{}",
+        found.join("\n")
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         promql_is_built_only_in_render_promql,
+        no_signal_is_named_outside_signals,
+        model_depends_on_nothing_above_it,
+        model_types_are_implemented_only_in_model,
         only_write_writes_and_only_app_reads,
         files_depend_one_way,
     ]

@@ -139,6 +139,9 @@ fn reference(text: &str) -> BTreeMap<String, BTreeSet<String>> {
             let name = rest.trim_end_matches("-->").trim().to_string();
             sections.entry(name.clone()).or_insert_with(BTreeSet::new);
             current = Some(name);
+        } else if line.trim().starts_with("<!-- ") {
+            // Another kind of table (the signals' policies): not a spec type's fields.
+            current = None;
         } else if let (Some(cur), Some(row)) = (&current, line.trim().strip_prefix("| `")) {
             let name = row.split('`').next().unwrap_or_default().to_string();
             sections.get_mut(cur).unwrap().insert(name);
@@ -275,9 +278,56 @@ fn exhausted_is_documented_as_the_rule_computes_it() {
     );
 }
 
+/// The keys `policies` accepts, as the signals' files define them: each file's `key` whose
+/// policy is set under `policies` (not under `capacity`).
+fn policy_keys_in_source() -> BTreeSet<String> {
+    let dir = common::root().join("src/signals");
+    let mut keys = BTreeSet::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let key = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("key: \""))
+            .and_then(|k| k.split('"').next());
+        if let Some(key) = key
+            && !text.contains("policy: PolicyShape::Capacity")
+        {
+            keys.insert(key.to_string());
+        }
+    }
+    keys
+}
+
+/// docs/spec.md's table of policies lists exactly the keys the signals define.
+fn policies_documented_are_the_signals() {
+    let in_source = policy_keys_in_source();
+    assert!(
+        in_source.len() >= 10 && in_source.contains("utilization"),
+        "the signals' keys were not found: {in_source:?}"
+    );
+    let doc = std::fs::read_to_string(common::root().join("docs/spec.md")).unwrap();
+    let table = doc
+        .split("<!-- signals: policies -->")
+        .nth(1)
+        .expect("docs/spec.md has a `<!-- signals: policies -->` table");
+    let documented: BTreeSet<String> = table
+        .lines()
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with('|'))
+        .filter_map(|l| l.trim().strip_prefix("| `"))
+        .map(|r| r.split('`').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        documented, in_source,
+        "docs/spec.md's policies (left) differ from the signals' keys (right)"
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         spec_reference_documents_every_field,
+        policies_documented_are_the_signals,
         every_diagnostic_code_is_documented_and_explainable,
         exhausted_is_documented_as_the_rule_computes_it,
     ]

@@ -6,9 +6,7 @@ use super::{
     is_dns_label, is_k8s_label_key, is_k8s_label_value, is_slug,
 };
 use crate::diag::Diagnostic;
-use crate::model::{
-    AbsentPolicy, Capacity, Deploy, Operator, PromDuration, Signal, Suppression, Wording,
-};
+use crate::model::{AbsentPolicy, Capacity, Deploy, Operator, PromDuration, Suppression, Wording};
 use crate::spec::{RawEnvironment, RawSpec, S};
 
 impl Resolver<'_> {
@@ -162,11 +160,7 @@ impl Resolver<'_> {
             return Wording::default();
         };
         let mut templates = std::collections::BTreeMap::new();
-        let keys: Vec<&str> = Signal::THRESHOLDED
-            .iter()
-            .chain(&[Signal::Absent, Signal::Undersized])
-            .map(|s| s.key())
-            .collect();
+        let keys: Vec<&str> = self.signals.iter().map(|s| s.key()).collect();
         for (k, v) in &w.templates {
             if !keys.contains(&k.as_str()) {
                 let mut d = Diagnostic::error(

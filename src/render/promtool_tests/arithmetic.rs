@@ -7,16 +7,16 @@ use crate::model::PromDuration;
 
 /// The evaluation step of every test, and the rate window counted in steps.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Timing {
-    pub(super) step_ms: u64,
-    pub(super) window_steps: u64,
+pub(crate) struct Timing {
+    pub(crate) step_ms: u64,
+    pub(crate) window_steps: u64,
 }
 
 impl Timing {
     /// The largest step dividing a minute, the rate window and every `for`, made small
     /// enough that the rate window holds at least four samples: rate() then has samples to
     /// work with whether the window's start is included (Prometheus 2) or not (3).
-    pub(super) fn new(window: PromDuration, fors: impl Iterator<Item = PromDuration>) -> Self {
+    pub(crate) fn new(window: PromDuration, fors: impl Iterator<Item = PromDuration>) -> Self {
         let w = window.millis().max(1);
         let mut step = gcd(60_000, w);
         for f in fors.filter(|f| !f.is_zero()) {
@@ -35,20 +35,20 @@ impl Timing {
     }
 
     /// Steps a duration takes, rounded up.
-    pub(super) fn steps(self, d: PromDuration) -> u64 {
+    pub(crate) fn steps(self, d: PromDuration) -> u64 {
         d.millis().div_ceil(self.step_ms)
     }
 
     /// The time of a step, as a promtool `eval_time`.
-    pub(super) fn time(self, step: u64) -> String {
+    pub(crate) fn time(self, step: u64) -> String {
         PromDuration::from_millis(step * self.step_ms).to_string()
     }
 
-    pub(super) fn step_secs(self) -> f64 {
+    pub(crate) fn step_secs(self) -> f64 {
         self.step_ms as f64 / 1000.0
     }
 
-    pub(super) fn window_secs(self) -> f64 {
+    pub(crate) fn window_secs(self) -> f64 {
         (self.window_steps * self.step_ms) as f64 / 1000.0
     }
 
@@ -56,19 +56,19 @@ impl Timing {
     /// Prometheus 2 does, operation for operation (its unit tests compare values exactly).
     /// A counter is not extrapolated below zero, so the rate grows each step until the
     /// window is full, then settles; the extrapolation factor is then exactly 1.
-    pub(super) fn rate(self, per_step: f64, k: u64) -> f64 {
+    pub(crate) fn rate(self, per_step: f64, k: u64) -> f64 {
         let increase = k.min(self.window_steps) as f64 * per_step;
         increase * (1.0 / self.window_secs())
     }
 }
 
-pub(super) fn gcd(a: u64, b: u64) -> u64 {
+pub(crate) fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// `(active, size)` whose ratio is within 0.1% of `value`, with the smallest power-of-ten
 /// size from 100.
-pub(super) fn ratio(value: f64) -> Option<(f64, f64)> {
+pub(crate) fn ratio(value: f64) -> Option<(f64, f64)> {
     (2..=9).map(|k| 10f64.powi(k)).find_map(|size| {
         let active = (value * size).round();
         ((active / size - value).abs() <= value.abs() * 0.001).then_some((active, size))
@@ -76,13 +76,13 @@ pub(super) fn ratio(value: f64) -> Option<(f64, f64)> {
 }
 
 /// The number promtool reads back from the text poolwatch prints for `x`.
-pub(super) fn as_printed(x: f64) -> f64 {
+pub(crate) fn as_printed(x: f64) -> f64 {
     number(x).parse().unwrap_or(x)
 }
 
 /// Prometheus's `histogram_quantile` over cumulative buckets sorted by bound, the last
 /// `+Inf`.
-pub(super) fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+pub(crate) fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     let n = buckets.len();
     let total = buckets.last().map_or(0.0, |b| b.1);
     if n < 2 || total == 0.0 {
@@ -105,7 +105,7 @@ pub(super) fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
 }
 
 /// Prometheus's `quantile_over_time` (promql's `quantile`), operation for operation.
-pub(super) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
+pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }

@@ -3,27 +3,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::arithmetic::{Timing, as_printed, bucket_quantile, ratio};
+use super::arithmetic::{Timing, as_printed};
 use super::file::InputSeries;
 use crate::conventions::{self, number};
-use crate::model::{Model, Pool, Role, Signal, ValueUnit};
+use crate::model::{Model, Pool, Role, ValueUnit};
 use crate::render::promql::push_matchers;
-use crate::signals::{Proof, ProofCx};
 
 /// An input series standing for one of a pool's metrics.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Series {
-    pub(super) role: Role,
+pub(crate) struct Series {
+    pub(crate) role: Role,
     /// `_bucket`, `_sum`, `_count` for a histogram's series, else empty.
-    pub(super) suffix: &'static str,
-    pub(super) metric: String,
-    pub(super) labels: BTreeMap<String, String>,
+    pub(crate) suffix: &'static str,
+    pub(crate) metric: String,
+    pub(crate) labels: BTreeMap<String, String>,
     /// promtool's expanding notation: `100x10`, `0+1x10`.
-    pub(super) values: String,
+    pub(crate) values: String,
 }
 
 impl Series {
-    pub(super) fn input(&self) -> InputSeries {
+    pub(crate) fn input(&self) -> InputSeries {
         let pairs: Vec<(&str, &str)> = self
             .labels
             .iter()
@@ -38,7 +37,7 @@ impl Series {
     }
 
     /// Whether the pool's queries for this series' role select it.
-    pub(super) fn seen_by(&self, pool: &Pool) -> bool {
+    pub(crate) fn seen_by(&self, pool: &Pool) -> bool {
         self.metric.strip_suffix(self.suffix) == pool.roles.get(self.role)
             && pool
                 .selector
@@ -49,7 +48,7 @@ impl Series {
 
 /// The value a signal's expression takes at each evaluation step of a test.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Trace {
+pub(crate) enum Trace {
     /// `value` from step `from` on, no result before.
     Constant { from: u64, value: f64 },
     /// rate() of a counter rising by `per_step` every step from 0 (see [`Timing::rate`]).
@@ -64,7 +63,7 @@ pub(super) enum Trace {
 }
 
 impl Trace {
-    pub(super) fn at(self, k: u64, t: Timing) -> Option<f64> {
+    pub(crate) fn at(self, k: u64, t: Timing) -> Option<f64> {
         match self {
             Trace::Constant { from, value } => (k >= from).then_some(value),
             // Prometheus's sum adds the series' rates one after the other.
@@ -80,7 +79,7 @@ impl Trace {
     }
 
     /// The first step from which the value stays the same.
-    pub(super) fn steady_from(self, t: Timing) -> u64 {
+    pub(crate) fn steady_from(self, t: Timing) -> u64 {
         match self {
             Trace::Constant { from, .. } => from,
             Trace::Ramp { .. } | Trace::RateRatio { .. } => t.window_steps,
@@ -92,19 +91,19 @@ impl Trace {
 /// A test's input series, and the value they give the signal they were built for (None for
 /// the presence scenarios of the absent alert, whose value depends on each pool).
 #[derive(Debug, Clone)]
-pub(super) struct Scenario {
-    pub(super) series: Vec<Series>,
+pub(crate) struct Scenario {
+    pub(crate) series: Vec<Series>,
     /// The grouping labels of the pool instance the trace is about (the hot one).
-    pub(super) hot: BTreeMap<String, String>,
-    pub(super) trace: Option<Trace>,
+    pub(crate) hot: BTreeMap<String, String>,
+    pub(crate) trace: Option<Trace>,
     /// The index of the pool whose inputs these are (None when they mix pools).
-    pub(super) origin: Option<usize>,
+    pub(crate) origin: Option<usize>,
     /// The step from which the hot instance's condition no longer holds: it recovered.
-    pub(super) ends: Option<u64>,
+    pub(crate) ends: Option<u64>,
 }
 
 impl Scenario {
-    pub(super) fn inputs(&self) -> Vec<InputSeries> {
+    pub(crate) fn inputs(&self) -> Vec<InputSeries> {
         self.series.iter().map(Series::input).collect()
     }
 
@@ -113,7 +112,7 @@ impl Scenario {
     /// of its gauges takes the value of the same series in `healthy`. Returns the step from
     /// which the signal's value can no longer cross a threshold (a window and a step later
     /// where something had been rising), or None where a gauge has no healthy counterpart.
-    pub(super) fn recover(
+    pub(crate) fn recover(
         &mut self,
         healthy: &Scenario,
         hot: usize,
@@ -155,7 +154,7 @@ impl Scenario {
     /// The steady value the world drives, written as the alert's text prints a value of
     /// that unit (a ratio in percent, a rate per second, seconds as a duration), so a test's
     /// name and the notification a person reads say the same number.
-    pub(super) fn shown(&self, t: Timing, unit: ValueUnit) -> String {
+    pub(crate) fn shown(&self, t: Timing, unit: ValueUnit) -> String {
         self.trace
             .and_then(|tr| tr.at(tr.steady_from(t), t))
             .map_or_else(String::new, |v| as_text(unit, v))
@@ -164,7 +163,7 @@ impl Scenario {
 
 /// A value as an alert's text prints one of its unit: a ratio in percent, a rate per
 /// second with four significant digits, seconds as a duration, counts as they are.
-pub(super) fn as_text(unit: ValueUnit, v: f64) -> String {
+pub(crate) fn as_text(unit: ValueUnit, v: f64) -> String {
     use crate::render::annotation_expansion::{g4, humanize_duration, humanize_percentage};
     match unit {
         ValueUnit::Ratio => humanize_percentage(v),
@@ -176,7 +175,7 @@ pub(super) fn as_text(unit: ValueUnit, v: f64) -> String {
 
 /// The two instances of a pool in a test world.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Instance {
+pub(crate) enum Instance {
     /// The instance a test is about (`instance-1`).
     Hot,
     /// The instance beside it, healthy or still exporting (`instance-2`).
@@ -205,7 +204,7 @@ impl Instance {
 /// A pool's test labels, built once per pool rather than for every series: each
 /// instance's selector and grouping labels, and the labels each role's series carry.
 #[derive(Debug)]
-pub(super) struct PoolLabels {
+pub(crate) struct PoolLabels {
     /// By [`Instance::ix`].
     instances: [BTreeMap<String, String>; 2],
     /// By [`Instance::ix`], then by role in [`Role::ALL`] order.
@@ -213,7 +212,7 @@ pub(super) struct PoolLabels {
 }
 
 impl PoolLabels {
-    pub(super) fn new(pool: &Pool) -> Self {
+    pub(crate) fn new(pool: &Pool) -> Self {
         let instances = Instance::BOTH.map(|i| instance_labels(pool, i.n()));
         let series = Instance::BOTH
             .map(|i| Role::ALL.map(|role| series_labels(pool, role, instances[i.ix()].clone())));
@@ -221,7 +220,7 @@ impl PoolLabels {
     }
 
     /// The selector and grouping labels of an instance.
-    pub(super) fn instance(&self, i: Instance) -> &BTreeMap<String, String> {
+    pub(crate) fn instance(&self, i: Instance) -> &BTreeMap<String, String> {
         &self.instances[i.ix()]
     }
 
@@ -261,7 +260,7 @@ fn instance_labels(pool: &Pool, n: u32) -> BTreeMap<String, String> {
 
 /// An instance's labels as a role's series carry them: identity labels bound with `match`
 /// under the metric's own name, those it lacks left out.
-pub(super) fn series_labels(
+pub(crate) fn series_labels(
     pool: &Pool,
     role: Role,
     mut labels: BTreeMap<String, String>,
@@ -277,32 +276,33 @@ pub(super) fn series_labels(
     labels
 }
 
-/// Builds one pool's test inputs. The only place that knows how each signal is fed.
+/// Builds one pool's test inputs: the pieces of the worlds each signal's file builds
+/// (`signals::Def::world`).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Inputs<'a> {
-    pub(super) model: &'a Model,
-    pub(super) pool: &'a Pool,
+pub(crate) struct Inputs<'a> {
+    pub(crate) model: &'a Model,
+    pub(crate) pool: &'a Pool,
     /// The pool's index in the model.
-    pub(super) ix: usize,
+    pub(crate) ix: usize,
     /// The pool's test labels.
-    pub(super) labels: &'a PoolLabels,
-    pub(super) timing: Timing,
+    pub(crate) labels: &'a PoolLabels,
+    pub(crate) timing: Timing,
     /// Samples per series: steps 0 to `steps`.
-    pub(super) steps: u64,
+    pub(crate) steps: u64,
     /// Headroom of the recommended size (capacity planning), for the undersized alert.
-    pub(super) headroom: f64,
+    pub(crate) headroom: f64,
 }
 
 /// The configured pool size of the undersized alert's tests; its "threshold".
-pub(super) const UNDERSIZED_SIZE: f64 = 10.0;
+pub(crate) const UNDERSIZED_SIZE: f64 = 10.0;
 
 impl<'a> Inputs<'a> {
     /// The hot pool instance's selector and grouping labels.
-    pub(super) fn labels(&self) -> BTreeMap<String, String> {
+    pub(crate) fn labels(&self) -> BTreeMap<String, String> {
         self.labels.instance(Instance::Hot).clone()
     }
 
-    pub(super) fn series(
+    pub(crate) fn series(
         &self,
         role: Role,
         suffix: &'static str,
@@ -313,7 +313,7 @@ impl<'a> Inputs<'a> {
     }
 
     /// A series of an instance: the role's metric with the labels its series carry.
-    pub(super) fn series_of(
+    pub(crate) fn series_of(
         &self,
         i: Instance,
         role: Role,
@@ -340,7 +340,7 @@ impl<'a> Inputs<'a> {
 
     /// The series of `sc` on an instance that joins at step `from` (a scale-out): the idle
     /// instance's labels with a new `instance` (or last identity label).
-    pub(super) fn scaled_out(&self, sc: &Scenario, from: u64) -> Vec<Series> {
+    pub(crate) fn scaled_out(&self, sc: &Scenario, from: u64) -> Vec<Series> {
         let key = if self.pool.identity.iter().any(|l| l == "instance") {
             "instance"
         } else {
@@ -362,7 +362,7 @@ impl<'a> Inputs<'a> {
     }
 
     /// The series of `sc` moved to another instance (their other labels kept).
-    pub(super) fn moved(&self, sc: &Scenario, i: Instance) -> Vec<Series> {
+    pub(crate) fn moved(&self, sc: &Scenario, i: Instance) -> Vec<Series> {
         let group = self.pool.group_labels();
         sc.series
             .iter()
@@ -381,7 +381,7 @@ impl<'a> Inputs<'a> {
 
     /// A label the role's metric carries besides the pool's grouping and selector labels
     /// (`component`), to split an instance's series over.
-    pub(super) fn split_label(&self, role: Role) -> Option<String> {
+    pub(crate) fn split_label(&self, role: Role) -> Option<String> {
         let m = self.model.catalog.get(self.pool.roles.get(role)?)?;
         let group = self.pool.group_labels();
         m.labels
@@ -396,22 +396,22 @@ impl<'a> Inputs<'a> {
     }
 
     /// The catalog's finite buckets of a histogram role (None when the spec declares none).
-    pub(super) fn buckets(&self, role: Role) -> Option<&'a [f64]> {
+    pub(crate) fn buckets(&self, role: Role) -> Option<&'a [f64]> {
         let m = self.model.catalog.get(self.pool.roles.get(role)?)?;
         m.buckets.as_deref().filter(|b| !b.is_empty())
     }
 
-    pub(super) fn constant(&self, v: f64) -> String {
+    pub(crate) fn constant(&self, v: f64) -> String {
         format!("{}x{}", number(v), self.steps)
     }
 
-    pub(super) fn rising(&self, per_step: f64) -> String {
+    pub(crate) fn rising(&self, per_step: f64) -> String {
         format!("0+{}x{}", number(per_step), self.steps)
     }
 
     /// A histogram's `_bucket`, `_sum` and `_count` series, rising every step by the
     /// cumulative bucket counts (`le`, count; the last is `+Inf`) and the sum.
-    pub(super) fn histogram(&self, role: Role, buckets: &[(f64, f64)], sum: f64) -> Vec<Series> {
+    pub(crate) fn histogram(&self, role: Role, buckets: &[(f64, f64)], sum: f64) -> Vec<Series> {
         let mut out: Vec<Series> = buckets
             .iter()
             .map(|&(le, count)| self.series(role, "_bucket", Some(le), self.rising(count)))
@@ -422,202 +422,8 @@ impl<'a> Inputs<'a> {
         out
     }
 
-    /// The firing and just-silent values for an alert level on `signal`, and the idle
-    /// instance's healthy one (the signal's own [`crate::signals::Def::proof`]); `levels`
-    /// are all the policy's thresholds.
-    pub(super) fn targets(&self, signal: Signal, t: f64, levels: &[f64]) -> Proof {
-        (crate::signals::def(signal).proof)(&ProofCx {
-            threshold: t,
-            levels,
-            window_steps: self.timing.window_steps,
-            step_secs: self.timing.step_secs(),
-        })
-    }
-
-    /// Series that drive `signal` to `value` (for a counter, the rate it settles at), or
-    /// None when no series can.
-    pub(super) fn scenario(&self, signal: Signal, value: f64) -> Option<Scenario> {
-        let constant = |value: f64| Some(Trace::Constant { from: 0, value });
-        let (series, trace) = match signal {
-            Signal::Utilization => {
-                let (active, size) = ratio(value)?;
-                (
-                    vec![
-                        self.series(Role::Size, "", None, self.constant(size)),
-                        self.series(Role::Active, "", None, self.constant(active)),
-                    ],
-                    constant(active / size),
-                )
-            }
-            // Free connections are size - active: ten connections busy, `value` more in the
-            // pool; where the library counts waiting clients, some wait.
-            Signal::Exhausted => {
-                let mut series = vec![
-                    self.series(Role::Size, "", None, self.constant(value + 10.0)),
-                    self.series(Role::Active, "", None, self.constant(10.0)),
-                ];
-                if self.pool.roles.waiting.is_some() {
-                    series.push(self.series(Role::Waiting, "", None, self.constant(3.0)));
-                }
-                (series, constant(value))
-            }
-            Signal::SlowQueries => {
-                let buckets = self.buckets(Role::QueryDuration)?;
-                let top = *buckets.last()?;
-                // SHARE_OF observations a step, `above` of them slower than the top bucket.
-                let n = SHARE_OF;
-                let above = (value * n).floor();
-                let below = n - above;
-                let mut series: Vec<Series> = buckets
-                    .iter()
-                    .map(|&le| {
-                        self.series(Role::QueryDuration, "_bucket", Some(le), self.rising(below))
-                    })
-                    .collect();
-                series.push(self.series(
-                    Role::QueryDuration,
-                    "_bucket",
-                    Some(f64::INFINITY),
-                    self.rising(n),
-                ));
-                let sum = as_printed(below * top / 2.0 + above * 2.0 * top);
-                series.push(self.series(Role::QueryDuration, "_sum", None, self.rising(sum)));
-                series.push(self.series(Role::QueryDuration, "_count", None, self.rising(n)));
-                let t = self.timing;
-                let at = t.window_steps;
-                let (count, bucket) = (t.rate(n, at), t.rate(below, at));
-                (
-                    series,
-                    Some(Trace::Constant {
-                        from: 1,
-                        value: (count - bucket) / count,
-                    }),
-                )
-            }
-            Signal::Undersized => {
-                // The largest steady use whose recommended size, ceil(headroom * use), is
-                // at most `value`. Recording rules are evaluated before alerts
-                // (`group_eval_order`), so the alert sees the recommendation from step 0.
-                let active = (value / self.headroom).floor();
-                let recommended = (self.headroom * active).ceil();
-                if active < 1.0 || recommended > value {
-                    return None;
-                }
-                (
-                    vec![
-                        self.series(Role::Size, "", None, self.constant(UNDERSIZED_SIZE)),
-                        self.series(Role::Active, "", None, self.constant(active)),
-                    ],
-                    Some(Trace::Constant {
-                        from: 0,
-                        value: recommended,
-                    }),
-                )
-            }
-            Signal::AcquisitionTimeouts | Signal::CreationErrors => {
-                let role = if signal == Signal::AcquisitionTimeouts {
-                    Role::AcquisitionTimeouts
-                } else {
-                    Role::CreationErrors
-                };
-                // Where the counter has a label besides the instance's (a labelled counter),
-                // the instance's events are split over two of its series: a sum differs
-                // from a max or an average there.
-                match self.split_label(role) {
-                    None => {
-                        let per_step = as_printed(value * self.timing.step_secs());
-                        (
-                            vec![self.series(role, "", None, self.rising(per_step))],
-                            Some(Trace::Ramp {
-                                per_step,
-                                series: 1,
-                            }),
-                        )
-                    }
-                    Some(label) => {
-                        let per_step = as_printed(value * self.timing.step_secs() / 2.0);
-                        let series = ["a", "b"]
-                            .iter()
-                            .map(|part| {
-                                let mut s = self.series(role, "", None, self.rising(per_step));
-                                s.labels.insert(label.clone(), format!("{label}-{part}"));
-                                s
-                            })
-                            .collect();
-                        (
-                            series,
-                            Some(Trace::Ramp {
-                                per_step,
-                                series: 2,
-                            }),
-                        )
-                    }
-                }
-            }
-            Signal::WaitTimeP99 | Signal::QueryDurationP99 => {
-                let role = if signal == Signal::WaitTimeP99 {
-                    Role::WaitTime
-                } else {
-                    Role::QueryDuration
-                };
-                if let Some(bounds) = self.buckets(role) {
-                    let (cumulative, sum) = real_buckets(bounds, value);
-                    let p99 = bucket_quantile(0.99, &cumulative);
-                    return Some(self.scenario_of(
-                        self.histogram(role, &cumulative, sum),
-                        Some(Trace::Constant {
-                            from: 1,
-                            value: p99,
-                        }),
-                    ));
-                }
-                // Without declared buckets: 99 of every 100 observations at or below `value`
-                // (at half of it), one above (at twice it): the 99th percentile is the
-                // bucket bound `value`.
-                let value = as_printed(value);
-                let buckets = if value > 0.0 {
-                    [(value, 99.0), (f64::INFINITY, 100.0)]
-                } else {
-                    [(value, 100.0), (f64::INFINITY, 100.0)]
-                };
-                let sum = as_printed(99.0 * value / 2.0 + 2.0 * value);
-                (
-                    self.histogram(role, &buckets, sum),
-                    Some(Trace::Constant {
-                        from: 1,
-                        value: bucket_quantile(0.99, &buckets),
-                    }),
-                )
-            }
-            // WAITS acquisitions a step, waiting `value` seconds each on average: through
-            // the wait counters where the pool has both, else the histogram's _sum and
-            // _count alone (what a histogram without buckets still exports).
-            Signal::WaitTimeMean => {
-                let num = as_printed(value * WAITS);
-                let (sum, count) = if crate::signals::mean_wait_from_counters(&self.pool.roles) {
-                    (
-                        self.series(Role::WaitDuration, "", None, self.rising(num)),
-                        self.series(Role::WaitCount, "", None, self.rising(WAITS)),
-                    )
-                } else {
-                    (
-                        self.series(Role::WaitTime, "_sum", None, self.rising(num)),
-                        self.series(Role::WaitTime, "_count", None, self.rising(WAITS)),
-                    )
-                };
-                (vec![sum, count], Some(Trace::RateRatio { num, den: WAITS }))
-            }
-            Signal::MaxWait => (
-                vec![self.series(Role::MaxWait, "", None, self.constant(value))],
-                constant(value),
-            ),
-            Signal::Absent => return None,
-        };
-        Some(self.scenario_of(series, trace))
-    }
-
     /// A scenario of the hot instance's series.
-    pub(super) fn scenario_of(&self, series: Vec<Series>, trace: Option<Trace>) -> Scenario {
+    pub(crate) fn scenario_of(&self, series: Vec<Series>, trace: Option<Trace>) -> Scenario {
         Scenario {
             series,
             hot: self.labels(),
@@ -629,17 +435,17 @@ impl<'a> Inputs<'a> {
 }
 
 /// Acquisitions a step in the mean-wait scenarios.
-pub(super) const WAITS: f64 = 10.0;
+pub(crate) const WAITS: f64 = 10.0;
 
 /// Observations a step in share and real-bucket scenarios: fine enough to place a share or
 /// a quantile within 0.01%.
-pub(super) const SHARE_OF: f64 = 10_000.0;
+pub(crate) const SHARE_OF: f64 = 10_000.0;
 
 /// Cumulative counts over a histogram's real buckets (then `+Inf`) whose p99 comes close to
 /// `value` from below, and their sum: of SHARE_OF observations, some in the lowest bucket
 /// and the rest in the bucket holding `value`, so that the 99th one falls at `value`. At or
 /// below zero there is no observation (histogram_quantile gives NaN: no alert).
-pub(super) fn real_buckets(bounds: &[f64], value: f64) -> (Vec<(f64, f64)>, f64) {
+pub(crate) fn real_buckets(bounds: &[f64], value: f64) -> (Vec<(f64, f64)>, f64) {
     let n = SHARE_OF;
     let mut all: Vec<f64> = bounds.to_vec();
     all.push(f64::INFINITY);
@@ -678,20 +484,20 @@ pub(super) fn real_buckets(bounds: &[f64], value: f64) -> (Vec<(f64, f64)>, f64)
 }
 
 /// The catalog's buckets of a pool's wait-time histogram, when declared.
-pub(super) fn inputs_buckets<'m>(model: &'m Model, pool: &Pool) -> Option<&'m [f64]> {
+pub(crate) fn inputs_buckets<'m>(model: &'m Model, pool: &Pool) -> Option<&'m [f64]> {
     let m = model.catalog.get(pool.roles.wait_time.as_deref()?)?;
     m.buckets.as_deref().filter(|b| !b.is_empty())
 }
 
 /// The headroom of the spec's capacity planning (1 without it: then unused).
-pub(super) fn headroom(model: &Model) -> f64 {
+pub(crate) fn headroom(model: &Model) -> f64 {
     model.capacity.as_ref().map_or(1.0, |c| c.headroom)
 }
 
 /// The pools (by index) that may see a pool's test series: those whose selector is a subset
 /// of the series' labels. A superset is enough ([`Series::seen_by`] decides); finding them
 /// through the selectors keeps a fleet's test generation linear.
-pub(super) fn viewers(pools: &[Pool], labels: &[PoolLabels]) -> Vec<Vec<usize>> {
+pub(crate) fn viewers(pools: &[Pool], labels: &[PoolLabels]) -> Vec<Vec<usize>> {
     /// More labels than this and every pool is a candidate (2^N subsets would be tried).
     const MAX_SUBSET_LABELS: usize = 12;
     let mut by_selector: HashMap<Vec<(&str, &str)>, Vec<usize>> = HashMap::new();

@@ -20,9 +20,9 @@
 //! have margins, annotations print four digits).
 
 mod absence;
-mod arithmetic;
+pub(crate) mod arithmetic;
 mod file;
-mod inputs;
+pub(crate) mod inputs;
 mod recording;
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,7 +36,8 @@ use super::annotation_expansion;
 use super::prometheus::{Rule, RuleFile};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Comparison, Model, Pool, PromDuration, Role, Signal, ValueUnit};
+use crate::model::{Comparison, Model, PolicyShape, Pool, PromDuration, Role, Signal, ValueUnit};
+use crate::signals::{self, ProofCx, World};
 
 pub(crate) const UNTESTABLE: Code = Code {
     code: "PW021",
@@ -98,7 +99,7 @@ pub(crate) fn test_file(
     // Each alert's tests are independent of the others': build them on every core.
     let built: Vec<(&Alert, Result<Vec<TestGroup>, String>)> = alerts
         .iter()
-        .filter(|a| a.signal != Signal::Absent)
+        .filter(|a| a.signal.info().policy != PolicyShape::Presence)
         .map(|a| (a, tests.alert_groups(a)))
         .collect();
     for (a, built) in built {
@@ -114,7 +115,7 @@ pub(crate) fn test_file(
     // other pool's metrics, and grow with the square of the fleet.
     let absent: Vec<&Alert> = alerts
         .iter()
-        .filter(|a| a.signal == Signal::Absent)
+        .filter(|a| a.signal.info().policy == PolicyShape::Presence)
         .collect();
     let mut names: Vec<&str> = absent.iter().map(|a| a.name()).collect();
     names.dedup();
@@ -226,10 +227,11 @@ impl<'a> Alert<'a> {
         let signal = rule.origin.signal.ok_or("it watches no known signal")?;
         // What the alert must be, from the spec's policy: not from the rendered rule, which
         // its tests are there to check.
-        let policy = match signal {
-            Signal::Absent => pool.policies.absent.as_ref().map(|a| &a.policy),
-            Signal::Undersized => model.capacity.as_ref().and_then(|c| c.undersized.as_ref()),
-            _ => None,
+        let shape = signal.info().policy;
+        let policy = match shape {
+            PolicyShape::Presence => pool.policies.absent.as_ref().map(|a| &a.policy),
+            PolicyShape::Capacity => model.capacity.as_ref().and_then(|c| c.undersized.as_ref()),
+            PolicyShape::Levels => None,
         };
         let (severity, for_) = match policy {
             Some(p) => (p.severity.as_str(), p.for_),
@@ -245,13 +247,13 @@ impl<'a> Alert<'a> {
                 (level.severity.as_str(), level.for_)
             }
         };
-        // The undersized alert compares the recommended size with the configured one: in
-        // its tests the pool is configured with UNDERSIZED_SIZE connections.
-        let threshold = match signal {
-            Signal::Undersized => Some(UNDERSIZED_SIZE),
+        // A capacity alert compares the recommended size with the configured one: in its
+        // tests the pool is configured with UNDERSIZED_SIZE connections.
+        let threshold = match shape {
+            PolicyShape::Capacity => Some(UNDERSIZED_SIZE),
             _ => rule.origin.threshold,
         };
-        if signal != Signal::Absent && threshold.is_none() {
+        if shape != PolicyShape::Presence && threshold.is_none() {
             return Err("it has no threshold".into());
         }
         Ok(Self {
@@ -535,10 +537,15 @@ impl<'a> Tests<'a> {
             .get(a.signal)
             .map(|p| p.levels.iter().map(|l| l.value).collect())
             .unwrap_or_default();
-        let targets = inputs.targets(a.signal, threshold, &levels);
+        let def = signals::def(a.signal);
+        let targets = (def.proof)(&ProofCx {
+            threshold,
+            levels: &levels,
+            window_steps: t.window_steps,
+            step_secs: t.step_secs(),
+        });
         let realize = |v: f64| {
-            inputs
-                .scenario(a.signal, v)
+            (def.world)(&inputs, v)
                 .ok_or_else(|| format!("no input series give its signal {}", number(v)))
         };
         let (mut firing, mut silent) = (realize(targets.firing)?, realize(targets.silent)?);
@@ -574,8 +581,8 @@ impl<'a> Tests<'a> {
         // undersized alert stays).
         firing.series.extend(inputs.scaled_out(&healthy, onset + 1));
         let recover_at = times.iter().copied().max().unwrap_or(fire_at) + 1;
-        let cleared = match a.signal {
-            Signal::Undersized => None,
+        let cleared = match a.signal.info().policy {
+            PolicyShape::Capacity => None,
             _ => firing.recover(&healthy, hot, recover_at, t),
         };
         times.extend(cleared);
@@ -612,16 +619,13 @@ impl<'a> Tests<'a> {
                 vec![self.check(a.name(), &silent, settled)?],
             ),
         ];
-        if matches!(
-            a.signal,
-            Signal::AcquisitionTimeouts | Signal::CreationErrors
-        ) {
+        if def.more_worlds.contains(&World::BornAndRestart) {
             groups.push(self.born_group(a, &inputs, longest)?);
             groups.push(self.restart_group(a, &inputs, longest)?);
         }
         // Where the library counts waiting clients, a full pool nobody waits for is not
         // exhausted: the firing world with no one waiting stays silent.
-        if a.signal == Signal::Exhausted && a.pool.roles.waiting.is_some() {
+        if def.more_worlds.contains(&World::NobodyWaits) && a.pool.roles.waiting.is_some() {
             let mut calm = firing.clone();
             for s in calm.series.iter_mut().filter(|s| s.role == Role::Waiting) {
                 s.values = inputs.constant(0.0);
@@ -638,7 +642,7 @@ impl<'a> Tests<'a> {
         // waited were added (database/sql adds a wait's seconds when it ends, and counts it
         // when it starts): the firing world with the count standing still stays silent
         // rather than dividing by zero into +Inf.
-        if a.signal == Signal::WaitTimeMean {
+        if def.more_worlds.contains(&World::NoEvents) {
             let mut still = firing.clone();
             for s in still
                 .series
@@ -691,7 +695,7 @@ impl<'a> Tests<'a> {
         restart: Option<u64>,
     ) -> Result<TestGroup, String> {
         let t = self.timing;
-        let role = a.signal.role().ok_or("it watches no counter")?;
+        let role = a.signal.info().role.ok_or("it watches no counter")?;
         let ws = t.window_steps;
         let wait = t.steps(a.for_);
         let steps = at + ws + longest + 2;
