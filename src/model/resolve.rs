@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use super::{
     Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, DashboardOptions, Level, Metric, Model,
-    Policies, Policy, Pool, PromDuration, Role, Roles, Signal, Targets, ValueUnit,
+    Policies, Policy, Pool, PromDuration, PrometheusVersion, Role, Roles, Signal, Targets,
+    ValueUnit,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -81,6 +82,7 @@ pub(crate) fn resolve(
         sources,
         file,
         diags: Vec::new(),
+        target: PrometheusVersion::DEFAULT,
     };
     let overlay = match env {
         None => None,
@@ -124,6 +126,8 @@ struct Resolver<'a> {
     sources: &'a Sources,
     file: FileId,
     diags: Vec<Diagnostic>,
+    /// The Prometheus release the spec targets (read first: features depend on it).
+    target: PrometheusVersion,
 }
 
 pub(crate) use crate::diag::did_you_mean;
@@ -133,6 +137,7 @@ mod catalog;
 mod labels;
 mod names;
 mod settings;
+mod target;
 
 impl Resolver<'_> {
     fn span<T>(&self, v: &S<T>) -> Option<Span> {
@@ -144,6 +149,8 @@ impl Resolver<'_> {
     }
 
     fn spec(&mut self, raw: &RawSpec, env: Option<&RawEnvironment>) -> Model {
+        self.target = self.prometheus(raw);
+        let rule_groups = self.rule_groups(raw);
         if raw.version.value != SPEC_VERSION {
             let d = Diagnostic::error(
                 VERSION,
@@ -274,6 +281,7 @@ impl Resolver<'_> {
             capacity,
             lint_ignores: self.lint_ignores(raw),
             wording: self.wording(raw),
+            rule_groups,
         }
     }
 
@@ -297,7 +305,7 @@ impl Resolver<'_> {
         }
         let mut selector = Vec::new();
         for (k, v) in &rp.selector {
-            if !is_label_name(k) {
+            if !is_label_name(k) && !self.utf8_name(k, v) {
                 let d = Diagnostic::error(
                     INVALID_NAME,
                     format!("selector label `{k}` is not a valid Prometheus label name"),
@@ -548,10 +556,10 @@ impl Resolver<'_> {
                     .label("unreachable threshold")
                     .help(format!(
                         "alert on the share of observations above the top bucket instead: \
-                         `(rate({m}_count[5m]) - rate({m}_bucket{{le=\"{t}\"}}[5m])) / \
+                         `(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / \
                          rate({m}_count[5m]) > 0.01`{policy}",
                         m = metric.name,
-                        t = n(top),
+                        le = crate::render::promql::le_matcher(top),
                         policy = if role == Role::QueryDuration {
                             ", which is policy `slow_queries` with `value: 0.01`"
                         } else {
@@ -804,6 +812,7 @@ impl Resolver<'_> {
             (Some(s), Some(f)) => Some(AlertLevel {
                 severity: self.severity(s, severities),
                 for_: self.duration(f, true),
+                keep_firing_for: self.keep_firing_for(raw),
             }),
             (Some(s), None) => {
                 let d = Diagnostic::error(
@@ -825,11 +834,30 @@ impl Resolver<'_> {
             }
             (None, None) => None,
         };
+        if let (None, Some(k)) = (&raw.severity, &raw.keep_firing_for) {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                "a level with `keep_firing_for` needs a severity and a `for`: it raises no alert",
+            )
+            .at(self.span(k));
+            self.push(d);
+        }
         Level {
             value,
             color,
             alert,
             span: self.span(l),
+        }
+    }
+
+    /// A level's `keep_firing_for` (zero when not set), refused where the target lacks it.
+    fn keep_firing_for(&mut self, raw: &RawLevel) -> PromDuration {
+        match &raw.keep_firing_for {
+            Some(k) => {
+                self.require(crate::model::Feature::KeepFiringFor, k);
+                self.duration(k, true)
+            }
+            None => PromDuration::from_secs(0),
         }
     }
 }
