@@ -164,7 +164,7 @@ pub(crate) fn level(pool: &Pool, pool_label: &str, extra: &[&str]) -> String {
 /// `k2_connection_pool_size` and `k2_connection_pool_active_connections` give
 /// `k2_connection_pool`.
 pub(crate) fn pool_metric_prefix(pool: &Pool) -> String {
-    let names = [pool.roles.size.as_str(), pool.roles.active.as_str()];
+    let names = [classic(&pool.roles.size), classic(&pool.roles.active)];
     let first: Vec<&str> = names[0].split('_').collect();
     let mut common = first.len();
     for name in &names[1..] {
@@ -178,10 +178,25 @@ pub(crate) fn pool_metric_prefix(pool: &Pool) -> String {
         );
     }
     if common == 0 {
-        pool.roles.active.clone()
+        names[1].clone()
     } else {
         first[..common].join("_")
     }
+}
+
+/// A metric name in the classic character set, for the names poolwatch makes from it (its
+/// recorded series): a name Prometheus 3 would need quoted (`my.metric`) gets `_` for each
+/// character outside `[a-zA-Z0-9_:]`, as Prometheus's own underscore escaping does.
+fn classic(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Recording rule names for one pool.
@@ -207,10 +222,11 @@ pub(crate) fn record_names(pool: &Pool, pool_label: &str, window: &str) -> Recor
     let lvl = level(pool, pool_label, &[]);
     let prefix = pool_metric_prefix(pool);
     let w = window;
+    let wait = pool.roles.wait_time.as_deref().map(classic);
     RecordNames {
         utilization: format!("{lvl}:{prefix}_utilization:ratio"),
         peak_utilization: format!("{lvl}:{prefix}_utilization:max_over_time{w}"),
-        wait: pool.roles.wait_time.as_ref().map(|wait| WaitNames {
+        wait: wait.map(|wait| WaitNames {
             mean: format!("{lvl}:{wait}:mean{w}"),
             bucket_rate: format!("{}:{wait}_bucket:rate{w}", level(pool, pool_label, &["le"])),
             quantiles: WAIT_QUANTILES
@@ -239,9 +255,9 @@ pub(crate) fn capacity_names(
     window: &str,
 ) -> CapacityNames {
     let lvl = level(pool, pool_label, &[]);
-    let size = &pool.roles.size;
+    let size = classic(&pool.roles.size);
     CapacityNames {
-        active: format!("{lvl}:{}:sum", pool.roles.active),
+        active: format!("{lvl}:{}:sum", classic(&pool.roles.active)),
         recommended: format!(
             "{lvl}:{size}:recommended_p{}_{window}",
             quantile_label(quantile)

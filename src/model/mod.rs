@@ -6,11 +6,13 @@
 
 mod duration;
 mod resolve;
+mod target;
 
 use std::collections::BTreeMap;
 
 pub(crate) use duration::PromDuration;
-pub(crate) use resolve::{did_you_mean, resolve};
+pub(crate) use resolve::{did_you_mean, is_label_name, is_metric_name, resolve};
+pub(crate) use target::{Feature, PrometheusVersion};
 
 use crate::source::Span;
 pub(crate) use crate::spec::{MetricKind, Targets, Unit};
@@ -39,6 +41,17 @@ pub struct Model {
     pub(crate) lint_ignores: Vec<Suppression>,
     /// The library's words in texts, and annotation template overrides.
     pub(crate) wording: Wording,
+    /// Options put on every generated rule group.
+    pub(crate) rule_groups: RuleGroupOptions,
+}
+
+/// A rule group's own options (`rule_groups:`), each only where the target has it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleGroupOptions {
+    /// The most alerts or series one rule may produce (None: no limit).
+    pub(crate) limit: Option<u64>,
+    /// How far into the past the group's rules query (None: not at all).
+    pub(crate) query_offset: Option<PromDuration>,
 }
 
 /// The library's own words for the generated texts.
@@ -506,6 +519,9 @@ pub(crate) struct Level {
 pub(crate) struct AlertLevel {
     pub(crate) severity: String,
     pub(crate) for_: PromDuration,
+    /// How long the alert stays firing after its condition stops holding (zero: not at
+    /// all), so a value flapping around the threshold keeps one page open.
+    pub(crate) keep_firing_for: PromDuration,
 }
 
 /// A thresholded signal's levels, least severe first.

@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, Role, Roles, Signal,
-    Targets,
+    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, PrometheusVersion, Role,
+    Roles, Signal, Targets,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -82,6 +82,7 @@ pub(crate) fn resolve(
         file,
         signals,
         diags: Vec::new(),
+        target: PrometheusVersion::DEFAULT,
     };
     let overlay = match env {
         None => None,
@@ -127,6 +128,8 @@ struct Resolver<'a> {
     /// Every signal: the keys `policies` accepts.
     signals: &'a [Signal],
     diags: Vec<Diagnostic>,
+    /// The Prometheus release the spec targets (read first: features depend on it).
+    target: PrometheusVersion,
 }
 
 pub(crate) use crate::diag::did_you_mean;
@@ -137,6 +140,7 @@ mod labels;
 mod names;
 mod policies;
 mod settings;
+mod target;
 
 impl Resolver<'_> {
     fn span<T>(&self, v: &S<T>) -> Option<Span> {
@@ -148,6 +152,8 @@ impl Resolver<'_> {
     }
 
     fn spec(&mut self, raw: &RawSpec, env: Option<&RawEnvironment>) -> Model {
+        self.target = self.prometheus(raw);
+        let rule_groups = self.rule_groups(raw);
         if raw.version.value != SPEC_VERSION {
             let d = Diagnostic::error(
                 VERSION,
@@ -278,6 +284,7 @@ impl Resolver<'_> {
             capacity,
             lint_ignores: self.lint_ignores(raw),
             wording: self.wording(raw),
+            rule_groups,
         }
     }
 
@@ -301,7 +308,7 @@ impl Resolver<'_> {
         }
         let mut selector = Vec::new();
         for (k, v) in &rp.selector {
-            if !is_label_name(k) {
+            if !is_label_name(k) && !self.utf8_name(k, v) {
                 let d = Diagnostic::error(
                     INVALID_NAME,
                     format!("selector label `{k}` is not a valid Prometheus label name"),

@@ -199,12 +199,15 @@ pub(crate) fn serialize(
     let rules = rule_output(model, &artifacts.rules, target);
     // promtool's unit tests load plain rule groups: the rule file itself, or for a target
     // that wraps the groups (PrometheusRule, Mimir), a copy of them beside the tests.
+    // A rule file with a `query_offset` is tested through a copy without it
+    // (`RuleFile::without_query_offset`).
+    let offset = artifacts.rules.has_query_offset();
     let (tested_rules, tests) = match target {
-        Target::Prometheus => (None, to_yaml(model, &artifacts.tests)),
-        Target::Operator | Target::Mimir => (
+        Target::Prometheus if !offset => (None, to_yaml(model, &artifacts.tests)),
+        Target::Prometheus | Target::Operator | Target::Mimir => (
             Some(file(
                 conventions::tested_rules_path(),
-                to_yaml(model, &artifacts.rules),
+                to_yaml(model, &artifacts.rules.without_query_offset()),
             )),
             to_yaml(
                 model,

@@ -30,6 +30,12 @@ pub struct RuleGroup {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) interval: Option<String>,
+    /// The most alerts or series one rule may produce (Prometheus 2.31+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<u64>,
+    /// How far into the past the rules query (Prometheus 2.53+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) query_offset: Option<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -43,6 +49,9 @@ pub struct Rule {
     pub expr: String,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     pub(crate) for_: Option<String>,
+    /// How long the alert stays firing once its condition stops holding (2.42+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) keep_firing_for: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,18 +150,41 @@ pub(crate) fn rule_file(
     }
     Ok(RuleFile {
         groups: vec![
-            RuleGroup {
-                name: conventions::ALERT_GROUP.to_string(),
-                interval: None,
-                rules: alerts,
-            },
-            RuleGroup {
-                name: conventions::RECORDING_GROUP.to_string(),
-                interval: None,
-                rules: records,
-            },
+            RuleGroup::new(model, conventions::ALERT_GROUP, alerts),
+            RuleGroup::new(model, conventions::RECORDING_GROUP, records),
         ],
     })
+}
+
+impl RuleGroup {
+    /// A group with the spec's group options (`rule_groups:`).
+    fn new(model: &Model, name: &str, rules: Vec<Rule>) -> Self {
+        RuleGroup {
+            name: name.to_string(),
+            interval: None,
+            limit: model.rule_groups.limit,
+            query_offset: model.rule_groups.query_offset.map(|d| d.to_string()),
+            rules,
+        }
+    }
+}
+
+impl RuleFile {
+    /// The same groups without their `query_offset`: what the unit tests load. Prometheus
+    /// shifts each rule's query by the offset, so a recorded series read by another rule is
+    /// shifted twice; the tests prove the rules' logic on data as it arrives.
+    pub(crate) fn without_query_offset(&self) -> RuleFile {
+        let mut file = self.clone();
+        for g in &mut file.groups {
+            g.query_offset = None;
+        }
+        file
+    }
+
+    /// Whether any group sets a `query_offset`.
+    pub(crate) fn has_query_offset(&self) -> bool {
+        self.groups.iter().any(|g| g.query_offset.is_some())
+    }
 }
 
 /// The environment with the spec's template overrides added (None without any).
@@ -192,6 +224,7 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
         alert: None,
         expr,
         for_: None,
+        keep_firing_for: None,
         labels: pool_labels(model, pool),
         annotations: None,
         origin: Origin {
@@ -249,6 +282,8 @@ struct Draft<'a> {
     signal: Signal,
     expr: String,
     for_: String,
+    /// `keep_firing_for`, when the level sets one.
+    keep_firing_for: Option<String>,
     severity: &'a str,
     threshold: Option<f64>,
     span: Option<Span>,
@@ -309,6 +344,7 @@ fn alert(
         alert: Some(d.signal.alert().to_string()),
         expr: d.expr,
         for_: Some(d.for_),
+        keep_firing_for: d.keep_firing_for,
         labels,
         annotations: Some(ann),
         origin: Origin {
@@ -359,6 +395,8 @@ fn alerting_rules(
                 signal: policy.signal,
                 expr: def.condition(&x, level.value, &cx(a.for_, Targets::default())),
                 for_: a.for_.to_string(),
+                keep_firing_for: (!a.keep_firing_for.is_zero())
+                    .then(|| a.keep_firing_for.to_string()),
                 severity: &a.severity,
                 threshold: Some(level.value),
                 span: level.span.clone(),
@@ -376,6 +414,7 @@ fn alerting_rules(
                         signal: def.signal(),
                         expr: (def.expr)(&x, &cx(absent.for_, absence.targets)),
                         for_: absent.for_.to_string(),
+                        keep_firing_for: None,
                         severity: &absent.severity,
                         threshold: None,
                         span: absent.span.clone(),
@@ -391,6 +430,7 @@ fn alerting_rules(
                         signal: def.signal(),
                         expr: (def.expr)(&x, &cx(policy.for_, Targets::default())),
                         for_: policy.for_.to_string(),
+                        keep_firing_for: None,
                         severity: &policy.severity,
                         threshold: None,
                         span: policy.span.clone(),

@@ -38,6 +38,88 @@ fn push_escaped(out: &mut String, v: &str) {
     }
 }
 
+/// The one `le` matcher of a bucket bound, holding for every way the bound is written:
+/// Prometheus 2 keeps the exporter's text (`5` from client_golang, `5.0` from Python's
+/// prometheus_client), Prometheus 3 writes whole bounds as `5.0` (CHANGELOG 3.0.0:
+/// "Scraping: normalize "le" and "quantile" label values upon ingestion. #15164"). A bound
+/// with a fraction (`0.5`) is written alike by all of them.
+pub(crate) fn le_matcher(bound: f64) -> String {
+    let text = number(bound);
+    if text.contains(['.', 'e']) {
+        format!("le=\"{text}\"")
+    } else {
+        format!("le=~\"{text}(\\\\.0)?\"")
+    }
+}
+
+/// Appends a label name: as it is in the classic set (`[a-zA-Z_][a-zA-Z0-9_]*`), else
+/// quoted as Prometheus 3 reads it (`"a.label"`); the model admits such names only for a
+/// 3.x target.
+fn push_label_name(out: &mut String, name: &str) {
+    if crate::model::is_label_name(name) {
+        out.push_str(name);
+    } else {
+        out.push('"');
+        push_escaped(out, name);
+        out.push('"');
+    }
+}
+
+/// A label name as PromQL reads it: as it is, or quoted ([`push_label_name`]).
+pub(crate) fn label_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    push_label_name(&mut out, name);
+    out
+}
+
+/// `metric{m1, m2}` of matchers already written (`job=~"$job"`), the metric quoted inside
+/// the braces where it is outside the classic set.
+pub(crate) fn selector_of(metric: &str, written: &[&str]) -> String {
+    match (crate::model::is_metric_name(metric), written.is_empty()) {
+        (true, true) => metric.to_string(),
+        (true, false) => format!("{metric}{{{}}}", written.join(", ")),
+        (false, _) => {
+            let mut out = String::from("{\"");
+            push_escaped(&mut out, metric);
+            out.push('"');
+            for m in written {
+                out.push_str(", ");
+                out.push_str(m);
+            }
+            out.push('}');
+            out
+        }
+    }
+}
+
+/// `metric{a="x"}`; a metric name outside the classic set goes quoted inside the braces,
+/// as Prometheus 3 requires: `{"my.metric", a="x"}`.
+pub(crate) fn selector(metric: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(metric.len() + 16);
+    push_selector(&mut out, metric, pairs);
+    out
+}
+
+/// Appends [`selector`] of `metric` and `pairs` to `out`.
+pub(crate) fn push_selector(out: &mut String, metric: &str, pairs: &[(&str, &str)]) {
+    if crate::model::is_metric_name(metric) {
+        out.push_str(metric);
+        push_matchers(out, pairs);
+        return;
+    }
+    out.push_str("{\"");
+    push_escaped(out, metric);
+    out.push('"');
+    let mut rest = String::new();
+    push_matchers(&mut rest, pairs);
+    if let Some(inner) = rest.strip_prefix('{') {
+        out.push_str(", ");
+        out.push_str(inner);
+    } else {
+        out.push('}');
+    }
+}
+
 /// `{a="x", b="y"}`, or nothing for no matchers.
 pub(crate) fn matchers(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
@@ -63,7 +145,7 @@ pub(crate) fn push_matchers(out: &mut String, pairs: &[(&str, &str)]) {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(k);
+        push_label_name(out, k);
         out.push_str("=\"");
         push_escaped(out, v);
         out.push('"');
@@ -97,7 +179,7 @@ pub(crate) struct Recorded<'a> {
 impl Recorded<'_> {
     /// `name{pool="k2"}`.
     pub(crate) fn select(&self, name: &str) -> String {
-        format!("{name}{}", pool_matcher(self.pool_label, self.pool))
+        selector(name, &[(self.pool_label, self.pool)])
     }
 
     /// `max_over_time(name{pool="k2"}[window])`: the peak of a recorded series.
@@ -205,7 +287,7 @@ impl<'a> PoolExprs<'a> {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        format!("{metric}{}", matchers(&pairs))
+        selector(metric, &pairs)
     }
 
     /// A role's series (with a suffix such as `_bucket`), its long-form `match` labels
@@ -236,7 +318,9 @@ impl<'a> PoolExprs<'a> {
                     .iter()
                     .find(|(i, _)| i == l)
                     .map_or(l, |(_, m)| m.as_str());
-                extras.push(format!("{on}=~\"${l}\""));
+                let mut m = String::new();
+                push_label_name(&mut m, on);
+                extras.push(format!("{m}=~\"${l}\""));
             }
         }
         extras.extend(extra.map(str::to_string));
@@ -427,15 +511,8 @@ impl<'a> PoolExprs<'a> {
 
     /// The share of a histogram's observations above its largest finite bucket `top`:
     /// what a quantile cannot show, as histogram_quantile never exceeds that bound.
-    /// Prometheus 3 writes whole bounds as `5.0`, exporters and Prometheus 2 as `5`: the
-    /// matcher takes both.
     pub(crate) fn share_above(&self, role: Role, top: f64) -> String {
-        let bound = number(top);
-        let le = if bound.contains(['.', 'e']) {
-            format!("le=\"{bound}\"")
-        } else {
-            format!("le=~\"{bound}(\\\\.0)?\"")
-        };
+        let le = le_matcher(top);
         let w = self.window;
         let bucket =
             self.select_role_with(role, "_bucket", Some(&le), &|s| format!("rate({s}[{w}])"));

@@ -11,6 +11,9 @@ use serde_saphyr::Spanned;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
 
+mod groups;
+pub(crate) use groups::RawRuleGroups;
+
 /// The spec format version this build reads.
 pub(crate) const SPEC_VERSION: u32 = 1;
 
@@ -98,6 +101,12 @@ pub struct RawSpec {
     /// The words annotation texts use for this library, and template overrides.
     #[serde(default)]
     pub(crate) wording: Option<RawWording>,
+    /// The Prometheus release the generated files are for (`"3"`, `"2.53"`; default 3).
+    #[serde(default)]
+    pub(crate) prometheus: Option<S<String>>,
+    /// Options of every generated rule group (`limit`, `query_offset`).
+    #[serde(default)]
+    pub(crate) rule_groups: Option<S<RawRuleGroups>>,
 }
 
 /// The library's own words: the setting that sizes the pool, and annotation templates that
@@ -427,6 +436,9 @@ pub(crate) struct RawLevel {
     pub(crate) severity: Option<S<String>>,
     #[serde(default, rename = "for")]
     pub(crate) for_: Option<S<String>>,
+    /// How long the alert stays firing once its condition stops holding.
+    #[serde(default)]
+    pub(crate) keep_firing_for: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -68,20 +68,8 @@ fn selector_values_round_trip_through_promql() {
         ("odd", "\u{1}\u{7F}\u{A0}"),
     ];
     let a = common::artifacts(&g);
-    let mut exprs: Vec<String> = a
-        .rules
-        .groups
-        .iter()
-        .flat_map(|gr| gr.rules.iter().map(|r| r.expr.clone()))
-        .collect();
-    exprs.extend(
-        poolwatch::render::grafana::all_panels(&a.dashboard)
-            .iter()
-            .flat_map(|p| p.targets.iter())
-            .map(|t| poolwatch::check::grafana_vars::substitute(&t.expr)),
-    );
     let mut checked = 0;
-    for expr in exprs {
+    for expr in common::promql::all_exprs(&a) {
         let ast = promql_parser::parser::parse(&expr).unwrap_or_else(|e| panic!("{e}: {expr}"));
         let mut found = Vec::new();
         matchers(&ast, &mut found);

@@ -40,6 +40,7 @@ mod lint;
 mod lint_formats;
 mod lint_precision;
 mod many_specs;
+mod modern;
 mod output_safety;
 mod presets;
 mod prometheus_server;
@@ -80,6 +81,7 @@ fn main() {
         ("lint_formats", lint_formats::tests),
         ("lint_precision", lint_precision::tests),
         ("many_specs", many_specs::tests),
+        ("modern", modern::tests),
         ("output_safety", output_safety::tests),
         ("presets", presets::tests),
         ("prometheus_server", prometheus_server::tests),

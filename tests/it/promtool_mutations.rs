@@ -73,6 +73,15 @@ fn rule_mutants(rule: &Value, several: bool, interval: u64) -> Vec<RuleMutant> {
             });
         }
     }
+    if let Some(k) = rule["keep_firing_for"].as_str() {
+        out.push(RuleMutant {
+            kind: Kind::KeepFiringForRemoved,
+            site: format!("keep_firing_for: {k}"),
+            apply: Box::new(|r| {
+                r.as_mapping_mut().unwrap().remove("keep_firing_for");
+            }),
+        });
+    }
     out.push(RuleMutant {
         kind: Kind::SeverityRenamed,
         site: "labels.severity".into(),

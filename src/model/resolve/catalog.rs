@@ -10,7 +10,7 @@ impl Resolver<'_> {
         let mut catalog = Catalog::default();
         for m in &raw.catalog {
             let name = &m.name.value;
-            if !is_metric_name(name) {
+            if !is_metric_name(name) && !self.utf8_name(name, &m.name) {
                 let d = Diagnostic::error(
                     INVALID_NAME,
                     format!("`{name}` is not a valid Prometheus metric name"),
@@ -36,7 +36,11 @@ impl Resolver<'_> {
             }
             let mut labels: Vec<String> = Vec::new();
             for l in &m.labels {
-                if self.label_name(l) && !labels.contains(&l.value) {
+                // A name outside the classic set is refused (PW003) only if Prometheus 3
+                // cannot take it quoted either.
+                let ok =
+                    is_label_name(&l.value) || self.utf8_name(&l.value, l) || self.label_name(l);
+                if ok && !labels.contains(&l.value) {
                     labels.push(l.value.clone());
                 }
             }

@@ -8,6 +8,18 @@ pub(crate) fn is_metric_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
+/// Whether `s` can be a metric or label name in Prometheus 3, written quoted where it is
+/// outside the classic set: any UTF-8 text but empty, reserved (`__`), control characters
+/// (invisible in review), U+FFFD (read back as a decoding error) or white space (which
+/// Prometheus 3 takes, but no exporter writes: in a spec it is a typo).
+pub(crate) fn is_utf8_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with("__")
+        && !s
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\u{FFFD}')
+}
+
 /// Whether `s` is a valid Prometheus label name (and not a reserved `__` name).
 pub(crate) fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();

@@ -5,7 +5,7 @@ use super::{INVALID_NAME, INVALID_VALUE, Resolver, THRESHOLD, UNREACHABLE, did_y
 use crate::diag::Diagnostic;
 use crate::model::{
     Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, Level, Policies, Policy, PolicyShape,
-    Reach, Roles, Signal, ValueUnit,
+    PromDuration, Reach, Roles, Signal, ValueUnit,
 };
 use crate::source::Span;
 use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, S};
@@ -292,6 +292,7 @@ impl Resolver<'_> {
             (Some(s), Some(f)) => Some(AlertLevel {
                 severity: self.severity(s, severities),
                 for_: self.duration(f, true),
+                keep_firing_for: self.keep_firing_for(raw),
             }),
             (Some(s), None) => {
                 let d = Diagnostic::error(
@@ -313,11 +314,30 @@ impl Resolver<'_> {
             }
             (None, None) => None,
         };
+        if let (None, Some(k)) = (&raw.severity, &raw.keep_firing_for) {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                "a level with `keep_firing_for` needs a severity and a `for`: it raises no alert",
+            )
+            .at(self.span(k));
+            self.push(d);
+        }
         Level {
             value,
             color,
             alert,
             span: self.span(l),
+        }
+    }
+
+    /// A level's `keep_firing_for` (zero when not set), refused where the target lacks it.
+    fn keep_firing_for(&mut self, raw: &RawLevel) -> PromDuration {
+        match &raw.keep_firing_for {
+            Some(k) => {
+                self.require(crate::model::Feature::KeepFiringFor, k);
+                self.duration(k, true)
+            }
+            None => PromDuration::from_secs(0),
         }
     }
 }

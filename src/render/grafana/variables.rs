@@ -4,7 +4,7 @@
 use super::{DataSourceRef, Variable};
 use crate::conventions;
 use crate::model::{Model, Role};
-use crate::render::promql::escape_label_value;
+use crate::render::promql::{escape_label_value, label_name, selector_of};
 
 /// The data source variable, then one multi-select variable per identity label (in the
 /// pools' order), its values read from the size metric of the first pool that has it.
@@ -32,7 +32,7 @@ pub(super) fn variables(model: &Model) -> Vec<Variable> {
             .selector
             .iter()
             .filter(|kv| model.pools.iter().all(|p| p.selector.contains(kv)))
-            .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
+            .map(|(k, v)| format!("{}=\"{}\"", label_name(k), escape_label_value(v)))
             .collect()
     });
     for pool in &model.pools {
@@ -54,12 +54,11 @@ pub(super) fn variables(model: &Model) -> Vec<Variable> {
                 None => (pool.roles.active.as_str(), l.as_str()),
             };
             let filter: Vec<&str> = selector.iter().chain(&chosen).map(String::as_str).collect();
-            let filter = if filter.is_empty() {
-                String::new()
-            } else {
-                format!("{{{}}}", filter.join(", "))
-            };
-            let query = format!("label_values({metric}{filter}, {on})");
+            let query = format!(
+                "label_values({}, {})",
+                selector_of(metric, &filter),
+                label_name(on)
+            );
             out.push(Variable {
                 kind: "query".into(),
                 name: l.clone(),

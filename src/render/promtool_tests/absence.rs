@@ -485,7 +485,7 @@ impl Tests<'_> {
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 InputSeries {
-                    series: format!("{}{}", s.metric, crate::render::promql::matchers(&pairs)),
+                    series: crate::render::promql::selector(&s.metric, &pairs),
                     values: values(&s.lives, steps),
                 }
             })

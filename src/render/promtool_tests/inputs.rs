@@ -7,7 +7,7 @@ use super::arithmetic::{Timing, as_printed};
 use super::file::InputSeries;
 use crate::conventions::{self, number};
 use crate::model::{Model, Pool, Role, ValueUnit};
-use crate::render::promql::push_matchers;
+use crate::render::promql::selector;
 
 /// An input series standing for one of a pool's metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,10 +28,8 @@ impl Series {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let mut series = self.metric.clone();
-        push_matchers(&mut series, &pairs);
         InputSeries {
-            series,
+            series: selector(&self.metric, &pairs),
             values: self.values.clone(),
         }
     }

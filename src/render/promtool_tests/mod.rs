@@ -22,8 +22,10 @@
 mod absence;
 pub(crate) mod arithmetic;
 mod file;
+mod flapping;
 pub(crate) mod inputs;
 mod recording;
+mod state;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -73,12 +75,15 @@ pub(crate) fn test_file(
             }
         }
     }
-    let timing = Timing::new(model.rate_window, alerts.iter().map(|a| a.for_));
+    let timing = Timing::new(
+        model.rate_window,
+        alerts.iter().flat_map(|a| [a.for_, a.keep_firing_for]),
+    );
     // A test evaluates every rule at every step: durations whose common step is tiny
     // against the longest of them (a 1d window with a 7ms `for`) would need millions.
     let longest = alerts
         .iter()
-        .map(|a| a.for_)
+        .map(|a| a.for_.max(a.keep_firing_for))
         .chain(std::iter::once(model.rate_window))
         .max()
         .unwrap_or(model.rate_window);
@@ -211,8 +216,9 @@ struct Alert<'a> {
     pool_ix: usize,
     signal: Signal,
     threshold: Option<f64>,
-    /// The `for` and severity the spec's policy gives this alert level.
+    /// The `for`, `keep_firing_for` and severity the spec's policy gives this alert level.
     for_: PromDuration,
+    keep_firing_for: PromDuration,
     severity: &'a str,
     /// The labels every alert of the pool must carry: the pool label and the static ones.
     pool_label: &'a str,
@@ -233,8 +239,8 @@ impl<'a> Alert<'a> {
             PolicyShape::Capacity => model.capacity.as_ref().and_then(|c| c.undersized.as_ref()),
             PolicyShape::Levels => None,
         };
-        let (severity, for_) = match policy {
-            Some(p) => (p.severity.as_str(), p.for_),
+        let (severity, for_, keep_firing_for) = match policy {
+            Some(p) => (p.severity.as_str(), p.for_, PromDuration::from_secs(0)),
             None => {
                 let level = pool
                     .policies
@@ -244,7 +250,7 @@ impl<'a> Alert<'a> {
                     .find(|(l, _)| Some(l.value) == rule.origin.threshold)
                     .map(|(_, a)| a)
                     .ok_or("no level of its policy has its threshold")?;
-                (level.severity.as_str(), level.for_)
+                (level.severity.as_str(), level.for_, level.keep_firing_for)
             }
         };
         // A capacity alert compares the recommended size with the configured one: in its
@@ -264,6 +270,7 @@ impl<'a> Alert<'a> {
             signal,
             threshold,
             for_,
+            keep_firing_for,
             severity,
             pool_label: &model.pool_label,
         })
@@ -324,8 +331,8 @@ impl<'a> Alert<'a> {
     }
 
     /// The alert's value and labels if it is firing at step `n`: its condition has held
-    /// without a break for at least `for` (Prometheus's pending → firing state machine,
-    /// evaluated every step from 0).
+    /// without a break for at least `for`, or stopped holding less than `keep_firing_for`
+    /// ago (Prometheus's state machine, [`state::Machine`], evaluated every step from 0).
     fn firing(&self, sc: &Scenario, n: u64, t: Timing) -> Option<(f64, BTreeMap<String, String>)> {
         // An alert that selects none of the series never holds.
         if !self.sees(sc) {
@@ -341,18 +348,18 @@ impl<'a> Alert<'a> {
         n: u64,
         t: Timing,
     ) -> Option<(f64, BTreeMap<String, String>)> {
-        let mut since = None;
-        let mut last = None;
-        for k in 0..=n {
-            last = self.seen_value(sc, k, t);
-            since = if last.is_some() {
-                since.or(Some(k))
-            } else {
-                None
-            };
+        self.machine(t)
+            .firing_at(|k| self.seen_value(sc, k, t), n)
+            .map(|value| (value, self.labels(sc)))
+    }
+
+    /// The alert's state machine at the tests' step.
+    fn machine(&self, t: Timing) -> state::Machine {
+        state::Machine {
+            for_steps: t.steps(self.for_),
+            keep_ms: self.keep_firing_for.millis(),
+            step_ms: t.step_ms,
         }
-        let value = last?;
-        (n - since? >= t.steps(self.for_)).then(|| (value, self.labels(sc)))
     }
 
     /// What promtool must see for this alert: the expression's labels with the rule's on
@@ -527,8 +534,10 @@ impl<'a> Tests<'a> {
             .map(|b| t.steps(b.for_))
             .fold(wait, u64::max);
         let steps = t.window_steps + longest + 2;
-        // The series run on past the recovery, until the alert has cleared.
-        let inputs = self.inputs(a.pool_ix, steps + t.window_steps + 3);
+        let keep = t.steps(a.keep_firing_for);
+        // The series run on past the recovery, until the alert has cleared (after its
+        // `keep_firing_for`).
+        let inputs = self.inputs(a.pool_ix, steps + t.window_steps + keep + 3);
         let for_ = a.for_.to_string();
         let threshold = a.threshold.unwrap_or_default();
         let levels: Vec<f64> = a
@@ -579,18 +588,35 @@ impl<'a> Tests<'a> {
         // instance's alert is not raised again. After the last check the hot instance
         // recovers, and the alert clears (the recommended size looks back a day: the
         // undersized alert stays).
+        let flapping = self.flapping_group(a, &firing, &healthy, hot, fire_at)?;
         firing.series.extend(inputs.scaled_out(&healthy, onset + 1));
         let recover_at = times.iter().copied().max().unwrap_or(fire_at) + 1;
         let cleared = match a.signal.info().policy {
             PolicyShape::Capacity => None,
             _ => firing.recover(&healthy, hot, recover_at, t),
         };
+        // With `keep_firing_for`, the alert still fires when the condition ends, and
+        // clears that long after.
+        if keep > 0 {
+            times.extend(cleared);
+        }
+        let cleared = cleared.map(|c| c + keep);
         times.extend(cleared);
         let checks = self.checks(a.name(), &firing, &times)?;
         if cleared.is_some() && checks.last().is_none_or(|c| !c.exp_alerts.is_empty()) {
             return Err("no input lets it clear".into());
         }
         let settled = silent.trace.map_or(0, |tr| tr.steady_from(t)) + wait;
+        if keep > 0
+            && cleared.is_some()
+            && checks
+                .iter()
+                .rev()
+                .nth(1)
+                .is_none_or(|c| c.exp_alerts.is_empty())
+        {
+            return Err("its keep_firing_for does not keep it firing once it recovers".into());
+        }
         let op = a.signal.comparison().operator();
         let mut groups = vec![
             self.group(
@@ -599,10 +625,13 @@ impl<'a> Tests<'a> {
                      joins{}",
                     a.describe(),
                     firing.shown(t, a.signal.unit()),
-                    if cleared.is_some() {
-                        "; clears once it recovers"
-                    } else {
-                        ""
+                    match (cleared.is_some(), keep > 0) {
+                        (true, false) => "; clears once it recovers".to_string(),
+                        (true, true) => format!(
+                            "; keeps firing for {} once it recovers, then clears",
+                            a.keep_firing_for
+                        ),
+                        (false, _) => String::new(),
                     }
                 ),
                 &firing,
@@ -619,6 +648,7 @@ impl<'a> Tests<'a> {
                 vec![self.check(a.name(), &silent, settled)?],
             ),
         ];
+        groups.extend(flapping);
         if def.more_worlds.contains(&World::BornAndRestart) {
             groups.push(self.born_group(a, &inputs, longest)?);
             groups.push(self.restart_group(a, &inputs, longest)?);

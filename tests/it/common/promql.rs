@@ -26,3 +26,21 @@ pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         _ => {}
     }
 }
+
+/// Every expression of generated artifacts: each rule's, then each panel target's with
+/// Grafana's variables replaced so it parses.
+pub fn all_exprs(a: &poolwatch::render::Artifacts) -> Vec<String> {
+    let mut exprs: Vec<String> = a
+        .rules
+        .groups
+        .iter()
+        .flat_map(|gr| gr.rules.iter().map(|r| r.expr.clone()))
+        .collect();
+    exprs.extend(
+        poolwatch::render::grafana::all_panels(&a.dashboard)
+            .iter()
+            .flat_map(|p| p.targets.iter())
+            .map(|t| poolwatch::check::grafana_vars::substitute(&t.expr)),
+    );
+    exprs
+}

@@ -45,6 +45,7 @@ pub(crate) enum Kind {
     /// Rule-level edits.
     ForRemoved,
     ForHalved,
+    KeepFiringForRemoved,
     SeverityRenamed,
 }
 
@@ -69,6 +70,7 @@ impl fmt::Display for Kind {
             Kind::DenominatorGuardRemoved => write!(f, "zero-denominator guard removed"),
             Kind::ForRemoved => write!(f, "`for` removed"),
             Kind::ForHalved => write!(f, "`for` halved"),
+            Kind::KeepFiringForRemoved => write!(f, "`keep_firing_for` removed"),
             Kind::SeverityRenamed => write!(f, "severity renamed"),
         }
     }
