@@ -5,6 +5,7 @@
 //! at its first finding.
 
 pub(crate) mod baseline;
+pub(crate) mod carried;
 pub(crate) mod dashboard;
 pub(crate) mod expr;
 pub(crate) mod go_template;
