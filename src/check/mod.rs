@@ -48,6 +48,7 @@ pub(crate) mod unknown_metric;
 pub(crate) mod unknown_severity;
 pub(crate) mod unknown_template_function;
 pub(crate) mod unreachable_quantile;
+pub(crate) mod unused_variable;
 pub(crate) mod variable_query;
 
 use crate::diag::Diagnostic;

@@ -11,7 +11,7 @@ use super::{
     missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
     rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
     undefined_variable, unit_mismatch, unknown_label, unknown_metric, unknown_severity,
-    unknown_template_function, unreachable_quantile, variable_query,
+    unknown_template_function, unreachable_quantile, unused_variable, variable_query,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
@@ -259,6 +259,11 @@ pub const CHECKS: &[CheckInfo] = &[
         variable_query,
         Run::Dashboard(variable_query::check),
         "variable_query.rs"
+    ),
+    check!(
+        unused_variable,
+        Run::Dashboard(unused_variable::check),
+        "unused_variable.rs"
     ),
 ];
 
