@@ -12,6 +12,7 @@ pub(crate) mod go_template;
 pub mod grafana_vars;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
+pub(crate) mod regex_lang;
 pub mod registry;
 pub(crate) mod rules_file;
 pub(crate) mod run;
