@@ -17,9 +17,8 @@
 //! Example: `up{job="node", job="node-exporter"} == 0`.
 
 use promql_parser::label::{MatchOp, Matcher};
-use promql_parser::parser::Expr;
 
-use super::expr::visit;
+use super::expr::{selectors, show_matcher};
 use super::lint::{Cx, RuleUnit};
 use super::regex_lang;
 use crate::diag::{Code, Diagnostic, Severity};
@@ -82,10 +81,6 @@ pub(crate) fn contradiction(matchers: &[Matcher]) -> Option<(&Matcher, &Matcher)
     })
 }
 
-fn show(m: &Matcher) -> String {
-    format!("{}{}\"{}\"", m.name, m.op, m.value)
-}
-
 pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
     let Ok(ast) = &rule.ast else {
         return Vec::new();
@@ -94,12 +89,7 @@ pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    visit(ast, None, &mut |e, _| {
-        let vs = match e {
-            Expr::VectorSelector(vs) => vs,
-            Expr::MatrixSelector(ms) => &ms.vs,
-            _ => return,
-        };
+    selectors(ast, &mut |vs| {
         let alternatives: Vec<&[Matcher]> = if vs.matchers.or_matchers.is_empty() {
             vec![&vs.matchers.matchers]
         } else {
@@ -116,11 +106,11 @@ pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
                     SEVERITY,
                     format!(
                         "`{what}` can never be selected: `{}` and `{}` cannot both hold",
-                        show(a),
-                        show(b)
+                        show_matcher(a),
+                        show_matcher(b)
                     ),
                     // On the matcher as written, when it is (not a `by (...)` of its label).
-                    super::expr::find_word(&rule.expr.text, &show(b))
+                    super::expr::find_word(&rule.expr.text, &show_matcher(b))
                         .and_then(|r| rule.expr.sub(r.start..r.start + b.name.len()))
                         .or_else(|| rule.expr_word(&b.name)),
                 )
@@ -137,6 +127,8 @@ pub(crate) fn check(rule: &RuleUnit, _cx: &Cx) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
+    use promql_parser::parser::Expr;
+
     fn found(src: &str) -> bool {
         let e = promql_parser::parser::parse(src).unwrap();
         let Expr::VectorSelector(vs) = e else {
@@ -144,7 +136,6 @@ mod tests {
         };
         super::contradiction(&vs.matchers.matchers).is_some()
     }
-    use promql_parser::parser::Expr;
 
     #[test]
     fn only_matchers_no_value_satisfies_contradict() {
