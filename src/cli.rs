@@ -210,6 +210,11 @@ pub(crate) struct CheckArgs {
     /// units for --rules/--dashboards.
     #[arg(long, value_name = "FILE")]
     pub(crate) metadata: Vec<PathBuf>,
+    /// The Prometheus major version --rules/--dashboards run on, 2 or 3: what it breaks is
+    /// reported (integer `le` matchers and `holt_winters` on 3, quoted UTF-8 names on 2).
+    /// Default: 3 is assumed, and what only 3 breaks is a warning.
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub(crate) prometheus: Option<u8>,
     /// The lowest level that fails the run (exit 1): error (default), warning, info, or
     /// never.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]

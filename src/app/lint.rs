@@ -116,6 +116,7 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
             )]);
         }
     };
+    k.target = crate::check::knowledge::Target::from_flag(args.prometheus);
     for path in &args.metrics {
         match read_text(path, "metrics exposition") {
             Err(d) => errs.push(d),

@@ -353,6 +353,26 @@ impl DashboardDoc {
         Some(Span::new(*file, i..i + needle.len()))
     }
 
+    /// Where the variable `name` is defined: its `"name": "..."` in `templating`.
+    pub(crate) fn locate_variable(&self, name: &str) -> Option<Span> {
+        let (file, text) = self.file.as_ref()?;
+        let from = text.find("\"templating\"")?;
+        let quoted = serde_json::to_string(name).ok()?;
+        let mut at = from;
+        while let Some(i) = text[at..].find("\"name\"") {
+            let key = at + i;
+            let rest = text[key + 6..].trim_start();
+            if let Some(value) = rest.strip_prefix(':').map(str::trim_start)
+                && value.starts_with(&quoted)
+            {
+                let start = text.len() - value.len();
+                return Some(Span::new(*file, start..start + quoted.len()));
+            }
+            at = key + 6;
+        }
+        None
+    }
+
     /// The data source plugin a `datasource` field names (`prometheus`, `loki`, ...),
     /// through the dashboard's data source variables, when it says.
     pub(crate) fn plugin<'v>(&'v self, ds: &'v Value) -> Option<&'v str> {

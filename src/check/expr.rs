@@ -2,8 +2,9 @@
 //! expression compares with, the calls of named functions, and where a word stands in
 //! the expression's text. Plain syntax: what the expressions mean is [`super::typing`]'s.
 
+use promql_parser::label::Matcher;
 use promql_parser::parser::token::{T_EQLC, T_GTE, T_GTR, T_LSS, T_LTE};
-use promql_parser::parser::{Call, Expr};
+use promql_parser::parser::{Call, Expr, VectorSelector};
 
 /// Visits every node, parents before children, with each node's parent.
 pub(crate) fn visit<'a>(
@@ -33,6 +34,20 @@ pub(crate) fn visit<'a>(
         }
         _ => {}
     }
+}
+
+/// Visits every selector: vector selectors and those of range selectors.
+pub(crate) fn selectors<'a>(e: &'a Expr, f: &mut impl FnMut(&'a VectorSelector)) {
+    visit(e, None, &mut |n, _| match n {
+        Expr::VectorSelector(vs) => f(vs),
+        Expr::MatrixSelector(ms) => f(&ms.vs),
+        _ => {}
+    });
+}
+
+/// A matcher as it is usually written: `job=~"a.*"`.
+pub(crate) fn show_matcher(m: &Matcher) -> String {
+    format!("{}{}\"{}\"", m.name, m.op, m.value)
 }
 
 /// A filter comparing an expression with a number, read with the expression on the left:

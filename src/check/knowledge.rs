@@ -104,6 +104,52 @@ pub(crate) struct Knowledge {
     families: HashMap<String, Family>,
     /// The sources that filled `families`; empty when nothing is known exactly.
     pub(crate) provenance: Vec<Provenance>,
+    /// The Prometheus the files run on (`check --prometheus`).
+    pub(crate) target: Target,
+}
+
+/// The Prometheus major version rule files and dashboards run on. Not given, 3 is assumed
+/// (the current release, and a spec's default target) and what only 3 breaks is a warning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Target {
+    #[default]
+    Assumed3,
+    V2,
+    V3,
+}
+
+impl Target {
+    /// From `--prometheus 2|3`.
+    pub(crate) fn from_flag(major: Option<u8>) -> Self {
+        match major {
+            Some(2) => Target::V2,
+            Some(_) => Target::V3,
+            None => Target::Assumed3,
+        }
+    }
+
+    pub(crate) fn is_v3(self) -> bool {
+        self != Target::V2
+    }
+
+    /// The level of a finding about what one version breaks: `severity` when the version
+    /// is given, at most a warning when 3 is only assumed.
+    pub(crate) fn level(self, severity: crate::diag::Severity) -> crate::diag::Severity {
+        use crate::diag::Severity;
+        match (self, severity) {
+            (Target::Assumed3, Severity::Error) => Severity::Warning,
+            _ => severity,
+        }
+    }
+
+    /// How the version is known, for messages.
+    pub(crate) fn words(self) -> &'static str {
+        match self {
+            Target::Assumed3 => "Prometheus 3, assumed: `--prometheus 2|3` says which",
+            Target::V2 => "Prometheus 2, from `--prometheus 2`",
+            Target::V3 => "Prometheus 3, from `--prometheus 3`",
+        }
+    }
 }
 
 /// What one series name is, as far as anything says.

@@ -320,10 +320,22 @@ fn reads_ahead(records: &[(&RuleUnit, &Expr)]) -> bool {
 
 /// Parses a unit's expression, once: a dashboard query with Grafana's variables replaced.
 pub(crate) fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
-    if kind == UnitKind::Query {
-        super::grafana_vars::parse_query(text)
-    } else {
-        super::limits::parse(text)
+    let parse = |text: &str| {
+        if kind == UnitKind::Query {
+            super::grafana_vars::parse_query(text)
+        } else {
+            super::limits::parse(text)
+        }
+    };
+    match parse(text) {
+        // Prometheus 2's `holt_winters` is Prometheus 3's `double_exponential_smoothing`
+        // (same arguments), which the parser knows: read it as that, and let PW115 say
+        // what the version given makes of it.
+        Err(e) if e.contains("holt_winters") => {
+            let renamed = super::renamed_function::as_v3(text);
+            parse(&renamed).map_err(|_| e)
+        }
+        parsed => parsed,
     }
 }
 

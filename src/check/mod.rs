@@ -5,12 +5,14 @@
 //! at its first finding.
 
 pub(crate) mod baseline;
+pub(crate) mod carried;
 pub(crate) mod dashboard;
 pub(crate) mod expr;
 pub(crate) mod go_template;
 pub mod grafana_vars;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
+pub(crate) mod regex_lang;
 pub mod registry;
 pub(crate) mod rules_file;
 pub(crate) mod run;
@@ -24,9 +26,11 @@ pub(crate) mod counter_without_rate;
 pub(crate) mod datasource_variable;
 pub(crate) mod duplicate_rule;
 pub(crate) mod histogram_quantile;
+pub(crate) mod integer_bucket_label;
 pub(crate) mod invalid_duration;
 pub(crate) mod invalid_suppression;
 pub(crate) mod label_aggregated_away;
+pub(crate) mod left_open_subquery;
 pub(crate) mod limits;
 pub(crate) mod matching_never_matches;
 pub(crate) mod missing_annotation;
@@ -38,6 +42,7 @@ pub(crate) mod rate_interval;
 pub(crate) mod rate_on_binary;
 pub(crate) mod rate_on_gauge;
 pub(crate) mod record_name;
+pub(crate) mod renamed_function;
 pub(crate) mod template_syntax;
 pub(crate) mod threshold_steps;
 pub(crate) mod undefined_variable;
@@ -47,6 +52,8 @@ pub(crate) mod unknown_metric;
 pub(crate) mod unknown_severity;
 pub(crate) mod unknown_template_function;
 pub(crate) mod unreachable_quantile;
+pub(crate) mod unused_variable;
+pub(crate) mod utf8_name;
 pub(crate) mod variable_query;
 
 use crate::diag::Diagnostic;

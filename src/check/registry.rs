@@ -7,11 +7,12 @@ use super::lint::{Cx, RuleUnit};
 use super::{
     alert_without_comparison, alert_without_for, contradictory_matchers, counter_compared,
     counter_without_rate, datasource_variable, duplicate_rule, histogram_quantile,
-    invalid_duration, invalid_suppression, label_aggregated_away, matching_never_matches,
-    missing_annotation, panel_unit, panel_unit_mismatch, percent_sign, promql_syntax,
-    rate_interval, rate_on_binary, rate_on_gauge, record_name, template_syntax, threshold_steps,
-    undefined_variable, unit_mismatch, unknown_label, unknown_metric, unknown_severity,
-    unknown_template_function, unreachable_quantile, variable_query,
+    integer_bucket_label, invalid_duration, invalid_suppression, label_aggregated_away,
+    left_open_subquery, matching_never_matches, missing_annotation, panel_unit,
+    panel_unit_mismatch, percent_sign, promql_syntax, rate_interval, rate_on_binary, rate_on_gauge,
+    record_name, renamed_function, template_syntax, threshold_steps, undefined_variable,
+    unit_mismatch, unknown_label, unknown_metric, unknown_severity, unknown_template_function,
+    unreachable_quantile, unused_variable, utf8_name, variable_query,
 };
 use crate::diag::{Code, Diagnostic, Severity, severity_word};
 
@@ -174,6 +175,25 @@ pub const CHECKS: &[CheckInfo] = &[
         lowered: "when the labels come from an exposition, which relabeling may add to"
     ),
     check!(
+        integer_bucket_label,
+        Run::Rule(integer_bucket_label::check),
+        "integer_bucket_label.rs",
+        lowered: "when Prometheus 3 is only assumed (no `--prometheus`)"
+    ),
+    check!(utf8_name, Run::Rule(utf8_name::check), "utf8_name.rs"),
+    check!(
+        renamed_function,
+        Run::Rule(renamed_function::check),
+        "renamed_function.rs",
+        lowered: "when Prometheus 3 is only assumed, or when the new name only needs Prometheus 3's feature flag"
+    ),
+    check!(
+        left_open_subquery,
+        Run::Rule(left_open_subquery::check),
+        "left_open_subquery.rs",
+        lowered: "when Prometheus 3 is only assumed (no `--prometheus`)"
+    ),
+    check!(
         invalid_duration,
         Run::Rule(invalid_duration::check),
         "invalid_duration.rs"
@@ -259,6 +279,11 @@ pub const CHECKS: &[CheckInfo] = &[
         variable_query,
         Run::Dashboard(variable_query::check),
         "variable_query.rs"
+    ),
+    check!(
+        unused_variable,
+        Run::Dashboard(unused_variable::check),
+        "unused_variable.rs"
     ),
 ];
 

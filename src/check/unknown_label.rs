@@ -1,30 +1,41 @@
 //! PW112 unknown-label: a selector needs a label its metric never carries
-//! (`pool_up{status="down"}` on a metric whose series have only `pool`), a `by (...)`
-//! groups by one, or an `le` matcher names a bound that is not one of the histogram's
-//! buckets. Judged with `--metrics` (the labels of every sample of the exposition, plus
-//! the target's `job` and `instance`) or a spec's catalog (each metric's `labels:`).
+//! (`pool_up{status="down"}` on a metric whose series have only `pool`), a `by (...)`,
+//! `on (...)`, `ignoring (...)` or `group_left (...)` names one no series of its side can
+//! carry, an alert's template reads `$labels.x` for a label its expression's series never
+//! have, a dashboard variable's `label_values(metric, label)` asks for a label the metric
+//! lacks, or an `le` matcher names a bound that is not one of the histogram's buckets.
+//! Judged with `--metrics` (the labels of every sample of the exposition, plus the target's
+//! `job` and `instance`) or a spec's catalog (each metric's `labels:`), through
+//! aggregations, vector matching and `label_replace` (a side reading a series whose labels
+//! are not known is not judged).
 //!
 //! Why: a matcher that needs a value of a label no series has selects nothing, so the
 //! alert can never fire; a `by (...)` over a missing label groups everything under an
-//! empty value; `le="0.3"` where the buckets are 0.25 and 0.5 is always empty. Exporters
-//! rename labels between versions, and nothing else says a word when they do.
+//! empty value; `on (x)` over a label one side never has pairs nothing; `$labels.x` prints
+//! an empty value; a `label_values` drop-down stays empty; `le="0.3"` where the buckets are
+//! 0.25 and 0.5 is always empty. Exporters rename labels between versions, and nothing
+//! else says a word when they do.
 //!
 //! Certain, and an error, against a spec's catalog (its metrics declare every label the
 //! rules may use). Likely, and a warning, against an exposition: relabeling may add
-//! labels a saved `/metrics` page cannot show. A matcher that accepts an empty value
-//! (`x!="a"`, `x=~".*"`) holds on series without the label and is not reported.
+//! labels a saved `/metrics` page cannot show; give one `--metrics` file per job for a
+//! complete picture. A matcher that accepts an empty value (`x!="a"`, `x=~".*"`) holds on
+//! series without the label and is not reported. A label an aggregation of the expression
+//! itself drops is PW111's (`on`) or PW204's (`$labels`) finding, not this one's.
 //!
 //! Example: `sum by (pool) (k2_connection_pool_size{status="down"})` where the
 //! exposition's series carry `pool` only.
 
 use promql_parser::label::MatchOp;
-use promql_parser::parser::{Expr, LabelModifier, VectorSelector};
+use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinality};
 
-use super::expr::{unparen, visit};
-use super::knowledge::{Family, Provenance, strip_series_suffix};
+use super::carried::{carried, describe, family_carries, family_of};
+use super::dashboard::DashboardDoc;
+use super::expr::visit;
+use super::knowledge::Provenance;
 use super::lint::{Cx, RuleUnit};
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::model::TARGET_LABELS;
+use crate::source::Span;
 
 pub(crate) const CODE: Code = Code {
     code: "PW112",
@@ -32,49 +43,20 @@ pub(crate) const CODE: Code = Code {
 };
 pub(crate) const SEVERITY: Severity = Severity::Error;
 
-/// The family a series name belongs to, when its labels are known; and the suffix.
-fn family_of<'c>(cx: &'c Cx, name: &'c str) -> Option<(&'c Family, &'c str)> {
-    let k = &cx.env.knowledge;
-    let (base, suffix) = strip_series_suffix(name);
-    let f = k
-        .family(name)
-        .map(|f| (f, ""))
-        .or_else(|| k.family(base).map(|f| (f, suffix)))?;
-    f.0.labels.is_some().then_some(f)
-}
-
-fn carries(f: &Family, label: &str) -> bool {
-    TARGET_LABELS.contains(&label) || f.labels.as_ref().is_some_and(|l| l.contains(label))
-}
-
-/// The selector an aggregation reads directly (through parentheses and calls such as
-/// `rate(...)` that keep its labels; not `label_replace`/`label_join`, which add one).
-fn read_selector(e: &Expr) -> Option<&VectorSelector> {
-    match unparen(e) {
-        Expr::VectorSelector(vs) => Some(vs),
-        Expr::MatrixSelector(ms) => Some(&ms.vs),
-        Expr::Call(c) if !c.func.name.starts_with("label_") => {
-            c.args.args.iter().find_map(|a| read_selector(a))
-        }
-        _ => None,
-    }
-}
-
-pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
-    let k = &cx.env.knowledge;
-    if !k
+/// True when something says which labels metrics carry (a catalog or an exposition).
+fn knows_labels(cx: &Cx) -> bool {
+    cx.env
+        .knowledge
         .provenance
         .iter()
         .any(|p| matches!(p, Provenance::Spec | Provenance::Exposition))
-    {
-        return Vec::new();
-    }
-    let Ok(ast) = &rule.ast else {
-        return Vec::new();
-    };
-    let closed = k.is_closed();
+}
+
+/// The level, how sure the finding is, and the fix, from what is known.
+fn words(cx: &Cx, bucket: bool) -> (Severity, &'static str, &'static str) {
+    let closed = cx.env.knowledge.is_closed();
     let severity = if closed { SEVERITY } else { Severity::Warning };
-    let words = |bucket: bool| match (closed, bucket) {
+    let (how, help) = match (closed, bucket) {
         (true, false) => (
             "certain: the catalog declares every label",
             "use a label the catalog declares, or declare it",
@@ -92,84 +74,245 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             "use one of the bounds, or check whether the buckets changed",
         ),
     };
-    let mut out = Vec::new();
-    let mut report = |message: String, at: &str, label: &str, bucket: bool| {
-        let (how, help) = words(bucket);
-        out.push(
-            rule.diag(
-                CODE,
-                severity,
-                format!("{message} ({how})"),
-                rule.expr_word(at),
-            )
-            .label(label.to_string())
-            .help(help),
-        );
+    (severity, how, help)
+}
+
+/// A finding: its message, where, the label under the caret, whether about buckets.
+struct Found {
+    message: String,
+    at: Option<Span>,
+    label: &'static str,
+    bucket: bool,
+}
+
+/// True when `e`'s series can never carry `label` by what is known of its metrics, and
+/// not because an aggregation in `e` drops it (that is PW111's and PW204's to say).
+fn never_carries(cx: &Cx, e: &Expr, label: &str) -> bool {
+    carried(cx, e).is_some_and(|s| !s.contains(label)) && !cx.env.type_of(e).labels.drops(label)
+}
+
+fn side(e: &Expr, which: &str) -> String {
+    let what = describe(e, "");
+    if what.is_empty() {
+        format!("the {which} side")
+    } else {
+        format!("the {which} side ({what})")
+    }
+}
+
+/// `on`, `ignoring`, `group_left`/`group_right` labels no series of a side can carry.
+fn matching(cx: &Cx, rule: &RuleUnit, b: &BinaryExpr, out: &mut Vec<Found>) {
+    let Some(m) = &b.modifier else {
+        return;
     };
-    visit(ast, None, &mut |e, _| {
-        let vs = match e {
-            Expr::VectorSelector(vs) => vs,
-            Expr::MatrixSelector(ms) => &ms.vs,
-            Expr::Aggregate(a) => {
-                if let Some(LabelModifier::Include(by)) = &a.modifier
-                    && let Some(vs) = read_selector(&a.expr)
-                    && let Some(name) = vs.name.as_deref()
-                    && let Some((f, _)) = family_of(cx, name)
-                {
-                    for l in by.labels.iter().filter(|l| !carries(f, l)) {
-                        report(
-                            format!("`by ({l})`: no series of `{name}` carries `{l}`"),
-                            l,
-                            "groups by a label the metric never has",
-                            false,
-                        );
-                    }
+    let scalar = |e: &Expr| cx.env.type_of(e).kind == super::typing::Kind::Scalar;
+    if scalar(&b.lhs) || scalar(&b.rhs) {
+        return;
+    }
+    let sides = [(&*b.lhs, "left"), (&*b.rhs, "right")];
+    match &m.matching {
+        Some(LabelModifier::Include(on)) => {
+            for l in &on.labels {
+                let lacking: Vec<String> = sides
+                    .iter()
+                    .filter(|(e, _)| never_carries(cx, e, l))
+                    .map(|(e, w)| side(e, w))
+                    .collect();
+                if sides.iter().any(|(e, _)| cx.env.type_of(e).labels.drops(l)) {
+                    continue;
                 }
-                return;
-            }
-            _ => return,
-        };
-        let Some(name) = vs.name.as_deref() else {
-            return;
-        };
-        let Some((f, suffix)) = family_of(cx, name) else {
-            return;
-        };
-        for m in &vs.matchers.matchers {
-            if m.name == "__name__" || m.is_match("") {
-                continue;
-            }
-            if !carries(f, &m.name) {
-                report(
-                    format!(
-                        "`{name}` never carries `{}`, so `{}{}\"{}\"` selects nothing",
-                        m.name, m.name, m.op, m.value
+                let message = match lacking.as_slice() {
+                    [] => continue,
+                    [one] => format!(
+                        "`on ({l})`: no series of {one} carries `{l}`, so `{}` pairs no series",
+                        b.op
                     ),
-                    &m.name,
-                    "a label this metric never has",
-                    false,
-                );
-            } else if m.name == "le"
-                && suffix == "_bucket"
-                && matches!(m.op, MatchOp::Equal)
-                && !f.buckets.is_empty()
-                && let Ok(v) = m.value.parse::<f64>()
-                && v.is_finite()
-                && !f.buckets.contains(&v)
-            {
-                let bounds: Vec<String> = f.buckets.iter().map(|b| b.to_string()).collect();
-                report(
-                    format!(
-                        "`{name}` has no bucket `le=\"{}\"` (its bounds: {})",
-                        m.value,
-                        bounds.join(", ")
+                    _ => format!(
+                        "`on ({l})`: neither side carries `{l}`, so the operation matches on nothing"
                     ),
-                    "le",
-                    "not a bucket bound",
-                    true,
-                );
+                };
+                out.push(Found {
+                    message,
+                    at: rule.expr_word(l),
+                    label: "a label a side never has",
+                    bucket: false,
+                });
             }
         }
+        Some(LabelModifier::Exclude(ign)) => {
+            for l in &ign.labels {
+                if sides.iter().all(|(e, _)| never_carries(cx, e, l)) {
+                    out.push(Found {
+                        message: format!(
+                            "`ignoring ({l})`: neither side carries `{l}`, so it ignores nothing"
+                        ),
+                        at: rule.expr_word(l),
+                        label: "a label neither side has",
+                        bucket: false,
+                    });
+                }
+            }
+        }
+        None => {}
+    }
+    let (word, copied, one) = match &m.card {
+        VectorMatchCardinality::ManyToOne(ls) => ("group_left", ls, sides[1]),
+        VectorMatchCardinality::OneToMany(ls) => ("group_right", ls, sides[0]),
+        _ => return,
+    };
+    for l in &copied.labels {
+        if never_carries(cx, one.0, l) {
+            out.push(Found {
+                message: format!(
+                    "`{word} ({l})`: no series of {} carries `{l}`, so it copies nothing",
+                    side(one.0, one.1)
+                ),
+                at: rule.expr_word(l),
+                label: "a label the other side never has",
+                bucket: false,
+            });
+        }
+    }
+}
+
+/// The matchers of one selector: labels its metric never carries, `le` bounds that are not
+/// buckets.
+fn selector(cx: &Cx, rule: &RuleUnit, e: &Expr, out: &mut Vec<Found>) {
+    let vs = match e {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.vs,
+        _ => return,
+    };
+    let Some(name) = vs.name.as_deref() else {
+        return;
+    };
+    let Some((f, suffix)) = family_of(cx, name) else {
+        return;
+    };
+    for m in &vs.matchers.matchers {
+        if m.name == "__name__" || m.is_match("") {
+            continue;
+        }
+        if !family_carries(f, &m.name) {
+            out.push(Found {
+                message: format!(
+                    "`{name}` never carries `{}`, so `{}{}\"{}\"` selects nothing",
+                    m.name, m.name, m.op, m.value
+                ),
+                at: rule.expr_word(&m.name),
+                label: "a label this metric never has",
+                bucket: false,
+            });
+        } else if m.name == "le"
+            && suffix == "_bucket"
+            && matches!(m.op, MatchOp::Equal)
+            && !f.buckets.is_empty()
+            && let Ok(v) = m.value.parse::<f64>()
+            && v.is_finite()
+            && !f.buckets.contains(&v)
+        {
+            let bounds: Vec<String> = f.buckets.iter().map(|b| b.to_string()).collect();
+            out.push(Found {
+                message: format!(
+                    "`{name}` has no bucket `le=\"{}\"` (its bounds: {})",
+                    m.value,
+                    bounds.join(", ")
+                ),
+                at: rule.expr_word("le"),
+                label: "not a bucket bound",
+                bucket: true,
+            });
+        }
+    }
+}
+
+pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
+    if !knows_labels(cx) {
+        return Vec::new();
+    }
+    let Ok(ast) = &rule.ast else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    visit(ast, None, &mut |e, _| match e {
+        Expr::Aggregate(a) => {
+            if let Some(LabelModifier::Include(by)) = &a.modifier {
+                for l in by.labels.iter().filter(|l| never_carries(cx, &a.expr, l)) {
+                    found.push(Found {
+                        message: format!(
+                            "`by ({l})`: no series of {} carries `{l}`",
+                            describe(&a.expr, "its input")
+                        ),
+                        at: rule.expr_word(l),
+                        label: "groups by a label the metric never has",
+                        bucket: false,
+                    });
+                }
+            }
+        }
+        Expr::Binary(b) => matching(cx, rule, b, &mut found),
+        _ => selector(cx, rule, e, &mut found),
     });
-    out
+    if rule.is_alert() && carried(cx, ast).is_some() {
+        for (what, key, text, scanned) in rule.templates() {
+            for (label, range) in scanned.label_reads() {
+                if label.starts_with("__") || !never_carries(cx, ast, label) {
+                    continue;
+                }
+                found.push(Found {
+                    message: format!(
+                        "{what} `{key}` reads `$labels.{label}`, but no series of {} carries `{label}`",
+                        describe(ast, "the expression")
+                    ),
+                    at: text.sub(range),
+                    label: "always empty",
+                    bucket: false,
+                });
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|f| {
+            let (severity, how, help) = words(cx, f.bucket);
+            rule.diag(CODE, severity, format!("{} ({how})", f.message), f.at)
+                .label(f.label)
+                .help(help)
+        })
+        .collect()
+}
+
+/// Dashboard variables `label_values(metric, label)` over a label the metric never
+/// carries (run with the variable queries' own check, PW307, which parses them).
+pub(crate) fn check_variable(
+    doc: &DashboardDoc,
+    cx: &Cx,
+    name: &str,
+    query: &str,
+    selector: &Expr,
+) -> Option<Diagnostic> {
+    if !knows_labels(cx) {
+        return None;
+    }
+    let label = query.trim().strip_suffix(')')?.rsplit_once(',')?.1.trim();
+    let metric = super::expr::selector_name(selector)?;
+    let (f, _) = family_of(cx, metric)?;
+    if family_carries(f, label) {
+        return None;
+    }
+    let (severity, how, help) = words(cx, false);
+    let needle = serde_json::to_string(query).unwrap_or_default();
+    Some(
+        Diagnostic::new(
+            CODE,
+            severity,
+            format!(
+                "variable `{name}`: `{metric}` never carries `{label}`, so `label_values` lists nothing ({how})"
+            ),
+        )
+        .at(doc.locate_anywhere(&needle))
+        .object(format!("variable {name}"))
+        .label("a label this metric never has")
+        .help(help),
+    )
 }

@@ -6,6 +6,9 @@
 //! panel that filters on it shows "No data". A leading comma left where a matcher was
 //! removed (`up{,job=~"$job"}`) is the usual cause.
 //!
+//! A query that parses is judged by PW112 too: `label_values(metric, label)` over a label
+//! the metric never carries.
+//!
 //! Example: `label_values(up{,job=~"$job"}, instance)`.
 
 use serde_json::Value;
@@ -14,6 +17,7 @@ use super::dashboard::DashboardDoc;
 use super::grafana_vars::parse_query;
 use super::lint::{Cx, RuleUnit};
 use super::undefined_variable::query_text;
+use super::unknown_label;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -49,7 +53,7 @@ fn is_prometheus_query(doc: &DashboardDoc, v: &Value) -> bool {
             .is_none_or(|p| p == "prometheus")
 }
 
-pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<Diagnostic> {
+pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for v in doc
         .variables()
@@ -62,15 +66,22 @@ pub(crate) fn check(doc: &DashboardDoc, _queries: &[RuleUnit], _cx: &Cx) -> Vec<
         let Some(promql) = promql_of(q) else {
             continue;
         };
-        let Err(e) = parse_query(promql) else {
-            continue;
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("?");
+        let e = match parse_query(promql) {
+            Ok(selector) => {
+                // What parses is judged against the metrics' known labels too (PW112).
+                if q.trim_start().starts_with("label_values(") {
+                    out.extend(unknown_label::check_variable(doc, cx, name, q, &selector));
+                }
+                continue;
+            }
+            Err(e) => e,
         };
         // `{job=~"$job"}` is read with the variable as a value that may be empty; Grafana
         // fills in a real one, so "no non-empty matcher" says nothing about the query.
         if promql.contains('$') && e.contains("non-empty matcher") {
             continue;
         }
-        let name = v.get("name").and_then(Value::as_str).unwrap_or("?");
         let needle = serde_json::to_string(q).unwrap_or_default();
         out.push(
             Diagnostic::new(

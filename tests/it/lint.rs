@@ -380,7 +380,7 @@ fn prometheus_rule_manifests_are_linted_too() {
 /// Checks whose findings Prometheus itself refuses to load; promtool must reject their
 /// failing fixture. Every other failing fixture passes promtool: those are what poolwatch
 /// catches and promtool does not.
-const PROMTOOL_REJECTS: [&str; 4] = ["PW101", "PW201", "PW202", "PW203"];
+const PROMTOOL_REJECTS: [&str; 5] = ["PW101", "PW114", "PW201", "PW202", "PW203"];
 
 fn fixtures_agree_with_promtool() {
     let promtool = common::promtool();
@@ -706,6 +706,45 @@ fn public_corpus_is_read_without_false_errors() {
     assert!(files > 0, "no rules/ or dash/ folders in the corpus");
 }
 
+/// `--prometheus` decides what is reported: `holt_winters` is Prometheus 2's name and
+/// `double_exponential_smoothing` Prometheus 3's (promtool 2.42 rejects the latter); an
+/// integer `le` breaks only on 3; with no version, 3 is assumed and the findings are
+/// warnings.
+fn the_prometheus_version_decides_what_breaks() {
+    let rules = "groups:\n- name: g\n  rules:\n  - record: job:a:hw\n    expr: holt_winters(a[1h], 0.3, 0.3)\n  - record: job:a:des\n    expr: double_exponential_smoothing(a[1h], 0.3, 0.3)\n  - record: job:a_bucket:le1\n    expr: sum by (job) (rate(a_bucket{le=\"1\"}[5m]))\n";
+    let found = |args: &[&str]| {
+        let r = lint_text_with(rules, args);
+        let mut codes: Vec<String> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error[") || l.starts_with("warning["))
+            .map(|l| l.split(']').next().unwrap_or("").to_string() + "]")
+            .collect();
+        codes.sort();
+        codes
+    };
+    assert_eq!(found(&["--prometheus", "2"]), vec!["error[PW115]"]);
+    assert_eq!(
+        found(&["--prometheus", "3"]),
+        vec!["error[PW113]", "error[PW115]", "warning[PW115]"]
+    );
+    assert_eq!(
+        found(&[]),
+        vec!["warning[PW113]", "warning[PW115]", "warning[PW115]"]
+    );
+    assert!(
+        Cli::try_parse_from([
+            "poolwatch",
+            "check",
+            "--rules",
+            "x.yml",
+            "--prometheus",
+            "4"
+        ])
+        .is_err()
+    );
+}
+
 use crate::harness::{Need, PROMTOOL, RUNBOOK_RULES};
 
 /// The spec's catalog knows K2's buckets: the runbook's "p99 query latency above 10s", written
@@ -750,6 +789,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         no_spec_imposes_no_catalog,
         metrics_and_metadata_give_exact_types,
         folders_levels_and_baselines,
+        the_prometheus_version_decides_what_breaks,
         [Need::OptIn("POOLWATCH_RULE_CORPUS")] public_corpus_is_read_without_false_errors,
     ]
 }
