@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, PrometheusVersion, Role,
-    Roles, Signal, Targets,
+    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, PrometheusVersion,
+    Role, Roles, Signal, Targets,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};

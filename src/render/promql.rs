@@ -534,8 +534,9 @@ impl<'a> PoolExprs<'a> {
     ///   discovery (a rolling deploy, a scale-in) took its `up` with it and is no incident;
     /// - a target of the pool's jobs that is down (`up == 0`): one alert per target, with
     ///   `job` and `instance` only, however many pool instances it serves;
-    /// - no pool series at all (absent()), unless the targets are down (already the
-    ///   second part's alert).
+    /// - no pool series at all (absent()), unless one of the first two parts fires: every
+    ///   instance that stopped exporting, or its down target, already has its own alert
+    ///   (one incident, one page each, not one more for the whole pool).
     ///
     /// With [`Targets::Unchecked`] (no `up` where the rules run), the first part without
     /// the target check, and absent().
@@ -551,7 +552,7 @@ impl<'a> PoolExprs<'a> {
         );
         let none = format!("absent({})", self.select(self.role(presence)));
         if targets == Targets::Unchecked {
-            return format!("(\n{gone}\n)\nor {none}");
+            return format!("(\n{gone}\n)\nor\n(\n{none}\nunless on()\n(\n{gone}\n)\n)");
         }
         // `up` carries the target's labels, not the exporter's: of the selector, only the
         // matchers on `job` and `instance` apply to it.
@@ -569,7 +570,9 @@ impl<'a> PoolExprs<'a> {
             "max by ({on}) ({up} == 0)\nand on(job)\n{}",
             Self::sum_by(&["job"], &seen)
         );
-        format!("(\n{answering}\n)\nor\n(\n{down}\n)\nor\n(\n{none}\nunless on()\n(\n{down}\n)\n)")
+        format!(
+            "(\n{answering}\n)\nor\n(\n{down}\n)\nor\n(\n{none}\nunless on()\n(\n(\n{answering}\n)\nor\n(\n{down}\n)\n)\n)"
+        )
     }
 
     /// An alert condition: a signal's value compared with a threshold; with

@@ -274,6 +274,28 @@ impl Tests<'_> {
         let (group, fires) = self.absence_group(alertname, &alerts, &stops, &times)?;
         fired |= fires;
         out.push(group);
+        // Every instance stops exporting while its target answers (an exporter that lost
+        // its pool, a bouncer stopped behind its exporter): a page per instance, and no
+        // absent() page for the whole pool beside them.
+        let all_stop = self.world(
+            "every instance stops exporting while its target answers",
+            &fleets,
+            |f| {
+                (
+                    vec![
+                        (f.hot, vec![life(0, Some(STOP))]),
+                        (f.idle, vec![life(0, Some(STOP))]),
+                    ],
+                    vec![
+                        (f.hot, vec![ALWAYS.with(1.0)]),
+                        (f.idle, vec![ALWAYS.with(1.0)]),
+                    ],
+                )
+            },
+        );
+        let (group, fires) = self.absence_group(alertname, &alerts, &all_stop, &around(STOP))?;
+        fired |= fires;
+        out.push(group);
         // Where the identity names the scrape targets: a target goes down.
         if fleets.iter().any(|f| f.hot.target().is_some()) {
             // The hot instance's target goes down, and comes back.
@@ -649,7 +671,8 @@ fn condition(
     for (l, v) in &down {
         out.entry(l.clone()).or_insert(*v);
     }
-    if none_now && down.is_empty() {
+    // absent() only where neither part above already names the instances.
+    if none_now && out.is_empty() {
         out.entry(pool.selector.iter().cloned().collect())
             .or_insert(1.0);
     }
