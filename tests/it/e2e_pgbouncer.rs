@@ -5,18 +5,21 @@
 //! evaluating the rules `poolwatch emit` generates from specs/presets/pgbouncer.yaml (its
 //! `for:` and rate windows shortened, nothing else changed).
 //!
-//! The story, asserted through Prometheus's HTTP API:
+//! Prometheus sends to a real Alertmanager loaded with the generated route and inhibit
+//! rules (e2e_alertmanager.rs); the story is asserted on the notifications a person would
+//! get, and on Prometheus's HTTP API for what must not even be pending:
 //! 1. quiet: both users have used their pool once; nothing is pending or firing;
-//! 2. exhausted: six clients of `alice` run `select pg_sleep(..)` on a pool of two; the
-//!    utilization and exhaustion alerts, and the longest-wait one once a queued client has
-//!    waited past its threshold, fire for (database shop, user alice), none for bob;
+//! 2. exhausted: six clients of `alice` run `select pg_sleep(..)` on a pool of two; one
+//!    notification each for Exhausted and, once a queued client has waited past its
+//!    threshold, LongWait, both for (database shop, user alice), none for bob;
+//!    HighUtilization fires in Prometheus but the inhibit rule holds it back;
 //!    every query of the generated dashboard returns data;
-//! 3. idle again: the clients are gone, every alert clears, and stays clear for longer than
-//!    `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
+//! 3. idle again: the clients are gone, every alert clears, and nothing pages for longer
+//!    than `server_check_delay` (servers move from sv_idle to sv_used: the old preset's
 //!    `server_idle <= 0` fired here);
-//! 4. pgbouncer stops while the exporter answers scrapes: the absence alert fires for each
-//!    pool (database, user) of this bouncer, nothing else;
-//! 5. the exporter stops too (its target is down): one absence alert, for the target.
+//! 4. pgbouncer stops while the exporter answers scrapes: one absence page for each pool
+//!    (database, user) of this bouncer, nothing else;
+//! 5. the exporter stops too (its target is down): one absence page, for the target.
 //!
 //! Before each phase asserts silence or firing it asserts that every rule is healthy and
 //! every series the alerts read is there for each pool, (database, user) or for the pool
@@ -30,6 +33,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::e2e_alertmanager::{self as alertmanager, Stack};
 use super::e2e_checks::{self as checks, Expect};
 use super::e2e_conformance;
 use super::e2e_pgbouncer_bridge::{self as bridge, AdminConsole};
@@ -41,6 +45,10 @@ const SERVER_CHECK_DELAY: u64 = 2;
 const CLIENTS: usize = 6;
 /// The preset under test.
 const PRESET: &str = "specs/presets/pgbouncer.yaml";
+/// The scrape job of the exporter.
+const JOB: &str = "pgbouncer";
+/// A quiet phase: longer than a shortened `for:` plus Alertmanager's delivery.
+const QUIET: Duration = Duration::from_secs(10);
 
 /// A pgbouncer of our own on 127.0.0.1, in front of `pg`. Stopped with SIGTERM (immediate
 /// shutdown) when dropped.
@@ -144,15 +152,25 @@ impl Pgbouncer {
     }
 }
 
+/// The scenario's needs: PostgreSQL, pgbouncer, Prometheus and Alertmanager.
+const NEEDS: [crate::harness::Need; 6] = [
+    support::POSTGRES_NEEDS[0],
+    support::POSTGRES_NEEDS[1],
+    support::POSTGRES_NEEDS[2],
+    support::POSTGRES_NEEDS[3],
+    support::POSTGRES_NEEDS[4],
+    alertmanager::ALERTMANAGER,
+];
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     vec![crate::harness::Test {
         name: "pgbouncer_pool_exhaustion_end_to_end",
-        needs: &support::POSTGRES_NEEDS,
+        needs: &NEEDS,
         run: pgbouncer_pool_exhaustion_end_to_end,
     }]
 }
 
-/// The whole scenario; panics on the first broken promise with what Prometheus saw.
+/// The whole scenario; panics on the first broken promise with what was seen.
 fn pgbouncer_pool_exhaustion_end_to_end() {
     let tools = &Tools::get();
     let started = Instant::now();
@@ -181,37 +199,51 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     let (_, exposition) = support::http_get(exporter.server.addr, "/metrics").unwrap();
     e2e_conformance::assert_live_exposition("pgbouncer", PRESET, &exposition);
 
-    let (mut prom, dashboard) =
-        support::monitor(tools, work, PRESET, &[("pgbouncer", exporter.server.addr)]);
+    let text = std::fs::read_to_string(support::repo().join(PRESET)).unwrap();
+    let out = work.join("generated");
+    support::emit(&support::fast_preset(&text), work, &out);
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
+    )
+    .unwrap();
+    let mut stack = Stack::start(tools, work, &out, JOB, &[exporter.server.addr]);
+    stack.prom.wait_healthy(2);
+    assert_eq!(stack.webhook.all(), vec![], "paged at start-up");
 
     let read = checks::read_by_alerts(
-        &work.join("generated/rules/connection_pool.yml"),
-        &e2e_conformance::catalog(&std::fs::read_to_string(support::repo().join(PRESET)).unwrap())
+        &out.join("rules/connection_pool.yml"),
+        &e2e_conformance::catalog(&text)
             .into_iter()
             .map(|e| e.name)
             .collect::<Vec<_>>(),
     );
     let instance = exporter.server.addr.to_string();
-    let data = |prom: &mut support::Prometheus, phase: &str, alice: Pool, bob: Pool| {
+    let data = |stack: &mut Stack, phase: &str, alice: Pool, bob: Pool| {
         assert_data(
-            prom,
+            &mut stack.prom,
             phase,
             &read,
             &instance,
             &[("alice", alice), ("bob", bob)],
         );
     };
+    let job = ("job", JOB);
+    let at = ("instance", instance.as_str());
+    let alice = [job, at, ("database", "shop"), ("user", "alice")];
 
-    // 1. Quiet: a few `for:` spans with nothing pending or firing.
-    data(&mut prom, "quiet bouncer", Pool::IDLE, Pool::IDLE);
-    support::assert_quiet(&mut prom, "quiet bouncer", Duration::from_secs(8));
+    // 1. Quiet: a few `for:` spans with nothing pending or firing, so nothing can page.
+    let mark = stack.webhook.mark();
+    data(&mut stack, "quiet bouncer", Pool::IDLE, Pool::IDLE);
+    support::assert_quiet(&mut stack.prom, "quiet bouncer", QUIET);
+    assert_eq!(stack.webhook.since(mark), vec![], "quiet bouncer: paged");
 
     // 2. Exhausted: alice's pool has 2 servers and 6 clients; bob's stays idle.
+    let mark = stack.webhook.mark();
     let clients: Vec<Proc> = (0..CLIENTS)
         .map(|n| bouncer.client(tools, work, "alice", "select pg_sleep(90)", n))
         .collect();
     checks::wait_until(
-        &mut prom,
+        &mut stack.prom,
         "pgbouncer_pools_client_waiting_connections{user=\"alice\"} >= 4",
     );
     let exhausted = Pool {
@@ -219,17 +251,15 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
         waiting: 4.0..=4.0,
         maxwait: 0.0..=f64::MAX,
     };
-    data(&mut prom, "alice exhausted", exhausted, Pool::IDLE);
-    let firing = support::wait_firing_for(
-        &mut prom,
-        ("user", "alice"),
-        // The longest-wait alert too, once the oldest of alice's queued clients has waited
-        // past the preset's 10 s (maxwait, SHOW POOLS).
-        &[
-            "ConnectionPoolHighUtilization",
-            "ConnectionPoolExhausted",
-            "ConnectionPoolLongWait",
-        ],
+    data(&mut stack, "alice exhausted", exhausted, Pool::IDLE);
+    // Exhausted pages, and the longest-wait alert once the oldest of alice's queued clients
+    // has waited past the preset's 10 s (maxwait, SHOW POOLS); every notification names
+    // alice's pool on this bouncer, none bob's.
+    stack.wait_pages(
+        mark,
+        &alice,
+        &["ConnectionPoolExhausted", "ConnectionPoolLongWait"],
+        Duration::from_secs(60),
         |prom| {
             format!(
                 "waiting now: {:?}, longest: {:?}",
@@ -238,60 +268,97 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
             )
         },
     );
-    for a in &firing {
-        assert!(
-            a.has("database", "shop")
-                && a.has("instance", &exporter.server.addr.to_string())
-                && a.has("job", "pgbouncer"),
-            "the alert names its bouncer and pool: {a:#?}"
+    // HighUtilization fires in Prometheus, and the generated inhibit rule holds it back
+    // under Exhausted for the same pool.
+    stack.assert_inhibited("ConnectionPoolHighUtilization", &alice);
+    support::assert_dashboard_has_data(&mut stack.prom, &dashboard);
+    stack.settle();
+    let pages = stack.webhook.since(mark);
+    for name in ["ConnectionPoolExhausted", "ConnectionPoolLongWait"] {
+        let carrying = pages.iter().filter(|n| n.firing().contains(&name)).count();
+        assert_eq!(
+            carrying, 1,
+            "alice exhausted: {name} in {carrying} notifications: {pages:#?}"
         );
     }
-    support::assert_dashboard_has_data(&mut prom, &dashboard);
+    assert!(
+        pages.iter().all(|n| n.names(&alice)),
+        "alice exhausted: a notification not for alice's pool: {pages:#?}"
+    );
 
-    // 3. Idle again: clients gone (killed by PID), alice uses her pool once more.
+    // 3. Idle again: clients gone (killed by PID), alice uses her pool once more. Longer than
+    // server_check_delay plus a `for:` (idle servers become sv_used): nothing pages.
     drop(clients);
     bouncer.query_once(tools, "alice");
-    support::wait_all_clear(&mut prom, Duration::from_secs(45));
-    data(&mut prom, "idle bouncer", Pool::IDLE, Pool::IDLE);
-    // Longer than server_check_delay plus a `for:`: idle servers become sv_used.
+    support::wait_all_clear(&mut stack.prom, Duration::from_secs(45));
+    let mark = stack.webhook.mark();
+    data(&mut stack, "idle bouncer", Pool::IDLE, Pool::IDLE);
     support::assert_quiet(
-        &mut prom,
+        &mut stack.prom,
         "idle bouncer past server_check_delay",
-        Duration::from_secs(SERVER_CHECK_DELAY + 8),
+        Duration::from_secs(SERVER_CHECK_DELAY) + QUIET,
     );
-    let used = prom
+    assert_eq!(stack.webhook.since(mark), vec![], "idle bouncer: paged");
+    let used = stack
+        .prom
         .query("pgbouncer_pools_server_used_connections > 0")
         .unwrap();
     assert!(
         !used.is_empty(),
         "the idle phase did not reach sv_used (server_check_delay): {:?}",
-        prom.query("pgbouncer_pools_server_idle_connections")
+        stack.prom.query("pgbouncer_pools_server_idle_connections")
     );
 
     // 4. pgbouncer stops while its exporter answers scrapes (`pgbouncer_up` 0, no pool
-    // series): absence for each (database, user) pool of this bouncer.
+    // series): one absence page for each (database, user) pool of this bouncer.
+    let mark = stack.webhook.mark();
     drop(bouncer);
-    checks::assert_rules_healthy(&mut prom, "pgbouncer stopped");
-    checks::wait_until(&mut prom, "pgbouncer_up == 0");
-    let job = ("job", "pgbouncer");
-    let at = ("instance", instance.as_str());
-    support::wait_absent_for(
-        &mut prom,
-        &[
-            &[job, at, ("database", "shop"), ("user", "alice")],
-            &[job, at, ("database", "shop"), ("user", "bob")],
-            &[job, at, ("database", "pgbouncer"), ("user", "pgbouncer")],
-        ],
+    checks::assert_rules_healthy(&mut stack.prom, "pgbouncer stopped");
+    checks::wait_until(&mut stack.prom, "pgbouncer_up == 0");
+    let pools: [&[(&str, &str)]; 3] = [
+        &alice,
+        &[job, at, ("database", "shop"), ("user", "bob")],
+        &[job, at, ("database", "pgbouncer"), ("user", "pgbouncer")],
+    ];
+    support::wait_absent_for(&mut stack.prom, &pools);
+    stack.settle();
+    let pages = stack.assert_page_count("pgbouncer stopped", mark, pools.len());
+    for pool in pools {
+        assert_eq!(
+            pages
+                .iter()
+                .filter(|n| n.names(pool) && n.firing() == ["ConnectionPoolMetricsAbsent"])
+                .count(),
+            1,
+            "pgbouncer stopped: one absence page for {pool:?}: {pages:#?}"
+        );
+    }
+
+    // 5. The exporter stops too: its target is down, one page for the target, without a
+    // pool's labels (the pools' own absence gives way to it).
+    let mark = stack.webhook.mark();
+    drop(exporter);
+    checks::wait_until(&mut stack.prom, &format!("up{{job=\"{JOB}\"}} == 0"));
+    checks::assert_rules_healthy(&mut stack.prom, "exporter stopped");
+    support::wait_target_down(&mut stack.prom, "database");
+    stack.wait_pages(
+        mark,
+        &[job, at],
+        &["ConnectionPoolMetricsAbsent"],
+        Duration::from_secs(30),
+        |_| String::new(),
+    );
+    stack.settle();
+    let pages = stack.assert_page_count("exporter stopped", mark, 1);
+    assert!(
+        pages[0]
+            .alerts
+            .iter()
+            .all(|(_, l)| !l.contains_key("database")),
+        "exporter stopped: the page is for the target, not a pool: {pages:#?}"
     );
 
-    // 5. The exporter stops too: its target is down, one absence alert for the target (the
-    // pools' own absence gives way to it).
-    drop(exporter);
-    checks::wait_until(&mut prom, "up{job=\"pgbouncer\"} == 0");
-    checks::assert_rules_healthy(&mut prom, "exporter stopped");
-    support::wait_target_down(&mut prom, "database");
-
-    drop(prom);
+    drop(stack);
     drop(pg);
     eprintln!("e2e pgbouncer: {:.1} s", started.elapsed().as_secs_f64());
 }

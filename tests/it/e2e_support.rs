@@ -549,15 +549,6 @@ pub(crate) struct Prometheus {
 }
 
 impl Prometheus {
-    pub(crate) fn start(
-        tools: &Tools,
-        work: &Path,
-        jobs: &[(&str, SocketAddr)],
-        rule_file: &Path,
-    ) -> Self {
-        Self::start_config(tools, work, &Self::config(jobs, rule_file))
-    }
-
     /// The scenarios' configuration: [`TICK`] intervals, `rule_file`, one static job per
     /// `jobs` entry. Callers may append more (alerting, file_sd jobs).
     pub(crate) fn config(jobs: &[(&str, SocketAddr)], rule_file: &Path) -> String {
@@ -767,61 +758,6 @@ pub(crate) fn assert_quiet(prom: &mut Prometheus, phase: &str, span: Duration) {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// The generated monitoring of a preset, loaded into a real Prometheus that scrapes `jobs`:
-/// `poolwatch emit` on the preset with shortened durations, the server started and healthy.
-pub(crate) fn monitor(
-    tools: &Tools,
-    work: &Path,
-    preset: &str,
-    jobs: &[(&str, SocketAddr)],
-) -> (Prometheus, Value) {
-    let text = std::fs::read_to_string(repo().join(preset)).unwrap();
-    let out = work.join("generated");
-    emit(&fast_preset(&text), work, &out);
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("dashboards/connection_pool.json")).unwrap(),
-    )
-    .unwrap();
-    let mut prom = Prometheus::start(tools, work, jobs, &out.join("rules/connection_pool.yml"));
-    prom.wait_healthy(2);
-    (prom, dashboard)
-}
-
-/// The exhausted phase: waits until every alert of `names` fires for the pool whose
-/// `label` is `value`, failing at once if any alert concerns another pool; the firing alerts.
-/// `observe` is called on every poll (to check the subject is still running) and its text
-/// shown when the alerts do not come.
-pub(crate) fn wait_firing_for(
-    prom: &mut Prometheus,
-    (label, value): (&str, &str),
-    names: &[&str],
-    mut observe: impl FnMut(&mut Prometheus) -> String,
-) -> Vec<Alert> {
-    wait_for(
-        &format!("{names:?} fire for {label}={value}"),
-        Duration::from_secs(45),
-        || {
-            let seen = observe(prom);
-            let alerts = prom.alerts()?;
-            let wrong: Vec<&Alert> = alerts.iter().filter(|a| !a.has(label, value)).collect();
-            assert!(
-                wrong.is_empty(),
-                "alerts for a pool that is not exhausted: {wrong:#?}\nall: {alerts:#?}"
-            );
-            let fired = |name: &&str| {
-                alerts
-                    .iter()
-                    .any(|a| a.name == *name && a.state == "firing" && a.has(label, value))
-            };
-            if names.iter().all(fired) {
-                Ok(alerts)
-            } else {
-                Err(format!("{alerts:#?}\n{seen}"))
-            }
-        },
-    )
 }
 
 /// Every query of the dashboard returns data now.
