@@ -151,7 +151,8 @@ pub struct Session {
     mode: Mode,
     /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
     manifest: bool,
-    previous: manifest::Manifest,
+    /// What the manifest an earlier emit left lists: path → hash of the contents.
+    previous: BTreeMap<String, u64>,
     state: Mutex<State>,
 }
 
@@ -216,7 +217,7 @@ impl Session {
     /// earlier emit left there.
     pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
         let dir = confined::open_root(root)?;
-        let mut previous = manifest::Manifest::default();
+        let mut previous = BTreeMap::new();
         if manifest && let Some(dir) = &dir {
             let shown = root.join(manifest::FILE_NAME);
             if let Some(bytes) = confined::read(dir, manifest::FILE_NAME, &shown)? {
@@ -353,7 +354,7 @@ impl Session {
     ) -> Result<Vec<Leftover>, WriteError> {
         let mut found = State::default();
         let mut leftovers = Vec::new();
-        for (path, hash) in &self.previous.files {
+        for (path, hash) in &self.previous {
             if generated.contains(path.as_str()) {
                 continue;
             }
@@ -373,7 +374,7 @@ impl Session {
                     None => Ok(None),
                 });
             match read {
-                Ok(Some((dir, bytes))) if self.previous.hasher.hash(&bytes) == *hash => {
+                Ok(Some((dir, bytes))) if manifest::hash(&bytes) == *hash => {
                     leftovers.push(Leftover {
                         rel: path.clone(),
                         dir,
