@@ -267,9 +267,9 @@ fn emit(args: &EmitArgs) -> Report {
         Ok(s) => s,
         Err(e) => return output_failure(e, ""),
     };
-    let sink = |set: (usize, usize), files: Vec<OutputFile>| {
+    let sink = |files: Vec<OutputFile>| {
         session
-            .add(set, &files)
+            .add(&files)
             .map_err(|e| Failure::Input(vec![Diagnostic::error(OUTPUT, e.to_string())]))
     };
     let (specs, fleet) = match load_and_generate(&args.spec, target, variants, args.format, &sink) {
@@ -371,7 +371,7 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
         Target::Prometheus,
         Variants::All,
         format,
-        &|_, _| Ok(()),
+        &|_| Ok(()),
     ) {
         Ok(v) => v,
         Err(r) => return r,
