@@ -196,11 +196,11 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
     let mut sources = Sources::default();
     let (knowledge, severities, against) = match knowledge(args, &mut sources) {
         Ok(k) => k,
-        Err(d) => return failure_report(&sources, &d, args.format, EXIT_INPUT),
+        Err(d) => return failure_report(&sources, &d, args.output.format, EXIT_INPUT),
     };
     let levels = match levels(args) {
         Ok(l) => l,
-        Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
+        Err(d) => return failure_report(&sources, &[d], args.output.format, EXIT_INPUT),
     };
     let baseline = match &args.baseline {
         None => None,
@@ -209,7 +209,7 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
                 .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))
         }) {
             Ok(b) => Some(b),
-            Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
+            Err(d) => return failure_report(&sources, &[d], args.output.format, EXIT_INPUT),
         },
     };
     let (rule_paths, mut input) = expand(&args.rules, &["yml", "yaml"]);
@@ -250,7 +250,7 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
         let pictures = crate::review::pictures(&sources, &dashboards);
         if let Err(e) = write::apply(dir, &pictures, Mode::Write) {
             let d = Diagnostic::error(OUTPUT, e.to_string());
-            return failure_report(&sources, &[d], args.format, EXIT_INPUT);
+            return failure_report(&sources, &[d], args.output.format, EXIT_INPUT);
         }
     }
     let mut diags = linted.findings;
@@ -283,7 +283,7 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
             return failure_report(
                 &sources,
                 &[Diagnostic::error(OUTPUT, e.to_string())],
-                args.format,
+                args.output.format,
                 EXIT_INPUT,
             );
         }
@@ -310,12 +310,12 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
         EXIT_OK
     };
     input.append(&mut diags);
-    let text = diag::render(&input, &sources, args.format);
+    let text = diag::render(&input, &sources, args.output.format);
     let mut report = Report {
         code,
         ..Report::default()
     };
-    if args.format == Format::Human {
+    if args.output.format == Format::Human {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let mut checked = Vec::new();
         if !args.rules.is_empty() {
