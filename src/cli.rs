@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::check::policy::FailOn;
 use crate::diag::Format;
 use crate::render::Target;
 
@@ -235,13 +236,4 @@ pub(crate) struct CheckArgs {
     /// List every check: code, name, severity, summary.
     #[arg(long)]
     pub(crate) list: bool,
-}
-
-/// The lowest level that fails `check --rules/--dashboards`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum FailOn {
-    Error,
-    Warning,
-    Info,
-    Never,
 }

@@ -11,6 +11,7 @@ pub(crate) mod go_template;
 pub mod grafana_vars;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
+pub(crate) mod policy;
 pub(crate) mod promql_string;
 pub mod registry;
 pub(crate) mod rules_file;
