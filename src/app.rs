@@ -367,16 +367,13 @@ fn emit(args: &EmitArgs) -> Report {
 
 /// `poolwatch check` of specs: everything they generate, nothing written.
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    let (specs, fleet) = match load_and_generate(
-        spec_arg,
-        Target::Prometheus,
-        Variants::All,
-        format,
-        &|_| Ok(()),
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (specs, fleet) =
+        match load_and_generate(spec_arg, Target::Prometheus, Variants::All, format, &|_| {
+            Ok(())
+        }) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let diags = fleet.warnings();
     let mut report = Report::default();
     let text = diag::render(&diags, &specs.sources, format);
