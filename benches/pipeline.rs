@@ -100,7 +100,7 @@ fn write(bencher: Bencher, name: &str) {
         .bench_local_refs(|dir| {
             let session =
                 write::Session::begin(dir.path(), write::Mode::Write, true).expect("begins");
-            session.add((0, 0), &g.files).expect("stages");
+            session.add(&g.files).expect("stages");
             session.finish().expect("writes")
         });
 }
@@ -145,7 +145,7 @@ mod fleets {
                 Target::Prometheus,
                 Variants::All,
                 Layout::PerSpec,
-                &|_, _| Ok(()),
+                &|_| Ok(()),
             )
             .expect("generates")
         });
@@ -160,7 +160,7 @@ mod fleets {
             Target::Prometheus,
             Variants::All,
             Layout::PerSpec,
-            &|_, _| Ok(()),
+            &|_| Ok(()),
         )
         .expect("generates");
         bencher.bench(|| fleet::collisions(&generated.specs));

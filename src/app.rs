@@ -133,12 +133,12 @@ pub fn run(cli: Cli) -> Report {
             lint::check_files(&args)
         }
         Command::Check(args) if args.alertmanager.is_some() => check_alertmanager(&args),
-        Command::Check(args) => check(&args.spec, args.format),
+        Command::Check(args) => check(&args.spec, args.output.format),
         Command::Init(args) => init(&args),
-        Command::Diff(args) => with_specs(&args.spec, args.format, |s| {
+        Command::Diff(args) => with_specs(&args.spec, args.output.format, |s| {
             crate::review::diff(&args, &s.sources, &s.files)
         }),
-        Command::Backtest(args) => with_specs(&args.spec, args.format, |s| {
+        Command::Backtest(args) => with_specs(&args.spec, args.output.format, |s| {
             crate::review::backtest(&args, &s.sources, &s.files)
         }),
     }
@@ -252,7 +252,7 @@ fn emit(args: &EmitArgs) -> Report {
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let output_failure = |e: write::WriteError, earlier: &str| {
         let d = Diagnostic::error(OUTPUT, e.to_string());
-        let mut r = failure_report(&Sources::default(), &[d], args.format, EXIT_INPUT);
+        let mut r = failure_report(&Sources::default(), &[d], args.output.format, EXIT_INPUT);
         if !e.replaced().is_empty() {
             r.stderr = r
                 .stderr
@@ -267,15 +267,16 @@ fn emit(args: &EmitArgs) -> Report {
         Ok(s) => s,
         Err(e) => return output_failure(e, ""),
     };
-    let sink = |set: (usize, usize), files: Vec<OutputFile>| {
+    let sink = |files: Vec<OutputFile>| {
         session
-            .add(set, &files)
+            .add(&files)
             .map_err(|e| Failure::Input(vec![Diagnostic::error(OUTPUT, e.to_string())]))
     };
-    let (specs, fleet) = match load_and_generate(&args.spec, target, variants, args.format, &sink) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (specs, fleet) =
+        match load_and_generate(&args.spec, target, variants, args.output.format, &sink) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let mut report = Report::default();
     if let Some(note) = &specs.note {
         report.stderr.push_str(note);
@@ -284,9 +285,9 @@ fn emit(args: &EmitArgs) -> Report {
     if !warnings.is_empty() {
         report
             .stderr
-            .push_str(&diag::render(&warnings, &specs.sources, args.format));
+            .push_str(&diag::render(&warnings, &specs.sources, args.output.format));
     }
-    push_coverage(&mut report, &fleet, args.format);
+    push_coverage(&mut report, &fleet, args.output.format);
     let spec_names: Vec<&str> = specs
         .files
         .iter()
@@ -324,7 +325,7 @@ fn emit(args: &EmitArgs) -> Report {
                 crate::review::since(base, &specs.sources, &specs.files, target, variants)
                     .map_err(|e| e.render(&specs.sources, Format::Human));
             report.stdout = crate::review::format::stale_report(
-                args.format,
+                args.output.format,
                 &dir.to_string(),
                 &outcome.stale,
                 summary.as_ref().map_err(String::as_str),
@@ -366,16 +367,13 @@ fn emit(args: &EmitArgs) -> Report {
 
 /// `poolwatch check` of specs: everything they generate, nothing written.
 fn check(spec_arg: &SpecArg, format: Format) -> Report {
-    let (specs, fleet) = match load_and_generate(
-        spec_arg,
-        Target::Prometheus,
-        Variants::All,
-        format,
-        &|_, _| Ok(()),
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (specs, fleet) =
+        match load_and_generate(spec_arg, Target::Prometheus, Variants::All, format, &|_| {
+            Ok(())
+        }) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let diags = fleet.warnings();
     let mut report = Report::default();
     let text = diag::render(&diags, &specs.sources, format);
@@ -405,7 +403,7 @@ fn check(spec_arg: &SpecArg, format: Format) -> Report {
 /// `poolwatch check --alertmanager FILE`: every variant of the specs routed through a real
 /// Alertmanager configuration. A configuration that cannot be read is unusable input.
 fn check_alertmanager(args: &CheckArgs) -> Report {
-    let format = args.format;
+    let format = args.output.format;
     let mut specs = match read_specs(&args.spec) {
         Ok(s) => s,
         Err(d) => return failure_report(&Sources::default(), &d, format, EXIT_INPUT),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::check::policy::FailOn;
 use crate::diag::Format;
 use crate::render::Target;
 
@@ -53,7 +54,16 @@ pub(crate) struct BacktestArgs {
     /// The environment whose alerts to replay [default: the base spec].
     #[arg(long, value_name = "NAME")]
     pub(crate) env: Option<String>,
-    /// How to print the replay: human, markdown (a pull request) or json.
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
+}
+
+/// `--format`, declared once for every command that prints a report.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OutputArg {
+    /// How to print: diagnostics in any format (github: one annotation each); `emit
+    /// --check`'s summary of the change, `diff` and `backtest` as human text, markdown (a
+    /// pull request comment, $GITHUB_STEP_SUMMARY) or json.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
 }
@@ -73,10 +83,8 @@ pub(crate) struct DiffArgs {
     pub(crate) spec: SpecArg,
     #[command(flatten)]
     pub(crate) base: BaseArg,
-    /// How to print the summary: human, markdown (a pull request comment,
-    /// $GITHUB_STEP_SUMMARY) or json.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,10 +128,8 @@ pub(crate) struct EmitArgs {
     /// spec and every environment under env/<name>/.
     #[arg(long, value_name = "NAME")]
     pub(crate) env: Option<String>,
-    /// How to print diagnostics, and with --check the summary of the change (markdown
-    /// for a pull request) and the stale files (github: one annotation each).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
     /// With --check: what the summary of stale output compares with [default: HEAD].
     #[command(flatten)]
     pub(crate) base: BaseArg,
@@ -180,9 +186,8 @@ pub(crate) fn shell_quote(word: &str) -> String {
 pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub(crate) spec: SpecArg,
-    /// How to print diagnostics.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
     /// Lint hand-written Prometheus rule files (plain, PrometheusRule manifests, Mimir/Cortex
     /// namespace files) instead of checking what a spec generates. A folder is searched
     /// for *.yml and *.yaml files holding rule groups. No spec is needed: types come from
@@ -236,13 +241,4 @@ pub(crate) struct CheckArgs {
     /// List every check: code, name, severity, summary.
     #[arg(long)]
     pub(crate) list: bool,
-}
-
-/// The lowest level that fails `check --rules/--dashboards`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum FailOn {
-    Error,
-    Warning,
-    Info,
-    Never,
 }

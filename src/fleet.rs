@@ -73,18 +73,10 @@ impl Fleet {
     }
 }
 
-/// Takes each variant's files as soon as they are generated, with (the spec's index in
-/// the order given, the variant's index: base first), the files in their fixed order:
-/// writes them aside, compares them, or drops them. So a fleet's output is never all in
-/// memory.
-pub(crate) type Sink<'a> =
-    &'a (dyn Fn((usize, usize), Vec<OutputFile>) -> Result<(), Failure> + Sync);
-
-/// A loaded spec.
-struct Loaded {
-    file: FileId,
-    raw: RawSpec,
-}
+/// Takes each variant's files as soon as they are generated (in any order: variants run
+/// side by side): writes them aside, compares them, or drops them. So a fleet's output is
+/// never all in memory.
+pub(crate) type Sink<'a> = &'a (dyn Fn(Vec<OutputFile>) -> Result<(), Failure> + Sync);
 
 /// What one variant left once its files went to the sink.
 struct Done {
@@ -94,10 +86,11 @@ struct Done {
 }
 
 /// Runs the pipeline for every spec (already in `sources`), hands each variant's files to
-/// `sink`, and checks the specs against each other. Every variant of every spec is one
-/// piece of work, all side by side (one level of parallelism: a spec's environments too).
-/// Every spec's findings are reported, not only the first failing spec's; within a spec,
-/// those of its first failing variant (the others would repeat them).
+/// `sink`, and checks the specs against each other. Each spec goes through the same entry
+/// point as a spec alone (`pipeline::generate_loaded`, its variants in order), all specs
+/// side by side (one level of parallelism). Every spec's findings are reported, not only
+/// the first failing spec's; within a spec, those of its first failing variant (the others
+/// would repeat them).
 pub fn generate(
     sources: &Sources,
     files: &[FileId],
@@ -106,63 +99,14 @@ pub fn generate(
     layout: Layout,
     sink: Sink<'_>,
 ) -> Result<Fleet, Failure> {
-    let loaded: Vec<Result<Loaded, Failure>> = files
+    let specs: Vec<Result<SpecRun, Failure>> = files
         .par_iter()
-        .map(|&file| pipeline::load(sources, file).map(|raw| Loaded { file, raw }))
-        .collect();
-    let jobs: Vec<(usize, usize, &Loaded, Option<&str>, String)> = loaded
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| l.as_ref().ok().map(|l| (i, l)))
-        .flat_map(|(i, l)| {
-            let dir = match layout {
-                Layout::Root => String::new(),
-                // Spec names are validated slugs: the folder stays inside the output.
-                Layout::PerSpec => format!("{}/", l.raw.name.value),
-            };
-            pipeline::plan(&l.raw, variants)
-                .into_iter()
-                .enumerate()
-                .map(move |(j, (env, prefix))| (i, j, l, env, format!("{dir}{prefix}")))
+        .map(|&file| {
+            let raw = pipeline::load(sources, file)?;
+            let generated = pipeline::generate_loaded(&raw, sources, file, target, variants)?;
+            spec_run(sources, file, raw, layout, generated, sink)
         })
         .collect();
-    let done: Vec<Result<Done, Failure>> = jobs
-        .par_iter()
-        .map(|(i, j, l, env, prefix)| {
-            let g = pipeline::variant(&l.raw, sources, l.file, *env, target, prefix)?;
-            let (done, files) = Done::of(&l.raw.name.value, *j == 0, g);
-            sink((*i, *j), files)?;
-            Ok(done)
-        })
-        .collect();
-    // The spec of each piece of work, before the loaded specs are consumed.
-    let spec_of: Vec<usize> = jobs.iter().map(|(i, ..)| *i).collect();
-    drop(jobs);
-    let mut specs: Vec<Result<SpecRun, Failure>> = loaded
-        .into_iter()
-        .map(|l| {
-            l.map(|l| SpecRun {
-                file: l.file,
-                name_span: spec::span(sources, l.file, &l.raw.name),
-                name: l.raw.name.value,
-                variants: Vec::new(),
-                claims: Claims::default(),
-            })
-        })
-        .collect();
-    for (i, done) in spec_of.into_iter().zip(done) {
-        let Ok(spec) = &mut specs[i] else {
-            continue;
-        };
-        match done {
-            Ok(d) => {
-                spec.variants.push(d.run);
-                spec.claims.rules.extend(d.rules);
-                spec.claims.grafana.push(d.grafana);
-            }
-            Err(f) => specs[i] = Err(f),
-        }
-    }
     let mut runs = Vec::with_capacity(specs.len());
     let (mut input, mut findings) = (Vec::new(), Vec::new());
     for spec in specs {
@@ -181,6 +125,41 @@ pub fn generate(
         return Err(Failure::Findings(findings));
     }
     Ok(Fleet { specs: runs })
+}
+
+/// What one spec generated, once each variant's files went to `sink` (into the spec's own
+/// folder with [`Layout::PerSpec`]).
+fn spec_run(
+    sources: &Sources,
+    file: FileId,
+    raw: RawSpec,
+    layout: Layout,
+    generated: Vec<Generated>,
+    sink: Sink<'_>,
+) -> Result<SpecRun, Failure> {
+    let dir = match layout {
+        Layout::Root => String::new(),
+        // Spec names are validated slugs: the folder stays inside the output.
+        Layout::PerSpec => format!("{}/", raw.name.value),
+    };
+    let mut run = SpecRun {
+        file,
+        name_span: spec::span(sources, file, &raw.name),
+        name: raw.name.value,
+        variants: Vec::with_capacity(generated.len()),
+        claims: Claims::default(),
+    };
+    for (j, g) in generated.into_iter().enumerate() {
+        let (done, mut files) = Done::of(&run.name, j == 0, g);
+        for f in &mut files {
+            f.path.insert_str(0, &dir);
+        }
+        sink(files)?;
+        run.variants.push(done.run);
+        run.claims.rules.extend(done.rules);
+        run.claims.grafana.push(done.grafana);
+    }
+    Ok(run)
 }
 
 /// The alert or recorded series a rule writes, as far as it is known before any data: its

@@ -106,7 +106,7 @@ pub fn manifest(data: &[u8], scratch: &Path) {
     }];
     for mode in [Mode::Check, Mode::Write] {
         if let Ok(session) = Session::begin(&out, mode, true)
-            && session.add((0, 0), &files).is_ok()
+            && session.add(&files).is_ok()
         {
             let _ = session.finish();
         }

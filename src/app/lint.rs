@@ -8,9 +8,10 @@ use rayon::prelude::*;
 use super::edge::{
     EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, OUTPUT, READ, Report, failure_report, read_text,
 };
+use crate::check;
 use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
-use crate::check::{self, registry};
-use crate::cli::{CheckArgs, FailOn};
+use crate::check::policy::{self, Policy};
+use crate::cli::CheckArgs;
 use crate::diag::{self, Diagnostic, Format};
 use crate::source::{FileId, Sources};
 use crate::spec;
@@ -162,66 +163,46 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
     Ok((k, severities, said))
 }
 
-/// `--level CODE=LEVEL` settings: code → level (`None`: off).
-fn levels(args: &CheckArgs) -> Result<Vec<(&'static str, Option<diag::Severity>)>, Diagnostic> {
-    let mut out = Vec::new();
-    for l in &args.level {
-        let bad = || {
-            Diagnostic::error(
-                READ,
-                format!(
-                    "--level {l}: expected CODE=LEVEL, e.g. PW207=off (levels: error, warning, info, off)"
-                ),
-            )
-        };
-        let (code, level) = l.split_once('=').ok_or_else(bad)?;
-        let c = registry::find(code.trim()).ok_or_else(|| {
-            Diagnostic::error(READ, format!("--level {l}: no check is called `{code}`"))
-                .help("`poolwatch check --list` lists them")
-        })?;
-        let level = match level.trim() {
-            "error" => Some(diag::Severity::Error),
-            "warning" => Some(diag::Severity::Warning),
-            "info" => Some(diag::Severity::Info),
-            "off" => None,
-            _ => return Err(bad()),
-        };
-        out.push((c.code.code, level));
-    }
-    Ok(out)
+/// The `--level` settings and the `--baseline` file.
+fn policy(args: &CheckArgs) -> Result<Policy, Diagnostic> {
+    let policy = Policy::new(&args.level).map_err(|bad| {
+        let d = Diagnostic::error(READ, bad.message);
+        match bad.help {
+            Some(h) => d.help(h),
+            None => d,
+        }
+    })?;
+    let Some(path) = &args.baseline else {
+        return Ok(policy);
+    };
+    let src = read_text(path, "baseline")?;
+    let baseline = check::baseline::parse(&src.text)
+        .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))?;
+    Ok(policy.with_baseline(baseline))
 }
 
-/// `check --rules PATH... --dashboards PATH...`: lints hand-written files, with what
-/// `--spec`, `--metrics` and `--metadata` say about the metrics (nothing but their names
-/// without them). Every file is read and checked before anything is printed.
-pub(super) fn check_files(args: &CheckArgs) -> Report {
-    let mut sources = Sources::default();
-    let (knowledge, severities, against) = match knowledge(args, &mut sources) {
-        Ok(k) => k,
-        Err(d) => return failure_report(&sources, &d, args.format, EXIT_INPUT),
-    };
-    let levels = match levels(args) {
-        Ok(l) => l,
-        Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
-    };
-    let baseline = match &args.baseline {
-        None => None,
-        Some(path) => match read_text(path, "baseline").and_then(|src| {
-            check::baseline::parse(&src.text)
-                .map_err(|m| Diagnostic::error(READ, format!("{}: {m}", src.name)))
-        }) {
-            Ok(b) => Some(b),
-            Err(d) => return failure_report(&sources, &[d], args.format, EXIT_INPUT),
-        },
-    };
+/// The files `--rules` and `--dashboards` name, read into `sources`.
+struct Read {
+    rule_files: Vec<FileId>,
+    dashboards: Vec<FileId>,
+    /// Files that cannot be read (exit code 2).
+    unusable: Vec<Diagnostic>,
+    /// Links in the folders searched, passed over (warnings).
+    passed_over: Vec<Diagnostic>,
+    /// Files in the folders searched that hold no rule groups or panels.
+    skipped: usize,
+}
+
+/// Reads the files `--rules` and `--dashboards` name (folders searched).
+fn read_files(args: &CheckArgs, sources: &mut Sources) -> Read {
     let (rule_paths, mut input) = expand(&args.rules, &["yml", "yaml"]);
     let (dash_paths, more) = expand(&args.dashboards, &["json"]);
     input.extend(more);
     // Links passed over are reported, but are no unusable input.
-    let (passed_over, mut input): (Vec<_>, Vec<_>) = input
+    let (passed_over, mut unusable): (Vec<_>, Vec<_>) = input
         .into_iter()
         .partition(|d| d.severity == diag::Severity::Warning);
-    let mut skipped_files = 0;
+    let mut skipped = 0;
     let mut read = |paths: &[(PathBuf, bool)], what: &str, markers: &[&str]| -> Vec<FileId> {
         // A repository is hundreds of small files, each a few system calls: read on both
         // cores, then added in order.
@@ -234,11 +215,9 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
             match text {
                 // A file found in a folder that cannot be one (a Deployment, a package
                 // manifest) is passed over; a file named on the command line is not.
-                Ok(src) if *found && !markers.iter().any(|m| src.text.contains(m)) => {
-                    skipped_files += 1
-                }
+                Ok(src) if *found && !markers.iter().any(|m| src.text.contains(m)) => skipped += 1,
                 Ok(src) => ids.push(sources.add(src.name, src.text)),
-                Err(d) => input.push(d),
+                Err(d) => unusable.push(d),
             }
         }
         ids
@@ -246,64 +225,75 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
     let rule_files = read(&rule_paths, "rule file", &["groups"]);
     // Old dashboards keep their panels in `rows`.
     let dashboards = read(&dash_paths, "dashboard", &["\"panels\"", "\"rows\""]);
-    let linted = check::run::files(knowledge, severities, &sources, &rule_files, &dashboards);
+    Read {
+        rule_files,
+        dashboards,
+        unusable,
+        passed_over,
+        skipped,
+    }
+}
+
+/// Writes the baseline file `--write-baseline` names.
+fn write_baseline(path: &Path, text: String) -> Result<(), Diagnostic> {
+    let file = crate::render::OutputFile {
+        path: path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        contents: text,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    write::apply(dir, &[file], Mode::Write)
+        .map(drop)
+        .map_err(|e| Diagnostic::error(OUTPUT, e.to_string()))
+}
+
+/// `check --rules PATH... --dashboards PATH...`: lints hand-written files, with what
+/// `--spec`, `--metrics` and `--metadata` say about the metrics (nothing but their names
+/// without them). Every file is read and checked before anything is printed; the levels,
+/// baseline and `--fail-on` are `check::policy`'s.
+pub(super) fn check_files(args: &CheckArgs) -> Report {
+    let format = args.output.format;
+    let mut sources = Sources::default();
+    let (knowledge, severities, against) = match knowledge(args, &mut sources) {
+        Ok(k) => k,
+        Err(d) => return failure_report(&sources, &d, format, EXIT_INPUT),
+    };
+    let policy = match policy(args) {
+        Ok(p) => p,
+        Err(d) => return failure_report(&sources, &[d], format, EXIT_INPUT),
+    };
+    let read = read_files(args, &mut sources);
+    let mut input = read.unusable;
+    let linted = check::run::files(
+        knowledge,
+        severities,
+        &sources,
+        &read.rule_files,
+        &read.dashboards,
+    );
     input.extend(linted.unusable);
     if let (Some(dir), true) = (&args.svg, input.is_empty()) {
-        let pictures = crate::review::pictures(&sources, &dashboards);
+        let pictures = crate::review::pictures(&sources, &read.dashboards);
         if let Err(e) = write::apply(dir, &pictures, Mode::Write) {
             let d = Diagnostic::error(OUTPUT, e.to_string());
-            return failure_report(&sources, &[d], args.format, EXIT_INPUT);
+            return failure_report(&sources, &[d], format, EXIT_INPUT);
         }
     }
     let mut diags = linted.findings;
-    diags.extend(passed_over);
-    // Levels: the user's settings over the checks' defaults.
-    diags.retain_mut(
-        |d| match levels.iter().rev().find(|(c, _)| *c == d.code.code) {
-            Some((_, None)) => false,
-            Some((_, Some(level))) => {
-                d.severity = *level;
-                true
-            }
-            None => true,
-        },
-    );
-    diag::sort(&mut diags);
-    if let Some(path) = &args.write_baseline {
-        let file = crate::render::OutputFile {
-            path: path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            contents: check::baseline::write(&diags, &sources),
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if let Err(e) = write::apply(dir, &[file], Mode::Write) {
-            return failure_report(
-                &sources,
-                &[Diagnostic::error(OUTPUT, e.to_string())],
-                args.format,
-                EXIT_INPUT,
-            );
-        }
+    diags.extend(read.passed_over);
+    policy.leveled(&mut diags);
+    if let Some(path) = &args.write_baseline
+        && let Err(d) = write_baseline(path, check::baseline::write(&diags, &sources))
+    {
+        return failure_report(&sources, &[d], format, EXIT_INPUT);
     }
-    let baselined = baseline
-        .as_ref()
-        .map_or(0, |b| check::baseline::apply(b, &mut diags, &sources));
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(diag::Severity::Error),
-        FailOn::Warning => Some(diag::Severity::Warning),
-        FailOn::Info => Some(diag::Severity::Info),
-        FailOn::Never => None,
-    };
-    let failing = threshold.is_some_and(|t| {
-        diags
-            .iter()
-            .any(|d| d.suppressed.is_none() && d.severity >= t)
-    });
+    let baselined = policy.baselined(&mut diags, &sources);
+    let failing = policy::fails(args.fail_on, &diags);
     let code = if !input.is_empty() {
         EXIT_INPUT
     } else if failing && args.write_baseline.is_none() {
@@ -312,55 +302,29 @@ pub(super) fn check_files(args: &CheckArgs) -> Report {
         EXIT_OK
     };
     input.append(&mut diags);
-    let text = diag::render(&input, &sources, args.format);
+    let text = diag::render(&input, &sources, format);
     let mut report = Report {
         code,
         ..Report::default()
     };
-    if args.format == Format::Human {
-        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        let mut checked = Vec::new();
-        if !args.rules.is_empty() {
-            checked.push(format!(
-                "{} ({})",
-                plural(rule_files.len(), "rule file"),
-                plural(linted.rules, "rule")
-            ));
-        }
-        if !args.dashboards.is_empty() {
-            checked.push(plural(dashboards.len(), "dashboard"));
-        }
-        let mut notes = Vec::new();
-        if baselined > 0 {
-            notes.push(format!("{baselined} of them in the baseline"));
-        }
-        if linted.skipped_queries > 0 {
-            let n = linted.skipped_queries;
-            let what = if n == 1 { "query" } else { "queries" };
-            notes.push(format!("{n} dashboard {what} skipped (not Prometheus)"));
-        }
-        if skipped_files > 0 {
-            notes.push(format!(
-                "{} in the folders skipped (no rule groups or panels)",
-                plural(skipped_files, "file")
-            ));
-        }
-        if let Some(p) = &args.write_baseline {
-            notes.push(format!("baseline written to {}", p.display()));
-        }
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", notes.join("; "))
-        };
-        report.stderr = text;
-        report.stderr.push_str(&format!(
-            "poolwatch: {} checked against {against}: {}{notes}\n",
-            checked.join(" and "),
-            diag::summary(&input),
-        ));
-    } else {
+    if format != Format::Human {
         report.stdout = text;
+        return report;
     }
+    let counts = policy::Counts {
+        rules: (!args.rules.is_empty()).then_some((read.rule_files.len(), linted.rules)),
+        dashboards: (!args.dashboards.is_empty()).then_some(read.dashboards.len()),
+        baselined,
+        skipped_queries: linted.skipped_queries,
+        skipped_files: read.skipped,
+        baseline_written: args
+            .write_baseline
+            .as_ref()
+            .map(|p| p.display().to_string()),
+    };
+    report.stderr = text;
+    report
+        .stderr
+        .push_str(&policy::summary(&counts, &against, &input));
     report
 }

@@ -1,7 +1,8 @@
 //! A scanner for the Go `text/template` language Prometheus uses in annotations and labels:
 //! enough to find every `{{ action }}`, its words and variables, and the syntax errors
 //! Prometheus would reject the rule file for (unclosed actions, strings or parentheses,
-//! `if`/`range`/`with` without `end`).
+//! `if`/`range`/`with` without `end`). The one lexer of Go templates: the checks read
+//! annotations with it, and `render::annotation_expansion` predicts what Prometheus prints.
 
 use std::ops::Range;
 

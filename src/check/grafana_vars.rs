@@ -2,6 +2,8 @@
 //! own `$var`) are not PromQL: they are replaced by values the parser accepts, so a query
 //! can be parsed and typed like a rule's expression. The written text keeps the variables.
 
+use super::promql_string;
+
 /// Values substituted for Grafana's built-in variables when parsing panel queries. A name
 /// comes before the shorter names it starts with.
 const GRAFANA_VARS: [(&str, &str); 8] = [
@@ -44,12 +46,12 @@ fn substitute_as(expr: &str, mode: Placeholder) -> String {
     // split inside a character.
     let mut copied = 0;
     let mut i = 0;
-    let mut strings = Strings::default();
     let mut square = 0usize;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(step) = strings.inside(bytes, i) {
-            i += step;
+        // Variables and matchers inside a string are text, not code.
+        if let Some(lit) = promql_string::at(bytes, i) {
+            i = lit.end;
             continue;
         }
         let var_len = if matches!(c, b'$' | b'[') {
@@ -80,49 +82,15 @@ fn substitute_as(expr: &str, mode: Placeholder) -> String {
             copied = i;
             continue;
         }
-        if !strings.opens(c) {
-            match c {
-                b'[' => square += 1,
-                b']' => square = square.saturating_sub(1),
-                _ => {}
-            }
+        match c {
+            b'[' => square += 1,
+            b']' => square = square.saturating_sub(1),
+            _ => {}
         }
         i += 1;
     }
     res.push_str(&out[copied..]);
     res
-}
-
-/// Where PromQL's string literals are, for a scan byte by byte: variables and matchers
-/// inside a string are text, not code.
-#[derive(Default)]
-struct Strings {
-    quote: Option<u8>,
-}
-
-impl Strings {
-    /// Inside a string: the bytes to step over (an escaped character never closes it);
-    /// `None` outside.
-    fn inside(&mut self, bytes: &[u8], i: usize) -> Option<usize> {
-        let q = self.quote?;
-        let c = bytes[i];
-        if c == b'\\' && q != b'`' {
-            return Some(2);
-        }
-        if c == q {
-            self.quote = None;
-        }
-        Some(1)
-    }
-
-    /// Whether `c` (outside a string) opens one.
-    fn opens(&mut self, c: u8) -> bool {
-        let opens = matches!(c, b'"' | b'\'' | b'`');
-        if opens {
-            self.quote = Some(c);
-        }
-        opens
-    }
 }
 
 /// The length of a dashboard variable at the start of `s`, or 0.
@@ -180,20 +148,17 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
         return out;
     }
     let bytes = expr.as_bytes();
-    let mut strings = Strings::default();
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(step) = strings.inside(bytes, i) {
-            i += step;
+        if let Some(lit) = promql_string::at(bytes, i) {
+            i = lit.end;
             continue;
         }
         if matches!(c, b'=' | b'!') && bytes.get(i + 1) == Some(&b'~') {
             let rest = expr[i + 2..].trim_start();
-            if let Some(q @ ('"' | '\'' | '`')) = rest.chars().next()
-                && let Some(end) = rest[1..].find(q)
-            {
-                let value = &rest[1..1 + end];
+            if let Some(lit) = promql_string::at(rest.as_bytes(), 0).filter(|l| l.closed) {
+                let value = &rest[1..lit.end - 1];
                 if !value.is_empty() && variable_at(value) == value.len() {
                     out.replace_range(i..i + 2, "!=");
                 }
@@ -201,7 +166,6 @@ fn variable_regexes_as_inequality(expr: &str) -> String {
             i += 2;
             continue;
         }
-        strings.opens(c);
         i += 1;
     }
     out

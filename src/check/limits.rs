@@ -11,6 +11,7 @@
 
 use promql_parser::parser::Expr;
 
+use super::promql_string;
 use crate::diag::Code;
 
 /// PW050 expression-too-deep (documented in docs/errors.md, not a check: it cannot be
@@ -82,10 +83,9 @@ pub(crate) fn too_deep(text: &str) -> Option<TooDeep> {
         let top = stack.len() - 1;
         match c {
             b'"' | b'\'' | b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != c {
-                    i += if b[i] == b'\\' && c != b'`' { 2 } else { 1 };
-                }
+                // To the closing quote (the end of the text if none): `i += 1` below steps
+                // past it.
+                i = promql_string::at(b, i).map_or(i, |lit| lit.end - 1);
             }
             b'#' => {
                 while i < b.len() && b[i] != b'\n' {

@@ -12,6 +12,8 @@ pub(crate) mod go_template;
 pub mod grafana_vars;
 pub(crate) mod knowledge;
 pub(crate) mod lint;
+pub(crate) mod policy;
+pub(crate) mod promql_string;
 pub(crate) mod regex_lang;
 pub mod registry;
 pub(crate) mod rules_file;

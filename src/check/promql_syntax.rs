@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use super::grafana_vars;
 use super::lint::RuleUnit;
+use super::promql_string;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -116,22 +117,15 @@ pub(crate) fn brackets(text: &str) -> Option<ErrorPlace> {
     while let Some((i, c)) = chars.next() {
         match c {
             '"' | '\'' | '`' => {
-                let mut closed = false;
-                while let Some((_, d)) = chars.next() {
-                    if d == '\\' && c != '`' {
-                        chars.next();
-                    } else if d == c {
-                        closed = true;
-                        break;
-                    }
-                }
-                if !closed {
+                let end = promql_string::at(text.as_bytes(), i).filter(|lit| lit.closed);
+                let Some(lit) = end else {
                     return Some(at(
                         i..i + 1,
                         format!("the string opened here with {c} is never closed"),
                         "unterminated string",
                     ));
-                }
+                };
+                while chars.next_if(|(j, _)| *j < lit.end).is_some() {}
             }
             '#' => {
                 // A comment runs to the end of the line.

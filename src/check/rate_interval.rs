@@ -15,6 +15,7 @@
 
 use super::dashboard::DashboardDoc;
 use super::lint::{Cx, RuleUnit};
+use super::promql_string;
 use crate::diag::{Code, Diagnostic, Severity};
 
 pub(crate) const CODE: Code = Code {
@@ -47,24 +48,17 @@ fn windows(expr: &str) -> Vec<(&'static str, &str)> {
 
 /// The text of the first `[...]` outside quotes.
 fn first_window(s: &str) -> Option<&str> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(lit) = promql_string::at(bytes, i) {
+            i = lit.end;
             continue;
         }
-        match c {
-            '"' | '\'' | '`' => quote = Some(c),
-            '[' => return s[i + 1..].find(']').map(|e| &s[i + 1..i + 1 + e]),
-            _ => {}
+        if bytes[i] == b'[' {
+            return s[i + 1..].find(']').map(|e| &s[i + 1..i + 1 + e]);
         }
+        i += 1;
     }
     None
 }

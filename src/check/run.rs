@@ -167,16 +167,12 @@ pub(crate) fn files(
     }
     let cx = Cx::new(knowledge, severities, &units);
     // Once the recorded series are typed, each rule's own checks need no other rule:
-    // both cores again, beside the checks on the whole set; findings in rule order.
-    let (found, set) = rayon::join(
-        || {
-            units
-                .par_iter()
-                .map(|rule| rule_checks(rule, &cx))
-                .collect()
-        },
-        || set_checks(&units, &cx),
-    );
+    // both cores again (findings in rule order); then the checks on the whole set.
+    let found = units
+        .par_iter()
+        .map(|rule| rule_checks(rule, &cx))
+        .collect();
+    let set = set_checks(&units, &cx);
     out.findings.extend(with_set_checks(&units, found, set));
     out.findings.extend(invalid_duration::check_groups(&groups));
     for &file in dashboards {

@@ -7,61 +7,84 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::go_template::{self, TokKind};
+
 /// Expands an annotation template as Prometheus does for an alert with this value and
-/// these labels (the labels of the alert expression's sample).
+/// these labels (the labels of the alert expression's sample). The actions are found by the
+/// same Go-template lexer the checks use ([`go_template::scan`]), so a `}}` inside a string
+/// is read as Go reads it.
 pub fn expand(text: &str, value: f64, labels: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed template action in `{text}`"))?;
-        out.push_str(&action(after[..end].trim(), value, labels)?);
-        rest = &after[end + 2..];
+    let scanned = go_template::scan(text);
+    if let Some((_, e)) = scanned.errors.first() {
+        return Err(format!("{e} in `{text}`"));
     }
-    out.push_str(rest);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for a in &scanned.actions {
+        out.push_str(plain(text, copied..a.range.start)?);
+        out.push_str(&action(text, a, value, labels)?);
+        copied = a.range.end;
+    }
+    out.push_str(plain(text, copied..text.len())?);
     Ok(out)
 }
 
-fn action(action: &str, value: f64, labels: &BTreeMap<String, String>) -> Result<String, String> {
-    let unsupported = || format!("unsupported template action `{{{{ {action} }}}}`");
-    let (head, filter) = match action.split_once('|') {
-        Some((h, f)) => (h.trim(), Some(f.trim())),
-        None => (action, None),
-    };
-    if let Some(lit) = head.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        return if filter.is_none() && !lit.contains(['"', '\\']) {
-            Ok(lit.to_string())
-        } else {
-            Err(unsupported())
-        };
+/// Text between actions, printed as it is. A `{{` in it opens a comment the lexer passed
+/// over, which Go drops (and may trim around): refused rather than guessed.
+fn plain(text: &str, range: std::ops::Range<usize>) -> Result<&str, String> {
+    let between = &text[range];
+    if between.contains("{{") {
+        return Err(format!("unsupported template comment in `{text}`"));
     }
-    if let Some(name) = head.strip_prefix("$labels.") {
-        // A label the alert lacks prints empty: Prometheus expands templates with
-        // `missingkey=zero`, and a map of strings has "" as its zero value.
-        return match filter {
-            None => Ok(labels.get(name).cloned().unwrap_or_default()),
-            _ => Err(unsupported()),
-        };
-    }
-    // `printf "%.4g" $value`: a number with four significant digits and no SI prefix, for
-    // values printed with an explicit unit (`0.01/s`).
-    if filter.is_none()
-        && head.split_whitespace().collect::<Vec<_>>() == ["printf", "\"%.4g\"", "$value"]
-    {
-        return Ok(g4(value));
-    }
-    if head != "$value" {
+    Ok(between)
+}
+
+fn action(
+    text: &str,
+    a: &go_template::Action,
+    value: f64,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let whole = &text[a.range.clone()];
+    let unsupported = || format!("unsupported template action `{whole}`");
+    // Trim markers (`{{-`, `-}}`) eat the text around the action: not written by poolwatch.
+    if whole.starts_with("{{-") || whole.ends_with("-}}") {
         return Err(unsupported());
     }
-    match filter {
-        None => Ok(go_value(value)),
-        Some("humanize") => Ok(humanize(value)),
-        Some("humanizePercentage") => Ok(humanize_percentage(value)),
-        Some("humanizeDuration") => Ok(humanize_duration(value)),
-        Some(_) => Err(unsupported()),
+    let words: Vec<(TokKind, &str)> = a.tokens.iter().map(|t| (t.kind, t.text.as_str())).collect();
+    match words.as_slice() {
+        [(TokKind::Str, s)] => {
+            let lit = s.strip_prefix('"').and_then(|s| s.strip_suffix('"'));
+            match lit {
+                Some(lit) if !lit.contains(['"', '\\']) => Ok(lit.to_string()),
+                _ => Err(unsupported()),
+            }
+        }
+        // A label the alert lacks prints empty: Prometheus expands templates with
+        // `missingkey=zero`, and a map of strings has "" as its zero value.
+        [(TokKind::Var, v)] if v.starts_with("$labels.") => {
+            let name = &v["$labels.".len()..];
+            Ok(labels.get(name).cloned().unwrap_or_default())
+        }
+        // `printf "%.4g" $value`: a number with four significant digits and no SI prefix,
+        // for values printed with an explicit unit (`0.01/s`).
+        [
+            (TokKind::Ident, "printf"),
+            (TokKind::Str, "\"%.4g\""),
+            (TokKind::Var, "$value"),
+        ] => Ok(g4(value)),
+        [(TokKind::Var, "$value")] => Ok(go_value(value)),
+        [
+            (TokKind::Var, "$value"),
+            (TokKind::Punct, "|"),
+            (TokKind::Ident, f),
+        ] => match *f {
+            "humanize" => Ok(humanize(value)),
+            "humanizePercentage" => Ok(humanize_percentage(value)),
+            "humanizeDuration" => Ok(humanize_duration(value)),
+            _ => Err(unsupported()),
+        },
+        _ => Err(unsupported()),
     }
 }
 
@@ -255,5 +278,10 @@ mod tests {
         );
         assert!(expand("{{ printf \"%d\" $value }}", 1.0, &labels).is_err());
         assert!(expand("{{ range . }}", 1.0, &labels).is_err());
+        // The lexer reads strings as Go does: a `}}` inside one does not close the action.
+        assert_eq!(expand("{{ \"}}\" }}!", 1.0, &labels).unwrap(), "}}!");
+        assert!(expand("{{- $value }}", 1.0, &labels).is_err());
+        assert!(expand("a {{/* note */}} b", 1.0, &labels).is_err());
+        assert!(expand("{{ $value", 1.0, &labels).is_err());
     }
 }

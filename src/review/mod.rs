@@ -147,8 +147,16 @@ pub(crate) fn diff(args: &DiffArgs, sources: &Sources, files: &[FileId]) -> (Str
         return (String::new(), msg.to_string(), EXIT_INPUT);
     };
     match since(base, sources, files, Target::Prometheus, Variants::All) {
-        Ok(summary) => (format::render(&summary, args.format), String::new(), 0),
-        Err(e) => (String::new(), e.render(sources, args.format), EXIT_INPUT),
+        Ok(summary) => (
+            format::render(&summary, args.output.format),
+            String::new(),
+            0,
+        ),
+        Err(e) => (
+            String::new(),
+            e.render(sources, args.output.format),
+            EXIT_INPUT,
+        ),
     }
 }
 
@@ -217,7 +225,7 @@ pub(crate) fn backtest(
         )
     });
     match replay {
-        Ok(r) => (backtest::render(&r, args.format), String::new(), 0),
+        Ok(r) => (backtest::render(&r, args.output.format), String::new(), 0),
         Err(e) => fail(e.0),
     }
 }

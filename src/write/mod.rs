@@ -131,14 +131,9 @@ pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
 /// spec with it).
 pub fn apply(root: &Path, files: &[OutputFile], mode: Mode) -> Result<Outcome, WriteError> {
     let session = Session::begin(root, mode, false)?;
-    session.add((0, 0), files)?;
+    session.add(files)?;
     session.finish()
 }
-
-/// Where a file came from: its set (a spec in the order given, and a variant of it) and its
-/// place in the set, so that the outcome lists files in the same order however the sets
-/// arrived.
-type Key = (usize, usize, usize);
 
 /// One run's writes (or checks) into an output folder. Sets of files may be added from
 /// several threads at once: each file is compared and written aside by the thread that
@@ -151,7 +146,8 @@ pub struct Session {
     mode: Mode,
     /// Whether the folder's manifest is kept (`emit`): what was written, for the next run.
     manifest: bool,
-    previous: manifest::Manifest,
+    /// What the manifest an earlier emit left lists: path → hash of the contents.
+    previous: BTreeMap<String, u64>,
     state: Mutex<State>,
 }
 
@@ -159,9 +155,9 @@ pub struct Session {
 #[derive(Debug, Default)]
 struct State {
     listed: Vec<(String, u64)>,
-    unchanged: Vec<(Key, String)>,
-    stale: Vec<(Key, String, String)>,
-    staged: Vec<(Key, Staged)>,
+    unchanged: Vec<String>,
+    stale: Vec<(String, String)>,
+    staged: Vec<Staged>,
     /// Folders this session created inside the output folder (relative): removed again if
     /// it does not finish.
     created: Vec<String>,
@@ -216,7 +212,7 @@ impl Session {
     /// earlier emit left there.
     pub fn begin(root: &Path, mode: Mode, manifest: bool) -> Result<Self, WriteError> {
         let dir = confined::open_root(root)?;
-        let mut previous = manifest::Manifest::default();
+        let mut previous = BTreeMap::new();
         if manifest && let Some(dir) = &dir {
             let shown = root.join(manifest::FILE_NAME);
             if let Some(bytes) = confined::read(dir, manifest::FILE_NAME, &shown)? {
@@ -280,7 +276,7 @@ impl Session {
 
     /// Compares a set of files with the folder; in write mode each changed file is
     /// written to a temporary file. Nothing is replaced yet.
-    pub fn add(&self, set: (usize, usize), files: &[OutputFile]) -> Result<(), WriteError> {
+    pub fn add(&self, files: &[OutputFile]) -> Result<(), WriteError> {
         // Validate every path before touching anything.
         for f in files {
             safe_join(&self.root, &f.path)?;
@@ -288,14 +284,13 @@ impl Session {
         let mut found = State::default();
         let result = files
             .iter()
-            .enumerate()
-            .try_for_each(|(i, file)| self.add_file(&mut found, (set.0, set.1, i), file));
+            .try_for_each(|file| self.add_file(&mut found, file));
         // Also on failure: the folders it created are removed with the session.
         self.state().merge(found);
         result
     }
 
-    fn add_file(&self, found: &mut State, key: Key, file: &OutputFile) -> Result<(), WriteError> {
+    fn add_file(&self, found: &mut State, file: &OutputFile) -> Result<(), WriteError> {
         let parts =
             confined::parts(&file.path).ok_or_else(|| WriteError::UnsafePath(file.path.clone()))?;
         let (dir_parts, name) = split(&parts);
@@ -310,7 +305,7 @@ impl Session {
             None => None,
         };
         if current.as_deref() == Some(file.contents.as_bytes()) {
-            found.unchanged.push((key, file.path.clone()));
+            found.unchanged.push(file.path.clone());
             return Ok(());
         }
         if self.mode == Mode::Check {
@@ -319,7 +314,7 @@ impl Session {
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
             let diff = unified_diff(&file.path, &old, &file.contents, current.is_none());
-            found.stale.push((key, file.path.clone(), diff));
+            found.stale.push((file.path.clone(), diff));
             return Ok(());
         }
         let folder = match folder {
@@ -331,15 +326,12 @@ impl Session {
         let kept = current.is_some().then(|| confined::mode_of(&folder, name));
         let mode = kept.flatten().unwrap_or(0o644);
         let tmp = confined::Temp::write(folder, file.contents.as_bytes(), mode, &shown)?;
-        found.staged.push((
-            key,
-            Staged {
-                tmp,
-                name: name.to_string(),
-                rel: file.path.clone(),
-                shown,
-            },
-        ));
+        found.staged.push(Staged {
+            tmp,
+            name: name.to_string(),
+            rel: file.path.clone(),
+            shown,
+        });
         Ok(())
     }
 
@@ -353,7 +345,7 @@ impl Session {
     ) -> Result<Vec<Leftover>, WriteError> {
         let mut found = State::default();
         let mut leftovers = Vec::new();
-        for (path, hash) in &self.previous.files {
+        for (path, hash) in &self.previous {
             if generated.contains(path.as_str()) {
                 continue;
             }
@@ -373,7 +365,7 @@ impl Session {
                     None => Ok(None),
                 });
             match read {
-                Ok(Some((dir, bytes))) if self.previous.hasher.hash(&bytes) == *hash => {
+                Ok(Some((dir, bytes))) if manifest::hash(&bytes) == *hash => {
                     leftovers.push(Leftover {
                         rel: path.clone(),
                         dir,
@@ -412,6 +404,7 @@ impl Session {
     pub fn finish(mut self) -> Result<Outcome, WriteError> {
         let mut outcome = Outcome::default();
         let mut leftovers = Vec::new();
+        let mut new_manifest = None;
         if self.manifest {
             let listed = std::mem::take(&mut self.state().listed);
             let generated: BTreeSet<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
@@ -425,15 +418,18 @@ impl Session {
                 listed,
                 ..State::default()
             };
-            let result = self.add_file(&mut found, (usize::MAX, 0, 0), &file);
+            let result = self.add_file(&mut found, &file);
+            new_manifest = found.staged.pop();
             self.state().merge(found);
             result?;
         }
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        state.unchanged.sort_by_key(|(k, _)| *k);
-        outcome.unchanged = state.unchanged.drain(..).map(|(_, p)| p).collect();
-        state.stale.sort_by_key(|(k, ..)| *k);
-        outcome.stale = state.stale.drain(..).map(|(_, p, d)| (p, d)).collect();
+        // Sets of files arrive in any order from the threads generating them: the outcome
+        // lists them by path, the same on every run.
+        outcome.unchanged = std::mem::take(&mut state.unchanged);
+        outcome.unchanged.sort_unstable();
+        outcome.stale = std::mem::take(&mut state.stale);
+        outcome.stale.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if self.mode == Mode::Check {
             for l in leftovers {
                 let old = String::from_utf8_lossy(&l.bytes);
@@ -446,8 +442,11 @@ impl Session {
             }
             return Ok(outcome);
         }
-        state.staged.sort_by_key(|(k, _)| *k);
-        let staged: Vec<Staged> = state.staged.drain(..).map(|(_, s)| s).collect();
+        let mut staged = std::mem::take(&mut state.staged);
+        staged.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+        // The manifest is replaced last: should a rename fail, the old one still lists the
+        // files this run meant to remove, and the next run removes them.
+        staged.extend(new_manifest);
         // Every folder of the generated set, written to or not: a killed run may have left
         // temporaries beside files this run finds unchanged. Not the folders this run
         // created: nothing was in them before it (a fresh output folder is not read again).

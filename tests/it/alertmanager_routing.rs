@@ -51,12 +51,7 @@ fn alerts(g: &Generated) -> Vec<Labels> {
     let mut out = Vec::new();
     for rule in g.artifacts.rules.groups.iter().flat_map(|gr| &gr.rules) {
         let Some(alert) = &rule.alert else { continue };
-        let pool = g
-            .model
-            .pools
-            .iter()
-            .find(|p| p.name == rule.origin.pool)
-            .unwrap();
+        let pool = common::pool(g, &rule.origin.pool);
         let mut labels = rule.labels.clone();
         labels.insert("alertname".into(), alert.clone());
         for (k, v) in &pool.selector {

@@ -1,6 +1,7 @@
 //! The invariants of ARCHITECTURE.md that a reading of the source can prove: PromQL text is
 //! built only in `render/promql.rs`, only `src/write/` writes files, only `src/app.rs`
-//! reads them, and source files depend on each other one way.
+//! reads them, source files depend on each other one way, parallel loops are one level,
+//! and the lint policy lives in `src/check/`.
 
 use std::path::{Path, PathBuf};
 
@@ -496,6 +497,100 @@ fn model_types_are_implemented_only_in_model() {
     );
 }
 
+/// Architecture Invariant: parallel loops are one level each, never nested, and only where
+/// ARCHITECTURE.md says: the fleet's specs (`src/fleet.rs`), the linted files and rules
+/// (`src/check/run.rs`), the files read for linting (`src/app/lint.rs`). A parallel call
+/// inside the statement of another (a `par_iter` in a `rayon::join` or in another
+/// `par_iter`'s closure) is reported, as is any rayon call elsewhere.
+fn parallel_loops_are_one_level() {
+    // `par_iter(` also finds `into_par_iter(`: one name per call.
+    const PARALLEL: [&str; 7] = [
+        "par_iter(",
+        "par_iter_mut(",
+        "par_bridge(",
+        "par_chunks",
+        "par_sort",
+        "rayon::join",
+        "rayon::scope",
+    ];
+    const PLACES: [&str; 3] = ["src/fleet.rs", "src/check/run.rs", "src/app/lint.rs"];
+    let found = violations(&PLACES, &PARALLEL, false);
+    assert!(
+        found.is_empty(),
+        "parallel loops outside {PLACES:?}:\n{}",
+        found.join("\n")
+    );
+    let mut nested = Vec::new();
+    for (path, text) in sources()
+        .iter()
+        .filter(|(p, _)| PLACES.contains(&p.as_str()))
+    {
+        let code: String = code(text)
+            .iter()
+            .map(|(_, l)| *l)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let calls: Vec<usize> = PARALLEL
+            .iter()
+            .flat_map(|n| code.match_indices(n).map(|(i, _)| i))
+            .collect();
+        for &at in &calls {
+            let end = statement_end(&code, at);
+            if let Some(inner) = calls.iter().find(|&&c| c > at && c < end) {
+                let line = |i: usize| code[..i].lines().count();
+                nested.push(format!(
+                    "{path}: the parallel call at code line {} runs inside the one at code line {}",
+                    line(*inner),
+                    line(at)
+                ));
+            }
+        }
+    }
+    assert!(
+        nested.is_empty(),
+        "nested parallel loops:\n{}",
+        nested.join("\n")
+    );
+}
+
+/// Where the statement holding offset `at` ends: its `;` at the same bracket depth, or the
+/// bracket that closes around it.
+fn statement_end(code: &str, at: usize) -> usize {
+    let mut depth = 0i32;
+    for (i, c) in code[at..].char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return at + i;
+                }
+            }
+            ';' if depth == 0 => return at + i,
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// Architecture Invariant: the lint policy (levels, baseline, `--fail-on`, the summary)
+/// lives in `src/check/` (`check/policy.rs`); the app reads files and prints. `cli.rs`
+/// names the `--fail-on` type for its flag.
+fn lint_policy_lives_in_check() {
+    let policy = [
+        "FailOn::",
+        ".severity = ",
+        "baseline::apply",
+        "in the baseline",
+    ];
+    let found = violations(&["src/check/", "src/cli.rs"], &policy, false);
+    assert!(
+        found.is_empty(),
+        "lint policy outside src/check/:\n{}",
+        found.join("\n")
+    );
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         promql_is_built_only_in_render_promql,
@@ -504,5 +599,7 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         model_types_are_implemented_only_in_model,
         only_write_writes_and_only_app_reads,
         files_depend_one_way,
+        parallel_loops_are_one_level,
+        lint_policy_lives_in_check,
     ]
 }

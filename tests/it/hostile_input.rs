@@ -168,7 +168,7 @@ fn file(path: &str) -> OutputFile {
 fn emit_with_a_swap(d: &Path, generated: &str, swapped: &str) {
     let out = d.join("out");
     let session = Session::begin(&out, Mode::Write, true).unwrap();
-    session.add((0, 0), &[file(generated)]).unwrap();
+    session.add(&[file(generated)]).unwrap();
     std::fs::rename(out.join(swapped), out.join(format!("{swapped}.moved"))).unwrap();
     symlink("../outside", out.join(swapped)).unwrap();
     let outcome = session.finish();

@@ -49,12 +49,7 @@ fn every_alert_groups_by_the_pool_identity() {
         let g = common::generate(&source);
         let a = common::artifacts(&g);
         for rule in a.rules.groups.iter().flat_map(|g| &g.rules) {
-            let pool = g
-                .model
-                .pools
-                .iter()
-                .find(|p| p.name == rule.origin.pool)
-                .unwrap();
+            let pool = common::pool(&g, &rule.origin.pool);
             let by = format!("by ({}", pool.group_labels().join(", "));
             // Rules that read recorded series (already per instance) or a constant do not
             // aggregate; every one that does groups by the identity.

@@ -336,51 +336,6 @@ fn a_local_specs_k2_yaml_is_used_and_named() {
     assert!(rules.contains("> 0.85"), "the edited threshold is used");
 }
 
-/// A folder written by a poolwatch whose manifest hashed with FNV-1a (no `# hash:` line):
-/// the files it wrote are still recognised as unchanged, and removed when no longer
-/// generated.
-fn a_manifest_from_before_the_hash_line_still_removes_old_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let out = poolwatch(&["emit", "--out", "out", "--env", "demo"], d);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // Rewrite the manifest as the earlier format: same paths, 64-bit FNV-1a hashes.
-    let fnv = |bytes: &[u8]| {
-        bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
-    let manifest = d.join("out/.poolwatch-manifest");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("\n# hash: xxh3-64\n"), "{text}");
-    let old: String = text
-        .lines()
-        .filter(|l| !l.starts_with("# hash:"))
-        .map(|l| match l.split_once(' ') {
-            Some((_, path)) if !l.starts_with('#') => {
-                let bytes = std::fs::read(d.join("out").join(path)).unwrap();
-                format!("{:016x} {path}\n", fnv(&bytes))
-            }
-            _ => format!("{l}\n"),
-        })
-        .collect();
-    std::fs::write(&manifest, old).unwrap();
-
-    let out = poolwatch(
-        &["emit", "--out", "out", "--env", "demo", "--target", "mimir"],
-        d,
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("removed out/rules/connection_pool.yml"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!stderr(&out).contains("kept "), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("\n# hash: xxh3-64\n"), "rewritten: {text}");
-}
-
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         the_service_fleet_is_deterministic_with_one_to_three_pools_per_spec,
@@ -389,7 +344,6 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         specs_sharing_a_name_or_a_grafana_identity_are_refused,
         every_environment_has_its_own_grafana_identity,
         files_no_longer_generated_are_removed_and_only_those,
-        a_manifest_from_before_the_hash_line_still_removes_old_files,
         emit_check_prints_the_command_to_run,
         a_local_specs_k2_yaml_is_used_and_named,
     ]

@@ -78,6 +78,15 @@ pub fn artifacts(g: &Generated) -> poolwatch::render::Artifacts {
     g.artifacts.clone()
 }
 
+/// The pool of a generated variant that a rule belongs to (`rule.origin.pool`).
+pub fn pool<'a>(g: &'a Generated, name: &str) -> &'a poolwatch::model::Pool {
+    g.model
+        .pools
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no pool {name} in the model"))
+}
+
 /// Generates the base spec and every environment, as (variant name, generated): the base
 /// is named `base`, environments by their name.
 pub fn generate_all(source: &SpecSource) -> Vec<(String, Generated)> {
