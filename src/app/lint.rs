@@ -10,7 +10,7 @@ use super::edge::{
 };
 use crate::check;
 use crate::check::knowledge::{Knowledge, Provenance, parse_exposition, parse_metadata};
-use crate::check::policy::{self, Policy};
+use crate::check::policy::{self, LintPolicy};
 use crate::cli::CheckArgs;
 use crate::diag::{self, Diagnostic, Format};
 use crate::source::{FileId, Sources};
@@ -164,8 +164,8 @@ fn knowledge(args: &CheckArgs, sources: &mut Sources) -> Result<Against, Vec<Dia
 }
 
 /// The `--level` settings and the `--baseline` file.
-fn policy(args: &CheckArgs) -> Result<Policy, Diagnostic> {
-    let policy = Policy::new(&args.level).map_err(|bad| {
+fn policy(args: &CheckArgs) -> Result<LintPolicy, Diagnostic> {
+    let policy = LintPolicy::new(&args.level).map_err(|bad| {
         let d = Diagnostic::error(READ, bad.message);
         match bad.help {
             Some(h) => d.help(h),

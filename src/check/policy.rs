@@ -37,13 +37,13 @@ pub(crate) struct BadLevel {
 
 /// The user's settings over the checks' defaults.
 #[derive(Debug, Default)]
-pub(crate) struct Policy {
+pub(crate) struct LintPolicy {
     /// Code → level (`None`: off), in the order given (the last setting of a code wins).
     levels: Vec<(&'static str, Option<Severity>)>,
     baseline: Option<Baseline>,
 }
 
-impl Policy {
+impl LintPolicy {
     /// Reads `--level CODE=LEVEL` settings (a code or a check's name).
     pub(crate) fn new(levels: &[String]) -> Result<Self, BadLevel> {
         let mut out = Vec::new();
@@ -68,7 +68,7 @@ impl Policy {
             };
             out.push((c.code.code, level));
         }
-        Ok(Policy {
+        Ok(LintPolicy {
             levels: out,
             baseline: None,
         })
@@ -76,7 +76,7 @@ impl Policy {
 
     /// Findings recorded in `baseline` are counted, not reported.
     pub(crate) fn with_baseline(self, baseline: Baseline) -> Self {
-        Policy {
+        LintPolicy {
             baseline: Some(baseline),
             ..self
         }
@@ -186,19 +186,19 @@ mod tests {
 
     #[test]
     fn levels_override_defaults_and_the_last_setting_wins() {
-        let p = Policy::new(&["PW207=off".into(), "PW207=info".into()]).unwrap();
+        let p = LintPolicy::new(&["PW207=off".into(), "PW207=info".into()]).unwrap();
         let mut d = vec![Diagnostic::error(CODE, "m")];
         p.leveled(&mut d);
         assert_eq!(d[0].severity, Severity::Info);
         assert!(!fails(FailOn::Warning, &d));
         assert!(fails(FailOn::Info, &d));
         assert!(!fails(FailOn::Never, &d));
-        let off = Policy::new(&["PW207=off".into()]).unwrap();
+        let off = LintPolicy::new(&["PW207=off".into()]).unwrap();
         off.leveled(&mut d);
         assert!(d.is_empty());
-        assert!(Policy::new(&["PW207".into()]).is_err());
+        assert!(LintPolicy::new(&["PW207".into()]).is_err());
         assert!(
-            Policy::new(&["PW999=off".into()])
+            LintPolicy::new(&["PW999=off".into()])
                 .unwrap_err()
                 .help
                 .is_some()
