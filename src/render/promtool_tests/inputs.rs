@@ -359,6 +359,41 @@ impl<'a> Inputs<'a> {
             .collect()
     }
 
+    /// A neighbour of `sc`'s series: the same metrics and values for another service on
+    /// its own instance, every label of the pool's selector given another value. The
+    /// pool's queries must not see it; a query that lost a selector matcher does, and
+    /// alerts for it. Empty where the pool has no selector.
+    pub(crate) fn neighbour(&self, sc: &Scenario) -> Vec<Series> {
+        if self.pool.selector.is_empty() {
+            return Vec::new();
+        }
+        let key = if self.pool.identity.iter().any(|l| l == "instance") {
+            "instance"
+        } else {
+            self.pool.identity.last().map_or("instance", String::as_str)
+        };
+        sc.series
+            .iter()
+            .map(|s| {
+                let mut n = s.clone();
+                for (k, v) in &self.pool.selector {
+                    if let Some(value) = n.labels.get_mut(k) {
+                        *value = format!("{v}-neighbour");
+                    }
+                }
+                let matches = self.pool.roles.matches(s.role);
+                let label = matches
+                    .iter()
+                    .find(|(id, _)| id == key)
+                    .map_or(key, |(_, m)| m.as_str());
+                if let Some(value) = n.labels.get_mut(label) {
+                    value.push_str("-neighbour");
+                }
+                n
+            })
+            .collect()
+    }
+
     /// The series of `sc` moved to another instance (their other labels kept).
     pub(crate) fn moved(&self, sc: &Scenario, i: Instance) -> Vec<Series> {
         let group = self.pool.group_labels();
