@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{IDENTITY, INVALID_NAME, Resolver, SELECTOR_LABEL, did_you_mean, is_label_name};
+use super::{
+    IDENTITY, INVALID_NAME, Resolver, SELECTOR_LABEL, did_you_mean, is_label_name, is_utf8_name,
+};
 use crate::diag::Diagnostic;
 use crate::model::{Metric, Role, TARGET_LABELS};
 use crate::spec::{self, S};
@@ -132,7 +134,8 @@ impl Resolver<'_> {
             return;
         }
         for (k, v) in &rp.selector {
-            if v.value.is_empty() || !is_label_name(k) {
+            // A key that is no name at all was refused already (PW003).
+            if v.value.is_empty() || !(is_label_name(k) || is_utf8_name(k)) {
                 continue;
             }
             let lacking: Vec<&str> = metrics
