@@ -152,3 +152,31 @@ pub(crate) fn find_word(text: &str, name: &str) -> Option<std::ops::Range<usize>
     }
     None
 }
+
+/// `text` with every whole word `old` replaced by `new`.
+pub(crate) fn rename_word(text: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(text.len() + new.len());
+    let mut rest = text;
+    while let Some(r) = find_word(rest, old) {
+        out.push_str(&rest[..r.start]);
+        out.push_str(new);
+        rest = &rest[r.end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod rename_tests {
+    #[test]
+    fn only_whole_words_are_renamed() {
+        assert_eq!(
+            super::rename_word(
+                "holt_winters(x[1h], 0.3, 0.3) + my_holt_winters",
+                "holt_winters",
+                "double_exponential_smoothing"
+            ),
+            "double_exponential_smoothing(x[1h], 0.3, 0.3) + my_holt_winters"
+        );
+    }
+}

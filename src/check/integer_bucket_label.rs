@@ -83,20 +83,30 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             let at = super::expr::find_word(&rule.expr.text, &written)
                 .and_then(|r| rule.expr.sub(r))
                 .or_else(|| rule.expr_word(&m.name));
+            let effect = if matches!(m.op, MatchOp::Equal | MatchOp::Re(_)) {
+                format!(
+                    "matches `{first}`, which Prometheus 3 stores as `{first}.0`: the matcher stops matching"
+                )
+            } else {
+                format!(
+                    "excludes `{first}`, which Prometheus 3 stores as `{first}.0`: the matcher stops excluding it"
+                )
+            };
             out.push(
                 rule.diag(
                     CODE,
                     target.level(SEVERITY),
                     format!(
-                        "`{written}` matches `{first}`, which Prometheus 3 stores as `{first}.0`: the matcher stops matching after the upgrade ({})",
+                        "`{written}` {effect} after the upgrade ({})",
                         target.words()
                     ),
                     at,
                 )
                 .label("a whole number Prometheus 3 writes as a float")
                 .help(format!(
-                    "match both forms, `{}=~\"{first}(\\\\.0)?\"`, which holds on Prometheus 2 and 3",
-                    m.name
+                    "name both forms, `{}{}\"{first}(\\\\.0)?\"`, which holds on Prometheus 2 and 3",
+                    m.name,
+                    if matches!(m.op, MatchOp::Equal | MatchOp::Re(_)) { "=~" } else { "!~" }
                 )),
             );
         }

@@ -329,10 +329,11 @@ pub(crate) fn parse_unit(kind: UnitKind, text: &str) -> Result<Expr, String> {
     };
     match parse(text) {
         // Prometheus 2's `holt_winters` is Prometheus 3's `double_exponential_smoothing`
-        // (same arguments), which the parser knows: read it as that, and let PW115 say
-        // what the version given makes of it.
+        // (same arguments), which the parser knows: read it as that, and let PW115
+        // (renamed_function.rs) say what the version given makes of it.
         Err(e) if e.contains("holt_winters") => {
-            let renamed = super::renamed_function::as_v3(text);
+            let renamed =
+                super::expr::rename_word(text, "holt_winters", "double_exponential_smoothing");
             parse(&renamed).map_err(|_| e)
         }
         parsed => parsed,

@@ -348,6 +348,11 @@ pub fn markdown() -> String {
          complete picture. `--spec FILE` checks against the spec's catalog (an unknown metric\n\
          is an error) and its `severities:`. A check whose level depends on what is known\n\
          says so beside its severity.\n\n\
+         `--prometheus 2|3` names the Prometheus the files run on, and PW113 to PW116 report\n\
+         what that version breaks (Prometheus 3.0's docs/migration.md): whole-number `le` and\n\
+         `quantile` matchers, `holt_winters`, one-step subquery windows under `rate`, and on 2\n\
+         the quoted UTF-8 names only 3 accepts. Without it, 3 is assumed (the current release)\n\
+         and what only 3 breaks is a warning.\n\n\
          CI: `--fail-on error|warning|info|never` (default error) sets what exits 1;\n\
          `--level PW207=off` (or `=error`, `=warning`, `=info`) changes one check's level;\n\
          `--write-baseline FILE` records today's findings and `--baseline FILE` counts those\n\

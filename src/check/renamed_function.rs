@@ -26,21 +26,9 @@ pub(crate) const CODE: Code = Code {
 };
 pub(crate) const SEVERITY: Severity = Severity::Error;
 
+/// Prometheus 2's name and Prometheus 3's (same arguments).
 const OLD: &str = "holt_winters";
 const NEW: &str = "double_exponential_smoothing";
-
-/// `text` with Prometheus 2's name of the function replaced by Prometheus 3's.
-pub(crate) fn as_v3(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(r) = find_word(rest, OLD) {
-        out.push_str(&rest[..r.start]);
-        out.push_str(NEW);
-        rest = &rest[r.end..];
-    }
-    out.push_str(rest);
-    out
-}
 
 pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     if rule.ast.is_err() {
@@ -91,15 +79,4 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
             .label("not a function of this version")
             .help(help),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_the_function_name_is_renamed() {
-        assert_eq!(
-            super::as_v3("holt_winters(x[1h], 0.3, 0.3) + my_holt_winters"),
-            "double_exponential_smoothing(x[1h], 0.3, 0.3) + my_holt_winters"
-        );
-    }
 }

@@ -39,8 +39,10 @@ pub(crate) fn is_classic(name: &str, metric: bool) -> bool {
         && name.chars().all(ok)
 }
 
-/// Every name the expression writes, as (name, is a metric name).
-fn names(ast: &Expr) -> Vec<(&str, bool)> {
+/// Every name the expression writes, as (name, is a metric name); `text` is the
+/// expression as written.
+fn names<'a>(ast: &'a Expr, text: &str) -> Vec<(&'a str, bool)> {
+    let explicit = text.contains("__name__");
     let mut out = Vec::new();
     visit(ast, None, &mut |e, _| match e {
         Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {
@@ -58,8 +60,9 @@ fn names(ast: &Expr) -> Vec<(&str, bool)> {
             {
                 if m.name != "__name__" {
                     out.push((m.name.as_str(), false));
-                } else if matches!(m.op, promql_parser::label::MatchOp::Equal) {
-                    // `{"http.server.requests"}`: the name is a `__name__` matcher.
+                } else if matches!(m.op, promql_parser::label::MatchOp::Equal) && !explicit {
+                    // `{"http.server.requests"}`: the name is a `__name__` matcher (a
+                    // `__name__="..."` written out is a string, valid on Prometheus 2).
                     out.push((m.value.as_str(), true));
                 }
             }
@@ -133,8 +136,9 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     }
     if let Ok(ast) = &rule.ast {
         let mut seen = std::collections::BTreeSet::new();
-        for (name, metric) in names(ast) {
-            if !is_classic(name, metric) && seen.insert(name) {
+        for (name, metric) in names(ast, &rule.expr.text) {
+            // A dashboard's `$variable` in a name is Grafana's to fill in.
+            if !is_classic(name, metric) && !name.contains('$') && seen.insert(name) {
                 report(name, metric, "the name", rule.expr_word(name));
             }
         }
@@ -155,11 +159,18 @@ mod tests {
             r#"sum by ("service.name") (rate({"http.server.requests", code="200"}[5m]))"#,
         )
         .unwrap();
-        let bad: Vec<&str> = super::names(&e)
+        let bad: Vec<&str> = super::names(&e, "")
             .into_iter()
             .filter(|(n, m)| !is_classic(n, *m))
             .map(|(n, _)| n)
             .collect();
         assert_eq!(bad, vec!["service.name", "http.server.requests"]);
+        let text = r#"{__name__="vault.route", job="v"}"#;
+        let e = promql_parser::parser::parse(text).unwrap();
+        assert!(
+            super::names(&e, text)
+                .iter()
+                .all(|(n, _)| is_classic(n, false))
+        );
     }
 }
