@@ -76,10 +76,10 @@ impl Resolver<'_> {
                     .label("unreachable threshold")
                     .help(format!(
                         "alert on the share of observations above the top bucket instead: \
-                         `(rate({m}_count[5m]) - rate({m}_bucket{{le=\"{t}\"}}[5m])) / \
+                         `(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / \
                          rate({m}_count[5m]) > 0.01`{policy}",
                         m = metric.name,
-                        t = n(top),
+                        le = crate::conventions::le_matcher(top),
                         policy = share
                             .map(|k| format!(", which is policy `{k}` with `value: 0.01`"))
                             .unwrap_or_default()
