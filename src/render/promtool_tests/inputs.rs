@@ -359,39 +359,36 @@ impl<'a> Inputs<'a> {
             .collect()
     }
 
-    /// A neighbour of `sc`'s series: the same metrics and values for another service on
-    /// its own instance, every label of the pool's selector given another value. The
-    /// pool's queries must not see it; a query that lost a selector matcher does, and
-    /// alerts for it. Empty where the pool has no selector.
-    pub(crate) fn neighbour(&self, sc: &Scenario) -> Vec<Series> {
-        if self.pool.selector.is_empty() {
-            return Vec::new();
-        }
+    /// Neighbours of `sc`'s series: the same metrics and values for other services, each on
+    /// its own instance and differing from the pool in one label of its selector (one
+    /// neighbour per selector label). The pool's queries see none of them; a query that
+    /// lost any one selector matcher sees one, and alerts for it. Empty where the pool has
+    /// no selector.
+    pub(crate) fn neighbours(&self, sc: &Scenario) -> Vec<Series> {
         let key = if self.pool.identity.iter().any(|l| l == "instance") {
             "instance"
         } else {
             self.pool.identity.last().map_or("instance", String::as_str)
         };
-        sc.series
-            .iter()
-            .map(|s| {
-                let mut n = s.clone();
-                for (k, v) in &self.pool.selector {
-                    if let Some(value) = n.labels.get_mut(k) {
-                        *value = format!("{v}-neighbour");
-                    }
+        let mut out = Vec::new();
+        for (n, (k, v)) in self.pool.selector.iter().enumerate() {
+            for s in &sc.series {
+                let mut other = s.clone();
+                if let Some(value) = other.labels.get_mut(k) {
+                    *value = format!("{v}-neighbour");
                 }
                 let matches = self.pool.roles.matches(s.role);
                 let label = matches
                     .iter()
                     .find(|(id, _)| id == key)
                     .map_or(key, |(_, m)| m.as_str());
-                if let Some(value) = n.labels.get_mut(label) {
-                    value.push_str("-neighbour");
+                if let Some(value) = other.labels.get_mut(label) {
+                    value.push_str(&format!("-neighbour-{}", n + 1));
                 }
-                n
-            })
-            .collect()
+                out.push(other);
+            }
+        }
+        out
     }
 
     /// The series of `sc` moved to another instance (their other labels kept).

@@ -565,12 +565,12 @@ impl<'a> Tests<'a> {
         let healthy = realize(targets.healthy)?;
         let idle = inputs.moved(&healthy, Instance::Idle);
         let hot = firing.series.len();
-        // Beside the silent case, another service's series at the firing value: the alert
-        // reads its own pool's series only (a lost selector matcher would fire here).
-        let neighbour = inputs.neighbour(&firing);
+        // Beside the silent case, other services' series at the firing value: the alert
+        // reads its own pool's series only (a lost selector matcher would fire there).
+        let neighbours = inputs.neighbours(&firing);
         firing.series.extend(idle.iter().cloned());
         silent.series.extend(idle);
-        silent.series.extend(neighbour);
+        silent.series.extend(neighbours);
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
