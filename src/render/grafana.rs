@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::promql::{PoolExprs, constant};
+use super::promql::{PoolExprs, Recorded, constant};
 
 pub(crate) mod panel;
 mod variables;
@@ -287,7 +287,10 @@ fn capacity_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec
         cap.peak_quantile,
         &cap.peak_window.to_string(),
     );
-    let pool_sel = super::promql::pool_matcher(&model.pool_label, &pool.name);
+    let recorded = Recorded {
+        pool_label: &model.pool_label,
+        pool: &pool.name,
+    };
     let mut targets = vec![
         target(
             x.gauge(Role::Size),
@@ -296,7 +299,7 @@ fn capacity_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec
             "time_series",
         ),
         target(
-            format!("{}{}", names.recommended, x.recorded(&model.pool_label)),
+            x.select_recorded(&names.recommended, &model.pool_label),
             &legend(pool, "recommended"),
             1,
             "time_series",
@@ -304,7 +307,7 @@ fn capacity_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec
     ];
     if cap.memory_budget.is_some() {
         targets.push(target(
-            format!("{}{pool_sel}", names.memory_ceiling),
+            recorded.select(&names.memory_ceiling),
             "memory ceiling",
             targets.len(),
             "time_series",

@@ -419,6 +419,12 @@ impl<'a> PoolExprs<'a> {
         out
     }
 
+    /// A recorded series of the pool: `name{pool="k2", ...}` with [`Self::recorded`]'s
+    /// matchers.
+    pub(crate) fn select_recorded(&self, name: &str, pool_label: &str) -> String {
+        format!("{name}{}", self.recorded(pool_label))
+    }
+
     /// A gauge role summed per pool instance.
     pub(crate) fn gauge(&self, role: Role) -> String {
         self.sum(role, &self.select_role(role, ""), &[])

@@ -140,7 +140,7 @@ pub(crate) enum World {
 
 /// Every signal, in the order their alerts are written: the thresholded ones, then absence,
 /// then capacity.
-pub(crate) const ALL: [&Def; 11] = [
+pub(crate) const ALL: &[&Def] = &[
     &utilization::DEF,
     &acquisition_timeouts::DEF,
     &creation_errors::DEF,
