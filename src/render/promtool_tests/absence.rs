@@ -176,23 +176,12 @@ fn up(from: u64, to: Option<u64>, value: f64) -> Life {
 impl Tests<'_> {
     /// The absence alerts named `alertname`, for every pool at once, in every world.
     pub(super) fn absent_groups(&self, alertname: &str) -> Result<Vec<TestGroup>, String> {
-        let t = self.timing;
         let alerts: Vec<&Alert> = self.named(alertname).collect();
-        let mut fors: Vec<u64> = alerts.iter().map(|a| t.steps(a.for_)).collect();
-        fors.sort_unstable();
-        fors.dedup();
+        let fors = self.fors(&alerts);
         let longest = fors.last().copied().unwrap_or(0);
         // Back at work two steps after every `for` has passed: the alert has cleared.
         let back = STOP + longest + 2;
-        let around = |at: u64| -> Vec<u64> {
-            let mut times: Vec<u64> = fors
-                .iter()
-                .flat_map(|&f| [at + f.max(1) - 1, at + f])
-                .collect();
-            times.sort_unstable();
-            times.dedup();
-            times
-        };
+        let around = |at: u64| around(&fors, at);
         let mut members: Vec<[Member; 5]> = Vec::new();
         for (ix, pool) in self.model.pools.iter().enumerate() {
             let labels = &self.labels[ix];
@@ -296,58 +285,100 @@ impl Tests<'_> {
         let (group, fires) = self.absence_group(alertname, &alerts, &all_stop, &around(STOP))?;
         fired |= fires;
         out.push(group);
-        // Where the identity names the scrape targets: a target goes down.
         if fleets.iter().any(|f| f.hot.target().is_some()) {
-            // The hot instance's target goes down, and comes back.
-            let down = self.world(
-                "the hot instance's target goes down (up == 0), and comes back",
-                &fleets,
-                |f| {
-                    let target_down = vec![
-                        up(0, Some(STOP), 1.0),
-                        up(STOP, Some(back), 0.0),
-                        up(back, None, 1.0),
-                    ];
-                    let on_hot = |m: &Member| m.target() == f.hot.target();
-                    let lives = |m: &Member| {
-                        if on_hot(m) {
-                            vec![life(0, Some(STOP)), life(back, None)]
-                        } else {
-                            vec![ALWAYS]
-                        }
-                    };
-                    (
-                        vec![(f.hot, lives(f.hot)), (f.idle, lives(f.idle))],
-                        vec![(f.hot, target_down), (f.idle, vec![ALWAYS.with(1.0)])],
-                    )
-                },
-            );
-            let (group, fires) = self.absence_group(alertname, &alerts, &down, &times)?;
-            fired |= fires;
-            out.push(group);
-            // Every target goes down and stays down.
-            let all_down = self.world("every target goes down (up == 0)", &fleets, |f| {
-                let target_down = vec![up(0, Some(STOP), 1.0), up(STOP, None, 0.0)];
-                (
-                    vec![
-                        (f.hot, vec![life(0, Some(STOP))]),
-                        (f.idle, vec![life(0, Some(STOP))]),
-                    ],
-                    vec![(f.hot, target_down.clone()), (f.idle, target_down)],
-                )
-            });
-            let (group, fires) =
-                self.absence_group(alertname, &alerts, &all_down, &around(STOP))?;
-            fired |= fires;
-            out.push(group);
+            fired |= self.target_worlds(alertname, &alerts, &fleets, &times, back, &mut out)?;
         }
+        self.fleet_worlds(alertname, &alerts, &fleets, back, &mut out)?;
+        if !fired {
+            return Err("no input makes it fire".into());
+        }
+        Ok(out)
+    }
+
+    /// The distinct `for`s of the alerts, in steps, shortest first.
+    fn fors(&self, alerts: &[&Alert]) -> Vec<u64> {
+        let mut fors: Vec<u64> = alerts.iter().map(|a| self.timing.steps(a.for_)).collect();
+        fors.sort_unstable();
+        fors.dedup();
+        fors
+    }
+
+    /// Where the identity names the scrape targets: the hot instance's target goes down and
+    /// comes back, and every target goes down. Whether any of them fires.
+    fn target_worlds(
+        &self,
+        alertname: &str,
+        alerts: &[&Alert],
+        fleets: &[Fleet],
+        times: &[u64],
+        back: u64,
+        out: &mut Vec<TestGroup>,
+    ) -> Result<bool, String> {
+        let fors = self.fors(alerts);
+        let around = |at: u64| around(&fors, at);
+        let mut fired = false;
+        // The hot instance's target goes down, and comes back.
+        let down = self.world(
+            "the hot instance's target goes down (up == 0), and comes back",
+            fleets,
+            |f| {
+                let target_down = vec![
+                    up(0, Some(STOP), 1.0),
+                    up(STOP, Some(back), 0.0),
+                    up(back, None, 1.0),
+                ];
+                let on_hot = |m: &Member| m.target() == f.hot.target();
+                let lives = |m: &Member| {
+                    if on_hot(m) {
+                        vec![life(0, Some(STOP)), life(back, None)]
+                    } else {
+                        vec![ALWAYS]
+                    }
+                };
+                (
+                    vec![(f.hot, lives(f.hot)), (f.idle, lives(f.idle))],
+                    vec![(f.hot, target_down), (f.idle, vec![ALWAYS.with(1.0)])],
+                )
+            },
+        );
+        let (group, fires) = self.absence_group(alertname, alerts, &down, times)?;
+        fired |= fires;
+        out.push(group);
+        // Every target goes down and stays down.
+        let all_down = self.world("every target goes down (up == 0)", fleets, |f| {
+            let target_down = vec![up(0, Some(STOP), 1.0), up(STOP, None, 0.0)];
+            (
+                vec![
+                    (f.hot, vec![life(0, Some(STOP))]),
+                    (f.idle, vec![life(0, Some(STOP))]),
+                ],
+                vec![(f.hot, target_down.clone()), (f.idle, target_down)],
+            )
+        });
+        let (group, fires) = self.absence_group(alertname, alerts, &all_down, &around(STOP))?;
+        fired |= fires;
+        out.push(group);
+        Ok(fired)
+    }
+
+    /// A fleet that moves: a rolling deploy and a scale-in, each of which must page nobody.
+    fn fleet_worlds(
+        &self,
+        alertname: &str,
+        alerts: &[&Alert],
+        fleets: &[Fleet],
+        back: u64,
+        out: &mut Vec<TestGroup>,
+    ) -> Result<(), String> {
+        let fors = self.fors(alerts);
+        let around = |at: u64| around(&fors, at);
         // A rolling deploy: every target replaced by a new one (one step of overlap), the old
         // ones leaving service discovery with their `up`.
         let mut later = around(STOP);
         later.push(back);
         let deploy = self.world(
             "a rolling deploy replaces every instance and its target",
-            &fleets,
+            fleets,
             |f| {
                 let old = vec![life(0, Some(STOP))];
                 let new = vec![life(STOP - 1, None)];
@@ -367,33 +398,26 @@ impl Tests<'_> {
                 )
             },
         );
-        let (group, _) = self.absence_group(alertname, &alerts, &deploy, &later)?;
+        let (group, _) = self.absence_group(alertname, alerts, &deploy, &later)?;
         out.push(group);
         // A scale-in: a third replica leaves service discovery with its `up`.
-        let scale_in = self.world(
-            "a scale-in removes a replica and its target",
-            &fleets,
-            |f| {
-                (
-                    vec![
-                        (f.hot, vec![ALWAYS]),
-                        (f.idle, vec![ALWAYS]),
-                        (f.third, vec![life(0, Some(STOP))]),
-                    ],
-                    vec![
-                        (f.hot, vec![ALWAYS.with(1.0)]),
-                        (f.idle, vec![ALWAYS.with(1.0)]),
-                        (f.third, vec![up(0, Some(STOP), 1.0)]),
-                    ],
-                )
-            },
-        );
-        let (group, _) = self.absence_group(alertname, &alerts, &scale_in, &later)?;
+        let scale_in = self.world("a scale-in removes a replica and its target", fleets, |f| {
+            (
+                vec![
+                    (f.hot, vec![ALWAYS]),
+                    (f.idle, vec![ALWAYS]),
+                    (f.third, vec![life(0, Some(STOP))]),
+                ],
+                vec![
+                    (f.hot, vec![ALWAYS.with(1.0)]),
+                    (f.idle, vec![ALWAYS.with(1.0)]),
+                    (f.third, vec![up(0, Some(STOP), 1.0)]),
+                ],
+            )
+        });
+        let (group, _) = self.absence_group(alertname, alerts, &scale_in, &later)?;
         out.push(group);
-        if !fired {
-            return Err("no input makes it fire".into());
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// A world built from each pool's fleet: `shape` gives the lives of its members' pool
@@ -543,6 +567,17 @@ impl Life {
     fn with(self, value: f64) -> Self {
         Self { value, ..self }
     }
+}
+
+/// The evaluation times around a change at step `at`: just before and at each `for`'s end.
+fn around(fors: &[u64], at: u64) -> Vec<u64> {
+    let mut times: Vec<u64> = fors
+        .iter()
+        .flat_map(|&f| [at + f.max(1) - 1, at + f])
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    times
 }
 
 /// The label sets (with values) for which an absence alert is firing at step `n`, given

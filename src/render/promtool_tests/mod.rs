@@ -653,6 +653,23 @@ impl<'a> Tests<'a> {
             ),
         ];
         groups.extend(flapping);
+        groups.extend(self.more_groups(a, def, &firing, &inputs, longest, fire_at)?);
+        Ok(groups)
+    }
+
+    /// The worlds a signal asks for beyond firing and silent (its `more_worlds`): a counter
+    /// born at its first increment and a restart, a full pool nobody waits for, seconds
+    /// waited with no acquisition.
+    fn more_groups(
+        &self,
+        a: &Alert,
+        def: &signals::Def,
+        firing: &Scenario,
+        inputs: &Inputs,
+        longest: u64,
+        fire_at: u64,
+    ) -> Result<Vec<TestGroup>, String> {
+        let mut groups = Vec::new();
         if def.more_worlds.contains(&World::BornAndRestart) {
             groups.push(self.born_group(a, &inputs, longest)?);
             groups.push(self.restart_group(a, &inputs, longest)?);
