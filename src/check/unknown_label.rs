@@ -29,11 +29,12 @@
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinality};
 
-use super::carried::{carried, describe, family_carries, family_of};
+use super::carried::{Labels, carried, describe, family_carries, family_of};
 use super::dashboard::DashboardDoc;
 use super::expr::visit;
 use super::knowledge::Provenance;
 use super::lint::{Cx, RuleUnit};
+use super::typing::Ty;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::Span;
 
@@ -85,10 +86,27 @@ struct Found {
     bucket: bool,
 }
 
-/// True when `e`'s series can never carry `label` by what is known of its metrics, and
-/// not because an aggregation in `e` drops it (that is PW111's and PW204's to say).
-fn never_carries(cx: &Cx, e: &Expr, label: &str) -> bool {
-    carried(cx, e).is_some_and(|s| !s.contains(label)) && !cx.env.type_of(e).labels.drops(label)
+/// What is known of an expression's series: the labels they can carry (None: not known)
+/// and its type (which labels its aggregations drop). Worked out once per expression, then
+/// asked of every label a rule names.
+struct Reach {
+    carried: Option<Labels>,
+    ty: Ty,
+}
+
+impl Reach {
+    fn of(cx: &Cx, e: &Expr) -> Self {
+        Self {
+            carried: carried(cx, e),
+            ty: cx.env.type_of(e),
+        }
+    }
+
+    /// True when the series can never carry `label` by what is known of their metrics,
+    /// and not because an aggregation drops it (that is PW111's and PW204's to say).
+    fn never_carries(&self, label: &str) -> bool {
+        self.carried.as_ref().is_some_and(|s| !s.contains(label)) && !self.ty.labels.drops(label)
+    }
 }
 
 fn side(e: &Expr, which: &str) -> String {
@@ -105,20 +123,23 @@ fn matching(cx: &Cx, rule: &RuleUnit, b: &BinaryExpr, out: &mut Vec<Found>) {
     let Some(m) = &b.modifier else {
         return;
     };
-    let scalar = |e: &Expr| cx.env.type_of(e).kind == super::typing::Kind::Scalar;
-    if scalar(&b.lhs) || scalar(&b.rhs) {
+    let reach = [Reach::of(cx, &b.lhs), Reach::of(cx, &b.rhs)];
+    if reach
+        .iter()
+        .any(|r| r.ty.kind == super::typing::Kind::Scalar)
+    {
         return;
     }
-    let sides = [(&*b.lhs, "left"), (&*b.rhs, "right")];
+    let sides = [(&*b.lhs, "left", &reach[0]), (&*b.rhs, "right", &reach[1])];
     match &m.matching {
         Some(LabelModifier::Include(on)) => {
             for l in &on.labels {
                 let lacking: Vec<String> = sides
                     .iter()
-                    .filter(|(e, _)| never_carries(cx, e, l))
-                    .map(|(e, w)| side(e, w))
+                    .filter(|(_, _, r)| r.never_carries(l))
+                    .map(|(e, w, _)| side(e, w))
                     .collect();
-                if sides.iter().any(|(e, _)| cx.env.type_of(e).labels.drops(l)) {
+                if sides.iter().any(|(_, _, r)| r.ty.labels.drops(l)) {
                     continue;
                 }
                 let message = match lacking.as_slice() {
@@ -141,7 +162,7 @@ fn matching(cx: &Cx, rule: &RuleUnit, b: &BinaryExpr, out: &mut Vec<Found>) {
         }
         Some(LabelModifier::Exclude(ign)) => {
             for l in &ign.labels {
-                if sides.iter().all(|(e, _)| never_carries(cx, e, l)) {
+                if sides.iter().all(|(_, _, r)| r.never_carries(l)) {
                     out.push(Found {
                         message: format!(
                             "`ignoring ({l})`: neither side carries `{l}`, so it ignores nothing"
@@ -161,7 +182,7 @@ fn matching(cx: &Cx, rule: &RuleUnit, b: &BinaryExpr, out: &mut Vec<Found>) {
         _ => return,
     };
     for l in &copied.labels {
-        if never_carries(cx, one.0, l) {
+        if one.2.never_carries(l) {
             out.push(Found {
                 message: format!(
                     "`{word} ({l})`: no series of {} carries `{l}`, so it copies nothing",
@@ -237,7 +258,8 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     visit(ast, None, &mut |e, _| match e {
         Expr::Aggregate(a) => {
             if let Some(LabelModifier::Include(by)) = &a.modifier {
-                for l in by.labels.iter().filter(|l| never_carries(cx, &a.expr, l)) {
+                let reach = Reach::of(cx, &a.expr);
+                for l in by.labels.iter().filter(|l| reach.never_carries(l)) {
                     found.push(Found {
                         message: format!(
                             "`by ({l})`: no series of {} carries `{l}`",
@@ -253,10 +275,11 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         Expr::Binary(b) => matching(cx, rule, b, &mut found),
         _ => selector(cx, rule, e, &mut found),
     });
-    if rule.is_alert() && carried(cx, ast).is_some() {
+    let reach = rule.is_alert().then(|| Reach::of(cx, ast));
+    if let Some(reach) = reach.filter(|r| r.carried.is_some()) {
         for (what, key, text, scanned) in rule.templates() {
             for (label, range) in scanned.label_reads() {
-                if label.starts_with("__") || !never_carries(cx, ast, label) {
+                if label.starts_with("__") || !reach.never_carries(label) {
                     continue;
                 }
                 found.push(Found {

@@ -98,11 +98,18 @@ pub(crate) struct Scenario {
     pub(crate) origin: Option<usize>,
     /// The step from which the hot instance's condition no longer holds: it recovered.
     pub(crate) ends: Option<u64>,
+    /// Series of other services beside the world, which no pool of the spec selects (see
+    /// [`Inputs::neighbours`]): written into the test, never seen by its expectations.
+    pub(crate) outside: Vec<Series>,
 }
 
 impl Scenario {
     pub(crate) fn inputs(&self) -> Vec<InputSeries> {
-        self.series.iter().map(Series::input).collect()
+        self.series
+            .iter()
+            .chain(&self.outside)
+            .map(Series::input)
+            .collect()
     }
 
     /// The hot instance (the first `hot` series) recovers at step `at`: its counters and
@@ -361,9 +368,9 @@ impl<'a> Inputs<'a> {
 
     /// Neighbours of `sc`'s series: the same metrics and values for other services, each on
     /// its own instance and differing from the pool in one label of its selector (one
-    /// neighbour per selector label). The pool's queries see none of them; a query that
-    /// lost any one selector matcher sees one, and alerts for it. Empty where the pool has
-    /// no selector.
+    /// neighbour per selector label). No pool of the spec selects them; a query that lost
+    /// any one selector matcher sees one, and alerts for it. Empty where the pool has no
+    /// selector.
     pub(crate) fn neighbours(&self, sc: &Scenario) -> Vec<Series> {
         let key = if self.pool.identity.iter().any(|l| l == "instance") {
             "instance"
@@ -385,7 +392,11 @@ impl<'a> Inputs<'a> {
                 if let Some(value) = other.labels.get_mut(label) {
                     value.push_str(&format!("-neighbour-{}", n + 1));
                 }
-                out.push(other);
+                // Another pool of the spec may select it (a pool named by fewer labels):
+                // then it is not outside every query, and the expectations would miss it.
+                if !self.model.pools.iter().any(|p| other.seen_by(p)) {
+                    out.push(other);
+                }
             }
         }
         out
@@ -460,6 +471,7 @@ impl<'a> Inputs<'a> {
             trace,
             origin: Some(self.ix),
             ends: None,
+            outside: Vec::new(),
         }
     }
 }

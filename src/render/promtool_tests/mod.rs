@@ -570,7 +570,7 @@ impl<'a> Tests<'a> {
         let neighbours = inputs.neighbours(&firing);
         firing.series.extend(idle.iter().cloned());
         silent.series.extend(idle);
-        silent.series.extend(neighbours);
+        silent.outside = neighbours;
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
@@ -784,6 +784,7 @@ impl<'a> Tests<'a> {
             }),
             origin: Some(a.pool_ix),
             ends: None,
+            outside: Vec::new(),
         };
         let mut times = Vec::new();
         // After a restart, quiet until the increment: the reset counts nothing.

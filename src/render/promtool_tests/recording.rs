@@ -144,6 +144,7 @@ impl Tests<'_> {
             trace: None,
             origin: Some(ix),
             ends: None,
+            outside: Vec::new(),
         };
         Ok(Some(TestGroup {
             promql_expr_test: exprs,
