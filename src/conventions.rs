@@ -319,6 +319,20 @@ pub(crate) fn number(x: f64) -> String {
     out.to_string()
 }
 
+/// The one `le` matcher of a bucket bound, holding for every way the bound is written:
+/// Prometheus 2 keeps the exporter's text (`5` from client_golang, `5.0` from Python's
+/// prometheus_client), Prometheus 3 writes whole bounds as `5.0` (CHANGELOG 3.0.0:
+/// "Scraping: normalize "le" and "quantile" label values upon ingestion. #15164"). A bound
+/// with a fraction (`0.5`) is written alike by all of them.
+pub(crate) fn le_matcher(bound: f64) -> String {
+    let text = number(bound);
+    if text.contains(['.', 'e']) {
+        format!("le=\"{text}\"")
+    } else {
+        format!("le=~\"{text}(\\\\.0)?\"")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,19 +368,5 @@ mod tests {
         assert_eq!(long.len(), 40);
         assert_eq!(long, dashboard_uid(&"x".repeat(100), None));
         assert_ne!(long, dashboard_uid(&"x".repeat(101), None));
-    }
-}
-
-/// The one `le` matcher of a bucket bound, holding for every way the bound is written:
-/// Prometheus 2 keeps the exporter's text (`5` from client_golang, `5.0` from Python's
-/// prometheus_client), Prometheus 3 writes whole bounds as `5.0` (CHANGELOG 3.0.0:
-/// "Scraping: normalize "le" and "quantile" label values upon ingestion. #15164"). A bound
-/// with a fraction (`0.5`) is written alike by all of them.
-pub(crate) fn le_matcher(bound: f64) -> String {
-    let text = number(bound);
-    if text.contains(['.', 'e']) {
-        format!("le=\"{text}\"")
-    } else {
-        format!("le=~\"{text}(\\\\.0)?\"")
     }
 }

@@ -671,8 +671,8 @@ impl<'a> Tests<'a> {
     ) -> Result<Vec<TestGroup>, String> {
         let mut groups = Vec::new();
         if def.more_worlds.contains(&World::BornAndRestart) {
-            groups.push(self.born_group(a, &inputs, longest)?);
-            groups.push(self.restart_group(a, &inputs, longest)?);
+            groups.push(self.born_group(a, inputs, longest)?);
+            groups.push(self.restart_group(a, inputs, longest)?);
         }
         // Where the library counts waiting clients, a full pool nobody waits for is not
         // exhausted: the firing world with no one waiting stays silent.
