@@ -89,12 +89,12 @@ struct Found {
 /// What is known of an expression's series: the labels they can carry (None: not known)
 /// and its type (which labels its aggregations drop). Worked out once per expression, then
 /// asked of every label a rule names.
-struct Reach {
+struct LabelReach {
     carried: Option<Labels>,
     ty: Ty,
 }
 
-impl Reach {
+impl LabelReach {
     fn of(cx: &Cx, e: &Expr) -> Self {
         Self {
             carried: carried(cx, e),
@@ -123,7 +123,7 @@ fn matching(cx: &Cx, rule: &RuleUnit, b: &BinaryExpr, out: &mut Vec<Found>) {
     let Some(m) = &b.modifier else {
         return;
     };
-    let reach = [Reach::of(cx, &b.lhs), Reach::of(cx, &b.rhs)];
+    let reach = [LabelReach::of(cx, &b.lhs), LabelReach::of(cx, &b.rhs)];
     if reach
         .iter()
         .any(|r| r.ty.kind == super::typing::Kind::Scalar)
@@ -258,7 +258,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
     visit(ast, None, &mut |e, _| match e {
         Expr::Aggregate(a) => {
             if let Some(LabelModifier::Include(by)) = &a.modifier {
-                let reach = Reach::of(cx, &a.expr);
+                let reach = LabelReach::of(cx, &a.expr);
                 for l in by.labels.iter().filter(|l| reach.never_carries(l)) {
                     found.push(Found {
                         message: format!(
@@ -275,7 +275,7 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         Expr::Binary(b) => matching(cx, rule, b, &mut found),
         _ => selector(cx, rule, e, &mut found),
     });
-    let reach = rule.is_alert().then(|| Reach::of(cx, ast));
+    let reach = rule.is_alert().then(|| LabelReach::of(cx, ast));
     if let Some(reach) = reach.filter(|r| r.carried.is_some()) {
         for (what, key, text, scanned) in rule.templates() {
             for (label, range) in scanned.label_reads() {

@@ -153,6 +153,9 @@ struct Fleet<'m> {
     idle: &'m Member,
     third: &'m Member,
     next: [&'m Member; 2],
+    /// Other services' instances beside the pool, each differing from it in one selector
+    /// label (see [`Tests::neighbours`]).
+    neighbours: &'m [Member],
 }
 
 const ALWAYS: Life = Life {
@@ -182,7 +185,7 @@ impl Tests<'_> {
         // Back at work two steps after every `for` has passed: the alert has cleared.
         let back = STOP + longest + 2;
         let around = |at: u64| around(&fors, at);
-        let mut members: Vec<[Member; 5]> = Vec::new();
+        let mut members: Vec<([Member; 5], Vec<Member>)> = Vec::new();
         for (ix, pool) in self.model.pools.iter().enumerate() {
             let labels = &self.labels[ix];
             let of = |i: Instance| Member {
@@ -192,35 +195,42 @@ impl Tests<'_> {
             let (hot, idle) = (of(Instance::Hot), of(Instance::Idle));
             let third = hot.elsewhere(pool, "-third");
             let next = [hot.elsewhere(pool, "-next"), idle.elsewhere(pool, "-next")];
+            let neighbours = self.neighbours(&hot);
             let [n0, n1] = next;
-            members.push([hot, idle, third, n0, n1]);
+            members.push(([hot, idle, third, n0, n1], neighbours));
         }
         let fleets: Vec<Fleet> = members
             .iter()
-            .map(|[hot, idle, third, n0, n1]| Fleet {
+            .map(|([hot, idle, third, n0, n1], neighbours)| Fleet {
                 hot,
                 idle,
                 third,
                 next: [n0, n1],
+                neighbours,
             })
             .collect();
         let mut out = Vec::new();
         let mut fired = false;
-        // Every instance exports, every target answers: silent.
+        // Every instance exports, every target answers: silent. Beside them, other services'
+        // instances that stopped exporting behind answering targets: no pool selects them,
+        // so a rule that lost a selector matcher would page for them.
         let present = self.world(
             "every instance exports and its target answers",
             &fleets,
             |f| {
-                (
-                    vec![(f.hot, vec![ALWAYS]), (f.idle, vec![ALWAYS])],
-                    vec![
-                        (f.hot, vec![ALWAYS.with(1.0)]),
-                        (f.idle, vec![ALWAYS.with(1.0)]),
-                    ],
-                )
+                let mut pool_lives = vec![(f.hot, vec![ALWAYS]), (f.idle, vec![ALWAYS])];
+                let mut up_lives = vec![
+                    (f.hot, vec![ALWAYS.with(1.0)]),
+                    (f.idle, vec![ALWAYS.with(1.0)]),
+                ];
+                for n in f.neighbours {
+                    pool_lives.push((n, vec![life(0, Some(1))]));
+                    up_lives.push((n, vec![ALWAYS.with(1.0)]));
+                }
+                (pool_lives, up_lives)
             },
         );
-        let (group, fires) = self.absence_group(alertname, &alerts, &present, &[longest])?;
+        let (group, fires) = self.absence_group(alertname, &alerts, &present, &[longest + 1])?;
         if fires {
             return Err("no input keeps it silent".into());
         }
@@ -293,6 +303,31 @@ impl Tests<'_> {
             return Err("no input makes it fire".into());
         }
         Ok(out)
+    }
+
+    /// Instances of other services beside `hot`: one per selector label of its pool, with
+    /// that label (and the instance) given another value, kept only where no pool of the
+    /// spec selects it.
+    fn neighbours(&self, hot: &Member) -> Vec<Member> {
+        let pool = &self.model.pools[hot.pool];
+        let role = pool.presence_role();
+        let metric = pool.roles.get(role).unwrap_or_default();
+        pool.selector
+            .iter()
+            .enumerate()
+            .map(|(n, (k, v))| {
+                let mut m = hot.elsewhere(pool, &format!("-neighbour-{}", n + 1));
+                m.labels.insert(k.clone(), format!("{v}-neighbour"));
+                m
+            })
+            .filter(|m| {
+                let labels = series_labels(pool, role, m.labels.clone());
+                !self.model.pools.iter().any(|p| {
+                    p.roles.get(p.presence_role()) == Some(metric)
+                        && p.selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+                })
+            })
+            .collect()
     }
 
     /// The distinct `for`s of the alerts, in steps, shortest first.
