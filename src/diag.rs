@@ -414,11 +414,14 @@ fn render_sarif(diags: &[Diagnostic], sources: &Sources) -> String {
             serde_json::json!({
                 "id": c.code,
                 "name": c.name,
-                "helpUri": format!(
-                    "docs/checks.md#{}-{}",
+                // `helpUri` must be an absolute URI (the schema's "uri" format), which a
+                // checkout's docs are not: the help names the command and the section.
+                "help": {"text": format!(
+                    "poolwatch check --explain {}; docs/checks.md#{}-{}",
+                    c.code,
                     c.code.to_lowercase(),
                     c.name
-                ),
+                )},
             })
         })
         .collect();

@@ -70,6 +70,13 @@ fn sarif_holds_what_the_specification_requires() {
     let driver = &runs[0]["tool"]["driver"];
     assert_eq!(driver["name"], "poolwatch");
     let rules = driver["rules"].as_array().expect("rules");
+    // reportingDescriptor: `helpUri` is a "uri" (§3.49.12, absolute); the help text names
+    // the command and the docs section instead.
+    for rule in rules {
+        assert!(rule.get("helpUri").is_none(), "a relative helpUri: {rule}");
+        let help = rule["help"]["text"].as_str().expect("help.text");
+        assert!(help.contains("--explain"), "{rule}");
+    }
     let results = runs[0]["results"].as_array().expect("results");
     let mut seen = Vec::new();
     for r in results {
