@@ -11,7 +11,7 @@ use crate::check::go_template::{self, TokKind};
 
 /// Expands an annotation template as Prometheus does for an alert with this value and
 /// these labels (the labels of the alert expression's sample). The actions are found by the
-/// same Go-template lexer the checks use ([`go_template::scan`]), so a `}}` inside a string
+/// same Go-template lexer the checks use (`check::go_template::scan`), so a `}}` inside a string
 /// is read as Go reads it.
 pub fn expand(text: &str, value: f64, labels: &BTreeMap<String, String>) -> Result<String, String> {
     let scanned = go_template::scan(text);
