@@ -182,6 +182,13 @@ fn inhibit_rules(model: &Model, pool: &Pool, alerts: &[&Rule]) -> Vec<InhibitRul
         m
     };
     let mut out = Vec::new();
+    // `source` at severity `s` silences `target` at `severities`, for the same instance.
+    let louder_silences =
+        |source: &str, s: &str, target: &str, severities: Vec<&str>| InhibitRule {
+            source_matchers: select(source, MatchOp::Equal, Some(vec![s])),
+            target_matchers: select(target, MatchOp::Equal, Some(severities)),
+            equal: equal(pool.group_labels()),
+        };
     // A signal's alerts silence the alerts of the signals it names, at no louder severity.
     for def in signals::ALL {
         let source = of_signal(&own, pool, def.signal());
@@ -193,11 +200,7 @@ fn inhibit_rules(model: &Model, pool: &Pool, alerts: &[&Rule]) -> Vec<InhibitRul
             for s in &source.severities {
                 let targets = at_most(&target, s, &rank);
                 if !targets.is_empty() {
-                    out.push(InhibitRule {
-                        source_matchers: select(source.name, MatchOp::Equal, Some(vec![*s])),
-                        target_matchers: select(target.name, MatchOp::Equal, Some(targets)),
-                        equal: equal(pool.group_labels()),
-                    });
+                    out.push(louder_silences(source.name, s, target.name, targets));
                 }
             }
         }
@@ -213,11 +216,7 @@ fn inhibit_rules(model: &Model, pool: &Pool, alerts: &[&Rule]) -> Vec<InhibitRul
                 .filter(|t| rank(t) < rank(s))
                 .collect();
             if !quieter.is_empty() {
-                out.push(InhibitRule {
-                    source_matchers: select(levels.name, MatchOp::Equal, Some(vec![*s])),
-                    target_matchers: select(levels.name, MatchOp::Equal, Some(quieter)),
-                    equal: equal(pool.group_labels()),
-                });
+                out.push(louder_silences(levels.name, s, levels.name, quieter));
             }
         }
     }

@@ -343,22 +343,30 @@ impl<'a> Inputs<'a> {
         }
     }
 
-    /// The series of `sc` on an instance that joins at step `from` (a scale-out): the idle
-    /// instance's labels with a new `instance` (or last identity label).
-    pub(crate) fn scaled_out(&self, sc: &Scenario, from: u64) -> Vec<Series> {
+    /// The label that tells one instance of the pool from another on a role's series:
+    /// `instance` (or the identity's last label), under the metric's own name where the
+    /// role is bound with `match`.
+    fn instance_label(&self, role: Role) -> &'a str {
         let key = if self.pool.identity.iter().any(|l| l == "instance") {
             "instance"
         } else {
             self.pool.identity.last().map_or("instance", String::as_str)
         };
+        self.pool
+            .roles
+            .matches(role)
+            .iter()
+            .find(|(id, _)| id == key)
+            .map_or(key, |(_, m)| m.as_str())
+    }
+
+    /// The series of `sc` on an instance that joins at step `from` (a scale-out): the idle
+    /// instance's labels with a new `instance` (or last identity label).
+    pub(crate) fn scaled_out(&self, sc: &Scenario, from: u64) -> Vec<Series> {
         self.moved(sc, Instance::Idle)
             .into_iter()
             .filter_map(|mut s| {
-                let matches = self.pool.roles.matches(s.role);
-                let label = matches
-                    .iter()
-                    .find(|(id, _)| id == key)
-                    .map_or(key, |(_, m)| m.as_str());
+                let label = self.instance_label(s.role);
                 s.labels.get_mut(label)?.push_str("-new");
                 s.values = format!("_x{from} {}", s.values);
                 Some(s)
@@ -372,11 +380,6 @@ impl<'a> Inputs<'a> {
     /// any one selector matcher sees one, and alerts for it. Empty where the pool has no
     /// selector.
     pub(crate) fn neighbours(&self, sc: &Scenario) -> Vec<Series> {
-        let key = if self.pool.identity.iter().any(|l| l == "instance") {
-            "instance"
-        } else {
-            self.pool.identity.last().map_or("instance", String::as_str)
-        };
         let mut out = Vec::new();
         for (n, (k, v)) in self.pool.selector.iter().enumerate() {
             for s in &sc.series {
@@ -384,12 +387,7 @@ impl<'a> Inputs<'a> {
                 if let Some(value) = other.labels.get_mut(k) {
                     *value = format!("{v}-neighbour");
                 }
-                let matches = self.pool.roles.matches(s.role);
-                let label = matches
-                    .iter()
-                    .find(|(id, _)| id == key)
-                    .map_or(key, |(_, m)| m.as_str());
-                if let Some(value) = other.labels.get_mut(label) {
+                if let Some(value) = other.labels.get_mut(self.instance_label(s.role)) {
                     value.push_str(&format!("-neighbour-{}", n + 1));
                 }
                 // Another pool of the spec may select it (a pool named by fewer labels):
