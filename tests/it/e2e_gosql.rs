@@ -74,6 +74,17 @@ pub(crate) fn build(tools: &Tools) -> PathBuf {
 
 /// Starts the Go program against `pg` as `name` (its log file); (its address, the process).
 fn start(bin: &Path, work: &Path, pg: &Postgres, name: &str) -> (SocketAddr, Proc) {
+    start_with(bin, work, pg, name, &[])
+}
+
+/// Like [`start`], with more of the program's flags (e.g. `-acquire-histogram`).
+pub(crate) fn start_with(
+    bin: &Path,
+    work: &Path,
+    pg: &Postgres,
+    name: &str,
+    flags: &[&str],
+) -> (SocketAddr, Proc) {
     support::spawn_service(
         name,
         Command::new(bin)
@@ -89,12 +100,13 @@ fn start(bin: &Path, work: &Path, pg: &Postgres, name: &str) -> (SocketAddr, Pro
                 "2",
                 "-lifetime",
                 "5m",
-            ]),
+            ])
+            .args(flags),
         work,
     )
 }
 
-fn control(addr: SocketAddr, path: &str) {
+pub(crate) fn control(addr: SocketAddr, path: &str) {
     let (status, body) = support::http_get(addr, path).unwrap();
     assert!((200..300).contains(&status), "{path}: {status} {body}");
 }

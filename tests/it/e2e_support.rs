@@ -567,6 +567,17 @@ impl Prometheus {
 
     /// A server with this whole configuration text, ready to answer.
     pub(crate) fn start_config(tools: &Tools, work: &Path, config: &str) -> Self {
+        Self::start_config_with(tools, work, config, &[])
+    }
+
+    /// Like [`Prometheus::start_config`], with more command-line flags (e.g.
+    /// `--enable-feature=native-histograms`).
+    pub(crate) fn start_config_with(
+        tools: &Tools,
+        work: &Path,
+        config: &str,
+        flags: &[&str],
+    ) -> Self {
         let dir = work.join("prometheus");
         std::fs::create_dir_all(&dir).unwrap();
         let config_path = dir.join("prometheus.yml");
@@ -582,6 +593,7 @@ impl Prometheus {
                 ))
                 .arg(format!("--web.listen-address={web}"))
                 .arg("--log.level=warn")
+                .args(flags)
                 .current_dir(&dir),
             work.join("prometheus.log"),
             "TERM",

@@ -24,6 +24,7 @@ mod e2e_exposition;
 mod e2e_gosql;
 mod e2e_http;
 mod e2e_k2;
+mod e2e_native;
 mod e2e_pgbouncer;
 mod e2e_pgbouncer_bridge;
 mod e2e_support;
@@ -66,6 +67,7 @@ fn main() {
         ("e2e_conformance", e2e_conformance::tests),
         ("e2e_gosql", e2e_gosql::tests),
         ("e2e_k2", e2e_k2::tests),
+        ("e2e_native", e2e_native::tests),
         ("e2e_pgbouncer", e2e_pgbouncer::tests),
         ("environments", environments::tests),
         ("escaping", escaping::tests),

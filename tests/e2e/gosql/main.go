@@ -17,6 +17,18 @@
 //	GET /unregister?db=orders              stops exporting that pool's metrics (its collector
 //	                                       leaves the registry); /metrics keeps answering, as a
 //	                                       service that lost its instrumentation would
+//	GET /metrics-text                      with -acquire-histogram: the same registry, always in
+//	                                       the text format whatever the Accept header asks (it
+//	                                       cannot carry native buckets), so a scraper stores
+//	                                       the histogram's classic form only
+//
+// With -acquire-histogram it also exports app_sql_acquire_wait_seconds{db_name}: the seconds
+// each hold waited in db.Conn for a connection of its pool, measured around that call, as a
+// histogram with both forms: classic buckets (Buckets, explicitly, so they exist beside the
+// native ones) and native buckets (NativeHistogramBucketFactor 1.1); client_golang 1.14,
+// prometheus/histogram.go, HistogramOpts. A Prometheus started with
+// --enable-feature=native-histograms negotiates protobuf on /metrics and stores the native
+// form.
 //
 // It prints "listening on ADDR" once serving, and exits when its standard input closes (the
 // test that started it is gone) or after -lifetime, whichever comes first: it never outlives
@@ -47,6 +59,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on (loopback only)")
 	maxOpen := flag.Int("max-open", 2, "SetMaxOpenConns of every pool")
 	lifetime := flag.Duration("lifetime", 5*time.Minute, "exit after this long whatever happens")
+	acquireHistogram := flag.Bool("acquire-histogram", false, "export app_sql_acquire_wait_seconds and serve /metrics-text")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -62,6 +75,19 @@ func main() {
 	cancels := map[string]context.CancelFunc{}
 	collectorsByPool := map[string]prometheus.Collector{}
 	registry := prometheus.NewRegistry()
+	// Without -acquire-histogram nothing observes (a nil vec): the plain exposition stays
+	// the first-party collector's alone, as the go-sql preset's conformance test holds it.
+	var acquireWait *prometheus.HistogramVec
+	if *acquireHistogram {
+		acquireWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "app_sql_acquire_wait_seconds",
+			Help: "Seconds a hold waited in db.Conn for a connection of its pool.",
+			// Classic bounds chosen by this program: waits here are 0 or whole hold seconds.
+			Buckets:                     []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+			NativeHistogramBucketFactor: 1.1,
+		}, []string{"db_name"})
+		registry.MustRegister(acquireWait)
+	}
 	for _, name := range []string{"orders", "billing"} {
 		db, err := sql.Open("postgres", *dsn)
 		if err != nil {
@@ -76,7 +102,15 @@ func main() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(registry, promhttp.HandlerOpts{})
+	mux.Handle("/metrics", metrics)
+	if *acquireHistogram {
+		mux.HandleFunc("/metrics-text", func(w http.ResponseWriter, r *http.Request) {
+			// promhttp negotiates the format from Accept; without one it answers text.
+			r.Header.Del("Accept")
+			metrics.ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
 		db, ok := pools[r.URL.Query().Get("db")]
 		n, errN := strconv.Atoi(r.URL.Query().Get("n"))
@@ -85,15 +119,27 @@ func main() {
 			http.Error(w, "want db=orders|billing, n in 1..50, seconds in 1..120", http.StatusBadRequest)
 			return
 		}
+		name := r.URL.Query().Get("db")
 		mu.Lock()
-		parent := holds[r.URL.Query().Get("db")]
+		parent := holds[name]
 		mu.Unlock()
 		for i := 0; i < n; i++ {
 			go func() {
 				// Bounded: a goroutine still waiting after the hold plus a margin gives up.
 				ctx, cancel := context.WithTimeout(parent, time.Duration(seconds+30)*time.Second)
 				defer cancel()
-				if _, err := db.ExecContext(ctx, "select pg_sleep($1)", seconds); err != nil {
+				// The acquisition is db.Conn: it waits while every connection is in use.
+				start := time.Now()
+				conn, err := db.Conn(ctx)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "hold: acquire:", err)
+					return
+				}
+				defer conn.Close()
+				if acquireWait != nil {
+					acquireWait.WithLabelValues(name).Observe(time.Since(start).Seconds())
+				}
+				if _, err := conn.ExecContext(ctx, "select pg_sleep($1)", seconds); err != nil {
 					fmt.Fprintln(os.Stderr, "hold:", err)
 				}
 			}()
