@@ -39,13 +39,22 @@ pub(crate) fn check(rule: &RuleUnit, cx: &Cx) -> Vec<Diagnostic> {
         };
         let t = cx.env.type_of(arg);
         // Classic buckets read: a `_bucket` series, or a series recorded from one.
-        let mut reads_buckets = false;
+        let (mut reads_buckets, mut reads_native) = (false, false);
         visit(arg, None, &mut |n, _| {
             if let Some(name) = selector_name(n) {
                 reads_buckets |= name.ends_with("_bucket")
                     || cx.env.recorded.get(name).is_some_and(|r| r.buckets);
+                // Of a recorded rate, the histogram is named in its middle part
+                // (`level:<histogram>_bucket:rate5m`).
+                let base = name.split(':').nth(1).unwrap_or(name);
+                let base = base.strip_suffix("_bucket").unwrap_or(base);
+                reads_native |= cx.env.knowledge.is_native_histogram(base);
             }
         });
+        // A native histogram has no `le`: summing it by the identity alone is right.
+        if reads_native {
+            continue;
+        }
         let (message, label, help) = if reads_buckets && t.labels.drops("le") {
             (
                 format!(

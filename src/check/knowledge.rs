@@ -63,6 +63,9 @@ pub(crate) struct Family {
     pub(crate) unit: Option<Unit>,
     /// A histogram's finite bucket bounds (`le`), ascending; empty when not known.
     pub(crate) buckets: Vec<f64>,
+    /// A histogram whose samples may be native histograms under its own name (a spec's
+    /// `storage: native` or `both`).
+    pub(crate) native: bool,
     /// Every label its series carry (`le` and `quantile` included), besides what the
     /// target adds (`job`, `instance`, relabeling); `None` when not known.
     pub(crate) labels: Option<std::collections::BTreeSet<String>>,
@@ -197,6 +200,7 @@ impl Knowledge {
                     kind,
                     unit: Some(m.unit),
                     buckets: m.buckets.clone().unwrap_or_default(),
+                    native: m.kind == MetricKind::Histogram && m.storage.has_native(),
                     // A spec declares the labels it relies on; none declared says nothing.
                     labels: (!m.labels.is_empty()).then(|| {
                         let mut l: std::collections::BTreeSet<String> =
@@ -250,6 +254,11 @@ impl Knowledge {
             .any(|k| k.split_once('_').is_some_and(|(n, _)| n == ns))
     }
 
+    /// True when `name` is a histogram stored natively, whose bare name selects it.
+    pub(crate) fn is_native_histogram(&self, name: &str) -> bool {
+        self.families.get(name).is_some_and(|f| f.native)
+    }
+
     pub(crate) fn family(&self, name: &str) -> Option<&Family> {
         self.families.get(name)
     }
@@ -292,7 +301,8 @@ impl Knowledge {
         };
         if let Some(f) = self.families.get(name) {
             return match f.kind {
-                // A histogram's bare name is not a series.
+                // A classic histogram's bare name is not a series; a native one's is.
+                MetricType::Histogram if f.native => Some(exact(f.kind, f.unit, false)),
                 MetricType::Histogram => None,
                 k => Some(exact(k, f.unit, false)),
             };
@@ -361,6 +371,7 @@ pub(crate) fn parse_exposition(text: &str) -> Result<HashMap<String, Family>, (u
         kind: MetricType::Unknown,
         unit: None,
         buckets: Vec::new(),
+        native: false,
         labels: None,
     };
     for (i, line) in text.lines().enumerate() {
@@ -512,6 +523,7 @@ pub(crate) fn parse_metadata(text: &str) -> Result<HashMap<String, Family>, Stri
                 kind: MetricType::parse(&e.kind),
                 unit: unit_word(&e.unit),
                 buckets: Vec::new(),
+                native: false,
                 labels: None,
             };
             out.insert(name, family);

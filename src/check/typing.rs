@@ -325,7 +325,9 @@ impl Env {
     fn histogram_unit(&self, e: &Expr) -> ValUnit {
         let mut unit = ValUnit::Unknown;
         let of_bucket = |name: &str| -> Option<Unit> {
-            let base = name.strip_suffix("_bucket")?;
+            let base = name
+                .strip_suffix("_bucket")
+                .or_else(|| self.knowledge.is_native_histogram(name).then_some(name))?;
             self.knowledge
                 .family(base)
                 .and_then(|f| f.unit)
@@ -585,7 +587,8 @@ impl Env {
                 }
             }
             "histogram_quantile" | "histogram_fraction" => {
-                let t = take(Some(1));
+                // The histogram is the last argument: `histogram_fraction(lower, upper, h)`.
+                let t = take(args.len().checked_sub(1));
                 let unit = if name == "histogram_quantile" {
                     args.get(1)
                         .map_or(ValUnit::Unknown, |a| self.histogram_unit(a))
@@ -596,6 +599,21 @@ impl Env {
                 Ty {
                     labels,
                     ..t.gauge_of(unit)
+                }
+            }
+            // A native histogram's observations summed, or counted (events).
+            "histogram_sum" | "histogram_count" => {
+                let t = take(Some(0));
+                let unit = match (name, t.unit) {
+                    ("histogram_sum", u) => u,
+                    (_, ValUnit::PerSecond(_)) => ValUnit::PerSecond(Unit::Events),
+                    (_, ValUnit::Of(_)) => ValUnit::Of(Unit::Events),
+                    _ => ValUnit::Unknown,
+                };
+                Ty {
+                    unit,
+                    buckets: false,
+                    ..t
                 }
             }
             "absent" | "absent_over_time" => {
@@ -728,6 +746,7 @@ mod tests {
                 help: String::new(),
                 labels: Vec::new(),
                 buckets: None,
+                storage: crate::model::HistogramStorage::Classic,
             });
         }
         c

@@ -15,7 +15,7 @@ pub(crate) use resolve::{did_you_mean, is_label_name, is_metric_name, resolve};
 pub(crate) use target::{Feature, PrometheusVersion};
 
 use crate::source::Span;
-pub(crate) use crate::spec::{MetricKind, Targets, Unit};
+pub(crate) use crate::spec::{HistogramStorage, MetricKind, Targets, Unit};
 
 /// The whole resolved spec.
 #[derive(Debug, Clone)]
@@ -173,6 +173,8 @@ pub struct Metric {
     pub labels: Vec<String>,
     /// A histogram's finite bucket bounds, ascending (None: not declared).
     pub(crate) buckets: Option<Vec<f64>>,
+    /// How a histogram is stored (classic for other types, which it does not concern).
+    pub(crate) storage: HistogramStorage,
 }
 
 impl Metric {
@@ -278,6 +280,8 @@ pub struct Roles {
     pub(crate) max_wait: Option<String>,
     /// Long-form bindings: per role, (identity label, the metric's label holding it).
     pub(crate) matches: Vec<(Role, Vec<(String, String)>)>,
+    /// Histogram roles stored otherwise than as classic series (catalog `storage:`).
+    pub(crate) storage: Vec<(Role, HistogramStorage)>,
 }
 
 impl Roles {
@@ -299,7 +303,16 @@ impl Roles {
             wait_duration: metric(Role::WaitDuration),
             max_wait: metric(Role::MaxWait),
             matches,
+            storage: Vec::new(),
         }
+    }
+
+    /// How a histogram role's metric is stored (classic unless the catalog says otherwise).
+    pub(crate) fn storage(&self, role: Role) -> HistogramStorage {
+        self.storage
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or(HistogramStorage::Classic, |(_, s)| *s)
     }
 
     /// Whether the pool has every metric a signal needs.

@@ -5,8 +5,8 @@ mod receivers;
 use std::collections::BTreeSet;
 
 use super::{
-    Catalog, DashboardOptions, Metric, Model, Policies, Pool, PromDuration, PrometheusVersion,
-    Role, Roles, Signal, Targets,
+    Catalog, DashboardOptions, HistogramStorage, Metric, Model, Policies, Pool, PromDuration,
+    PrometheusVersion, Role, Roles, Signal, Targets,
 };
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
@@ -382,7 +382,12 @@ impl Resolver<'_> {
         let bound_metrics: Vec<&Metric> =
             names.iter().filter_map(|(_, n)| catalog.get(n)).collect();
         self.selector_labels(rp, &bound_metrics);
-        let roles = Roles::from_fn(get, matches);
+        let mut roles = Roles::from_fn(get, matches);
+        roles.storage = names
+            .iter()
+            .filter_map(|(r, n)| catalog.get(n).map(|m| (*r, m.storage)))
+            .filter(|(_, s)| *s != HistogramStorage::Classic)
+            .collect();
         let mut policies = match &rp.policies {
             Some(over) => self.policies(over, severities, Some(defaults)),
             None => defaults.clone(),

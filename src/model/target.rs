@@ -72,6 +72,14 @@ pub(crate) enum Feature {
     /// (`{"my.metric", "a.label"="x"}`): Prometheus 3.0.0 (CHANGELOG: "UTF-8 support
     /// enabled by default"; docs/migration.md, "UTF-8 names").
     QuotedNames,
+    /// Native histograms read by PromQL (`histogram_quantile`, `histogram_fraction`,
+    /// `histogram_count`, `histogram_sum` over them): Prometheus 2.40.0 (CHANGELOG: "Add
+    /// **experimental** support for native histograms. Enable with the flag
+    /// `--enable-feature=native-histograms`. #11447"; docs/querying/functions.md of v2.40.0
+    /// documents the four functions); stable from 3.8.0 (CHANGELOG: "Native histograms are
+    /// now a stable, but optional feature, use the `scrape_native_histograms` config
+    /// setting. #17232").
+    NativeHistograms,
 }
 
 impl Feature {
@@ -82,6 +90,7 @@ impl Feature {
             Feature::KeepFiringFor => (2, 42),
             Feature::QueryOffset => (2, 53),
             Feature::QuotedNames => (3, 0),
+            Feature::NativeHistograms => (2, 40),
         };
         PrometheusVersion { major, minor }
     }
@@ -93,6 +102,7 @@ impl Feature {
             Feature::KeepFiringFor => "`keep_firing_for`",
             Feature::QueryOffset => "rule group `query_offset`",
             Feature::QuotedNames => "a name outside [a-zA-Z_:][a-zA-Z0-9_:]* (written quoted)",
+            Feature::NativeHistograms => "a native histogram (`storage: native` or `both`)",
         }
     }
 }
@@ -128,5 +138,7 @@ mod tests {
         assert!(!v("2.30").has(Feature::GroupLimit));
         assert!(!v("2.55").has(Feature::QuotedNames));
         assert!(v("3").has(Feature::QuotedNames));
+        assert!(!v("2.39").has(Feature::NativeHistograms));
+        assert!(v("2.40").has(Feature::NativeHistograms));
     }
 }

@@ -2,7 +2,7 @@
 //! label values escaped, so rules and dashboards compute the same thing the same way.
 
 use crate::conventions::number;
-use crate::model::{Comparison, Model, Pool, PromDuration, Role, Targets};
+use crate::model::{Comparison, HistogramStorage, Model, Pool, PromDuration, Role, Targets};
 
 /// Escapes a label value for a double-quoted PromQL string.
 pub(crate) fn escape_label_value(v: &str) -> String {
@@ -468,28 +468,90 @@ impl<'a> PoolExprs<'a> {
         )
     }
 
-    /// Bucket rates of a histogram, per pool instance and `le`.
+    /// A histogram's rates per pool instance, as its storage holds them: the native
+    /// histogram summed by the pool instance (it has no `le`), the classic bucket rates by
+    /// the pool instance and `le`, or, while both exist, native where an instance has it and
+    /// classic for the others (`or on(...)` by the pool instance: the classic series carry
+    /// `le`, so a plain `or` would keep both). A heatmap's target and a recorded rate.
     pub(crate) fn bucket_rate(&self, role: Role) -> String {
-        self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
+        let classic = || self.sum(role, &self.role_rate(role, "_bucket"), &["le"]);
+        match self.pool.roles.storage(role) {
+            HistogramStorage::Classic => classic(),
+            HistogramStorage::Native => self.native_rate(role),
+            HistogramStorage::Both => {
+                let on = format!("or on({})", self.pool.covered(role).join(", "));
+                format!(
+                    "({})",
+                    self.binary(&self.native_rate(role), &on, &classic())
+                )
+            }
+        }
     }
 
+    /// A native histogram's rate summed per pool instance: `sum by (...) (rate(m[5m]))`.
+    fn native_rate(&self, role: Role) -> String {
+        self.sum(role, &self.role_rate(role, ""), &[])
+    }
+
+    /// One value per pool instance from whichever form its histogram is stored in:
+    /// `native(rate)` for native, `classic()` for classic, and while both exist the native
+    /// value where an instance has one, the classic one for the others. Bracketed, so a
+    /// comparison after it applies to both sides of the `or`.
+    fn by_storage(
+        &self,
+        role: Role,
+        native: &dyn Fn(&str) -> String,
+        classic: &dyn Fn() -> String,
+    ) -> String {
+        match self.pool.roles.storage(role) {
+            HistogramStorage::Classic => classic(),
+            HistogramStorage::Native => native(&self.native_rate(role)),
+            HistogramStorage::Both => format!(
+                "({})",
+                self.binary(&native(&self.native_rate(role)), "or", &classic())
+            ),
+        }
+    }
+
+    /// The `q` quantile of a histogram role per pool instance (`histogram_quantile`, which
+    /// reads classic buckets and native histograms alike).
     pub(crate) fn quantile(&self, q: f64, role: Role) -> String {
-        format!(
-            "histogram_quantile({}, {})",
-            number(q),
-            self.bucket_rate(role)
+        let q = number(q);
+        self.by_storage(
+            role,
+            &|rate| format!("histogram_quantile({q}, {rate})"),
+            &|| {
+                format!(
+                    "histogram_quantile({q}, {})",
+                    self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
+                )
+            },
         )
     }
 
-    /// Mean of a histogram's observations over the window (none without observations).
+    /// Mean of a histogram's observations over the window (none without observations):
+    /// rate(`_sum`) / rate(`_count`), or of a native histogram `histogram_sum` /
+    /// `histogram_count` of its rate.
     pub(crate) fn mean(&self, role: Role) -> String {
-        self.binary(
-            &self.sum(role, &self.role_rate(role, "_sum"), &[]),
-            "/",
-            &format!(
-                "({} > 0)",
-                self.sum(role, &self.role_rate(role, "_count"), &[])
-            ),
+        self.by_storage(
+            role,
+            &|rate| {
+                self.binary(
+                    &format!("histogram_sum({rate})"),
+                    "/",
+                    &format!("(histogram_count({rate}) > 0)"),
+                )
+            },
+            &|| {
+                self.binary(
+                    &self.sum(role, &self.role_rate(role, "_sum"), &[]),
+                    "/",
+                    &format!(
+                        "({} > 0)",
+                        self.sum(role, &self.role_rate(role, "_count"), &[])
+                    ),
+                )
+            },
         )
     }
 
@@ -504,15 +566,23 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// The share of a histogram's observations above its largest finite bucket `top`:
-    /// what a quantile cannot show, as histogram_quantile never exceeds that bound.
+    /// what a quantile cannot show, as histogram_quantile never exceeds that bound. Of a
+    /// native histogram, `histogram_fraction(top, +Inf, ...)`, which interpolates within a
+    /// bucket, so `top` need not be a bucket boundary there (a classic `le` must be one).
     pub(crate) fn share_above(&self, role: Role, top: f64) -> String {
-        let le = le_matcher(top);
-        let w = self.window;
-        let bucket =
-            self.select_role_with(role, "_bucket", Some(&le), &|s| format!("rate({s}[{w}])"));
-        let count = self.sum(role, &self.role_rate(role, "_count"), &[]);
-        let above = format!("{count} - {}", self.sum(role, &bucket, &[]));
-        self.binary(&format!("({above})"), "/", &format!("({count} > 0)"))
+        self.by_storage(
+            role,
+            &|rate| format!("histogram_fraction({}, +Inf, {rate})", number(top)),
+            &|| {
+                let le = le_matcher(top);
+                let w = self.window;
+                let bucket = self
+                    .select_role_with(role, "_bucket", Some(&le), &|s| format!("rate({s}[{w}])"));
+                let count = self.sum(role, &self.role_rate(role, "_count"), &[]);
+                let above = format!("{count} - {}", self.sum(role, &bucket, &[]));
+                self.binary(&format!("({above})"), "/", &format!("({count} > 0)"))
+            },
+        )
     }
 
     /// The metric of a role. The model drops every signal whose role a pool lacks, so this

@@ -244,6 +244,42 @@ pub(crate) struct RawMetric {
     /// A histogram's finite bucket bounds (`le`), ascending.
     #[serde(default)]
     pub(crate) buckets: Option<S<Vec<S<f64>>>>,
+    /// How Prometheus stores a histogram: classic series, native histograms, or both.
+    #[serde(default)]
+    pub(crate) storage: Option<S<HistogramStorage>>,
+}
+
+/// How a histogram reaches Prometheus's storage, which decides the PromQL that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum HistogramStorage {
+    /// `_bucket` (with `le`), `_sum` and `_count` float series.
+    #[default]
+    Classic,
+    /// One native-histogram series per label set: exponential buckets, or classic ones
+    /// converted to custom buckets (NHCB, `convert_classic_histograms_to_nhcb`).
+    Native,
+    /// A migration: some series native, some classic, or both kept
+    /// (`always_scrape_classic_histograms`); native is read where present.
+    Both,
+}
+
+impl HistogramStorage {
+    /// Whether native-histogram series may hold the data.
+    pub(crate) fn has_native(self) -> bool {
+        self != HistogramStorage::Classic
+    }
+}
+
+/// As the spec spells it (`native`), for messages.
+impl std::fmt::Display for HistogramStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HistogramStorage::Classic => "classic",
+            HistogramStorage::Native => "native",
+            HistogramStorage::Both => "both",
+        })
+    }
 }
 
 /// Prometheus metric types the catalog knows.

@@ -2,7 +2,7 @@
 
 use super::{DUPLICATE, INVALID_NAME, INVALID_VALUE, Resolver, is_label_name, is_metric_name};
 use crate::diag::Diagnostic;
-use crate::model::{Catalog, Metric};
+use crate::model::{Catalog, Feature, HistogramStorage, Metric};
 use crate::spec::{self, RawSpec, S};
 
 impl Resolver<'_> {
@@ -45,6 +45,7 @@ impl Resolver<'_> {
                 }
             }
             let buckets = m.buckets.as_ref().map(|b| self.buckets(m, b));
+            let storage = self.storage(m);
             let metric = Metric {
                 name: name.clone(),
                 kind: m.kind.value,
@@ -52,6 +53,7 @@ impl Resolver<'_> {
                 help: m.help.value.trim().to_string(),
                 labels,
                 buckets,
+                storage,
             };
             if !catalog.insert(metric) {
                 let d = Diagnostic::error(
@@ -110,6 +112,31 @@ impl Resolver<'_> {
             out.push(v.value);
         }
         out
+    }
+
+    /// A histogram's `storage:`, on a histogram only, and native only where the target
+    /// Prometheus reads native histograms.
+    fn storage(&mut self, m: &spec::RawMetric) -> HistogramStorage {
+        let Some(st) = &m.storage else {
+            return HistogramStorage::default();
+        };
+        if m.kind.value != spec::MetricKind::Histogram {
+            let d = Diagnostic::error(
+                INVALID_VALUE,
+                format!(
+                    "`{}` is a {}: only a histogram has a `storage`",
+                    m.name.value, m.kind.value
+                ),
+            )
+            .at(self.span(st))
+            .help("remove `storage:`, or declare the metric `type: histogram`");
+            self.push(d);
+            return HistogramStorage::default();
+        }
+        if st.value.has_native() {
+            self.require(Feature::NativeHistograms, st);
+        }
+        st.value
     }
 
     pub(super) fn label_name(&mut self, l: &S<String>) -> bool {

@@ -4,8 +4,8 @@
 use super::{INVALID_NAME, INVALID_VALUE, Resolver, THRESHOLD, UNREACHABLE, did_you_mean};
 use crate::diag::Diagnostic;
 use crate::model::{
-    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, Level, Policies, Policy, PolicyShape,
-    PromDuration, Reach, Roles, Signal, ValueUnit,
+    Absence, AbsentPolicy, AlertLevel, Catalog, Comparison, HistogramStorage, Level, Policies,
+    Policy, PolicyShape, PromDuration, Reach, Roles, Signal, ValueUnit,
 };
 use crate::source::Span;
 use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, S};
@@ -46,6 +46,17 @@ impl Resolver<'_> {
                         "declare them in the catalog: `buckets: [...]` on `{}`",
                         metric.name
                     ));
+                    // An exponential native histogram has no buckets to declare; the
+                    // largest declared bound is then only the slow-query threshold.
+                    let d = if metric.storage == HistogramStorage::Native {
+                        d.help(
+                            "an exponential native histogram has no fixed buckets: \
+                             `buckets: [5]` names the slow-query threshold (5s), and any \
+                             value works, as `histogram_fraction` interpolates within a bucket",
+                        )
+                    } else {
+                        d
+                    };
                     self.push(d);
                 }
                 continue;
