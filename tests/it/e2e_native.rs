@@ -48,8 +48,12 @@ const WINDOW: &str = "10s";
 /// How a variant of the spec stores its histogram: its catalog entry's `storage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Form {
-    /// `storage` left out: the classic form, today's default.
+    /// `storage` left out: the classic form, the default.
     Classic,
+    /// `storage: native`.
+    Native,
+    /// `storage: both`: native where an identity has it, else classic.
+    Both,
 }
 
 impl Form {
@@ -57,6 +61,8 @@ impl Form {
     fn pool(self) -> &'static str {
         match self {
             Form::Classic => "classic",
+            Form::Native => "native",
+            Form::Both => "both",
         }
     }
 
@@ -64,6 +70,8 @@ impl Form {
     fn storage(self) -> Option<&'static str> {
         match self {
             Form::Classic => None,
+            Form::Native => Some("native"),
+            Form::Both => Some("both"),
         }
     }
 
@@ -71,12 +79,14 @@ impl Form {
     fn sees(self) -> &'static [&'static str] {
         match self {
             Form::Classic => &[CLASSIC_JOB],
+            Form::Native => &[NATIVE_JOB],
+            Form::Both => &[NATIVE_JOB, CLASSIC_JOB],
         }
     }
 }
 
 /// Every variant the scenario loads.
-const FORMS: [Form; 1] = [Form::Classic];
+const FORMS: [Form; 3] = [Form::Classic, Form::Native, Form::Both];
 
 /// PostgreSQL and Prometheus, Go and Debian's Go sources of client_golang (with native
 /// histograms: 1.14's histogram.go) and lib/pq.
@@ -245,16 +255,23 @@ fn expected() -> Vec<(String, String)> {
 }
 
 /// Every pending or firing alert as ((pool, job), state); fails at once on an alert that must
-/// never be: another alert than the p99 wait, or one for the idle pool.
+/// never be: another alert than the p99 wait, one for the idle pool, or one of a form on a
+/// target where that form is not stored.
 fn alerts_by_identity(prom: &mut Prometheus) -> Result<BTreeMap<(String, String), String>, String> {
     let mut out = BTreeMap::new();
+    let allowed = expected();
     for a in prom.alerts()? {
         assert!(
             a.name == ALERT && a.has("db_name", "orders"),
             "only {ALERT} for orders may be raised; raised: {a:#?}"
         );
         let key = |l: &str| a.labels.get(l).cloned().unwrap_or_default();
-        out.insert((key("pool"), key("job")), a.state.clone());
+        let at = (key("pool"), key("job"));
+        assert!(
+            allowed.contains(&at),
+            "(pool, job) {at:?} reads a form not stored there, yet raised: {a:#?}"
+        );
+        out.insert(at, a.state.clone());
     }
     Ok(out)
 }
@@ -353,6 +370,7 @@ fn assert_values(prom: &mut Prometheus) {
         .unwrap()
         .as_secs_f64()
         - 1.0;
+    let mut alone = BTreeMap::new();
     for form in FORMS {
         let query = &queries[form.pool()];
         let got = query_at(prom, query, at);
@@ -365,7 +383,21 @@ fn assert_values(prom: &mut Prometheus) {
                 "{form:?} on {job}: p99 {value} outside {:?} ({query})",
                 p99_range(job)
             );
+            if form.sees().len() == 1 {
+                alone.insert(job.clone(), *value);
+            }
         }
+        // `both` is, per identity, the value of the form stored there: the same number the
+        // form's own alert computes at the same instant.
+        if form == Form::Both {
+            let per_job: BTreeMap<String, f64> =
+                got.iter().map(|((job, _), v)| (job.clone(), *v)).collect();
+            assert_eq!(
+                per_job, alone,
+                "{form:?}: {query} differs from each form alone"
+            );
+        }
+        assert_recorded_p99(prom, form, at);
     }
     let ids = "job, instance, db_name";
     let idle = [
@@ -388,6 +420,38 @@ fn assert_values(prom: &mut Prometheus) {
         assert!(
             billing.is_some_and(|v| (0.0..0.05).contains(v)),
             "{job}: the idle pool's p99 should be a value near 0: {expr} yields {got:?}"
+        );
+    }
+}
+
+/// The form's recorded p99 (`..:p99_rate<window>`, read by the dashboard): a series for each
+/// pool on each target whose stored form it reads, and none elsewhere; the waiting pool's in
+/// its range, the idle pool's near 0.
+fn assert_recorded_p99(prom: &mut Prometheus, form: Form, at: f64) {
+    let expr = format!(
+        "pool_job_instance_db_name:{HISTOGRAM}:p99_rate{WINDOW}{{pool=\"{}\"}}",
+        form.pool()
+    );
+    let got = query_at(prom, &expr, at);
+    let want: Vec<(String, String)> = form
+        .sees()
+        .iter()
+        .flat_map(|job| ["billing", "orders"].map(|db| (job.to_string(), db.to_string())))
+        .collect();
+    assert_eq!(
+        got.keys().cloned().collect::<Vec<_>>(),
+        want,
+        "{expr}: {got:?}"
+    );
+    for ((job, db), value) in &got {
+        let range = if db == "orders" {
+            p99_range(job)
+        } else {
+            0.0..=0.05
+        };
+        assert!(
+            range.contains(value),
+            "{expr} on ({job}, {db}): {value} outside {range:?}"
         );
     }
 }
