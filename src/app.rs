@@ -531,6 +531,7 @@ fn push_coverage(report: &mut Report, fleet: &Fleet, format: Format) {
     for g in fleet.variants() {
         total.alerts += g.coverage.alerts;
         total.firing_and_silent += g.coverage.firing_and_silent;
+        total.native += g.coverage.native;
     }
     report.stderr.push_str(&format!(
         "poolwatch: {total} ({} specs, {} variants)\n",

@@ -12,7 +12,7 @@ use super::promql::{PoolExprs, Recorded, constant};
 pub(crate) mod panel;
 mod variables;
 use crate::conventions::{self, number};
-use crate::model::{Model, Pool, Role};
+use crate::model::{HistogramStorage, Model, Pool, Role};
 use crate::signals;
 pub use panel::PanelTarget;
 pub(crate) use panel::{DataSourceRef, Thresholds};
@@ -336,9 +336,18 @@ fn capacity_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec
     ))
 }
 
-/// The wait-time buckets as a heatmap per pool instance.
+/// The wait-time buckets as a heatmap per pool instance. Classic buckets go in Grafana's
+/// `heatmap` format, by `le`; a native histogram's rate is a histogram per sample, which the
+/// heatmap panel reads from a plain time-series query (Grafana Mimir docs, "Visualize
+/// native histograms", Create Grafana dashboards:
+/// https://grafana.com/docs/mimir/latest/visualize/native-histograms/). While both forms
+/// exist, the classic format: its rows are the classic instances' `le` buckets.
 fn heatmap_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec> {
     pool.roles.wait_time.as_ref()?;
+    let (legend, format) = match pool.roles.storage(Role::WaitTime) {
+        HistogramStorage::Native => ("", "time_series"),
+        HistogramStorage::Classic | HistogramStorage::Both => ("{{le}}", "heatmap"),
+    };
     Some(PanelSpec {
         kind: "heatmap",
         title: "Wait Time Distribution".into(),
@@ -347,12 +356,7 @@ fn heatmap_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec>
         unit: "s",
         min: None,
         max: None,
-        targets: vec![target(
-            x.bucket_rate(Role::WaitTime),
-            "{{le}}",
-            0,
-            "heatmap",
-        )],
+        targets: vec![target(x.bucket_rate(Role::WaitTime), legend, 0, format)],
         thresholds: no_thresholds(model),
         custom: json!({ "scaleDistribution": { "type": "linear" }, "hideFrom": { "legend": false, "tooltip": false, "viz": false } }),
         options: json!({

@@ -203,7 +203,10 @@ pub(crate) fn serialize(
     // (`RuleFile::without_query_offset`).
     let offset = artifacts.rules.has_query_offset();
     let (tested_rules, tests) = match target {
-        Target::Prometheus if !offset => (None, to_yaml(model, &artifacts.tests)),
+        Target::Prometheus if !offset => (
+            None,
+            to_yaml(model, &artifacts.tests).map(|t| artifacts.tests.noted(t)),
+        ),
         Target::Prometheus | Target::Operator | Target::Mimir => (
             Some(file(
                 conventions::tested_rules_path(),
@@ -214,7 +217,8 @@ pub(crate) fn serialize(
                 &artifacts
                     .tests
                     .loading(vec![conventions::tested_rules_entry()]),
-            ),
+            )
+            .map(|t| artifacts.tests.noted(t)),
         ),
     };
     let tests = file(conventions::test_file_path(), tests);

@@ -508,7 +508,11 @@ impl<'a> PoolExprs<'a> {
             HistogramStorage::Native => native(&self.native_rate(role)),
             HistogramStorage::Both => format!(
                 "({})",
-                self.binary(&native(&self.native_rate(role)), "or", &classic())
+                self.binary(
+                    &format!("({})", native(&self.native_rate(role))),
+                    "or",
+                    &format!("({})", classic())
+                )
             ),
         }
     }
@@ -662,6 +666,143 @@ impl<'a> PoolExprs<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Policies, Roles};
+
+    /// A pool by (job, instance) whose wait and query histograms are stored as `storage`.
+    fn pool(storage: HistogramStorage) -> Pool {
+        let mut roles = Roles::from_fn(
+            |r| match r {
+                Role::Size => Some("size".into()),
+                Role::Active => Some("active".into()),
+                Role::WaitTime => Some("wait_seconds".into()),
+                Role::QueryDuration => Some("query_seconds".into()),
+                _ => None,
+            },
+            Vec::new(),
+        );
+        roles.storage = vec![(Role::WaitTime, storage), (Role::QueryDuration, storage)];
+        Pool {
+            name: "p".into(),
+            title: "p".into(),
+            selector: Vec::new(),
+            keep_labels: Vec::new(),
+            identity: vec!["job".into(), "instance".into()],
+            labels: Vec::new(),
+            coverage: Vec::new(),
+            roles,
+            policies: Policies::default(),
+            span: None,
+        }
+    }
+
+    /// Expressions on one line, without dashboard variables.
+    fn plain(p: &Pool) -> PoolExprs<'_> {
+        PoolExprs {
+            pool: p,
+            window: "5m",
+            multiline: false,
+            variables: false,
+        }
+    }
+
+    /// The four histogram expressions of `storage`, each checked to parse as PromQL.
+    fn exprs(storage: HistogramStorage) -> [String; 4] {
+        let p = pool(storage);
+        let x = plain(&p);
+        let out = [
+            x.quantile(0.99, Role::WaitTime),
+            x.mean(Role::WaitTime),
+            x.share_above(Role::QueryDuration, 2.5),
+            x.bucket_rate(Role::WaitTime),
+        ];
+        for e in &out {
+            if let Err(err) = promql_parser::parser::parse(e) {
+                panic!("{storage}: `{e}` does not parse: {err}");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn classic_histograms_read_the_bucket_sum_and_count_series() {
+        let [q, mean, share, rate] = exprs(HistogramStorage::Classic);
+        let rate_of = |s: &str| format!("sum by (job, instance) (rate(wait_seconds_{s}[5m]))");
+        assert_eq!(
+            q,
+            "histogram_quantile(0.99, sum by (job, instance, le) (rate(wait_seconds_bucket[5m])))"
+        );
+        assert_eq!(
+            mean,
+            format!("{} / ({} > 0)", rate_of("sum"), rate_of("count"))
+        );
+        let count = "sum by (job, instance) (rate(query_seconds_count[5m]))";
+        assert_eq!(
+            share,
+            format!(
+                "({count} - sum by (job, instance) (rate(query_seconds_bucket{{le=\"2.5\"}}[5m]))) / ({count} > 0)"
+            )
+        );
+        assert_eq!(
+            rate,
+            "sum by (job, instance, le) (rate(wait_seconds_bucket[5m]))"
+        );
+    }
+
+    #[test]
+    fn native_histograms_are_read_by_their_own_name_without_le() {
+        let [q, mean, share, rate] = exprs(HistogramStorage::Native);
+        let h = "sum by (job, instance) (rate(wait_seconds[5m]))";
+        assert_eq!(q, format!("histogram_quantile(0.99, {h})"));
+        assert_eq!(
+            mean,
+            format!("histogram_sum({h}) / (histogram_count({h}) > 0)")
+        );
+        assert_eq!(
+            share,
+            "histogram_fraction(2.5, +Inf, sum by (job, instance) (rate(query_seconds[5m])))"
+        );
+        assert_eq!(rate, h);
+        for e in [&q, &mean, &share, &rate] {
+            assert!(
+                !e.contains("_bucket") && !e.contains("s_count") && !e.contains(", le"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_forms_give_the_native_value_else_the_classic_one_per_identity() {
+        let [nq, nmean, nshare, nrate] = exprs(HistogramStorage::Native);
+        let [cq, cmean, cshare, crate_] = exprs(HistogramStorage::Classic);
+        let [q, mean, share, rate] = exprs(HistogramStorage::Both);
+        assert_eq!(q, format!("(({nq}) or ({cq}))"));
+        assert_eq!(mean, format!("(({nmean}) or ({cmean}))"));
+        assert_eq!(share, format!("(({nshare}) or ({cshare}))"));
+        // Classic bucket rates carry `le`: a plain `or` would keep them beside the native
+        // histogram of the same instance.
+        assert_eq!(rate, format!("({nrate} or on(job, instance) {crate_})"));
+    }
+
+    #[test]
+    fn a_comparison_after_both_forms_applies_to_each() {
+        let p = pool(HistogramStorage::Both);
+        let x = PoolExprs::rules(&p, "5m");
+        let cond = x.condition(
+            &x.quantile(0.99, Role::WaitTime),
+            Comparison::Above,
+            5.0,
+            false,
+        );
+        let ast = promql_parser::parser::parse(&cond).unwrap();
+        // The top node is the comparison, not the `or` (which would compare only the
+        // classic side with the threshold).
+        match ast {
+            promql_parser::parser::Expr::Binary(b) => {
+                assert!(b.op.is_comparison_operator(), "top operator of {cond}");
+            }
+            other => panic!("not a binary expression: {other:?}"),
+        }
+    }
 
     #[test]
     fn label_values_are_escaped() {

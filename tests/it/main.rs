@@ -34,6 +34,7 @@ mod fleet;
 mod fuzz_smoke;
 mod generated_output;
 mod grafana_schema;
+mod histogram_storage;
 mod hostile_input;
 mod identity;
 mod layout;
@@ -75,6 +76,7 @@ fn main() {
         ("fuzz_smoke", fuzz_smoke::tests),
         ("generated_output", generated_output::tests),
         ("grafana_schema", grafana_schema::tests),
+        ("histogram_storage", histogram_storage::tests),
         ("hostile_input", hostile_input::tests),
         ("harness", harness::tests),
         ("identity", identity::tests),

@@ -70,15 +70,7 @@ impl Resolver<'_> {
 
     /// A histogram's bucket bounds: finite, ascending, on a histogram.
     pub(super) fn buckets(&mut self, m: &spec::RawMetric, b: &S<Vec<S<f64>>>) -> Vec<f64> {
-        if m.kind.value != spec::MetricKind::Histogram {
-            let d = Diagnostic::error(
-                INVALID_VALUE,
-                format!(
-                    "`{}` is a {}: only a histogram has buckets",
-                    m.name.value, m.kind.value
-                ),
-            )
-            .at(self.span(b));
+        if let Some(d) = self.not_a_histogram(m, "buckets", b) {
             self.push(d);
         }
         if b.value.is_empty() {
@@ -114,23 +106,29 @@ impl Resolver<'_> {
         out
     }
 
+    /// The error for `what` (a histogram's field) written at `at` on a metric of another
+    /// type, if it is one.
+    fn not_a_histogram<T>(&self, m: &spec::RawMetric, what: &str, at: &S<T>) -> Option<Diagnostic> {
+        (m.kind.value != spec::MetricKind::Histogram).then(|| {
+            Diagnostic::error(
+                INVALID_VALUE,
+                format!(
+                    "`{}` is a {}: only a histogram has {what}",
+                    m.name.value, m.kind.value
+                ),
+            )
+            .at(self.span(at))
+        })
+    }
+
     /// A histogram's `storage:`, on a histogram only, and native only where the target
     /// Prometheus reads native histograms.
     fn storage(&mut self, m: &spec::RawMetric) -> HistogramStorage {
         let Some(st) = &m.storage else {
             return HistogramStorage::default();
         };
-        if m.kind.value != spec::MetricKind::Histogram {
-            let d = Diagnostic::error(
-                INVALID_VALUE,
-                format!(
-                    "`{}` is a {}: only a histogram has a `storage`",
-                    m.name.value, m.kind.value
-                ),
-            )
-            .at(self.span(st))
-            .help("remove `storage:`, or declare the metric `type: histogram`");
-            self.push(d);
+        if let Some(d) = self.not_a_histogram(m, "a `storage`", st) {
+            self.push(d.help("remove `storage:`, or declare the metric `type: histogram`"));
             return HistogramStorage::default();
         }
         if st.value.has_native() {

@@ -14,9 +14,36 @@ pub struct TestFile {
     /// alert reading a recorded series (the undersized alert) sees this step's value.
     pub(crate) group_eval_order: Vec<String>,
     pub tests: Vec<TestGroup>,
+    /// Comment lines for the file's header: what these tests leave to other proofs.
+    #[serde(skip)]
+    pub(crate) notes: Vec<String>,
 }
 
 impl TestFile {
+    /// `text` (the serialized file) with [`Self::notes`] as comments after its header.
+    pub(crate) fn noted(&self, text: String) -> String {
+        if self.notes.is_empty() {
+            return text;
+        }
+        // The header is the leading comment lines.
+        let mut body = 0;
+        for line in text.split_inclusive('\n') {
+            if !line.starts_with('#') {
+                break;
+            }
+            body += line.len();
+        }
+        let mut out = String::with_capacity(text.len() + 80 * self.notes.len());
+        out.push_str(&text[..body]);
+        for n in &self.notes {
+            out.push_str("# ");
+            out.push_str(n);
+            out.push('\n');
+        }
+        out.push_str(&text[body..]);
+        out
+    }
+
     /// The same tests loading other rule files (the plain groups a deploy target wraps),
     /// borrowed rather than copied.
     pub(crate) fn loading(&self, rule_files: Vec<String>) -> impl Serialize + '_ {
@@ -86,6 +113,8 @@ pub(crate) struct ExpSample {
 pub struct Coverage {
     pub alerts: usize,
     pub firing_and_silent: usize,
+    /// Alerts on native histograms, which promtool 2.42 cannot feed: proven end to end.
+    pub native: usize,
 }
 
 impl fmt::Display for Coverage {
@@ -94,6 +123,14 @@ impl fmt::Display for Coverage {
             f,
             "alerts with a firing and a silent case: {}/{}",
             self.firing_and_silent, self.alerts
-        )
+        )?;
+        if self.native > 0 {
+            write!(
+                f,
+                ", {} more on native histograms, proven end to end (not by promtool 2.42)",
+                self.native
+            )?;
+        }
+        Ok(())
     }
 }

@@ -24,6 +24,7 @@ pub(crate) mod arithmetic;
 mod file;
 mod flapping;
 pub(crate) mod inputs;
+mod native;
 mod recording;
 mod state;
 
@@ -102,9 +103,13 @@ pub(crate) fn test_file(
     let mut groups = Vec::new();
     let mut covered = 0;
     // Each alert's tests are independent of the others': build them on every core.
-    let built: Vec<(&Alert, Result<Vec<TestGroup>, String>)> = alerts
+    // An alert on a native-only histogram is left to the end-to-end scenario, by name.
+    let (on_native, on_classic): (Vec<&Alert>, Vec<&Alert>) = alerts
         .iter()
         .filter(|a| a.signal.info().policy != PolicyShape::Presence)
+        .partition(|a| native::alert_reads_native(a.pool, a.signal));
+    let built: Vec<(&Alert, Result<Vec<TestGroup>, String>)> = on_classic
+        .into_iter()
         .map(|a| (a, tests.alert_groups(a)))
         .collect();
     for (a, built) in built {
@@ -134,6 +139,10 @@ pub(crate) fn test_file(
             Err(e) => diags.extend(of_name.map(|a| untestable(a.rule, &e))),
         }
     }
+    let mut untested: Vec<String> = on_native
+        .iter()
+        .map(|a| format!("{} with severity {}", a.rule.describe(), a.severity))
+        .collect();
     let mut records: Vec<Vec<&Rule>> = vec![Vec::new(); model.pools.len()];
     for r in rules
         .groups
@@ -143,7 +152,11 @@ pub(crate) fn test_file(
         .filter(|r| r.record.is_some())
     {
         if let Some(&ix) = pool_ix.get(r.origin.pool.as_str()) {
-            records[ix].push(r);
+            if native::record_reads_native(&model.pools[ix], r.origin.record) {
+                untested.push(r.describe());
+            } else {
+                records[ix].push(r);
+            }
         }
     }
     let built: Vec<_> = model
@@ -175,10 +188,12 @@ pub(crate) fn test_file(
             conventions::ALERT_GROUP.to_string(),
         ],
         tests: groups,
+        notes: native::note(&untested),
     };
     let coverage = Coverage {
-        alerts: alerts.len(),
+        alerts: alerts.len() - on_native.len(),
         firing_and_silent: covered,
+        native: on_native.len(),
     };
     Ok((file, coverage))
 }
