@@ -19,6 +19,11 @@
 //! - the alert's value, evaluated at one instant, is the p99 of the waits the holds make
 //!   (not their median, not a bucket bound out of range), and the idle pool's p99, queried,
 //!   is a value far below the threshold (quiet because it does not wait, not for lack of data);
+//!   `both` gives, per target, the value of the form stored there;
+//! - every form's recorded series (bucket rates, p50/p95/p99, mean) exist per pool exactly
+//!   where the form is stored, with values in the waits' ranges: these, and the alert, are
+//!   what the native variant's generated promtool tests leave to this scenario (promtool
+//!   2.42 has no native input series), and the scenario checks that list is covered;
 //! - once the holds stop, every alert clears.
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -177,6 +182,7 @@ fn native_histogram_wait_end_to_end() {
             out.join("generated/rules/connection_pool.yml")
         })
         .collect();
+    assert_covers_native_header(&work.join("native/generated/tests/connection_pool.test.yml"));
     let mut prom = Prometheus::start_config_with(
         tools,
         work,
@@ -397,7 +403,7 @@ fn assert_values(prom: &mut Prometheus) {
                 "{form:?}: {query} differs from each form alone"
             );
         }
-        assert_recorded_p99(prom, form, at);
+        assert_recorded(prom, form, at);
     }
     let ids = "job, instance, db_name";
     let idle = [
@@ -424,34 +430,96 @@ fn assert_values(prom: &mut Prometheus) {
     }
 }
 
-/// The form's recorded p99 (`..:p99_rate<window>`, read by the dashboard): a series for each
-/// pool on each target whose stored form it reads, and none elsewhere; the waiting pool's in
-/// its range, the idle pool's near 0.
-fn assert_recorded_p99(prom: &mut Prometheus, form: Form, at: f64) {
-    let expr = format!(
-        "pool_job_instance_db_name:{HISTOGRAM}:p99_rate{WINDOW}{{pool=\"{}\"}}",
-        form.pool()
-    );
-    let got = query_at(prom, &expr, at);
+/// The recorded series of a pool's wait histogram, as `record` names (the dashboard reads
+/// them): the bucket rates the quantiles read, the quantiles and the mean.
+fn recorded() -> [String; 5] {
+    let ids = "pool_job_instance_db_name";
+    [
+        format!("{ids}_le:{HISTOGRAM}_bucket:rate{WINDOW}"),
+        format!("{ids}:{HISTOGRAM}:p50_rate{WINDOW}"),
+        format!("{ids}:{HISTOGRAM}:p95_rate{WINDOW}"),
+        format!("{ids}:{HISTOGRAM}:p99_rate{WINDOW}"),
+        format!("{ids}:{HISTOGRAM}:mean{WINDOW}"),
+    ]
+}
+
+/// The form's recorded series: each has a series for each pool on each target whose stored
+/// form it reads, and none elsewhere. The waiting pool's p99 lies in its range, its p50 and
+/// p95 below it in order, its mean near the waits' 1 s; the idle pool's values near 0.
+fn assert_recorded(prom: &mut Prometheus, form: Form, at: f64) {
     let want: Vec<(String, String)> = form
         .sees()
         .iter()
         .flat_map(|job| ["billing", "orders"].map(|db| (job.to_string(), db.to_string())))
         .collect();
-    assert_eq!(
-        got.keys().cloned().collect::<Vec<_>>(),
-        want,
-        "{expr}: {got:?}"
+    let [buckets, p50, p95, p99, mean] = recorded();
+    let pool = format!("{{pool=\"{}\"}}", form.pool());
+    // The bucket rates: a native histogram per identity where stored native, `le` series
+    // where classic; counted per identity.
+    let rates = query_at(
+        prom,
+        &format!("count by (job, db_name) ({buckets}{pool})"),
+        at,
     );
-    for ((job, db), value) in &got {
-        let range = if db == "orders" {
-            p99_range(job)
+    assert_eq!(
+        rates.keys().cloned().collect::<Vec<_>>(),
+        want,
+        "{buckets}: {rates:?}"
+    );
+    let mut values = Vec::new();
+    for name in [&p50, &p95, &p99, &mean] {
+        let got = query_at(prom, &format!("{name}{pool}"), at);
+        assert_eq!(
+            got.keys().cloned().collect::<Vec<_>>(),
+            want,
+            "{name}: {got:?}"
+        );
+        values.push(got);
+    }
+    for ((job, db), p99_value) in &values[2] {
+        let id = (job.clone(), db.clone());
+        let (p50_value, p95_value, mean_value) = (values[0][&id], values[1][&id], values[3][&id]);
+        let (p99_range, mean_range) = if db == "orders" {
+            (p99_range(job), 0.7..=1.4)
         } else {
-            0.0..=0.05
+            (0.0..=0.05, 0.0..=0.05)
         };
         assert!(
-            range.contains(value),
-            "{expr} on ({job}, {db}): {value} outside {range:?}"
+            p99_range.contains(p99_value)
+                && (0.0..=p95_value).contains(&p50_value)
+                && p95_value <= *p99_value
+                && mean_range.contains(&mean_value),
+            "{form:?} on ({job}, {db}): p50 {p50_value}, p95 {p95_value}, p99 {p99_value} \
+             (want in {p99_range:?}, in that order), mean {mean_value} (want in {mean_range:?})"
+        );
+    }
+}
+
+/// The rules the generated promtool tests of the native variant leave to this scenario (its
+/// header lists them: promtool 2.42 cannot write native input series) are the ones it checks.
+fn assert_covers_native_header(tests_file: &std::path::Path) {
+    let text = std::fs::read_to_string(tests_file).unwrap();
+    let left: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let item = l.strip_prefix("# - ")?;
+            let name = item
+                .strip_prefix("alert ")
+                .or(item.strip_prefix("recording rule "))?;
+            name.split_whitespace().next()
+        })
+        .collect();
+    assert!(
+        !left.is_empty(),
+        "{}: no rule left to the scenario:\n{text}",
+        tests_file.display()
+    );
+    let checked: Vec<String> = recorded().into_iter().chain([ALERT.to_string()]).collect();
+    for name in left {
+        assert!(
+            checked.iter().any(|c| c == name),
+            "{} leaves {name} to this scenario, which does not check it",
+            tests_file.display()
         );
     }
 }
