@@ -50,7 +50,13 @@ fn gopath() -> PathBuf {
 /// network (GOPROXY=off, GOFLAGS=-mod unset), the local toolchain only. The build cache lives
 /// in the target folder, so a second run is fast.
 pub(crate) fn build(tools: &Tools) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-gosql");
+    build_in(tools, "e2e-gosql")
+}
+
+/// Like [`build`], into the target folder's `dir`: each scenario builds into its own, so two
+/// running at once never write the binary the other is starting.
+pub(crate) fn build_in(tools: &Tools, dir: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join("gosql");
     support::run_ok(

@@ -7,7 +7,7 @@
 //! it negotiates protobuf and stores ONLY the native histogram (no `_bucket` series), and job
 //! `text` on `/metrics-text`, which always answers the text format, so that target's
 //! histogram is stored classic. It evaluates the rules `poolwatch emit` generates from
-//! tests/specs/go_acquire_wait.yaml, one variant per histogram form of the spec (the pool
+//! tests/e2e/gosql/acquire_wait.yaml, one variant per histogram form of the spec (the pool
 //! named after its form), side by side.
 //!
 //! What it proves, on the Prometheus HTTP API:
@@ -37,8 +37,26 @@ use super::e2e_gosql::{self as gosql, control};
 use super::e2e_support::{self as support, Postgres, Prometheus, Tools, url_encode, wait_for};
 use crate::harness::{Need, PROMETHEUS};
 
+/// Like `assert!`, but returns the message as an error, so that the caller may look again.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Like `assert_eq!`, but returns the message and both sides as an error.
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr, $($msg:tt)+) => {
+        if $left != $right {
+            return Err(format!("{}: {:?} != {:?}", format!($($msg)+), $left, $right));
+        }
+    };
+}
+
 /// The spec under test; its variants differ in the histogram's `storage` only.
-const SPEC: &str = "tests/specs/go_acquire_wait.yaml";
+const SPEC: &str = "tests/e2e/gosql/acquire_wait.yaml";
 /// The histogram the spec's `wait_time` role reads.
 const HISTOGRAM: &str = "app_sql_acquire_wait_seconds";
 /// The generated alert on the p99 wait (`wait_time_p99`).
@@ -162,7 +180,7 @@ fn config(app: SocketAddr, rule_files: &[PathBuf]) -> String {
 fn native_histogram_wait_end_to_end() {
     let tools = &Tools::get();
     let started = Instant::now();
-    let bin = gosql::build(tools);
+    let bin = gosql::build_in(tools, "e2e-native");
     let work_dir = tempfile::tempdir().unwrap();
     let work = work_dir.path();
 
@@ -227,8 +245,28 @@ fn native_histogram_wait_end_to_end() {
             }
         },
     );
-    assert_storage(&mut prom);
-    assert_values(&mut prom);
+    // Under load an evaluation may lag a scrape, so the values are read again (the traffic
+    // going on) until all of them hold at one instant; what failed before is printed.
+    let mut misses = Vec::new();
+    wait_for(
+        "the stored forms, each form's alert value and recorded series, at one instant",
+        Duration::from_secs(30),
+        || {
+            traffic(&mut program);
+            alerts_by_identity(&mut prom)?;
+            let checked = check_storage(&mut prom).and_then(|()| check_values(&mut prom));
+            if let Err(e) = &checked {
+                misses.push(e.clone());
+            }
+            checked
+        },
+    );
+    if let Some(first) = misses.first() {
+        eprintln!(
+            "e2e native histograms: values held after {} misses; the first: {first}",
+            misses.len()
+        );
+    }
     let fired = started.elapsed();
 
     // The holds stop: every alert clears once the waits leave the rate window.
@@ -283,57 +321,58 @@ fn alerts_by_identity(prom: &mut Prometheus) -> Result<BTreeMap<(String, String)
 }
 
 /// The storage the scenario claims: `protobuf`'s histogram native only, `text`'s classic only.
-fn assert_storage(prom: &mut Prometheus) {
-    let native = prom
-        .query(&format!("{HISTOGRAM}{{job=\"{NATIVE_JOB}\"}}"))
-        .unwrap();
-    assert!(
+fn check_storage(prom: &mut Prometheus) -> Result<(), String> {
+    let native = prom.query(&format!("{HISTOGRAM}{{job=\"{NATIVE_JOB}\"}}"))?;
+    ensure!(
         native.len() == 2 && native.iter().all(|s| s.get("histogram").is_some()),
         "{NATIVE_JOB}: one native histogram per pool expected: {native:?}"
     );
-    let buckets = prom
-        .query(&format!("{HISTOGRAM}_bucket{{job=\"{NATIVE_JOB}\"}}"))
-        .unwrap();
-    assert_eq!(
+    let buckets = prom.query(&format!("{HISTOGRAM}_bucket{{job=\"{NATIVE_JOB}\"}}"))?;
+    ensure_eq!(
         buckets,
         Vec::<Value>::new(),
         "{NATIVE_JOB}: classic buckets stored beside native"
     );
-    let classic = prom
-        .query(&format!("{HISTOGRAM}_bucket{{job=\"{CLASSIC_JOB}\"}}"))
-        .unwrap();
+    let classic = prom.query(&format!("{HISTOGRAM}_bucket{{job=\"{CLASSIC_JOB}\"}}"))?;
     // Eleven finite bounds and +Inf per pool.
-    assert_eq!(
+    ensure_eq!(
         classic.len(),
         2 * 12,
         "{CLASSIC_JOB}: classic buckets: {classic:?}"
     );
-    let native_there = prom
-        .query(&format!("{HISTOGRAM}{{job=\"{CLASSIC_JOB}\"}}"))
-        .unwrap();
-    assert_eq!(
+    let native_there = prom.query(&format!("{HISTOGRAM}{{job=\"{CLASSIC_JOB}\"}}"))?;
+    ensure_eq!(
         native_there,
         Vec::<Value>::new(),
         "{CLASSIC_JOB}: a native histogram stored"
     );
+    Ok(())
 }
 
 /// One instant vector evaluated at `at` (seconds since the epoch): (job, db_name) → value.
-fn query_at(prom: &mut Prometheus, expr: &str, at: f64) -> BTreeMap<(String, String), f64> {
+fn query_at(
+    prom: &mut Prometheus,
+    expr: &str,
+    at: f64,
+) -> Result<BTreeMap<(String, String), f64>, String> {
     let data = prom
         .api(&format!(
             "/api/v1/query?query={}&time={at:.3}",
             url_encode(expr)
         ))
-        .unwrap_or_else(|e| panic!("{expr}: {e}"));
-    data["result"]
+        .map_err(|e| format!("{expr}: {e}"))?;
+    let series = data["result"]
         .as_array()
-        .unwrap_or_else(|| panic!("{expr}: not a vector: {data}"))
+        .ok_or_else(|| format!("{expr}: not a vector: {data}"))?;
+    series
         .iter()
         .map(|s| {
             let label = |l: &str| s["metric"][l].as_str().unwrap_or("").to_string();
-            let value: f64 = s["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap();
-            ((label("job"), label("db_name")), value)
+            let value = s["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{expr}: not a float sample: {s}"))?;
+            Ok(((label("job"), label("db_name")), value))
         })
         .collect()
 }
@@ -369,7 +408,7 @@ fn p99_range(job: &str) -> RangeInclusive<f64> {
 /// Each form's alert expression evaluated at one instant: the series it yields are exactly
 /// the waiting pool's where its form is stored, each with a plausible p99; the idle pool's
 /// p99, queried directly on each stored form, is far below the threshold.
-fn assert_values(prom: &mut Prometheus) {
+fn check_values(prom: &mut Prometheus) -> Result<(), String> {
     let queries = alert_queries(prom);
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -379,12 +418,12 @@ fn assert_values(prom: &mut Prometheus) {
     let mut alone = BTreeMap::new();
     for form in FORMS {
         let query = &queries[form.pool()];
-        let got = query_at(prom, query, at);
+        let got = query_at(prom, query, at)?;
         let jobs: Vec<&str> = got.keys().map(|(job, _)| job.as_str()).collect();
-        assert_eq!(jobs, form.sees(), "{form:?}: {query} yields {got:?}");
+        ensure_eq!(jobs, form.sees(), "{form:?}: {query} yields {got:?}");
         for ((job, db), value) in &got {
-            assert_eq!(db, "orders", "{form:?}: {query} yields {got:?}");
-            assert!(
+            ensure_eq!(db, "orders", "{form:?}: {query} yields {got:?}");
+            ensure!(
                 p99_range(job).contains(value),
                 "{form:?} on {job}: p99 {value} outside {:?} ({query})",
                 p99_range(job)
@@ -398,12 +437,13 @@ fn assert_values(prom: &mut Prometheus) {
         if form == Form::Both {
             let per_job: BTreeMap<String, f64> =
                 got.iter().map(|((job, _), v)| (job.clone(), *v)).collect();
-            assert_eq!(
-                per_job, alone,
+            ensure_eq!(
+                per_job,
+                alone,
                 "{form:?}: {query} differs from each form alone"
             );
         }
-        assert_recorded(prom, form, at);
+        check_recorded(prom, form, at)?;
     }
     let ids = "job, instance, db_name";
     let idle = [
@@ -421,13 +461,14 @@ fn assert_values(prom: &mut Prometheus) {
         ),
     ];
     for (job, expr) in idle {
-        let got = query_at(prom, &expr, at);
+        let got = query_at(prom, &expr, at)?;
         let billing = got.get(&(job.to_string(), "billing".to_string()));
-        assert!(
+        ensure!(
             billing.is_some_and(|v| (0.0..0.05).contains(v)),
             "{job}: the idle pool's p99 should be a value near 0: {expr} yields {got:?}"
         );
     }
+    Ok(())
 }
 
 /// The recorded series of a pool's wait histogram, as `record` names (the dashboard reads
@@ -446,7 +487,7 @@ fn recorded() -> [String; 5] {
 /// The form's recorded series: each has a series for each pool on each target whose stored
 /// form it reads, and none elsewhere. The waiting pool's p99 lies in its range, its p50 and
 /// p95 below it in order, its mean near the waits' 1 s; the idle pool's values near 0.
-fn assert_recorded(prom: &mut Prometheus, form: Form, at: f64) {
+fn check_recorded(prom: &mut Prometheus, form: Form, at: f64) -> Result<(), String> {
     let want: Vec<(String, String)> = form
         .sees()
         .iter()
@@ -460,16 +501,16 @@ fn assert_recorded(prom: &mut Prometheus, form: Form, at: f64) {
         prom,
         &format!("count by (job, db_name) ({buckets}{pool})"),
         at,
-    );
-    assert_eq!(
+    )?;
+    ensure_eq!(
         rates.keys().cloned().collect::<Vec<_>>(),
         want,
         "{buckets}: {rates:?}"
     );
     let mut values = Vec::new();
     for name in [&p50, &p95, &p99, &mean] {
-        let got = query_at(prom, &format!("{name}{pool}"), at);
-        assert_eq!(
+        let got = query_at(prom, &format!("{name}{pool}"), at)?;
+        ensure_eq!(
             got.keys().cloned().collect::<Vec<_>>(),
             want,
             "{name}: {got:?}"
@@ -484,7 +525,7 @@ fn assert_recorded(prom: &mut Prometheus, form: Form, at: f64) {
         } else {
             (0.0..=0.05, 0.0..=0.05)
         };
-        assert!(
+        ensure!(
             p99_range.contains(p99_value)
                 && (0.0..=p95_value).contains(&p50_value)
                 && p95_value <= *p99_value
@@ -493,6 +534,7 @@ fn assert_recorded(prom: &mut Prometheus, form: Form, at: f64) {
              (want in {p99_range:?}, in that order), mean {mean_value} (want in {mean_range:?})"
         );
     }
+    Ok(())
 }
 
 /// The rules the generated promtool tests of the native variant leave to this scenario (its
