@@ -10,6 +10,18 @@ use crate::model::{
 use crate::source::Span;
 use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, S};
 
+/// The share of `m`'s observations above `top`, as its storage holds them (for a help text).
+fn share_expr(m: &str, storage: HistogramStorage, top: f64) -> String {
+    let n = crate::conventions::number;
+    if storage == HistogramStorage::Native {
+        return format!("histogram_fraction({}, +Inf, rate({m}[5m]))", n(top));
+    }
+    format!(
+        "(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / rate({m}_count[5m])",
+        le = crate::conventions::le_matcher(top)
+    )
+}
+
 impl Resolver<'_> {
     /// A quantile threshold at or above the histogram's largest finite bucket can never be
     /// exceeded (histogram_quantile returns at most that bound): refuse it, offering the
@@ -87,10 +99,8 @@ impl Resolver<'_> {
                     .label("unreachable threshold")
                     .help(format!(
                         "alert on the share of observations above the top bucket instead: \
-                         `(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / \
-                         rate({m}_count[5m]) > 0.01`{policy}",
-                        m = metric.name,
-                        le = crate::conventions::le_matcher(top),
+                         `{expr} > 0.01`{policy}",
+                        expr = share_expr(&metric.name, metric.storage, top),
                         policy = share
                             .map(|k| format!(", which is policy `{k}` with `value: 0.01`"))
                             .unwrap_or_default()
