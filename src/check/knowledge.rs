@@ -642,6 +642,48 @@ impl NameIndex {
 mod tests {
     use super::*;
 
+    /// A catalog of one histogram, `wait_seconds`, stored as `storage`.
+    fn histogram(storage: crate::model::HistogramStorage) -> Knowledge {
+        let mut c = Catalog::default();
+        c.insert(crate::model::Metric {
+            name: "wait_seconds".into(),
+            kind: MetricKind::Histogram,
+            unit: Unit::Seconds,
+            help: String::new(),
+            labels: Vec::new(),
+            buckets: None,
+            storage,
+        });
+        Knowledge::from_catalog(&c)
+    }
+
+    #[test]
+    fn a_native_histogram_is_read_by_its_bare_name() {
+        use crate::check::typing::{Env, ValUnit};
+        use crate::model::HistogramStorage;
+        let classic = Env::new(histogram(HistogramStorage::Classic));
+        assert!(
+            !classic.knows("wait_seconds"),
+            "a classic histogram's bare name"
+        );
+        for storage in [HistogramStorage::Native, HistogramStorage::Both] {
+            let env = Env::new(histogram(storage));
+            assert!(env.knows("wait_seconds"), "{storage}");
+            let ty = |src: &str| env.type_of(&promql_parser::parser::parse(src).unwrap());
+            let rate = "sum by (job) (rate(wait_seconds[5m]))";
+            let q = ty(&format!("histogram_quantile(0.99, {rate})"));
+            assert_eq!(q.unit, ValUnit::Of(Unit::Seconds), "{storage}");
+            assert!(!q.labels.drops("job"), "{storage}: {}", q.labels.describe());
+            // The histogram is histogram_fraction's last argument: its labels survive.
+            let share = ty(&format!("histogram_fraction(5, +Inf, {rate})"));
+            assert!(share.is_ratio() && !share.labels.drops("job"), "{storage}");
+            let count = ty(&format!("histogram_count({rate})"));
+            assert_eq!(count.unit, ValUnit::PerSecond(Unit::Events), "{storage}");
+            let sum = ty(&format!("histogram_sum({rate})"));
+            assert_eq!(sum.unit, ValUnit::PerSecond(Unit::Seconds), "{storage}");
+        }
+    }
+
     #[test]
     fn names_say_what_they_can() {
         assert_eq!(Knowledge::infer("x_errors_total").kind, MetricType::Counter);

@@ -14,10 +14,14 @@ use crate::spec::{self, RawLevel, RawPolicies, RawPolicy, S};
 fn share_expr(m: &str, storage: HistogramStorage, top: f64) -> String {
     let n = crate::conventions::number;
     if storage == HistogramStorage::Native {
-        return format!("histogram_fraction({}, +Inf, rate({m}[5m]))", n(top));
+        return format!(
+            "histogram_fraction({}, +Inf, <the summed rate of {m}>)",
+            n(top)
+        );
     }
     format!(
-        "(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / rate({m}_count[5m])",
+        "(rate({m}_count[5m]) - rate({m}_bucket{{{le}}}[5m])) / \
+         rate({m}_count[5m])",
         le = crate::conventions::le_matcher(top)
     )
 }
