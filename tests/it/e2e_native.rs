@@ -55,7 +55,8 @@ macro_rules! ensure_eq {
     };
 }
 
-/// The spec under test; its variants differ in the histogram's `storage` only.
+/// The spec under test; its variants differ in the histogram's `storage`, and in their
+/// names and pool names, which tell their rules apart in one Prometheus.
 const SPEC: &str = "tests/e2e/gosql/acquire_wait.yaml";
 /// The histogram the spec's `wait_time` role reads.
 const HISTOGRAM: &str = "app_sql_acquire_wait_seconds";
@@ -71,7 +72,7 @@ const WINDOW: &str = "10s";
 /// How a variant of the spec stores its histogram: its catalog entry's `storage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Form {
-    /// `storage` left out: the classic form, the default.
+    /// `storage: classic`, the default.
     Classic,
     /// `storage: native`.
     Native,
@@ -89,12 +90,12 @@ impl Form {
         }
     }
 
-    /// The `storage` value the variant's catalog entry says, if any.
-    fn storage(self) -> Option<&'static str> {
+    /// The `storage` value the variant's catalog entry says.
+    fn storage(self) -> &'static str {
         match self {
-            Form::Classic => None,
-            Form::Native => Some("native"),
-            Form::Both => Some("both"),
+            Form::Classic => "classic",
+            Form::Native => "native",
+            Form::Both => "both",
         }
     }
 
@@ -142,16 +143,14 @@ fn variant(text: &str, form: Form) -> String {
     let mut v: Y = serde_norway::from_str(text).unwrap();
     v["name"] = Y::String(format!("go-acquire-wait-{}", form.pool()));
     v["pools"][0]["name"] = Y::String(form.pool().into());
-    if let Some(storage) = form.storage() {
-        let Y::Sequence(catalog) = &mut v["catalog"] else {
-            panic!("{SPEC}: no catalog list")
-        };
-        let entry = catalog
-            .iter_mut()
-            .find(|m| m["name"].as_str() == Some(HISTOGRAM))
-            .unwrap_or_else(|| panic!("{SPEC}: no {HISTOGRAM} in the catalog"));
-        entry["storage"] = Y::String(storage.into());
-    }
+    let Y::Sequence(catalog) = &mut v["catalog"] else {
+        panic!("{SPEC}: no catalog list")
+    };
+    let entry = catalog
+        .iter_mut()
+        .find(|m| m["name"].as_str() == Some(HISTOGRAM))
+        .unwrap_or_else(|| panic!("{SPEC}: no {HISTOGRAM} in the catalog"));
+    entry["storage"] = Y::String(form.storage().into());
     serde_norway::to_string(&v).unwrap()
 }
 
