@@ -207,6 +207,13 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
         .unwrap();
     let pool_label = g.model.pool_label.as_str();
     let interval = seconds(test_file["evaluation_interval"].as_str().unwrap());
+    // Alerts on native-only histograms have no promtool tests (promtool 2.42 cannot feed a
+    // native histogram): the file's header names them, left to the end-to-end scenario.
+    let header: String = std::fs::read_to_string(&all_tests)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .collect();
     let mut tallies = Vec::new();
     for (ri, rule) in groups[gi]["rules"]
         .as_sequence()
@@ -221,6 +228,12 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
         let prefix = format!("{name} pool={pool_name} severity={severity}: ");
         // Absence is proven for every pool at once, in groups named for the alert.
         let shared = format!("{name} (every pool): ");
+        if header.contains(&format!(
+            "- alert {name} (pool {pool_name}) with severity {severity}"
+        )) {
+            eprintln!("{alert}: on a native-only histogram, left to the end-to-end scenario");
+            continue;
+        }
         let mut own = test_file.clone();
         own["tests"].as_sequence_mut().unwrap().retain(|t| {
             let n = t["name"].as_str().unwrap();
