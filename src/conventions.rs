@@ -3,10 +3,8 @@
 
 use crate::model::{Model, Pool};
 
-/// Group holding the alerting rules.
-pub const ALERT_GROUP: &str = "connection_pool_alerts";
-/// Group holding the recording rules.
-pub const RECORDING_GROUP: &str = "connection_pool_recording";
+/// Stem of the rule groups' names: one group per pool, `connection_pool_<pool>`.
+pub const GROUP_STEM: &str = "connection_pool";
 /// Stem of the rule, test and dashboard file names.
 pub(crate) const FILE_STEM: &str = "connection_pool";
 /// Name of the dashboard's data source variable.
@@ -145,10 +143,37 @@ fn runbook_anchor(alert: &str) -> String {
     alert.to_lowercase()
 }
 
+/// The runbook's anchor of a recorded series: its name with `:` as `-` (a fragment GitHub
+/// keeps as written).
+pub(crate) fn recording_anchor(record: &str) -> String {
+    format!("record-{}", record.replace(':', "-").to_lowercase())
+}
+
 /// `runbook_url` of an alert: the spec's runbook URL and the section's anchor.
 pub(crate) fn runbook_url(base: &str, alert: &str) -> String {
     let base = base.split('#').next().unwrap_or(base);
     format!("{base}#{}", runbook_anchor(alert))
+}
+
+/// The rule group of one pool: its recording rules, then the alerts that read them.
+pub fn rule_group(pool: &str) -> String {
+    format!("{GROUP_STEM}_{pool}")
+}
+
+/// A recording rule name, `level:metric:operations`, with the pool's identity in the level
+/// (`pool_job_instance:k2_connection_pool_acquisition_timeouts:rate5m`).
+pub(crate) fn record_name(pool: &Pool, pool_label: &str, metric: &str, operations: &str) -> String {
+    format!(
+        "{}:{}:{operations}",
+        level(pool, pool_label, &[]),
+        classic(metric)
+    )
+}
+
+/// A counter's name without its `_total`, for the names of what is recorded from it (the
+/// convention drops the suffix once the series is no longer a counter).
+pub(crate) fn counter_stem(metric: &str) -> &str {
+    metric.strip_suffix("_total").unwrap_or(metric)
 }
 
 /// The `level` part of a recording rule name (`level:metric:operations`): the labels the
@@ -211,7 +236,6 @@ pub(crate) struct RecordNames {
 #[derive(Debug, Clone)]
 pub(crate) struct WaitNames {
     pub(crate) mean: String,
-    pub(crate) bucket_rate: String,
     pub(crate) quantiles: Vec<(f64, String)>,
 }
 
@@ -228,7 +252,6 @@ pub(crate) fn record_names(pool: &Pool, pool_label: &str, window: &str) -> Recor
         peak_utilization: format!("{lvl}:{prefix}_utilization:max_over_time{w}"),
         wait: wait.map(|wait| WaitNames {
             mean: format!("{lvl}:{wait}:mean{w}"),
-            bucket_rate: format!("{}:{wait}_bucket:rate{w}", level(pool, pool_label, &["le"])),
             quantiles: WAIT_QUANTILES
                 .iter()
                 .map(|q| (*q, format!("{lvl}:{wait}:p{}_rate{w}", quantile_label(*q))))

@@ -29,6 +29,19 @@ struct RuleRow {
     for_: String,
     /// The labels the alert fires per: the pool's identity (and kept labels).
     per: String,
+    /// The recorded series it reads, linked to their rows in the recording rules' table.
+    reads: String,
+}
+
+/// A recording rule as the runbook's table shows it: the expression shown once, anchored
+/// where the alerts reading it link.
+#[derive(Debug, Serialize)]
+struct RecordRow {
+    name: String,
+    /// The anchor, on the first row of a name (pools of a spec may share one).
+    anchor: Option<String>,
+    pool: String,
+    expr: String,
 }
 
 /// A catalog metric as the runbook's metrics table shows it.
@@ -51,6 +64,24 @@ fn cell(s: &str) -> String {
         .replace('|', "\\|")
 }
 
+/// Links to the recorded series an expression reads: `[name](#anchor)`, comma-separated.
+fn reads(expr: &str, records: &[RecordRow]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+        if let Some(r) = records.iter().find(|r| r.name == token) {
+            let link = format!(
+                "[`{}`](#{})",
+                r.name,
+                conventions::recording_anchor(&r.name)
+            );
+            if !out.contains(&link) {
+                out.push(link);
+            }
+        }
+    }
+    out.join(", ")
+}
+
 /// The condition in words for the summary table: the summary annotation.
 pub(crate) fn runbook(
     model: &Model,
@@ -60,6 +91,18 @@ pub(crate) fn runbook(
     // Alerts in the order they first appear, each with its rules across pools and levels.
     let mut order: Vec<String> = Vec::new();
     let mut by_name: BTreeMap<String, AlertDoc> = BTreeMap::new();
+    let mut records: Vec<RecordRow> = Vec::new();
+    for rule in rules.groups.iter().flat_map(|g| g.rules.iter()) {
+        if let Some(name) = &rule.record {
+            let first = !records.iter().any(|r| &r.name == name);
+            records.push(RecordRow {
+                name: name.clone(),
+                anchor: first.then(|| conventions::recording_anchor(name)),
+                pool: cell(&rule.origin.pool),
+                expr: cell(&rule.expr),
+            });
+        }
+    }
     for rule in rules.groups.iter().flat_map(|g| g.rules.iter()) {
         let (Some(name), Some(signal)) = (&rule.alert, rule.origin.signal) else {
             continue;
@@ -86,6 +129,7 @@ pub(crate) fn runbook(
                     .map(|p| p.group_labels().join(", "))
                     .unwrap_or_default(),
             ),
+            reads: reads(&rule.expr, &records),
         });
     }
     let alerts: Vec<AlertDoc> = order.iter().filter_map(|n| by_name.remove(n)).collect();
@@ -121,6 +165,9 @@ pub(crate) fn runbook(
         title => model.title.clone(),
         dashboard_uid => conventions::dashboard_uid(&model.name, model.environment.as_deref()),
         alerts => Value::from(minijinja::value::Serde(&alerts)),
+        records => Value::from(minijinja::value::Serde(&records)),
+        rate_window => model.rate_window.to_string(),
+        window_secs => conventions::number(model.rate_window.millis() as f64 / 1000.0),
         metrics => Value::from(minijinja::value::Serde(&metrics)),
         size_setting => if model.wording.size_setting.is_empty() {
             "the pool size".to_string()

@@ -10,7 +10,7 @@ use super::jinja::{self, safe};
 use super::promql::{ExprCx, PoolExprs, Recorded, constant};
 use crate::conventions::{self, number};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Model, PolicyShape, Pool, Role, Signal, Targets};
+use crate::model::{Model, PolicyShape, Pool, PromDuration, Role, Signal, Targets};
 use crate::signals;
 use crate::source::Span;
 
@@ -71,8 +71,6 @@ pub(crate) enum Record {
     PeakUtilization,
     /// Mean wait time over the rate window.
     WaitMean,
-    /// Wait-time bucket rates.
-    WaitBucketRate,
     /// A wait-time quantile.
     WaitQuantile(f64),
     /// Concurrent use: active connections per instance.
@@ -81,6 +79,9 @@ pub(crate) enum Record {
     Recommended,
     /// The memory ceiling, a constant.
     MemoryCeiling,
+    /// A signal's value (or a part of it) its alert reads: proven by that alert's tests,
+    /// which drive the recorded series through the values the alert compares.
+    Signal(Signal),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,8 +128,7 @@ pub(crate) fn rule_file(
     env: &Environment<'static>,
 ) -> Result<RuleFile, Vec<Diagnostic>> {
     let window = model.rate_window.to_string();
-    let mut alerts = Vec::new();
-    let mut records = Vec::new();
+    let mut groups = Vec::new();
     let mut diags = Vec::new();
     let overridden = with_overrides(model, env);
     let env = match &overridden {
@@ -136,24 +136,38 @@ pub(crate) fn rule_file(
         Ok(None) => env,
         Err(d) => return Err(vec![d.clone()]),
     };
+    // One group per pool, its recordings first: rules of a group run in order at one
+    // evaluation time, so every alert reads the value recorded at that same evaluation
+    // (across groups there is no order, and an alert could read the previous one's).
     for pool in &model.pools {
-        let pool_records = recording_rules(model, pool, &window);
-        let pool_alerts = alerting_rules(model, pool, &window, env);
-        records.extend(pool_records);
-        match pool_alerts {
-            Ok(rules) => alerts.extend(rules),
+        let mut rules = recording_rules(model, pool, &window);
+        match alerting_rules(model, pool, &window, env) {
+            Ok((records, alerts)) => {
+                for r in records {
+                    // A signal's value the pool records anyway (utilization, the wait's mean
+                    // and p99) is recorded once; the same name with another expression stays
+                    // twice, for the duplicate-rule check to refuse.
+                    if !rules
+                        .iter()
+                        .any(|o| o.record == r.record && o.expr == r.expr)
+                    {
+                        rules.push(r);
+                    }
+                }
+                rules.extend(alerts);
+            }
             Err(mut d) => diags.append(&mut d),
         }
+        groups.push(RuleGroup::new(
+            model,
+            &conventions::rule_group(&pool.name),
+            rules,
+        ));
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(RuleFile {
-        groups: vec![
-            RuleGroup::new(model, conventions::ALERT_GROUP, alerts),
-            RuleGroup::new(model, conventions::RECORDING_GROUP, records),
-        ],
-    })
+    Ok(RuleFile { groups })
 }
 
 impl RuleGroup {
@@ -212,14 +226,9 @@ fn pool_labels(model: &Model, pool: &Pool) -> BTreeMap<String, String> {
     BTreeMap::from([(model.pool_label.clone(), pool.name.clone())])
 }
 
-fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
-    let x = PoolExprs::rules(pool, window);
-    let names = conventions::record_names(pool, &model.pool_label, window);
-    let recorded = Recorded {
-        pool_label: &model.pool_label,
-        pool: &pool.name,
-    };
-    let record = |kind: Record, name: &str, expr: String| Rule {
+/// A recording rule of a pool: the series carries the pool label.
+fn record_rule(model: &Model, pool: &Pool, kind: Record, name: &str, expr: String) -> Rule {
+    Rule {
         record: Some(name.to_string()),
         alert: None,
         expr,
@@ -235,7 +244,20 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
             threshold: None,
             span: pool.span.clone(),
         },
+    }
+}
+
+/// The recordings a pool has whatever its policies: utilization and its peak, the wait's
+/// mean and quantiles (the dashboard draws them), capacity planning.
+fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
+    let x = PoolExprs::rules(pool, window);
+    let names = conventions::record_names(pool, &model.pool_label, window);
+    let recorded = Recorded {
+        pool_label: &model.pool_label,
+        pool: &pool.name,
     };
+    let record =
+        |kind: Record, name: &str, expr: String| record_rule(model, pool, kind, name, expr);
     let mut rules = vec![
         record(Record::Utilization, &names.utilization, x.utilization()),
         record(
@@ -246,16 +268,12 @@ fn recording_rules(model: &Model, pool: &Pool, window: &str) -> Vec<Rule> {
     ];
     if let Some(wait) = &names.wait {
         rules.push(record(Record::WaitMean, &wait.mean, x.mean(Role::WaitTime)));
-        rules.push(record(
-            Record::WaitBucketRate,
-            &wait.bucket_rate,
-            x.bucket_rate(Role::WaitTime),
-        ));
+        // Straight from the histogram's own quantile expression, whatever form it has.
         for (q, name) in &wait.quantiles {
             rules.push(record(
                 Record::WaitQuantile(*q),
                 name,
-                recorded.quantile(*q, &wait.bucket_rate),
+                x.quantile(*q, Role::WaitTime),
             ));
         }
     }
@@ -358,12 +376,14 @@ fn alert(
     })
 }
 
+/// A pool's alerts, and the recordings of the signals they compare (before them in the
+/// group).
 fn alerting_rules(
     model: &Model,
     pool: &Pool,
     window: &str,
     env: &Environment<'static>,
-) -> Result<Vec<Rule>, Vec<Diagnostic>> {
+) -> Result<(Vec<Rule>, Vec<Rule>), Vec<Diagnostic>> {
     let x = PoolExprs::rules(pool, window);
     let top = pool
         .roles
@@ -378,8 +398,18 @@ fn alerting_rules(
         targets,
     };
     let mut drafts = Vec::new();
+    let mut records = Vec::new();
     for policy in &pool.policies.thresholds {
         let def = signals::def(policy.signal);
+        let value_cx = cx(PromDuration::from_secs(0), Targets::default());
+        let recordings = (def.recordings)(&x, &value_cx);
+        let value = def.value(&x, &recordings, &value_cx);
+        let recorded = !recordings.is_empty();
+        records.extend(
+            recordings
+                .into_iter()
+                .map(|r| record_rule(model, pool, Record::Signal(policy.signal), &r.name, r.expr)),
+        );
         for (level, a) in policy.alert_levels() {
             let mut vars = vec![
                 ("threshold", Value::from(number(level.value))),
@@ -393,7 +423,13 @@ fn alerting_rules(
             }
             drafts.push(Draft {
                 signal: policy.signal,
-                expr: def.condition(&x, level.value, &cx(a.for_, Targets::default())),
+                // A recorded value carries the waiting condition already.
+                expr: x.condition(
+                    &value,
+                    def.info.comparison,
+                    level.value,
+                    def.while_waiting && !recorded,
+                ),
                 for_: a.for_.to_string(),
                 keep_firing_for: (!a.keep_firing_for.is_zero())
                     .then(|| a.keep_firing_for.to_string()),
@@ -457,7 +493,7 @@ fn alerting_rules(
         }
     }
     if diags.is_empty() {
-        Ok(rules)
+        Ok((records, rules))
     } else {
         Err(diags)
     }

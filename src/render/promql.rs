@@ -175,15 +175,6 @@ impl Recorded<'_> {
         format!("max_over_time({}[{window}])", self.select(name))
     }
 
-    /// `histogram_quantile(q, name{pool="k2"})` of recorded bucket rates.
-    pub(crate) fn quantile(&self, q: f64, bucket_rate: &str) -> String {
-        format!(
-            "histogram_quantile({}, {})",
-            number(q),
-            self.select(bucket_rate)
-        )
-    }
-
     /// `ceil(headroom * quantile_over_time(q, name{pool="k2"}[window]))`: the recommended
     /// size, the peak of concurrent use plus headroom, in whole connections.
     pub(crate) fn recommended(&self, headroom: f64, q: f64, active: &str, window: &str) -> String {
@@ -373,19 +364,19 @@ impl<'a> PoolExprs<'a> {
         self.sum(role, &self.role_rate(role, ""), &[])
     }
 
-    /// A counter's rate per pool instance, counting a series born at a non-zero value (a
-    /// labelled counter appears at its first increment, which rate() never sees) as that
-    /// many events over the rate window. Only a series new while its pool instance was
-    /// already exporting counts: after a Prometheus restart every series looks new.
-    pub(crate) fn counter_signal(&self, role: Role) -> String {
-        let rate = self.counter_rate(role);
+    /// The events of counter series born within the rate window, per second and pool
+    /// instance: a labelled counter appears at its first increment, at a value rate() never
+    /// sees, so the series' value over the window's seconds counts them as rate() would have
+    /// had the series started at 0. Only a series new while its pool instance was already
+    /// exporting counts: after a Prometheus restart every series looks new.
+    pub(crate) fn counter_born(&self, role: Role) -> String {
         let w = self.window;
         let offset = |s: &str| format!("{s} offset {w}");
         let series = self.select_role(role, "");
         let before = self.select_role_with(role, "", None, &offset);
         let presence = self.pool.presence_role();
         let size = self.select_role_with(presence, "", None, &offset);
-        let born = format!(
+        format!(
             "{} / {}",
             self.sum(
                 role,
@@ -396,8 +387,17 @@ impl<'a> PoolExprs<'a> {
                 &[]
             ),
             crate::conventions::number(self.window_secs())
-        );
-        format!("(\n  (\n    {rate}\n    + {born}\n  )\n  or {rate}\n  or {born}\n)")
+        )
+    }
+
+    /// A counter's events per second: what rate() sees plus the series born within the
+    /// window ([`Self::counter_born`]), either alone where the other has no series.
+    pub(crate) fn counter_total(&self, seen: &str, born: &str) -> String {
+        if self.multiline {
+            format!("(\n  {seen}\n  + {born}\n)\nor {seen}\nor {born}")
+        } else {
+            format!("({seen} + {born}) or {seen} or {born}")
+        }
     }
 
     fn window_secs(&self) -> f64 {
@@ -644,8 +644,7 @@ impl<'a> PoolExprs<'a> {
     }
 
     /// An alert condition: a signal's value compared with a threshold; with
-    /// `needs_waiting`, only while someone waits for a connection, where the library
-    /// counts waiting clients.
+    /// `needs_waiting`, only while someone waits for a connection ([`Self::while_waiting`]).
     pub(crate) fn condition(
         &self,
         value: &str,
@@ -654,12 +653,21 @@ impl<'a> PoolExprs<'a> {
         needs_waiting: bool,
     ) -> String {
         let cond = self.binary(value, comparison.operator(), &number(threshold));
-        if needs_waiting && self.pool.roles.waiting.is_some() {
-            let waiting = format!("{} > 0", self.gauge(Role::Waiting));
-            let on = self.pool.covered(Role::Waiting).join(", ");
-            return format!("({cond})\nand on({on})\n{waiting}");
+        if needs_waiting {
+            return self.while_waiting(&format!("({cond})"));
         }
         cond
+    }
+
+    /// `value` only where someone waits for a connection, where the library counts waiting
+    /// clients (else `value` itself).
+    pub(crate) fn while_waiting(&self, value: &str) -> String {
+        if self.pool.roles.waiting.is_none() {
+            return value.to_string();
+        }
+        let waiting = format!("{} > 0", self.gauge(Role::Waiting));
+        let on = self.pool.covered(Role::Waiting).join(", ");
+        format!("{value}\nand on({on})\n{waiting}")
     }
 }
 

@@ -28,6 +28,7 @@ pub(crate) const DEF: Def = Def {
     guide: include_str!("../../templates/runbook/absent.md.j2"),
     while_waiting: false,
     expr: |x, cx| x.absent(lookback(cx.for_), cx.targets),
+    recordings: |_, _| Vec::new(),
     proof: |_| Proof {
         firing: 1.0,
         silent: 0.0,

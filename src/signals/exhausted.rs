@@ -3,7 +3,8 @@
 //! a `waiting` role, only while someone waits. It silences the pool instance's high
 //! utilization (a full pool is also a busy one). Its value is on the pool's Connections panel.
 
-use super::{Def, Proof, World, no_panels};
+use super::{Def, Proof, World, no_panels, recording};
+use crate::conventions;
 use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 use crate::render::promtool_tests::inputs::{Inputs, Scenario, Trace};
 
@@ -22,6 +23,24 @@ pub(crate) const DEF: Def = Def {
     guide: include_str!("../../templates/runbook/exhausted.md.j2"),
     while_waiting: true,
     expr: |x, _cx| x.free(),
+    // Where the library counts waiting clients, the free connections are recorded only
+    // while someone waits: the alert is then a plain comparison, and the grouping that
+    // matches the two is in one expression, where a lost label changes the recorded series.
+    recordings: |x, cx| {
+        let metric = format!(
+            "{}_free_connections",
+            conventions::pool_metric_prefix(x.pool)
+        );
+        let (op, expr) = if x.pool.roles.waiting.is_some() {
+            (
+                "size_minus_active_while_waiting",
+                x.while_waiting(&x.free()),
+            )
+        } else {
+            ("size_minus_active", x.free())
+        };
+        vec![recording(x, cx, &metric, op, expr)]
+    },
     proof: |cx| Proof {
         firing: cx.threshold.floor(),
         silent: cx.threshold.floor() + 1.0,

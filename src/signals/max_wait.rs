@@ -4,7 +4,7 @@
 //! client lives through, and it rises before the client is cut off (pgbouncer's
 //! `query_wait_timeout`). The longest wait of an instance is the largest of its series.
 
-use super::{Def, quantile_proof};
+use super::{Def, panel_value, quantile_proof, single};
 use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 use crate::render::grafana::panel::{PanelCx, Placed, half_width_series, target};
 use crate::render::promtool_tests::inputs::Trace;
@@ -25,6 +25,15 @@ pub(crate) const DEF: Def = Def {
     while_waiting: false,
     expr: |x, _cx| x.gauge_max(Role::MaxWait),
     // Twice the threshold, just below, half the lowest level: seconds against seconds.
+    recordings: |x, cx| {
+        single(
+            x,
+            cx,
+            &DEF,
+            x.pool.roles.get(Role::MaxWait).unwrap_or_default(),
+            "max",
+        )
+    },
     proof: quantile_proof,
     world: |w, value| {
         Some(w.scenario_of(
@@ -45,7 +54,7 @@ fn panels(cx: &PanelCx) -> Vec<Placed> {
             "How long the oldest client still waiting for a connection has waited. Threshold lines: the longest-wait policy.".into(),
             "s",
             target(
-                cx.x.gauge_max(Role::MaxWait),
+                panel_value(cx, &DEF),
                 &cx.legend("longest wait"),
                 0,
                 "time_series",

@@ -27,7 +27,8 @@ mod wait_time_p99;
 pub(crate) use absent::lookback as absence_lookback;
 pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
-use crate::model::{Role, Signal, SignalInfo};
+use crate::conventions;
+use crate::model::{Model, Pool, PromDuration, Role, Signal, SignalInfo, Targets};
 use crate::render::grafana::panel::{PanelCx, Placed};
 use crate::render::promql::{ExprCx, PoolExprs};
 use crate::render::promtool_tests::arithmetic::{as_printed, bucket_quantile};
@@ -84,6 +85,11 @@ pub(crate) struct Def {
     /// The value compared with the threshold, per pool instance (for the absence alert,
     /// the whole condition; for the undersized one, the whole condition too).
     pub(crate) expr: fn(&PoolExprs, &ExprCx) -> String,
+    /// The recording rules that hold its value per pool instance, the value its alert
+    /// compares last (any before it are parts that value reads); none where the alert reads
+    /// raw series itself (absence, whose recording could not see its own absence) or
+    /// recordings of its own (capacity).
+    pub(crate) recordings: fn(&PoolExprs, &ExprCx) -> Vec<Recording>,
     /// The values its proofs drive it to.
     pub(crate) proof: fn(&ProofCx) -> Proof,
     /// The hot instance's series that drive it to a value (for a counter, the rate it
@@ -115,15 +121,111 @@ impl Def {
         format!("runbook/{}.md.j2", self.info.key)
     }
 
-    /// The alert condition at one threshold (see [`Def::while_waiting`]).
-    pub(crate) fn condition(&self, x: &PoolExprs, threshold: f64, cx: &ExprCx) -> String {
-        x.condition(
-            &(self.expr)(x, cx),
-            self.info.comparison,
-            threshold,
-            self.while_waiting,
-        )
+    /// The value its alert compares, as `x` reads it: its recorded series (with `x`'s
+    /// matchers: the pool label, and in a dashboard the identity variables), or its
+    /// expression where nothing is recorded.
+    pub(crate) fn value(&self, x: &PoolExprs, recordings: &[Recording], cx: &ExprCx) -> String {
+        match recordings.last() {
+            Some(r) => x.select_recorded(&r.name, &cx.model.pool_label),
+            None => (self.expr)(x, cx),
+        }
     }
+}
+
+/// The recorded series a pool's alert of `signal` compares, where it compares one.
+pub(crate) fn value_name(model: &Model, pool: &Pool, signal: Signal) -> Option<String> {
+    let window = model.rate_window.to_string();
+    let x = PoolExprs::rules(pool, &window);
+    // Names depend on neither the top bucket nor the alert's `for`.
+    let cx = ExprCx {
+        model,
+        top_bucket: None,
+        for_: PromDuration::from_secs(0),
+        targets: Targets::default(),
+    };
+    (def(signal).recordings)(&x, &cx).pop().map(|r| r.name)
+}
+
+/// The value a signal's panel draws: the recorded series its alert compares where the pool
+/// records it (a policy watches the signal), so the panel and the alert cannot disagree;
+/// else its expression over the dashboard's rate window.
+pub(crate) fn panel_value(cx: &PanelCx, def: &Def) -> String {
+    let ecx = ExprCx {
+        model: cx.model,
+        top_bucket: None,
+        for_: PromDuration::from_secs(0),
+        targets: Targets::default(),
+    };
+    if cx.pool.policies.get(cx.signal).is_some() {
+        let window = cx.model.rate_window.to_string();
+        let rules = PoolExprs::rules(cx.pool, &window);
+        if let Some(r) = (def.recordings)(&rules, &ecx).pop() {
+            return cx.x.select_recorded(&r.name, &cx.model.pool_label);
+        }
+    }
+    (def.expr)(cx.x, &ecx)
+}
+
+/// A recording rule of a signal: the series' name (`level:metric:operations`) and the
+/// expression recorded per pool instance.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Recording {
+    pub(crate) name: String,
+    pub(crate) expr: String,
+}
+
+/// The recording of a signal's expression under `metric:operations` in the pool's level.
+fn recording(
+    x: &PoolExprs,
+    cx: &ExprCx,
+    metric: &str,
+    operations: &str,
+    expr: String,
+) -> Recording {
+    Recording {
+        name: conventions::record_name(x.pool, &cx.model.pool_label, metric, operations),
+        expr,
+    }
+}
+
+/// The rules' rate window (`5m`), which recorded names carry whatever window `x` computes
+/// over (a dashboard's `$__rate_interval`).
+fn rules_window(cx: &ExprCx) -> String {
+    cx.model.rate_window.to_string()
+}
+
+/// A counter signal's three recordings: what rate() sees of the series present through the
+/// window, the series born within it (their value spread over the window), and their sum,
+/// either alone where the other has no series (the value the alert compares).
+fn counter_recordings(x: &PoolExprs, cx: &ExprCx, role: Role) -> Vec<Recording> {
+    let w = rules_window(cx);
+    let metric = conventions::counter_stem(x.pool.roles.get(role).unwrap_or_default());
+    let seen = recording(
+        x,
+        cx,
+        metric,
+        &format!("seen_rate{w}"),
+        x.counter_rate(role),
+    );
+    let born = recording(
+        x,
+        cx,
+        metric,
+        &format!("born_rate{w}"),
+        x.counter_born(role),
+    );
+    let pool_label = &cx.model.pool_label;
+    let total = x.counter_total(
+        &x.select_recorded(&seen.name, pool_label),
+        &x.select_recorded(&born.name, pool_label),
+    );
+    let total = recording(x, cx, metric, &format!("rate{w}"), total);
+    vec![seen, born, total]
+}
+
+/// A signal recorded once under `metric:operations`: its own expression.
+fn single(x: &PoolExprs, cx: &ExprCx, def: &Def, metric: &str, operations: &str) -> Vec<Recording> {
+    vec![recording(x, cx, metric, operations, (def.expr)(x, cx))]
 }
 
 /// A world a signal's proofs hold beyond firing, silent and recovering.

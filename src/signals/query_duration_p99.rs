@@ -1,7 +1,7 @@
 //! ConnectionPoolSlowQueries, quantile form: p99 query duration per instance (refused when
 //! the threshold is at or above the histogram's largest finite bucket: see slow_queries).
 
-use super::{Def, quantile_proof, quantile_world};
+use super::{Def, panel_value, quantile_proof, quantile_world, rules_window, single};
 use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 use crate::render::grafana::panel::{PanelCx, Placed, series_panel, target};
 
@@ -20,6 +20,11 @@ pub(crate) const DEF: Def = Def {
     guide: include_str!("../../templates/runbook/query_duration_p99.md.j2"),
     while_waiting: false,
     expr: |x, _cx| x.quantile(0.99, Role::QueryDuration),
+    recordings: |x, cx| {
+        let w = rules_window(cx);
+        let metric = x.pool.roles.get(Role::QueryDuration).unwrap_or_default();
+        single(x, cx, &DEF, metric, &format!("p99_rate{w}"))
+    },
     proof: quantile_proof,
     world: |w, value| quantile_world(w, Role::QueryDuration, value),
     more_worlds: &[],
@@ -36,7 +41,7 @@ fn panels(cx: &PanelCx) -> Vec<Placed> {
             "p99 query latency. Threshold lines: the query-duration policy.",
             "s",
             vec![target(
-                cx.x.quantile(0.99, Role::QueryDuration),
+                panel_value(cx, &DEF),
                 &cx.legend("p99"),
                 0,
                 "time_series",

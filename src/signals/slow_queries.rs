@@ -2,7 +2,7 @@
 //! histogram's largest finite bucket, per instance (what a p99 can never show), and its
 //! panel.
 
-use super::{Def, share_proof};
+use super::{Def, panel_value, rules_window, share_proof, single};
 use crate::conventions::number;
 use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 use crate::render::grafana::panel::{PanelCx, Placed, series_panel, target};
@@ -24,6 +24,11 @@ pub(crate) const DEF: Def = Def {
     guide: include_str!("../../templates/runbook/slow_queries.md.j2"),
     while_waiting: false,
     expr: |x, cx| x.share_above(Role::QueryDuration, cx.top_bucket.unwrap_or(f64::INFINITY)),
+    recordings: |x, cx| {
+        let w = rules_window(cx);
+        let metric = x.pool.roles.get(Role::QueryDuration).unwrap_or_default();
+        single(x, cx, &DEF, metric, &format!("slow_ratio_rate{w}"))
+    },
     proof: share_proof,
     world,
     more_worlds: &[],
@@ -86,7 +91,7 @@ fn panels(cx: &PanelCx) -> Vec<Placed> {
             ),
             "percentunit",
             vec![target(
-                cx.x.share_above(Role::QueryDuration, top),
+                panel_value(cx, &DEF),
                 &cx.legend("slower"),
                 0,
                 "time_series",

@@ -25,6 +25,7 @@ pub(crate) const DEF: Def = Def {
     expr,
     // Recommended sizes against the configured one: above it; equal to it (`>` does not
     // hold); half of it.
+    recordings: |_, _| Vec::new(),
     proof: |cx| Proof {
         firing: 2.0 * cx.threshold,
         silent: cx.threshold,
@@ -64,7 +65,7 @@ fn expr(x: &PoolExprs, cx: &ExprCx) -> String {
 }
 
 /// The largest steady use whose recommended size, ceil(headroom * use), is at most
-/// `value`. Recording rules are evaluated before alerts (`group_eval_order`), so the alert
+/// `value`. The pool's recordings run before its alerts in its group, so the alert
 /// sees the recommendation from step 0.
 fn world(w: &Inputs, value: f64) -> Option<Scenario> {
     let active = (value / w.headroom).floor();

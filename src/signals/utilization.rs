@@ -3,7 +3,8 @@
 
 use serde_json::json;
 
-use super::{Def, share_proof};
+use super::{Def, Recording, rules_window, share_proof};
+use crate::conventions;
 use crate::conventions::number;
 use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
 use crate::render::grafana::panel::{PanelCx, PanelSpec, Placed, repeat_var, target};
@@ -26,6 +27,13 @@ pub(crate) const DEF: Def = Def {
     guide: include_str!("../../templates/runbook/utilization.md.j2"),
     while_waiting: false,
     expr: |x, _cx| x.utilization(),
+    recordings: |x, cx| {
+        let names = conventions::record_names(x.pool, &cx.model.pool_label, &rules_window(cx));
+        vec![Recording {
+            name: names.utilization,
+            expr: x.utilization(),
+        }]
+    },
     proof: share_proof,
     world,
     more_worlds: &[],
@@ -74,8 +82,19 @@ fn panels(cx: &PanelCx) -> Vec<Placed> {
             unit: "percent",
             min: Some(0.0),
             max: Some(100.0),
+            // Recorded whatever the policies: the alert's own series.
             targets: vec![target(
-                percent(&cx.x.utilization()),
+                percent(
+                    &cx.x.select_recorded(
+                        &conventions::record_names(
+                            cx.pool,
+                            &cx.model.pool_label,
+                            &cx.model.rate_window.to_string(),
+                        )
+                        .utilization,
+                        &cx.model.pool_label,
+                    ),
+                ),
                 &cx.legend(""),
                 0,
                 "time_series",

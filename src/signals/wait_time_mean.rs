@@ -5,7 +5,8 @@
 //! Micrometer's percentiles-histogram exports only those: a p99 alert is dead there).
 //! No acquisition in the window (a zero denominator) gives no value, never NaN or +Inf.
 
-use super::{Def, World, quantile_proof};
+use super::{Def, World, panel_value, quantile_proof, rules_window, single};
+use crate::conventions;
 use crate::model::{Comparison, PolicyShape, Reach, Role, Roles, SignalInfo, ValueUnit};
 use crate::render::grafana::panel::{PanelCx, Placed, half_width_series, target};
 use crate::render::promql::PoolExprs;
@@ -35,6 +36,16 @@ pub(crate) const DEF: Def = Def {
     expr: |x, _cx| mean(x),
     // Twice the threshold, just below, half the lowest level: a mean behaves as a quantile
     // does against a threshold in seconds.
+    recordings: |x, cx| {
+        let w = rules_window(cx);
+        let role = if from_counters(&x.pool.roles) {
+            Role::WaitDuration
+        } else {
+            Role::WaitTime
+        };
+        let metric = conventions::counter_stem(x.pool.roles.get(role).unwrap_or_default());
+        single(x, cx, &DEF, metric, &format!("mean{w}"))
+    },
     proof: quantile_proof,
     world,
     more_worlds: &[World::NoEvents],
@@ -89,7 +100,7 @@ fn panels(cx: &PanelCx) -> Vec<Placed> {
                 "Seconds waited for a connection, {per}, averaged over the rate window (no value without acquisitions). Threshold lines: the mean wait-time policy."
             ),
             "s",
-            target(mean(cx.x), &cx.legend("mean"), 0, "time_series"),
+            target(panel_value(cx, &DEF), &cx.legend("mean"), 0, "time_series"),
             cx.steps(1.0),
         ),
     }]

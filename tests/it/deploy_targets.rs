@@ -64,7 +64,7 @@ fn prometheus_rule_manifest_passes_the_crd_schema_and_carries_selector_labels() 
     );
     assert_eq!(
         manifest["spec"]["groups"][0]["name"],
-        "connection_pool_alerts"
+        poolwatch::conventions::rule_group(&g.model.pools[0].name).as_str()
     );
     // No plain rule file for this target.
     assert!(

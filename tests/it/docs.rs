@@ -242,7 +242,7 @@ fn exhausted_is_documented_as_the_rule_computes_it() {
         row.contains("at or below") && row.contains("`waiting`"),
         "{row}"
     );
-    let exhausted = |source: &poolwatch::spec::SpecSource| -> String {
+    let rule = |source: &poolwatch::spec::SpecSource, kind: &str, name: &str| -> String {
         let g = common::generate(source);
         let rules = &g
             .files
@@ -256,14 +256,25 @@ fn exhausted_is_documented_as_the_rule_computes_it() {
             .unwrap()
             .iter()
             .flat_map(|g| g["rules"].as_sequence().unwrap())
-            .find(|r| r["alert"].as_str() == Some("ConnectionPoolExhausted"))
+            .find(|r| r[kind].as_str() == Some(name))
             .map(|r| r["expr"].as_str().unwrap().to_string())
             .unwrap()
     };
-    let k2 = exhausted(&poolwatch::spec::SpecSource::builtin());
+    let exhausted = |source| rule(source, "alert", "ConnectionPoolExhausted");
+    let recorded = |source, name| rule(source, "record", name);
+    let builtin = poolwatch::spec::SpecSource::builtin();
+    let k2 = exhausted(&builtin);
     assert!(
-        k2.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n-\nsum by (job, instance) (k2_connection_pool_active_connections))\n<= 0"),
-        "K2's Exhausted is not size - active <= 0:\n{k2}"
+        k2.contains("free_connections:size_minus_active{pool=\"k2\"}\n<= 0"),
+        "K2's Exhausted does not compare its free connections <= 0:\n{k2}"
+    );
+    let free = recorded(
+        &builtin,
+        "pool_job_instance:k2_connection_pool_free_connections:size_minus_active",
+    );
+    assert!(
+        free.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n-\nsum by (job, instance) (k2_connection_pool_active_connections))"),
+        "K2's free connections are not size - active:\n{free}"
     );
     let (_, pgbouncer) = common::all_specs()
         .into_iter()
@@ -271,10 +282,20 @@ fn exhausted_is_documented_as_the_rule_computes_it() {
         .unwrap();
     let pgb = exhausted(&pgbouncer);
     assert!(
-        pgb.contains("<= 0)\nand on(")
-            && pgb.contains("pgbouncer_pools_client_waiting_connections")
-            && pgb.trim_end().ends_with("> 0"),
-        "pgbouncer's Exhausted is not free <= 0 while someone waits:\n{pgb}"
+        pgb.trim_end().ends_with(
+            "free_connections:size_minus_active_while_waiting{pool=\"pgbouncer\"}\n<= 0"
+        ),
+        "pgbouncer's Exhausted does not compare free connections while someone waits:\n{pgb}"
+    );
+    let free = recorded(
+        &pgbouncer,
+        "pool_job_instance_database_user:pgbouncer_free_connections:size_minus_active_while_waiting",
+    );
+    assert!(
+        free.contains("\nand on(")
+            && free.contains("pgbouncer_pools_client_waiting_connections")
+            && free.trim_end().ends_with("> 0"),
+        "pgbouncer's free connections are not recorded only while someone waits:\n{free}"
     );
 }
 

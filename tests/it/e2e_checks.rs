@@ -2,7 +2,7 @@
 //! evaluating without error, and every series the alerts read is there for each pool
 //! identity the phase concerns, with a value in the range the phase implies. A "quiet"
 //! phase without this could be quiet because a rule failed or a series was missing.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 use std::path::Path;
 
@@ -33,8 +33,10 @@ impl Expect {
 }
 
 /// The series the alerting rules of `rule_file` read: catalog metrics of `catalog` (with a
-/// histogram's `_bucket`, `_sum` and `_count`) and recorded series of the same file, as
-/// they appear in the alerts' expressions.
+/// histogram's `_bucket`, `_sum` and `_count`) and recorded series of the same file. A
+/// recording that computes from catalog series is the alert's math moved out of it: its
+/// inputs are read, through it. A recording computed from other recordings only (the
+/// recommended size, a counter's rate from its parts) is read itself, and its inputs too.
 pub(crate) fn read_by_alerts(rule_file: &Path, catalog: &[String]) -> BTreeSet<String> {
     let text = std::fs::read_to_string(rule_file).unwrap();
     let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
@@ -44,22 +46,35 @@ pub(crate) fn read_by_alerts(rule_file: &Path, catalog: &[String]) -> BTreeSet<S
         .iter()
         .flat_map(|g| g["rules"].as_sequence().unwrap().iter())
         .collect();
-    let mut names: BTreeSet<String> = rules
+    let records: BTreeMap<&str, &str> = rules
         .iter()
-        .filter_map(|r| r.get("record").and_then(|n| n.as_str()).map(String::from))
+        .filter_map(|r| Some((r.get("record")?.as_str()?, r["expr"].as_str().unwrap())))
         .collect();
+    let mut raw: BTreeSet<String> = BTreeSet::new();
     for m in catalog {
-        names.insert(m.clone());
+        raw.insert(m.clone());
         for suffix in ["_bucket", "_sum", "_count"] {
-            names.insert(format!("{m}{suffix}"));
+            raw.insert(format!("{m}{suffix}"));
         }
     }
     let mut read = BTreeSet::new();
-    for r in rules.iter().filter(|r| r.get("alert").is_some()) {
-        let expr = r["expr"].as_str().unwrap();
+    let mut todo: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.get("alert").is_some())
+        .map(|r| r["expr"].as_str().unwrap())
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(expr) = todo.pop() {
         for token in tokens(expr) {
-            if names.contains(token) {
+            if raw.contains(token) {
                 read.insert(token.to_string());
+            } else if let Some(inner) = records.get(token) {
+                if !tokens(inner).any(|t| raw.contains(t)) {
+                    read.insert(token.to_string());
+                }
+                if seen.insert(token) {
+                    todo.push(inner);
+                }
             }
         }
     }
@@ -245,5 +260,27 @@ fn alerts_read_their_catalog_and_recorded_series() {
     )
     .unwrap();
     let read = read_by_alerts(&file, &["m".into(), "other".into()]);
-    assert_eq!(read, ["lvl:m:rec", "m_bucket"].map(String::from).into());
+    assert_eq!(read, ["m_bucket", "other"].map(String::from).into());
+    // An alert comparing a recording of catalog series reads those series; one computed
+    // from recordings only is read itself.
+    std::fs::write(
+        &file,
+        [
+            "groups:",
+            "- name: a",
+            "  rules:",
+            "  - record: lvl:m:raw",
+            "    expr: sum(rate(m_count[5m]))",
+            "  - record: lvl:m:sum",
+            "    expr: lvl:m:raw + 1",
+            "  - alert: A",
+            "    expr: lvl:m:raw > 0",
+            "  - alert: B",
+            "    expr: lvl:m:sum > 0",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let read = read_by_alerts(&file, &["m".into()]);
+    assert_eq!(read, ["lvl:m:sum", "m_count"].map(String::from).into());
 }

@@ -222,7 +222,7 @@ fn database_sql_pool_exhaustion_end_to_end() {
         )
         .unwrap(),
     };
-    run.stack.prom.wait_healthy(2);
+    run.stack.prom.wait_healthy(1);
     assert_eq!(run.stack.webhook.all(), vec![], "paged at start-up");
 
     let gosql = incident_phases(&mut run, app, gosql);

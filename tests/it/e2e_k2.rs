@@ -140,7 +140,7 @@ fn k2_replicas_page_once_per_incident_end_to_end() {
         stack: Stack::start(tools, work, &out, JOB, &[r1, r2]),
         read: checks::read_by_alerts(&out.join("rules/connection_pool.yml"), &catalog),
     };
-    run.stack.prom.wait_healthy(2);
+    run.stack.prom.wait_healthy(1);
     assert_eq!(run.stack.webhook.all(), vec![], "paged at start-up");
 
     // 1. Quiet.

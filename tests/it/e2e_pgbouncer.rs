@@ -207,7 +207,7 @@ fn pgbouncer_pool_exhaustion_end_to_end() {
     )
     .unwrap();
     let mut stack = Stack::start(tools, work, &out, JOB, &[exporter.server.addr]);
-    stack.prom.wait_healthy(2);
+    stack.prom.wait_healthy(1);
     assert_eq!(stack.webhook.all(), vec![], "paged at start-up");
 
     let read = checks::read_by_alerts(

@@ -28,12 +28,10 @@ fn a_fleet_generates_with_every_pool_and_odd_label_values() {
     let a = common::artifacts(&g);
     let rules: usize = a.rules.groups.iter().map(|g| g.rules.len()).sum();
     assert!(rules >= 120 * 10, "only {rules} rules");
-    // Escaped odd label values reach the expressions.
-    let exprs: Vec<&str> = a.rules.groups[0]
-        .rules
-        .iter()
-        .map(|r| r.expr.as_str())
-        .collect();
+    // One group per pool; escaped odd label values reach the expressions.
+    assert_eq!(a.rules.groups.len(), 120);
+    let all = || a.rules.groups.iter().flat_map(|g| &g.rules);
+    let exprs: Vec<&str> = all().map(|r| r.expr.as_str()).collect();
     assert!(
         exprs
             .iter()
@@ -42,7 +40,7 @@ fn a_fleet_generates_with_every_pool_and_odd_label_values() {
     assert!(exprs.iter().any(|e| e.contains(r#"env="C:\\pools\\main""#)));
     assert!(exprs.iter().any(|e| e.contains(r#"env="line\nbreak""#)));
     // Some pools override the default utilization policy with a critical level.
-    assert!(a.rules.groups[0].rules.iter().any(|r| {
+    assert!(all().any(|r| {
         r.labels.get("severity").map(String::as_str) == Some("critical")
             && r.alert.as_deref() == Some("ConnectionPoolHighUtilization")
     }));

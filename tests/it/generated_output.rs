@@ -114,17 +114,18 @@ fn emit_check_exits_1_with_a_diff_when_stale_and_0_when_current() {
         .unwrap();
     assert_eq!(status.status.code(), Some(1));
     let diff = String::from_utf8_lossy(&status.stdout);
-    // The utilization alert's expression spans lines; its threshold line is the edit.
-    assert!(
-        diff.lines()
-            .any(|l| l.starts_with('-') && l.trim_start_matches('-').trim() == "> 0.95"),
-        "{diff}"
-    );
-    assert!(
-        diff.lines()
-            .any(|l| l.starts_with('+') && l.trim_start_matches('+').trim() == "> 0.9"),
-        "{diff}"
-    );
+    // The utilization alert reads its recorded ratio on one line: that line is the edit.
+    let alert = |sign: char, threshold: &str| {
+        diff.lines().any(|l| {
+            l.strip_prefix(sign).is_some_and(|l| {
+                l.trim_start().starts_with("expr: pool_job_instance:")
+                    && l.trim_end()
+                        .ends_with(&format!("utilization:ratio{{pool=\"k2\"}} > {threshold}"))
+            })
+        })
+    };
+    assert!(alert('-', "0.95"), "{diff}");
+    assert!(alert('+', "0.9"), "{diff}");
 }
 
 fn spec_flag_picks_another_spec() {
@@ -150,7 +151,14 @@ fn a_broken_expression_is_reported_with_its_rule_or_panel() {
     use poolwatch::render::grafana::PanelItem;
     let generated = common::generate(&poolwatch::spec::SpecSource::builtin());
     let mut artifacts = common::artifacts(&generated);
-    artifacts.rules.groups[0].rules[0].expr = "sum(rate(x[5m])".into();
+    // The alert, not a recording it reads: a broken recording is also reported at
+    // every rule reading it.
+    let alert = artifacts.rules.groups[0]
+        .rules
+        .iter_mut()
+        .find(|r| r.alert.as_deref() == Some("ConnectionPoolHighUtilization"))
+        .unwrap();
+    alert.expr = "sum(rate(x[5m])".into();
     if let PanelItem::Panel(p) = &mut artifacts.dashboard.panels[1] {
         p.targets[2].expr = "histogram_quantile(0.99, sum by (le (x))".into();
     }
@@ -247,6 +255,59 @@ fn every_generated_yaml_file_reads_back_as_its_typed_values() {
     assert!(compared > 20, "only {compared} files compared");
 }
 
+/// Every recorded series a rule reads is recorded by a rule before it in its own group:
+/// rules of a group run in order at one evaluation time, so an alert compares the value
+/// recorded at that evaluation; across groups there is no order, and it could compare the
+/// previous evaluation's value (or none yet). Every alert reads at least one recording but
+/// the absence alert, which must read raw series (a recording cannot see its own absence).
+fn every_rule_reads_recordings_made_before_it_in_its_own_group() {
+    let mut checked = 0;
+    for (name, source) in common::all_specs() {
+        for (variant, g) in common::generate_all(&source) {
+            let artifacts = common::artifacts(&g);
+            let recorded: std::collections::BTreeSet<&str> = artifacts
+                .rules
+                .groups
+                .iter()
+                .flat_map(|g| &g.rules)
+                .filter(|r| r.alert.is_none())
+                .map(|r| r.name())
+                .collect();
+            for (gi, group) in artifacts.rules.groups.iter().enumerate() {
+                for (i, rule) in group.rules.iter().enumerate() {
+                    let reads: Vec<&str> = rule
+                        .expr
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                        .filter(|t| recorded.contains(t))
+                        .collect();
+                    for read in &reads {
+                        assert!(
+                            group.rules[..i]
+                                .iter()
+                                .any(|r| r.alert.is_none() && r.name() == *read),
+                            "{name} ({variant}): {} in group {gi} reads {read}, not recorded \
+                             before it in that group",
+                            rule.name(),
+                        );
+                        checked += 1;
+                    }
+                    if rule.alert.is_some()
+                        && rule.alert.as_deref() != Some("ConnectionPoolMetricsAbsent")
+                    {
+                        assert!(
+                            !reads.is_empty(),
+                            "{name} ({variant}): {} reads no recorded series:\n{}",
+                            rule.name(),
+                            rule.expr
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         every_generated_yaml_file_reads_back_as_its_typed_values,
@@ -258,5 +319,6 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         spec_flag_picks_another_spec,
         a_broken_expression_is_reported_with_its_rule_or_panel,
         every_runbook_url_points_at_a_section_of_the_generated_runbook,
+        every_rule_reads_recordings_made_before_it_in_its_own_group,
     ]
 }

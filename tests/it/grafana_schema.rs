@@ -271,11 +271,15 @@ fn utilization_gauge_thresholds_come_from_the_policy() {
             {"color": "red", "value": 90}
         ])
     );
-    // And the alert uses the same 0.9.
+    // And the alert compares the series the gauge draws with the same 0.9.
+    let recorded = "pool_job_instance:k2_connection_pool_utilization:ratio";
+    let expr = gauge["targets"][0]["expr"].as_str().unwrap();
+    assert!(
+        expr.starts_with(&format!("100 * ({recorded}{{pool=\"k2\", ")),
+        "{expr}"
+    );
     let rules = file(&generated, "rules/connection_pool.yml");
-    assert!(rules.contains(
-        "sum by (job, instance) (k2_connection_pool_active_connections)\n      /\n      (sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.9\n"
-    ));
+    assert!(rules.contains(&format!("expr: {recorded}{{pool=\"k2\"}} > 0.9\n")));
 }
 
 use crate::harness::GRAFANA_SCHEMA;

@@ -202,7 +202,7 @@ fn prometheus_loads_the_rules_and_fires_the_utilization_alert() {
         health.iter().map(|(g, _, _)| g.as_str()).collect();
     assert_eq!(
         groups,
-        [conventions::ALERT_GROUP, conventions::RECORDING_GROUP]
+        [conventions::rule_group("k2").as_str()]
             .into_iter()
             .collect()
     );

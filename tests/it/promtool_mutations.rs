@@ -1,7 +1,9 @@
-//! The generated tests are strong: for every alert of every spec, each edit a renderer bug
-//! could make (see `engine`: thresholds, label matchers, grouping labels, the absence
-//! alert's `unless` and `absent()` parts, a join with `up`, look-back ranges, `for`,
-//! severity) makes one of that alert's own generated tests fail.
+//! The generated tests are strong: for every alert of every spec, and every recording rule
+//! an alert reads, each edit a renderer bug could make (see `engine`: thresholds, label
+//! matchers, grouping labels, the absence alert's `unless` and `absent()` parts, a join
+//! with `up`, look-back ranges, `for`, severity; for a recording, also moving it after the
+//! alerts or into a group of its own) makes one of that rule's tests fail: the alert's own,
+//! or for a recording, those of the alerts reading it and its pool's recording-rule tests.
 //!
 //! A mutant counts as killed only when the mutated rule file still passes `promtool check
 //! rules` (an unparsable file would fail every test for the wrong reason) and `promtool test
@@ -29,14 +31,17 @@ use engine::{
 use poolwatch::conventions;
 use serde_norway::Value;
 
-/// One edit of one alert rule in the rule file.
+/// An edit of a YAML value: a rule, or the whole rule file.
+type Edit = Box<dyn Fn(&mut Value) + Send + Sync>;
+
+/// One edit of one rule (or, once placed with [`at_rule`], of the rule file).
 struct RuleMutant {
     kind: Kind,
     site: String,
-    apply: Box<dyn Fn(&mut Value) + Send + Sync>,
+    apply: Edit,
 }
 
-fn set_expr(expr: String) -> Box<dyn Fn(&mut Value) + Send + Sync> {
+fn set_expr(expr: String) -> Edit {
     Box::new(move |r| r["expr"] = Value::String(expr.clone()))
 }
 
@@ -117,8 +122,13 @@ enum Verdict {
     Invalid(String),
 }
 
+/// What [`failed_groups`] names a failing recorded-value check by: promtool 2.42 prints
+/// its expression, not its group, and every group of a mutant's test file is the rule's own.
+const EXPR_FAILURE: &str = "(a promql_expr_test)";
+
 /// Reads promtool 2.42's report: every failure block (`  FAILED:`) must start with the
-/// failing group's `    name: <name>,` line; anything else there (a rule file that did not
+/// failing group's `    name: <name>,` line, or for a recorded-value check its
+/// `    expr: ...` line ([`EXPR_FAILURE`]); anything else there (a rule file that did not
 /// load, a test file that did not parse) is no test failure.
 fn failed_groups(ok: bool, out: &str) -> Verdict {
     if ok {
@@ -130,9 +140,15 @@ fn failed_groups(ok: bool, out: &str) -> Verdict {
         if line.trim_end() != "FAILED:" && line.trim() != "FAILED:" {
             continue;
         }
-        match lines.peek().and_then(|l| l.strip_prefix("    name: ")) {
-            Some(name) => names.push(name.trim_end().trim_end_matches(',').to_string()),
-            None => return Verdict::Invalid(out.to_string()),
+        match lines.peek() {
+            Some(l) if l.starts_with("    name: ") => names.push(
+                l["    name: ".len()..]
+                    .trim_end()
+                    .trim_end_matches(',')
+                    .to_string(),
+            ),
+            Some(l) if l.starts_with("    expr: ") => names.push(EXPR_FAILURE.to_string()),
+            _ => return Verdict::Invalid(out.to_string()),
         }
     }
     if names.is_empty() {
@@ -157,6 +173,11 @@ fn failed_groups_tells_a_failing_test_from_an_unloadable_file() {
         failed_groups(false, "no such file\n"),
         Verdict::Invalid(_)
     ));
+    let expr = "Unit Testing:  t.yml\n  FAILED:\n    expr: \"r{pool=\\\"p\\\"} > 0\", time: 2m30s,\n        exp: {} 2.5E-02\n        got: nil\n";
+    assert_eq!(
+        failed_groups(false, expr),
+        Verdict::Killed(vec![EXPR_FAILURE.into()])
+    );
     assert_eq!(failed_groups(true, "SUCCESS\n"), Verdict::Survived);
 }
 
@@ -179,7 +200,130 @@ struct Tally {
     equivalent: usize,
 }
 
-/// Runs every mutant of every alert of one spec; returns each alert's tally.
+/// A rule under mutation: where it is in the file, how the report names it, and the test
+/// groups that must catch its mutants (by name prefix).
+struct Target {
+    gi: usize,
+    ri: usize,
+    what: String,
+    prefixes: Vec<String>,
+    /// How the test file's header names it when promtool cannot prove it (native only).
+    header_line: String,
+}
+
+/// The recorded names a rule reads, directly or through other recordings.
+fn reads(rule: &Value, records: &BTreeMap<String, String>) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut todo = vec![rule["expr"].as_str().unwrap().to_string()];
+    while let Some(expr) = todo.pop() {
+        for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+            if let Some(e) = records.get(token)
+                && out.insert(token.to_string())
+            {
+                todo.push(e.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every rule of the file whose mutants have tests to fail: each alert (its own tests) and
+/// each recording an alert reads (the tests of every alert reading it, and its pool's
+/// recording-rule tests).
+fn targets(spec: &str, doc: &Value, pool_label: &str) -> Vec<Target> {
+    let groups = doc["groups"].as_sequence().unwrap();
+    let records: BTreeMap<String, String> = groups
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().unwrap())
+        .filter_map(|r| {
+            let name = r["record"].as_str()?;
+            Some((name.to_string(), r["expr"].as_str().unwrap().to_string()))
+        })
+        .collect();
+    let mut readers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for (ri, rule) in g["rules"].as_sequence().unwrap().iter().enumerate() {
+            let Some(name) = rule["alert"].as_str() else {
+                continue;
+            };
+            let pool = rule["labels"][pool_label].as_str().unwrap();
+            let severity = rule["labels"]["severity"].as_str().unwrap();
+            // Absence is proven for every pool at once, in groups named for the alert.
+            let own = vec![
+                format!("{name} pool={pool} severity={severity}: "),
+                format!("{name} (every pool): "),
+            ];
+            for r in reads(rule, &records) {
+                readers.entry(r).or_default().extend(own.iter().cloned());
+            }
+            out.push(Target {
+                gi,
+                ri,
+                what: format!("{spec}: {name} (pool {pool}, severity {severity})"),
+                prefixes: own,
+                header_line: format!("- alert {name} (pool {pool}) with severity {severity}"),
+            });
+        }
+    }
+    for (gi, g) in groups.iter().enumerate() {
+        for (ri, rule) in g["rules"].as_sequence().unwrap().iter().enumerate() {
+            let Some(name) = rule["record"].as_str() else {
+                continue;
+            };
+            let Some(prefixes) = readers.get(name) else {
+                continue;
+            };
+            let pool = rule["labels"][pool_label].as_str().unwrap();
+            let mut prefixes = prefixes.clone();
+            prefixes.push(format!("recording rules of pool {pool}: "));
+            prefixes.dedup();
+            out.push(Target {
+                gi,
+                ri,
+                what: format!("{spec}: recording {name} (pool {pool})"),
+                prefixes,
+                header_line: format!("- recording rule {name} (pool {pool})"),
+            });
+        }
+    }
+    out
+}
+
+/// The two order mutants of a recording: after the last rule of its group, and alone in a
+/// group of its own after every other.
+fn order_mutants(gi: usize, ri: usize) -> Vec<(Kind, Edit)> {
+    vec![
+        (
+            Kind::RecordingMovedAfterAlerts,
+            Box::new(move |doc: &mut Value| {
+                let rules = doc["groups"][gi]["rules"].as_sequence_mut().unwrap();
+                let r = rules.remove(ri);
+                rules.push(r);
+            }),
+        ),
+        (
+            Kind::RecordingMovedToOwnGroup,
+            Box::new(move |doc: &mut Value| {
+                let r = doc["groups"][gi]["rules"]
+                    .as_sequence_mut()
+                    .unwrap()
+                    .remove(ri);
+                let name = format!("{}_moved", doc["groups"][gi]["name"].as_str().unwrap());
+                let mut g = serde_norway::Mapping::new();
+                g.insert("name".into(), Value::String(name));
+                g.insert("rules".into(), Value::Sequence(vec![r]));
+                doc["groups"]
+                    .as_sequence_mut()
+                    .unwrap()
+                    .push(Value::Mapping(g));
+            }),
+        ),
+    ]
+}
+
+/// Runs every mutant of every alert, and of every recording an alert reads, of one spec;
+/// returns each one's tally.
 fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String, Tally)> {
     let promtool = common::promtool();
     let g = common::generate(source);
@@ -200,11 +344,6 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
     let rule_path = dir.path().join(conventions::rule_file_path());
     let original_text = std::fs::read_to_string(&rule_path).unwrap();
     let original: Value = serde_norway::from_str(&original_text).unwrap();
-    let groups = original["groups"].as_sequence().unwrap();
-    let gi = groups
-        .iter()
-        .position(|grp| grp["name"].as_str() == Some(conventions::ALERT_GROUP))
-        .unwrap();
     let pool_label = g.model.pool_label.as_str();
     let interval = seconds(test_file["evaluation_interval"].as_str().unwrap());
     // Alerts on native-only histograms have no promtool tests (promtool 2.42 cannot feed a
@@ -215,29 +354,18 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
         .take_while(|l| l.starts_with('#'))
         .collect();
     let mut tallies = Vec::new();
-    for (ri, rule) in groups[gi]["rules"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
-        let name = rule["alert"].as_str().unwrap();
-        let pool_name = rule["labels"][pool_label].as_str().unwrap();
-        let severity = rule["labels"]["severity"].as_str().unwrap();
-        let alert = format!("{spec}: {name} (pool {pool_name}, severity {severity})");
-        let prefix = format!("{name} pool={pool_name} severity={severity}: ");
-        // Absence is proven for every pool at once, in groups named for the alert.
-        let shared = format!("{name} (every pool): ");
-        if header.contains(&format!(
-            "- alert {name} (pool {pool_name}) with severity {severity}"
-        )) {
-            eprintln!("{alert}: on a native-only histogram, left to the end-to-end scenario");
+    for t in targets(spec, &original, pool_label) {
+        let (gi, ri) = (t.gi, t.ri);
+        let rule = &original["groups"][gi]["rules"][ri];
+        let alert = &t.what;
+        if header.contains(&t.header_line) {
+            eprintln!("{alert}: reads a native-only histogram, left to the end-to-end scenario");
             continue;
         }
         let mut own = test_file.clone();
-        own["tests"].as_sequence_mut().unwrap().retain(|t| {
-            let n = t["name"].as_str().unwrap();
-            n.starts_with(&prefix) || n.starts_with(&shared)
+        own["tests"].as_sequence_mut().unwrap().retain(|test| {
+            let n = test["name"].as_str().unwrap();
+            t.prefixes.iter().any(|p| n.starts_with(p))
         });
         assert!(
             own["tests"].as_sequence().unwrap().len() >= 2,
@@ -258,32 +386,81 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
             "{alert}: its tests fail on the reprinted rule"
         );
 
+        let pool_name = rule["labels"][pool_label].as_str().unwrap();
         let pool = g.model.pools.iter().find(|p| p.name == pool_name).unwrap();
         let several = several_series(&g.model, pool, rule["expr"].as_str().unwrap());
-        let mutants = rule_mutants(rule, several, interval);
+        let mut mutants: Vec<RuleMutant> = Vec::new();
+        if rule["record"].as_str().is_some() {
+            for (kind, apply) in order_mutants(gi, ri) {
+                mutants.push(RuleMutant {
+                    kind,
+                    site: "rule order".into(),
+                    apply,
+                });
+            }
+            // Not a look-back cut: the one a recording an alert reads has is capacity
+            // planning's day, which no unit test spans.
+            for m in engine::mutants(rule["expr"].as_str().unwrap(), several, None)
+                .into_iter()
+                .filter(|m| m.kind != Kind::LookbackShortened)
+            {
+                mutants.push(RuleMutant {
+                    kind: m.kind,
+                    site: m.site,
+                    apply: at_rule(gi, ri, set_expr(m.expr)),
+                });
+            }
+        } else {
+            for m in rule_mutants(rule, several, interval) {
+                mutants.push(RuleMutant {
+                    apply: at_rule(gi, ri, m.apply),
+                    ..m
+                });
+            }
+        }
         let mut tally = Tally::default();
-        for m in mutants {
+        for RuleMutant { kind, site, apply } in mutants {
             let mut mutated = original.clone();
-            (m.apply)(&mut mutated["groups"][gi]["rules"][ri]);
+            apply(&mut mutated);
             std::fs::write(&rule_path, serde_norway::to_string(&mutated).unwrap()).unwrap();
-            let what = format!("{} at {}", m.kind, m.site);
-            match judge(&promtool, &rule_path, &own_tests) {
+            let what = format!("{kind} at {site}");
+            // promtool runs groups in map order unless told; Prometheus runs them on their
+            // own timers: the moved recording's group runs last, as it may.
+            let tests = if kind == Kind::RecordingMovedToOwnGroup {
+                let mut ordered = own.clone();
+                ordered["group_eval_order"] = Value::Sequence(
+                    mutated["groups"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|g| g["name"].clone())
+                        .collect(),
+                );
+                let path = own_tests.with_file_name("ordered.test.yml");
+                std::fs::write(&path, serde_norway::to_string(&ordered).unwrap()).unwrap();
+                path
+            } else {
+                own_tests.clone()
+            };
+            match judge(&promtool, &rule_path, &tests) {
                 Verdict::Killed(failing) => {
                     let unknown: Vec<_> = failing
                         .iter()
-                        .filter(|f| !f.starts_with(&prefix) && !f.starts_with(&shared))
+                        .filter(|f| {
+                            *f != EXPR_FAILURE && !t.prefixes.iter().any(|p| f.starts_with(p))
+                        })
                         .collect();
                     assert!(
                         unknown.is_empty(),
                         "{alert}: {what}: failures of other groups {unknown:?}"
                     );
                     tally.killed += 1;
-                    *tally.by_kind.entry(kind_name(&m.kind)).or_default() += 1;
+                    *tally.by_kind.entry(kind_name(&kind)).or_default() += 1;
                 }
                 // A dropped selector matcher dies too: the worlds hold other services'
                 // series beside every silent case (neighbours), which only a query that
                 // lost a matcher sees.
-                Verdict::Survived => match &m.kind {
+                Verdict::Survived => match &kind {
                     // The pool label on a recorded series of a one-pool spec: the recorded
                     // name is this spec's alone (PW030 refuses a second spec recording it),
                     // so no other series can match once the matcher is gone.
@@ -295,9 +472,14 @@ fn mutate_spec(spec: &str, source: &poolwatch::spec::SpecSource) -> Vec<(String,
                 Verdict::Invalid(out) => panic!("{alert}: {what}: not a valid mutant:\n{out}"),
             }
         }
-        tallies.push((alert, tally));
+        tallies.push((alert.clone(), tally));
     }
     tallies
+}
+
+/// A rule's edit applied to the rule at `gi`, `ri` of the file.
+fn at_rule(gi: usize, ri: usize, edit: Edit) -> Edit {
+    Box::new(move |doc| edit(&mut doc["groups"][gi]["rules"][ri]))
 }
 
 /// The kind without its label, for the per-alert summary.

@@ -10,8 +10,9 @@ use serde::Serialize;
 pub struct TestFile {
     pub(crate) rule_files: Vec<String>,
     pub(crate) evaluation_interval: String,
-    /// promtool evaluates groups in map order unless told: recording rules first, so an
-    /// alert reading a recorded series (the undersized alert) sees this step's value.
+    /// The order promtool evaluates groups in (map order unless told): empty, as no rule
+    /// reads another group's recordings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) group_eval_order: Vec<String>,
     pub tests: Vec<TestGroup>,
     /// Comment lines for the file's header: what these tests leave to other proofs.
@@ -51,6 +52,7 @@ impl TestFile {
         struct Loading<'a> {
             rule_files: Vec<String>,
             evaluation_interval: &'a str,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
             group_eval_order: &'a [String],
             tests: &'a [TestGroup],
         }

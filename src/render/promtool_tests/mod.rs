@@ -21,6 +21,7 @@
 
 mod absence;
 pub(crate) mod arithmetic;
+mod counters;
 mod file;
 mod flapping;
 pub(crate) mod inputs;
@@ -33,7 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 use self::arithmetic::{Timing, as_printed};
 pub(crate) use self::file::{AlertRuleTest, Coverage, ExpAlert, TestFile, TestGroup};
 use self::inputs::{
-    Inputs, Instance, PoolLabels, Scenario, Trace, UNDERSIZED_SIZE, WAITS, headroom, viewers,
+    Inputs, Instance, PoolLabels, Scenario, Series, UNDERSIZED_SIZE, WAITS, headroom, viewers,
 };
 use super::annotation_expansion;
 use super::prometheus::{Rule, RuleFile};
@@ -64,11 +65,7 @@ pub(crate) fn test_file(
         .enumerate()
         .map(|(i, p)| (p.name.as_str(), i))
         .collect();
-    for group in rules
-        .groups
-        .iter()
-        .filter(|g| g.name == conventions::ALERT_GROUP)
-    {
+    for group in &rules.groups {
         for rule in group.rules.iter().filter(|r| r.alert.is_some()) {
             match Alert::new(model, &pool_ix, rule) {
                 Ok(a) => alerts.push(a),
@@ -147,7 +144,6 @@ pub(crate) fn test_file(
     for r in rules
         .groups
         .iter()
-        .filter(|g| g.name == conventions::RECORDING_GROUP)
         .flat_map(|g| &g.rules)
         .filter(|r| r.record.is_some())
     {
@@ -183,10 +179,9 @@ pub(crate) fn test_file(
     let file = TestFile {
         rule_files: vec![conventions::test_rule_files_entry()],
         evaluation_interval: timing.time(1),
-        group_eval_order: vec![
-            conventions::RECORDING_GROUP.to_string(),
-            conventions::ALERT_GROUP.to_string(),
-        ],
+        // No order across groups: every alert reads only its own group's recordings, which
+        // run before it, and the tests hold with promtool's own order of the groups.
+        group_eval_order: Vec::new(),
         tests: groups,
         notes: native::note(&untested),
     };
@@ -527,6 +522,26 @@ impl<'a> Tests<'a> {
         })
     }
 
+    /// The recorded series `a` compares, for the hot instance of a pool named
+    /// `<pool>-neighbour` (none where the spec has a pool of that name), at `value`.
+    fn recorded_neighbour(&self, a: &Alert, inputs: &Inputs, value: f64) -> Option<Series> {
+        let name = signals::value_name(self.model, a.pool, a.signal)?;
+        let pool = format!("{}-neighbour", a.pool.name);
+        if self.model.pools.iter().any(|p| p.name == pool) {
+            return None;
+        }
+        let mut labels = inputs.labels();
+        labels.retain(|k, _| a.group.contains(&k.as_str()));
+        labels.insert(a.pool_label.to_string(), pool);
+        Some(Series {
+            role: Role::Size,
+            suffix: "",
+            metric: name,
+            labels,
+            values: inputs.constant(as_printed(value)),
+        })
+    }
+
     fn group(&self, name: String, sc: &Scenario, checks: Vec<AlertRuleTest>) -> TestGroup {
         TestGroup {
             name,
@@ -586,6 +601,11 @@ impl<'a> Tests<'a> {
         firing.series.extend(idle.iter().cloned());
         silent.series.extend(idle);
         silent.outside = neighbours;
+        // And the recorded value the alert compares, at the firing value, from a pool that
+        // is not this one: the alert reads its own pool's recording only.
+        if let Some(series) = self.recorded_neighbour(a, &inputs, targets.firing) {
+            silent.outside.push(series);
+        }
         let onset = a.onset(&firing, steps, t).ok_or("no input makes it fire")?;
         let fire_at = onset + wait;
         if fire_at > steps || a.firing(&firing, fire_at, t).is_none() {
@@ -729,107 +749,6 @@ impl<'a> Tests<'a> {
             ));
         }
         Ok(groups)
-    }
-
-    /// A labelled counter appears at its first increment, at a value above 0, which rate()
-    /// never sees: while its pool instance has been exporting for a rate window, the alert
-    /// counts it (and fires after its `for` if that is shorter than the window), for the
-    /// hot instance only; once the window has passed it resolves.
-    fn born_group(&self, a: &Alert, inputs: &Inputs, longest: u64) -> Result<TestGroup, String> {
-        let at = self.timing.window_steps + 1;
-        self.counter_group(a, inputs, longest, at, None)
-    }
-
-    /// The hot instance's process restarts after a quiet while (its counter had counted
-    /// events long before): its counter resets to 0, or, labelled, is gone until its first
-    /// increment. The reset alone fires nothing; a real increment a window later fires as
-    /// any other, for the hot instance only, and resolves a window on.
-    fn restart_group(&self, a: &Alert, inputs: &Inputs, longest: u64) -> Result<TestGroup, String> {
-        let ws = self.timing.window_steps;
-        let restart = ws + 1;
-        self.counter_group(a, inputs, longest, restart + ws + 1, Some(restart))
-    }
-
-    /// A counter of the hot instance that rises once, by enough events, at step `at`: born
-    /// there (`restart` None), or after a process restart at step `restart`.
-    fn counter_group(
-        &self,
-        a: &Alert,
-        inputs: &Inputs,
-        longest: u64,
-        at: u64,
-        restart: Option<u64>,
-    ) -> Result<TestGroup, String> {
-        let t = self.timing;
-        let role = a.signal.info().role.ok_or("it watches no counter")?;
-        let ws = t.window_steps;
-        let wait = t.steps(a.for_);
-        let steps = at + ws + longest + 2;
-        let inputs = Inputs { steps, ..*inputs };
-        // Enough events that their count over the window is above the threshold.
-        let threshold = a.threshold.unwrap_or_default();
-        let born = as_printed((threshold * t.window_secs()).floor() + 3.0);
-        // Before a restart, a count above `born`: the restart is a reset, not an increase.
-        let before = 2.0 * born + 10.0;
-        let labelled = inputs.split_label(role).is_some();
-        let history = match restart {
-            None => format!("_x{at}"),
-            Some(r) if labelled => format!("{}x{} stale _x{}", number(before), r - 1, at - r - 1),
-            Some(r) => format!("{}x{} 0x{}", number(before), r - 1, at - r - 1),
-        };
-        let presence = a.pool.presence_role();
-        let series = vec![
-            inputs.series_of(Instance::Hot, presence, "", None, inputs.constant(10.0)),
-            inputs.series_of(Instance::Idle, presence, "", None, inputs.constant(10.0)),
-            inputs.series_of(
-                Instance::Hot,
-                role,
-                "",
-                None,
-                format!("{history} {}x{}", number(born), steps - at),
-            ),
-            inputs.series_of(Instance::Idle, role, "", None, inputs.constant(0.0)),
-        ];
-        let sc = Scenario {
-            series,
-            hot: inputs.labels(),
-            trace: Some(Trace::Born {
-                at,
-                value: born / t.window_secs(),
-            }),
-            origin: Some(a.pool_ix),
-            ends: None,
-            outside: Vec::new(),
-        };
-        let mut times = Vec::new();
-        // After a restart, quiet until the increment: the reset counts nothing.
-        let quiet = restart.map(|_| at - 1);
-        for n in quiet
-            .into_iter()
-            .chain([at + wait.max(1) - 1, at + wait, at + ws + wait])
-        {
-            if !times.contains(&n) {
-                times.push(n);
-            }
-        }
-        let checks = self.checks(a.name(), &sc, &times)?;
-        let name = match restart {
-            None => format!(
-                "a counter born at {} counts, for the hot instance only",
-                number(born)
-            ),
-            Some(_) => format!(
-                "a process restart resets the counter{}: quiet; {} events after it fire, for \
-                 the hot instance only, then clear",
-                if labelled {
-                    " (labelled: gone until its first increment)"
-                } else {
-                    ""
-                },
-                number(born)
-            ),
-        };
-        Ok(self.group(format!("{}: {name}", a.describe()), &sc, checks))
     }
 }
 

@@ -42,6 +42,10 @@ pub(crate) enum Kind {
     LookbackShortened,
     /// `(x > 0)` as a denominator became `x`.
     DenominatorGuardRemoved,
+    /// A recording an alert reads moved after the alerts of its group, or into a group of
+    /// its own: the alert reads the value of the previous evaluation, or none yet.
+    RecordingMovedAfterAlerts,
+    RecordingMovedToOwnGroup,
     /// Rule-level edits.
     ForRemoved,
     ForHalved,
@@ -68,6 +72,8 @@ impl fmt::Display for Kind {
             Kind::UpJoinDropped => write!(f, "join with `up` dropped"),
             Kind::LookbackShortened => write!(f, "look-back range shortened"),
             Kind::DenominatorGuardRemoved => write!(f, "zero-denominator guard removed"),
+            Kind::RecordingMovedAfterAlerts => write!(f, "recording moved after the alerts"),
+            Kind::RecordingMovedToOwnGroup => write!(f, "recording moved into its own group"),
             Kind::ForRemoved => write!(f, "`for` removed"),
             Kind::ForHalved => write!(f, "`for` halved"),
             Kind::KeepFiringForRemoved => write!(f, "`keep_firing_for` removed"),
