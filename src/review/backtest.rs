@@ -208,6 +208,22 @@ pub(crate) struct AlertRule {
 pub(crate) fn alerts(rules: &RuleFile) -> (BTreeMap<AlertKey, AlertRule>, BTreeSet<String>) {
     let mut out = BTreeMap::new();
     let mut recorded = BTreeSet::new();
+    // A recorded series read as `name{label="value"}` (no range) is replayed as the
+    // recording's own expression: this Prometheus holds recorded series only for the rules
+    // it already runs.
+    let mut inline: Vec<(String, String)> = Vec::new();
+    for (key, rule) in keyed_rules(rules) {
+        if key.is_none() {
+            for (k, v) in &rule.labels {
+                let selector = format!(
+                    "{}{{{k}=\"{}\"}}",
+                    rule.name(),
+                    crate::render::promql::escape_label_value(v)
+                );
+                inline.push((selector, format!("({})", rule.expr)));
+            }
+        }
+    }
     for (key, rule) in keyed_rules(rules) {
         let Some(key) = key else {
             recorded.insert(rule.name().to_string());
@@ -218,10 +234,40 @@ pub(crate) fn alerts(rules: &RuleFile) -> (BTreeMap<AlertKey, AlertRule>, BTreeS
             .as_deref()
             .and_then(|f| PromDuration::parse(f).ok())
             .map_or(0, |d| (d.millis() / 1000) as i64);
-        let expr = rule.expr.clone();
+        let expr = inlined(&rule.expr, &inline);
         out.insert(key, AlertRule { expr, for_secs });
     }
     (out, recorded)
+}
+
+/// `expr` with each instant selector of `inline` replaced by its expression, recordings
+/// read by recordings too (a few levels: the generated ones nest two deep).
+fn inlined(expr: &str, inline: &[(String, String)]) -> String {
+    let mut out = expr.to_string();
+    for _ in 0..4 {
+        let mut changed = false;
+        for (selector, with) in inline {
+            let mut next = String::with_capacity(out.len());
+            let mut rest = out.as_str();
+            while let Some(i) = rest.find(selector.as_str()) {
+                let after = &rest[i + selector.len()..];
+                next.push_str(&rest[..i]);
+                if after.trim_start().starts_with('[') {
+                    next.push_str(selector);
+                } else {
+                    next.push_str(with);
+                    changed = true;
+                }
+                rest = after;
+            }
+            next.push_str(rest);
+            out = next;
+        }
+        if !changed {
+            break;
+        }
+    }
+    out
 }
 
 /// The metric names an expression reads.

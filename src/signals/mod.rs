@@ -134,6 +134,11 @@ impl Def {
 
 /// The recorded series a pool's alert of `signal` compares, where it compares one.
 pub(crate) fn value_name(model: &Model, pool: &Pool, signal: Signal) -> Option<String> {
+    recordings_of(model, pool, signal).pop().map(|r| r.name)
+}
+
+/// The recordings of a pool's signal, the value its alert compares last.
+pub(crate) fn recordings_of(model: &Model, pool: &Pool, signal: Signal) -> Vec<Recording> {
     let window = model.rate_window.to_string();
     let x = PoolExprs::rules(pool, &window);
     // Names depend on neither the top bucket nor the alert's `for`.
@@ -143,7 +148,7 @@ pub(crate) fn value_name(model: &Model, pool: &Pool, signal: Signal) -> Option<S
         for_: PromDuration::from_secs(0),
         targets: Targets::default(),
     };
-    (def(signal).recordings)(&x, &cx).pop().map(|r| r.name)
+    (def(signal).recordings)(&x, &cx)
 }
 
 /// The value a signal's panel draws: the recorded series its alert compares where the pool

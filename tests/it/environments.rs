@@ -46,11 +46,11 @@ fn every_environment_of_the_runbook_sizing_table_is_generated() {
 fn overlays_change_policies_and_sizing() {
     let heavy = rules_of("production-heavy");
     assert!(
-        heavy.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.85\n"),
+        heavy.contains("utilization:ratio{pool=\"k2\"} > 0.85\n"),
         "{heavy}"
     );
     assert!(
-        heavy.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.95\n"),
+        heavy.contains("utilization:ratio{pool=\"k2\"} > 0.95\n"),
         "{heavy}"
     );
     assert!(heavy.contains("severity: critical"));
@@ -61,7 +61,7 @@ fn overlays_change_policies_and_sizing() {
     assert!(dev.contains("expr: vector(5)"), "{dev}");
     // The base keeps the runbook's numbers: 0.9 warning, 4GB / 50MB = 80.
     let base = rules_of("base");
-    assert!(base.contains("(sum by (job, instance) (k2_connection_pool_size) > 0)\n      > 0.9\n"));
+    assert!(base.contains("utilization:ratio{pool=\"k2\"} > 0.9\n"));
     assert!(base.contains("expr: vector(80)"));
 }
 

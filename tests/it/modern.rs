@@ -155,12 +155,13 @@ fn query_offset_is_rendered_and_the_tests_load_the_groups_without_it() {
     let dir = common::write_to_temp(&g);
     let rules = dir.path().join(conventions::rule_file_path());
     let text = std::fs::read_to_string(&rules).unwrap();
-    assert_eq!(text.matches("  limit: 500\n").count(), 2, "{text}");
-    assert_eq!(text.matches("  query_offset: 1m\n").count(), 2, "{text}");
+    // One group per pool: K2 has one.
+    assert_eq!(text.matches("  limit: 500\n").count(), 1, "{text}");
+    assert_eq!(text.matches("  query_offset: 1m\n").count(), 1, "{text}");
     let tested = dir.path().join(conventions::tested_rules_path());
     let tested_text = std::fs::read_to_string(&tested).unwrap();
     assert!(!tested_text.contains("query_offset"), "{tested_text}");
-    assert_eq!(tested_text.matches("  limit: 500\n").count(), 2);
+    assert_eq!(tested_text.matches("  limit: 500\n").count(), 1);
     assert_eq!(
         text.replace("  query_offset: 1m\n", ""),
         tested_text,

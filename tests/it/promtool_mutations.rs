@@ -122,13 +122,16 @@ enum Verdict {
     Invalid(String),
 }
 
-/// What [`failed_groups`] names a failing recorded-value check by: promtool 2.42 prints
-/// its expression, not its group, and every group of a mutant's test file is the rule's own.
-const EXPR_FAILURE: &str = "(a promql_expr_test)";
+/// What [`failed_groups`] names a failing recorded-value check, or a rule whose evaluation
+/// failed during the tests (a recording that writes one series twice), by: promtool 2.42
+/// prints the expression or the rule, not the group, and every group of a mutant's test
+/// file is the rule's own.
+const EXPR_FAILURE: &str = "(a promql_expr_test or a rule's evaluation)";
 
 /// Reads promtool 2.42's report: every failure block (`  FAILED:`) must start with the
 /// failing group's `    name: <name>,` line, or for a recorded-value check its
-/// `    expr: ...` line ([`EXPR_FAILURE`]); anything else there (a rule file that did not
+/// `    expr: ...` line, or for a rule that failed to evaluate its `    rule: ...` line
+/// ([`EXPR_FAILURE`]); anything else there (a rule file that did not
 /// load, a test file that did not parse) is no test failure.
 fn failed_groups(ok: bool, out: &str) -> Verdict {
     if ok {
@@ -147,7 +150,9 @@ fn failed_groups(ok: bool, out: &str) -> Verdict {
                     .trim_end_matches(',')
                     .to_string(),
             ),
-            Some(l) if l.starts_with("    expr: ") => names.push(EXPR_FAILURE.to_string()),
+            Some(l) if l.starts_with("    expr: ") || l.starts_with("    rule: ") => {
+                names.push(EXPR_FAILURE.to_string())
+            }
             _ => return Verdict::Invalid(out.to_string()),
         }
     }
@@ -176,6 +181,11 @@ fn failed_groups_tells_a_failing_test_from_an_unloadable_file() {
     let expr = "Unit Testing:  t.yml\n  FAILED:\n    expr: \"r{pool=\\\"p\\\"} > 0\", time: 2m30s,\n        exp: {} 2.5E-02\n        got: nil\n";
     assert_eq!(
         failed_groups(false, expr),
+        Verdict::Killed(vec![EXPR_FAILURE.into()])
+    );
+    let rule = "Unit Testing:  t.yml\n  FAILED:\n    rule: r, time: 6m0s, err: vector contains metrics with the same labelset after applying rule labels\n";
+    assert_eq!(
+        failed_groups(false, rule),
         Verdict::Killed(vec![EXPR_FAILURE.into()])
     );
     assert_eq!(failed_groups(true, "SUCCESS\n"), Verdict::Survived);

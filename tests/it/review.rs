@@ -294,7 +294,7 @@ fn emit_check_summarizes_and_annotates_each_stale_file() {
         "{text}"
     );
     assert!(
-        text.contains("+      > 0.85"),
+        text.contains("utilization:ratio{pool=\"k2\"} > 0.85"),
         "the diff is printed too:\n{text}"
     );
 }

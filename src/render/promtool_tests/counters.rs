@@ -3,9 +3,10 @@
 
 use super::arithmetic::as_printed;
 use super::file::{ExpSample, PromqlExprTest, TestGroup};
-use super::inputs::{Inputs, Instance, Scenario, Trace};
+use super::inputs::{Inputs, Instance, Scenario, Series, Trace};
 use super::{Alert, Tests};
 use crate::conventions::number;
+use crate::model::Role;
 use crate::render::promql::{matchers, selector};
 use crate::signals;
 
@@ -118,11 +119,43 @@ impl Tests<'_> {
                 number(born)
             ),
         };
+        // Beside the born series, other services' copies of it and another pool's recorded
+        // parts at the same value: the recordings read their own pool's series only.
+        let mut sc = sc;
+        if restart.is_none() {
+            sc.outside = inputs.neighbours(&sc);
+            sc.outside
+                .extend(self.recorded_parts(a, &inputs, born / t.window_secs()));
+        }
         let mut group = self.group(format!("{}: {name}", a.describe()), &sc, checks);
         if restart.is_none() {
             group.promql_expr_test = self.born_values(a, &sc, at, born / t.window_secs());
         }
         Ok(group)
+    }
+
+    /// The parts of the counter's recorded rate (all its recordings but the rate itself),
+    /// for the hot instance of a pool named `<pool>-neighbour`, at `value`.
+    fn recorded_parts(&self, a: &Alert, inputs: &Inputs, value: f64) -> Vec<Series> {
+        let mut parts = signals::recordings_of(self.model, a.pool, a.signal);
+        parts.pop();
+        let pool = format!("{}-neighbour", a.pool.name);
+        if self.model.pools.iter().any(|p| p.name == pool) {
+            return Vec::new();
+        }
+        let mut labels = inputs.labels();
+        labels.retain(|k, _| a.group.contains(&k.as_str()));
+        labels.insert(a.pool_label.to_string(), pool);
+        parts
+            .into_iter()
+            .map(|r| Series {
+                role: Role::Size,
+                suffix: "",
+                metric: r.name,
+                labels: labels.clone(),
+                values: inputs.constant(as_printed(value)),
+            })
+            .collect()
     }
 
     /// What the counter's recorded rate holds once a series is born at `at`, at `value`
