@@ -38,13 +38,14 @@ pub(super) fn alert_reads_native(pool: &Pool, signal: Signal) -> bool {
         .any(|r| native_only(pool, r))
 }
 
-/// Whether a recording rule reads a native-only histogram of `pool` (the wait-time
-/// histogram's mean, rates and quantiles).
+/// Whether a recording rule reads a native-only histogram of `pool`: the wait-time
+/// histogram's mean and quantiles, or a signal's value that reads one.
 pub(super) fn record_reads_native(pool: &Pool, record: Option<Record>) -> bool {
-    matches!(
-        record,
-        Some(Record::WaitMean | Record::WaitBucketRate | Record::WaitQuantile(_))
-    ) && native_only(pool, Role::WaitTime)
+    match record {
+        Some(Record::WaitMean | Record::WaitQuantile(_)) => native_only(pool, Role::WaitTime),
+        Some(Record::Signal(signal)) => alert_reads_native(pool, signal),
+        _ => false,
+    }
 }
 
 /// The test file's header lines naming what is left to the end-to-end scenario.
