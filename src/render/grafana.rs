@@ -151,10 +151,10 @@ pub(crate) struct FieldDefaults {
 /// The Connections panel's series: active, free (size minus active) and size, then the idle
 /// and waiting gauges where the library exports them (Exhausted reads the waiting clients, so
 /// the panel shows what the alert reads).
-fn connection_targets(pool: &Pool, x: &PoolExprs) -> Vec<PanelTarget> {
+fn connection_targets(model: &Model, pool: &Pool, x: &PoolExprs) -> Vec<PanelTarget> {
     let mut exprs = vec![
         (x.gauge(Role::Active), "active"),
-        (x.free(), "free"),
+        (signals::free_connections_drawn(model, pool, x), "free"),
         (x.gauge(Role::Size), "size"),
     ];
     for (role, what) in [(Role::Available, "idle"), (Role::Waiting, "waiting")] {
@@ -216,7 +216,7 @@ fn own_panels(model: &Model, pool: &Pool, x: &PoolExprs) -> Vec<Placed> {
             "Connections",
             connections_description(r),
             "short",
-            connection_targets(pool, x),
+            connection_targets(model, pool, x),
             (no_thresholds(model), false),
             12,
         ),
@@ -270,7 +270,8 @@ fn failures_panel(model: &Model, pool: &Pool, x: &PoolExprs) -> Option<PanelSpec
             .iter()
             .enumerate()
             .map(|(i, (what, role))| {
-                target(x.counter_rate(*role), &legend(pool, what), i, "time_series")
+                let rate = signals::counter_panel_rate(model, pool, x, *role);
+                target(rate, &legend(pool, what), i, "time_series")
             })
             .collect(),
         (no_thresholds(model), false),

@@ -3,9 +3,11 @@
 //! a `waiting` role, only while someone waits. It silences the pool instance's high
 //! utilization (a full pool is also a busy one). Its value is on the pool's Connections panel.
 
-use super::{Def, Proof, World, no_panels, recording};
+use super::{Def, Proof, World, no_panels, panel_value, recording};
 use crate::conventions;
-use crate::model::{Comparison, PolicyShape, Reach, Role, SignalInfo, ValueUnit};
+use crate::model::{Comparison, Model, PolicyShape, Pool, Reach, Role, SignalInfo, ValueUnit};
+use crate::render::grafana::panel::PanelCx;
+use crate::render::promql::PoolExprs;
 use crate::render::promtool_tests::inputs::{Inputs, Scenario, Trace};
 
 pub(crate) const DEF: Def = Def {
@@ -63,4 +65,20 @@ fn world(w: &Inputs, value: f64) -> Option<Scenario> {
         series.push(w.series(Role::Waiting, "", None, w.constant(3.0)));
     }
     Some(w.scenario_of(series, Some(Trace::Constant { from: 0, value })))
+}
+
+/// The free connections the pool's Connections panel draws: the series the alert compares
+/// where it is recorded at all times (no waiting clients counted), so the line and the alert
+/// agree; size minus active where the recording holds only while clients wait.
+pub(crate) fn drawn(model: &Model, pool: &Pool, x: &PoolExprs) -> String {
+    if pool.roles.waiting.is_some() {
+        return x.free();
+    }
+    let cx = PanelCx {
+        model,
+        pool,
+        x,
+        signal: DEF.signal(),
+    };
+    panel_value(&cx, &DEF)
 }

@@ -25,6 +25,7 @@ mod wait_time_mean;
 mod wait_time_p99;
 
 pub(crate) use absent::lookback as absence_lookback;
+pub(crate) use exhausted::drawn as free_connections_drawn;
 pub(crate) use wait_time_mean::from_counters as mean_wait_from_counters;
 
 use crate::conventions;
@@ -169,6 +170,24 @@ pub(crate) fn panel_value(cx: &PanelCx, def: &Def) -> String {
         }
     }
     (def.expr)(cx.x, &ecx)
+}
+
+/// What a pool's panels draw for a counter `role` (its failures panel): the recorded rate
+/// the alert of a signal on that counter compares, born series counted, so the panel and
+/// the alert never disagree; rate() over the dashboard's interval where no policy records it.
+pub(crate) fn counter_panel_rate(model: &Model, pool: &Pool, x: &PoolExprs, role: Role) -> String {
+    ALL.iter()
+        .find(|def| def.info.role == Some(role) && pool.policies.get(def.signal()).is_some())
+        .map(|def| {
+            let cx = PanelCx {
+                model,
+                pool,
+                x,
+                signal: def.signal(),
+            };
+            panel_value(&cx, def)
+        })
+        .unwrap_or_else(|| x.counter_rate(role))
 }
 
 /// A recording rule of a signal: the series' name (`level:metric:operations`) and the

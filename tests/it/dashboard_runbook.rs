@@ -177,6 +177,40 @@ fn every_metric_an_alert_reads_has_a_panel_and_every_panel_metric_is_exported() 
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A panel and its alert can never disagree: every recorded series an alert compares with
+/// its threshold is drawn, as recorded, by a panel of the dashboard.
+fn every_recorded_value_an_alert_compares_is_drawn_by_a_panel() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (spec, source) in specs() {
+        let o = output(&source);
+        let drawn: BTreeSet<String> = panels(&o.dashboard)
+            .iter()
+            .flat_map(|(_, _, exprs)| exprs.iter().flat_map(|e| names_in(e)))
+            .collect();
+        for (alert, expr) in &o.alerts {
+            for name in names_in(expr)
+                .iter()
+                .filter(|n| o.recorded.contains_key(*n))
+            {
+                // Recorded only while clients wait (exhaustion): a value for the alert, not a
+                // line to draw; the Connections panel draws size and active it derives from.
+                if name.ends_with("_while_waiting") {
+                    continue;
+                }
+                checked += 1;
+                if !drawn.contains(name) {
+                    problems.push(format!(
+                        "{spec}: {alert} compares `{name}`, which no panel draws"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no alert read a recorded series");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 fn identity_variables_list_only_the_pools_own_series() {
     let mut checked = 0;
     for (spec, source) in specs() {
@@ -254,6 +288,7 @@ fn runbook_words_match_panel_titles_and_legends() {
 pub(crate) fn tests() -> Vec<crate::harness::Test> {
     crate::tests![
         every_metric_an_alert_reads_has_a_panel_and_every_panel_metric_is_exported,
+        every_recorded_value_an_alert_compares_is_drawn_by_a_panel,
         identity_variables_list_only_the_pools_own_series,
         runbook_words_match_panel_titles_and_legends,
     ]
