@@ -10,10 +10,6 @@ use serde::Serialize;
 pub struct TestFile {
     pub(crate) rule_files: Vec<String>,
     pub(crate) evaluation_interval: String,
-    /// The order promtool evaluates groups in (map order unless told): empty, as no rule
-    /// reads another group's recordings.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) group_eval_order: Vec<String>,
     pub tests: Vec<TestGroup>,
     /// Comment lines for the file's header: what these tests leave to other proofs.
     #[serde(skip)]
@@ -52,14 +48,11 @@ impl TestFile {
         struct Loading<'a> {
             rule_files: Vec<String>,
             evaluation_interval: &'a str,
-            #[serde(skip_serializing_if = "<[String]>::is_empty")]
-            group_eval_order: &'a [String],
             tests: &'a [TestGroup],
         }
         Loading {
             rule_files,
             evaluation_interval: &self.evaluation_interval,
-            group_eval_order: &self.group_eval_order,
             tests: &self.tests,
         }
     }

@@ -181,7 +181,6 @@ pub(crate) fn test_file(
         evaluation_interval: timing.time(1),
         // No order across groups: every alert reads only its own group's recordings, which
         // run before it, and the tests hold with promtool's own order of the groups.
-        group_eval_order: Vec::new(),
         tests: groups,
         notes: native::note(&untested),
     };
