@@ -319,11 +319,18 @@ impl Roles {
     pub(crate) fn supports(&self, signal: Signal) -> bool {
         let info = signal.info();
         info.role.is_none_or(|r| self.get(r).is_some())
-            && (info.any_of.is_empty()
-                || info
-                    .any_of
-                    .iter()
-                    .any(|set| set.iter().all(|r| self.get(*r).is_some())))
+            && (info.any_of.is_empty() || self.bound_set(signal).is_some())
+    }
+
+    /// The first of a signal's alternative sets of roles ([`SignalInfo::any_of`]) the pool
+    /// binds whole: the one its expression reads.
+    pub(crate) fn bound_set(&self, signal: Signal) -> Option<&'static [Role]> {
+        signal
+            .info()
+            .any_of
+            .iter()
+            .copied()
+            .find(|set| set.iter().all(|r| self.get(*r).is_some()))
     }
 
     /// The (identity label, metric label) pairs of a role bound in long form.

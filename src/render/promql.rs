@@ -474,7 +474,7 @@ impl<'a> PoolExprs<'a> {
     /// classic for the others (`or on(...)` by the pool instance: the classic series carry
     /// `le`, so a plain `or` would keep both). A heatmap's target and a recorded rate.
     pub(crate) fn bucket_rate(&self, role: Role) -> String {
-        let classic = || self.sum(role, &self.role_rate(role, "_bucket"), &["le"]);
+        let classic = || self.classic_bucket_rate(role);
         match self.pool.roles.storage(role) {
             HistogramStorage::Classic => classic(),
             HistogramStorage::Native => self.native_rate(role),
@@ -486,6 +486,11 @@ impl<'a> PoolExprs<'a> {
                 )
             }
         }
+    }
+
+    /// A classic histogram's bucket rates per pool instance and `le`.
+    fn classic_bucket_rate(&self, role: Role) -> String {
+        self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
     }
 
     /// A native histogram's rate summed per pool instance: `sum by (...) (rate(m[5m]))`.
@@ -527,7 +532,7 @@ impl<'a> PoolExprs<'a> {
             &|| {
                 format!(
                     "histogram_quantile({q}, {})",
-                    self.sum(role, &self.role_rate(role, "_bucket"), &["le"])
+                    self.classic_bucket_rate(role)
                 )
             },
         )

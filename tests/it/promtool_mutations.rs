@@ -221,22 +221,6 @@ struct Target {
     header_line: String,
 }
 
-/// The recorded names a rule reads, directly or through other recordings.
-fn reads(rule: &Value, records: &BTreeMap<String, String>) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    let mut todo = vec![rule["expr"].as_str().unwrap().to_string()];
-    while let Some(expr) = todo.pop() {
-        for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
-            if let Some(e) = records.get(token)
-                && out.insert(token.to_string())
-            {
-                todo.push(e.clone());
-            }
-        }
-    }
-    out
-}
-
 /// Every rule of the file whose mutants have tests to fail: each alert (its own tests) and
 /// each recording an alert reads (the tests of every alert reading it, and its pool's
 /// recording-rule tests).
@@ -264,7 +248,7 @@ fn targets(spec: &str, doc: &Value, pool_label: &str) -> Vec<Target> {
                 format!("{name} pool={pool} severity={severity}: "),
                 format!("{name} (every pool): "),
             ];
-            for r in reads(rule, &records) {
+            for r in common::promql::recordings_read(rule["expr"].as_str().unwrap(), &records) {
                 readers.entry(r).or_default().extend(own.iter().cloned());
             }
             out.push(Target {

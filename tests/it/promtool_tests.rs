@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use clap::Parser as _;
@@ -59,15 +60,18 @@ fn every_alert_of_every_spec_has_a_firing_and_a_silent_case() {
                 }
                 if noted(rule.describe(), &rule.labels["severity"]) {
                     native += 1;
-                    let records: Vec<(&str, &str)> = artifacts
+                    let records: BTreeMap<String, String> = artifacts
                         .rules
                         .groups
                         .iter()
                         .flat_map(|g| &g.rules)
                         .filter(|r| r.alert.is_none())
-                        .map(|r| (r.name(), r.expr.as_str()))
+                        .map(|r| (r.name().to_string(), r.expr.clone()))
                         .collect();
-                    let expr = reaching(&rule.expr, &records);
+                    // What it computes from raw series: its text and its recordings'.
+                    let expr = common::promql::recordings_read(&rule.expr, &records)
+                        .iter()
+                        .fold(rule.expr.clone(), |text, name| text + "\n" + &records[name]);
                     assert!(
                         expr.contains("histogram_") && !expr.contains("_bucket["),
                         "{name}: {} is left to the end-to-end scenario but reads no native \
@@ -255,22 +259,4 @@ pub(crate) fn tests() -> Vec<crate::harness::Test> {
         thresholds_at_zero_are_testable,
         test_names_print_values_as_the_alert_text_does,
     ]
-}
-
-/// An alert's expression with the expressions of the recordings it reads, through
-/// recordings of recordings: what it computes from raw series.
-fn reaching(expr: &str, records: &[(&str, &str)]) -> String {
-    let mut out = expr.to_string();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut todo = vec![expr.to_string()];
-    while let Some(text) = todo.pop() {
-        for (name, body) in records {
-            if text.contains(&format!("{name}{{")) && seen.insert(*name) {
-                out.push('\n');
-                out.push_str(body);
-                todo.push(body.to_string());
-            }
-        }
-    }
-    out
 }

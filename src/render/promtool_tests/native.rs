@@ -14,15 +14,8 @@ use crate::render::prometheus::Record;
 /// alternatives the pool binds (the one its expression chooses, as the mean's wait
 /// counters before the wait-time histogram).
 fn roles_read(pool: &Pool, signal: Signal) -> Vec<Role> {
-    let info = signal.info();
-    let mut out: Vec<Role> = info.role.into_iter().collect();
-    if let Some(set) = info
-        .any_of
-        .iter()
-        .find(|set| set.iter().all(|r| pool.roles.get(*r).is_some()))
-    {
-        out.extend_from_slice(set);
-    }
+    let mut out: Vec<Role> = signal.info().role.into_iter().collect();
+    out.extend_from_slice(pool.roles.bound_set(signal).unwrap_or_default());
     out
 }
 

@@ -44,3 +44,23 @@ pub fn all_exprs(a: &poolwatch::render::Artifacts) -> Vec<String> {
     );
     exprs
 }
+
+/// The recorded names an expression reads, directly or through other recordings
+/// (`records`: each recorded name's expression).
+pub fn recordings_read(
+    expr: &str,
+    records: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut todo = vec![expr.to_string()];
+    while let Some(expr) = todo.pop() {
+        for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+            if let Some(e) = records.get(token)
+                && out.insert(token.to_string())
+            {
+                todo.push(e.clone());
+            }
+        }
+    }
+    out
+}
